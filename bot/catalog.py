@@ -1,0 +1,253 @@
+"""Availability rules (default-deny, most specific rule wins, lifecycle caps) and lookups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot import matching
+from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, parse_catalog
+from bot.ports import CatalogRepository
+from bot.replies import (
+    LIFECYCLE_REASON,
+    NO_COVERAGE,
+    Ambiguous,
+    Assessment,
+    NotFound,
+    Option,
+    ProductAnswer,
+    ProductOverview,
+    RegionOverview,
+    RegionRow,
+    Reply,
+)
+from bot.types import Lifecycle, Region, SalesCatalog, SalesProduct, Status, Verdict
+
+log = logging.getLogger(__name__)
+
+_STATUS_VERDICT = {
+    Status.AVAILABLE: Verdict.AVAILABLE,
+    Status.NOT_AVAILABLE: Verdict.NOT_AVAILABLE,
+    Status.RESTRICTED: Verdict.RESTRICTED,
+    Status.PLANNED: Verdict.PLANNED,
+    Status.WITHDRAWN: Verdict.WITHDRAWN,
+}
+# How far a verdict lets sales go; lifecycle caps compare on this scale.
+_RANK = {
+    Verdict.AVAILABLE: 3,
+    Verdict.RESTRICTED: 2,
+    Verdict.PLANNED: 1,
+    Verdict.NOT_AVAILABLE: 0,
+    Verdict.WITHDRAWN: 0,
+}
+_CAP = {
+    Lifecycle.BETA: Verdict.RESTRICTED,
+    Lifecycle.PILOT: Verdict.RESTRICTED,
+    Lifecycle.SUNSET: Verdict.RESTRICTED,
+    Lifecycle.ANNOUNCED: Verdict.PLANNED,
+}
+ALTERNATIVES = 3
+REGION_LIST_LIMIT = 25
+
+
+def region_path(regions: dict[str, Region], code: str) -> list[str]:
+    """The region and its ancestors, most specific first (cycles cannot be imported)."""
+    path: list[str] = []
+    cur: str | None = code
+    while cur is not None and cur in regions and cur not in path:
+        path.append(cur)
+        cur = regions[cur].parent
+    return path
+
+
+def assess(catalog: SalesCatalog, product: SalesProduct, region_code: str) -> Assessment:
+    """The verdict rules of DESIGN.md, exactly."""
+    rules = {r.region: r for r in product.rules}
+    path = region_path(catalog.regions, region_code)
+    deciding = next((rules[c] for c in path if c in rules), None)
+    band_code = next(
+        (rules[c].pricing_band for c in path if c in rules and rules[c].pricing_band),
+        product.pricing_band,
+    )
+    band = catalog.bands.get(band_code) if band_code else None
+    if product.lifecycle is Lifecycle.WITHDRAWN:
+        return Assessment(Verdict.WITHDRAWN, LIFECYCLE_REASON["withdrawn"], None, band)
+    if deciding is None:
+        return Assessment(Verdict.NOT_AVAILABLE, NO_COVERAGE, None, band)
+    verdict = _STATUS_VERDICT[deciding.status]
+    reason, from_date = deciding.reason, deciding.from_date
+    cap = _CAP.get(product.lifecycle)
+    if cap is not None and _RANK[verdict] > _RANK[cap]:
+        verdict = cap
+        reason = LIFECYCLE_REASON[product.lifecycle.value]
+    return Assessment(verdict, reason, from_date, band)
+
+
+@dataclass
+class CatalogView:
+    """One catalog version with its search structures; shared by every request."""
+
+    catalog: SalesCatalog
+    products: matching.ProductIndex
+    regions: matching.RegionLexicon
+    top_level: tuple[str, ...]
+    by_sku: dict[str, SalesProduct] = field(default_factory=dict)
+    _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, catalog: SalesCatalog) -> CatalogView:
+        index = matching.ProductIndex(
+            [(i, (p.name, *p.aliases, p.sku)) for i, p in enumerate(catalog.products)]
+        )
+        lexicon = matching.RegionLexicon(
+            (r.code, (r.name, *r.aliases)) for r in catalog.regions.values()
+        )
+        roots = [r.code for r in catalog.regions.values() if r.parent is None]
+        if len(roots) == 1:
+            top = tuple(r.code for r in catalog.regions.values() if r.parent == roots[0])
+        else:
+            top = tuple(roots)
+        return cls(
+            catalog,
+            index,
+            lexicon,
+            top or tuple(roots),
+            by_sku={p.sku: p for p in catalog.products},
+        )
+
+
+class CatalogService:
+    """The lookup use case. Rebuilds its index only when the catalog version changes."""
+
+    def __init__(self, repo: CatalogRepository) -> None:
+        self._repo = repo
+        self._view: CatalogView | None = None
+        self._lock = asyncio.Lock()
+
+    async def view(self) -> CatalogView:
+        version = await self._repo.catalog_version()
+        if self._view is not None and self._view.catalog.version == version:
+            return self._view
+        async with self._lock:
+            if self._view is None or self._view.catalog.version != version:
+                catalog = await self._repo.load_sales_catalog()
+                # Index building is CPU work: keep it off the event loop.
+                self._view = await asyncio.to_thread(CatalogView.build, catalog)
+                log.info(
+                    "catalog index built",
+                    extra={"version": catalog.version, "products": len(catalog.products)},
+                )
+            return self._view
+
+    async def lookup(self, text: str) -> Reply:
+        view = await self.view()
+        return answer_query(view, text)
+
+    async def answer_for(self, *, sku: str, region_code: str) -> Reply | None:
+        """The answer for one exact product and region (e.g. a "Share in channel" click)."""
+        view = await self.view()
+        product = view.by_sku.get(sku)
+        region = view.catalog.regions.get(region_code)
+        if product is None or region is None:
+            return None
+        return product_answer(view, product, region)
+
+    async def import_catalog(self, text: str) -> ChangeSet:
+        """Validate the whole file, diff it against the database, apply it in one go."""
+        spec = parse_catalog(text)
+        current = await self._repo.load_catalog_spec()
+        changes = diff_catalogs(current, spec)
+        if not changes.empty:
+            await self._repo.apply_catalog(spec=spec, changes=changes)
+        return changes
+
+    async def export_catalog(self) -> CatalogSpec:
+        return await self._repo.load_catalog_spec()
+
+
+__all__ = ["CatalogError", "CatalogService", "CatalogView", "answer_query", "assess"]
+
+
+def _option(view: CatalogView, product: SalesProduct, region: Region) -> Option:
+    return Option(product, assess(view.catalog, product, region.code))
+
+
+def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
+    """Sellable products in the region that are closest to `product` (name, traits, family)."""
+    catalog = view.catalog
+    pool: Sequence[SalesProduct]
+    if len(catalog.products) <= 5000:
+        pool = catalog.products
+    else:  # large catalogs: only the product's name neighbours are considered
+        keys = [m.key for m in view.products.search(product.name, limit=60, candidates=120)]
+        pool = [catalog.products[k] for k in keys]
+    options = [_option(view, p, region) for p in pool if p.sku != product.sku]
+    sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
+    if not sellable:
+        return ()
+    target = " ".join((product.name, *product.traits, product.summary))
+    texts = [" ".join((o.product.name, *o.product.traits, o.product.summary)) for o in sellable]
+    order = matching.rank_similar(target, texts)
+    ranked = [sellable[i] for i in order]
+    # Available before Restricted: the simplest sale first.
+    ranked.sort(key=lambda o: o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE)
+    return tuple(ranked[:ALTERNATIVES])
+
+
+def product_answer(view: CatalogView, product: SalesProduct, region: Region) -> ProductAnswer:
+    a = assess(view.catalog, product, region.code)
+    alts = () if a.verdict is Verdict.AVAILABLE else alternatives(view, product, region)
+    return ProductAnswer(product, region, a, alts)
+
+
+def region_overview(view: CatalogView, region: Region) -> RegionOverview:
+    cached = view._region_cache.get(region.code)
+    if cached is not None:
+        return cached
+    options = [_option(view, p, region) for p in view.catalog.products]
+    sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
+    sellable.sort(
+        key=lambda o: (
+            o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE,
+            o.product.name,
+        )
+    )
+    out = RegionOverview(region, tuple(sellable[:REGION_LIST_LIMIT]), len(sellable))
+    view._region_cache[region.code] = out
+    return out
+
+
+def product_overview(view: CatalogView, product: SalesProduct) -> ProductOverview:
+    rows = tuple(
+        RegionRow(view.catalog.regions[c], assess(view.catalog, product, c)) for c in view.top_level
+    )
+    return ProductOverview(product, rows)
+
+
+def answer_query(view: CatalogView, text: str) -> Reply:
+    parsed = matching.parse_query(text, view.regions, view.products)
+    region = view.catalog.regions.get(parsed.region) if parsed.region else None
+    if not parsed.product_text:
+        if region is not None:
+            return region_overview(view, region)
+        return NotFound(text.strip(), None, ())
+    chosen, suggestions = matching.pick(parsed.matches)
+    products = view.catalog.products
+    if not chosen:
+        return NotFound(
+            parsed.product_text, region, tuple(products[m.key].name for m in suggestions)
+        )
+    if len(chosen) > 1:
+        options = tuple(
+            Option(products[m.key], assess(view.catalog, products[m.key], region.code))
+            if region
+            else Option(products[m.key], None)
+            for m in chosen
+        )
+        return Ambiguous(parsed.product_text, region, options)
+    product = products[chosen[0].key]
+    if region is None:
+        return product_overview(view, product)
+    return product_answer(view, product, region)

@@ -1,0 +1,395 @@
+"""The catalog file: parse and validate it whole, export it back, and diff two catalogs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.types import (
+    Competitor,
+    Doc,
+    Lifecycle,
+    PricingBand,
+    Region,
+    Rule,
+    SalesProduct,
+    Status,
+)
+
+# --------------------------------------------------------------------------- file schema
+# pydantic gives us per-field messages with their location; cross-references are checked
+# afterwards so that one run reports every problem in the file.
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Band(_Strict):
+    code: str = Field(min_length=1, max_length=32)
+    label: str = Field(min_length=1)
+    min: int = Field(ge=0)
+    max: int | None = Field(default=None, ge=0)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+
+
+class _Region(_Strict):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1)
+    parent: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    briefing_target_per_quarter: int | None = Field(default=None, ge=0)
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        # YAML turns `NO` (Norway) into False and `1` into an int; aliases are always text.
+        return [str(a) for a in v] if isinstance(v, list) else v
+
+
+class _Competitor(_Strict):
+    name: str = Field(min_length=1)
+    difference: str = Field(min_length=1)
+
+
+class _Doc(_Strict):
+    title: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$")
+
+
+class _Rule(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    region: str = Field(min_length=1)
+    status: Status
+    reason: str | None = None
+    from_: dt.date | None = Field(default=None, alias="from")
+    pricing_band: str | None = None
+
+
+class _Product(_Strict):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list)
+    lifecycle: Lifecycle
+    pricing_band: str | None = None
+    summary: str = ""
+    traits: list[str] = Field(default_factory=list)
+    competitors: list[_Competitor] = Field(default_factory=list)
+    docs: list[_Doc] = Field(default_factory=list)
+    owner: str | None = None
+    availability: list[_Rule] = Field(default_factory=list)
+    internal: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        return [str(a) for a in v] if isinstance(v, list) else v
+
+
+class _File(_Strict):
+    pricing_bands: list[_Band] = Field(default_factory=list)
+    regions: list[_Region] = Field(min_length=1)
+    products: list[_Product] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSpec:
+    """A whole catalog as the file states it, internal fields included (import/export only)."""
+
+    bands: tuple[PricingBand, ...] = ()
+    regions: tuple[Region, ...] = ()
+    products: tuple[SalesProduct, ...] = ()
+    internal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by SKU
+
+
+class CatalogError(Exception):
+    """The file has problems; `problems` lists each with its place."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the catalog")
+        self.problems = problems
+
+
+def _place(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + ("from" if part == "from_" else str(part))
+    return out or "(file)"
+
+
+def parse_catalog(text: str) -> CatalogSpec:
+    """Validate a whole catalog file; raise CatalogError listing every problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise CatalogError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+    if not isinstance(raw, dict):
+        raise CatalogError(["(file): expected a mapping with regions, pricing_bands, products"])
+    try:
+        doc = _File.model_validate(raw)
+    except ValidationError as exc:
+        raise CatalogError(
+            [f"{_place(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
+        ) from None
+    problems = _cross_check(doc)
+    if problems:
+        raise CatalogError(problems)
+    return _to_spec(doc)
+
+
+def _cross_check(doc: _File) -> list[str]:
+    problems: list[str] = []
+    bands: set[str] = set()
+    for i, b in enumerate(doc.pricing_bands):
+        if b.code in bands:
+            problems.append(f"pricing_bands[{i}].code: duplicate band '{b.code}'")
+        bands.add(b.code)
+        if b.max is not None and b.max < b.min:
+            problems.append(f"pricing_bands[{i}].max: {b.max} is below min {b.min}")
+    regions: set[str] = set()
+    names: dict[str, str] = {}
+    for i, r in enumerate(doc.regions):
+        if r.code in regions:
+            problems.append(f"regions[{i}].code: duplicate region '{r.code}'")
+        if r.parent is None and i > 0 and doc.regions[0].parent is None:
+            problems.append(f"regions[{i}].parent: only the first region may be the root")
+        elif r.parent is not None and r.parent not in regions:
+            problems.append(
+                f"regions[{i}].parent: unknown region '{r.parent}' (parents come before children)"
+            )
+        for label in (r.code, r.name, *r.aliases):
+            key = label.casefold()
+            if key in names and names[key] != r.code:
+                problems.append(f"regions[{i}]: '{label}' already names region '{names[key]}'")
+            names[key] = r.code
+        regions.add(r.code)
+    skus: set[str] = set()
+    for i, p in enumerate(doc.products):
+        where = f"products[{i}]"
+        if p.sku in skus:
+            problems.append(f"{where}.sku: duplicate SKU '{p.sku}'")
+        skus.add(p.sku)
+        if p.pricing_band is not None and p.pricing_band not in bands:
+            problems.append(f"{where}.pricing_band: unknown band '{p.pricing_band}'")
+        seen: set[str] = set()
+        for j, rule in enumerate(p.availability):
+            if rule.region not in regions:
+                problems.append(f"{where}.availability[{j}].region: unknown region '{rule.region}'")
+            elif rule.region in seen:
+                problems.append(
+                    f"{where}.availability[{j}].region: second rule for '{rule.region}'"
+                )
+            seen.add(rule.region)
+            if rule.pricing_band is not None and rule.pricing_band not in bands:
+                problems.append(
+                    f"{where}.availability[{j}].pricing_band: unknown band '{rule.pricing_band}'"
+                )
+    return problems
+
+
+def _to_spec(doc: _File) -> CatalogSpec:
+    return CatalogSpec(
+        bands=tuple(
+            PricingBand(b.code, b.label, b.min, b.max, b.currency.upper())
+            for b in doc.pricing_bands
+        ),
+        regions=tuple(
+            Region(r.code, r.name, r.parent, tuple(r.aliases), r.briefing_target_per_quarter)
+            for r in doc.regions
+        ),
+        products=tuple(
+            SalesProduct(
+                sku=p.sku,
+                name=p.name,
+                lifecycle=p.lifecycle,
+                pricing_band=p.pricing_band,
+                summary=p.summary,
+                aliases=tuple(p.aliases),
+                traits=tuple(p.traits),
+                competitors=tuple(Competitor(c.name, c.difference) for c in p.competitors),
+                docs=tuple(Doc(d.title, d.url) for d in p.docs),
+                owner=p.owner,
+                rules=tuple(
+                    Rule(r.region, r.status, r.reason, r.from_, r.pricing_band)
+                    for r in p.availability
+                ),
+            )
+            for p in doc.products
+        ),
+        internal={p.sku: dict(p.internal) for p in doc.products if p.internal},
+    )
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v not in (None, [], {}, "")}
+
+
+def catalog_to_dict(spec: CatalogSpec) -> dict[str, Any]:
+    """The file form of a catalog; parse_catalog(dump_catalog(x)) == x."""
+    return {
+        "pricing_bands": [
+            _drop_empty(
+                {
+                    "code": b.code,
+                    "label": b.label,
+                    "min": b.min,
+                    "max": b.max,
+                    "currency": b.currency,
+                }
+            )
+            for b in spec.bands
+        ],
+        "regions": [
+            _drop_empty(
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "aliases": list(r.aliases),
+                    "briefing_target_per_quarter": r.briefing_target_per_quarter,
+                }
+            )
+            for r in spec.regions
+        ],
+        "products": [_product_dict(p, spec.internal.get(p.sku, {})) for p in spec.products],
+    }
+
+
+def _product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "sku": p.sku,
+            "name": p.name,
+            "aliases": list(p.aliases),
+            "lifecycle": p.lifecycle.value,
+            "pricing_band": p.pricing_band,
+            "summary": p.summary,
+            "traits": list(p.traits),
+            "competitors": [{"name": c.name, "difference": c.difference} for c in p.competitors],
+            "docs": [{"title": d.title, "url": d.url} for d in p.docs],
+            "owner": p.owner,
+            "availability": [
+                _drop_empty(
+                    {
+                        "region": r.region,
+                        "status": r.status.value,
+                        "reason": r.reason,
+                        "from": r.from_date,
+                        "pricing_band": r.pricing_band,
+                    }
+                )
+                for r in p.rules
+            ],
+            "internal": dict(internal),
+        }
+    )
+
+
+def dump_catalog(spec: CatalogSpec) -> str:
+    return yaml.safe_dump(catalog_to_dict(spec), sort_keys=False, allow_unicode=True, width=100)
+
+
+# --------------------------------------------------------------------------- change set
+
+PRODUCT_FIELDS = (
+    "name",
+    "aliases",
+    "lifecycle",
+    "pricing_band",
+    "summary",
+    "traits",
+    "competitors",
+    "docs",
+    "owner",
+    "rules",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductChange:
+    sku: str
+    name: str
+    fields: tuple[str, ...]  # sales-visible fields that changed ("rules" = availability)
+    internal_changed: bool = False
+    before: SalesProduct | None = None
+    after: SalesProduct | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What an import (or an edit) changes; announcements are made from this."""
+
+    added: tuple[SalesProduct, ...] = ()
+    removed: tuple[SalesProduct, ...] = ()
+    changed: tuple[ProductChange, ...] = ()
+    regions_changed: bool = False
+    bands_changed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.added or self.removed or self.changed or self.regions_changed or self.bands_changed
+        )
+
+    def summary_lines(self) -> list[str]:
+        """A plain account for the operator who ran the import (internal names allowed)."""
+        if self.empty:
+            return ["No changes: the catalog is already up to date."]
+        lines: list[str] = []
+        if self.added:
+            lines.append(
+                f"Products added ({len(self.added)}): "
+                + ", ".join(f"{p.name} [{p.sku}]" for p in self.added)
+            )
+        for c in self.changed:
+            fields = [("availability" if f == "rules" else f) for f in c.fields]
+            if c.internal_changed:
+                fields.append("internal")
+            lines.append(f"Changed {c.name} [{c.sku}]: " + ", ".join(fields))
+        if self.removed:
+            lines.append(
+                f"Products removed ({len(self.removed)}): "
+                + ", ".join(f"{p.name} [{p.sku}]" for p in self.removed)
+            )
+        if self.regions_changed:
+            lines.append("Region tree changed")
+        if self.bands_changed:
+            lines.append("Pricing bands changed")
+        return lines
+
+
+def diff_catalogs(old: CatalogSpec, new: CatalogSpec) -> ChangeSet:
+    before = {p.sku: p for p in old.products}
+    after = {p.sku: p for p in new.products}
+    changed: list[ProductChange] = []
+    for sku, p in after.items():
+        q = before.get(sku)
+        if q is None:
+            continue
+        fields = tuple(f for f in PRODUCT_FIELDS if getattr(p, f) != getattr(q, f))
+        internal_changed = dict(old.internal.get(sku, {})) != dict(new.internal.get(sku, {}))
+        if fields or internal_changed:
+            changed.append(ProductChange(sku, p.name, fields, internal_changed, q, p))
+    return ChangeSet(
+        added=tuple(p for s, p in after.items() if s not in before),
+        removed=tuple(p for s, p in before.items() if s not in after),
+        changed=tuple(changed),
+        regions_changed=old.regions != new.regions,
+        bands_changed=old.bands != new.bands,
+    )

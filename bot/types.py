@@ -1,0 +1,112 @@
+"""Frozen value types shared by the core, the store and the renderers (no internal fields)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+
+class Lifecycle(enum.StrEnum):
+    GA = "ga"
+    BETA = "beta"
+    PILOT = "pilot"
+    ANNOUNCED = "announced"
+    SUNSET = "sunset"
+    WITHDRAWN = "withdrawn"
+
+
+class Status(enum.StrEnum):
+    """An availability rule's status, as written in the catalog file."""
+
+    AVAILABLE = "available"
+    NOT_AVAILABLE = "not_available"
+    RESTRICTED = "restricted"
+    PLANNED = "planned"
+    WITHDRAWN = "withdrawn"
+
+
+class Verdict(enum.StrEnum):
+    """What sales are told; this vocabulary is used everywhere, on every platform."""
+
+    AVAILABLE = "Available"
+    NOT_AVAILABLE = "Not available"
+    RESTRICTED = "Restricted"
+    PLANNED = "Planned"
+    WITHDRAWN = "Withdrawn"
+
+    @property
+    def sellable(self) -> bool:
+        return self in (Verdict.AVAILABLE, Verdict.RESTRICTED)
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    platform: str  # "slack" | "teams" | "console"
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PricingBand:
+    code: str
+    label: str
+    min: int
+    max: int | None
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    code: str
+    name: str
+    parent: str | None = None
+    aliases: tuple[str, ...] = ()
+    briefing_target_per_quarter: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Competitor:
+    name: str
+    difference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    region: str
+    status: Status
+    reason: str | None = None
+    from_date: dt.date | None = None
+    pricing_band: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SalesProduct:
+    """The sales-safe view of a product. It has no internal fields by construction."""
+
+    sku: str
+    name: str
+    lifecycle: Lifecycle
+    pricing_band: str | None
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    traits: tuple[str, ...] = ()
+    competitors: tuple[Competitor, ...] = ()
+    docs: tuple[Doc, ...] = ()
+    owner: str | None = None
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SalesCatalog:
+    """Everything a lookup needs, loaded once per catalog version."""
+
+    version: int
+    bands: dict[str, PricingBand] = field(default_factory=dict)
+    regions: dict[str, Region] = field(default_factory=dict)  # in file order
+    products: tuple[SalesProduct, ...] = ()

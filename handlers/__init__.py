@@ -1,0 +1,1 @@
+"""How the bot talks to the world (Slack, Teams, HTTP, CLI), and where it is wired together."""

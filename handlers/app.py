@@ -1,0 +1,91 @@
+"""Composition root: create_app(settings) -> aiohttp Application with every route wired."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.catalog import CatalogService
+from bot.commands import Bot
+from handlers.config import Settings
+from store.db import make_engine
+from store.repository import SqlRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a handler may need, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    repo: SqlRepository
+    catalog: CatalogService
+    bot: Bot
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def build_services(settings: Settings) -> Services:
+    engine = make_engine(settings.database_url)
+    repo = SqlRepository(engine)
+    catalog = CatalogService(repo)
+    return Services(settings, engine, repo, catalog, Bot(catalog=catalog))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        await services.repo.ping()
+        version = await services.repo.catalog_version()
+    except Exception as exc:  # the load balancer only needs to know we cannot serve
+        log.warning("health check failed", extra={"error": type(exc).__name__})
+        return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok", "catalog_version": version})
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    services = services or build_services(settings)
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[SERVICES] = services
+    app.router.add_get("/healthz", healthz)
+
+    if settings.slack_signing_secret:
+        from handlers.slack.http import create_slack_app, slack_route
+
+        slack = create_slack_app(settings, services.bot)
+        app.router.add_route(*_route_args(slack_route(slack)))
+        if settings.slack_app_token:
+            app.cleanup_ctx.append(_socket_mode(slack, settings))
+    else:
+        log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
+
+    async def dispose(_app: web.Application) -> None:
+        await services.engine.dispose()
+
+    app.on_cleanup.append(dispose)
+    return app
+
+
+def _route_args(route: web.RouteDef) -> tuple[str, str, web.Handler]:
+    return route.method, route.path, route.handler
+
+
+def _socket_mode(slack: object, settings: Settings):  # type: ignore[no-untyped-def]
+    """Also take Slack traffic over Socket Mode (development without a public URL)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    async def ctx(_app: web.Application):  # type: ignore[no-untyped-def]
+        assert settings.slack_app_token is not None
+        handler = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())  # type: ignore[arg-type]
+        await handler.connect_async()
+        log.info("slack socket mode connected")
+        yield
+        await handler.close_async()
+
+    return ctx

@@ -1,0 +1,135 @@
+"""The `salesbridge` console script: serve, db upgrade, catalog import/export, chat."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+from aiohttp import web
+
+from bot.catalog_file import CatalogError, dump_catalog
+from handlers.app import build_services, create_app
+from handlers.config import Settings
+from handlers.logs import setup_logging
+from store import migrate
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Salesbridge: product truth for sales, in Slack and Teams."""
+    settings = Settings()
+    setup_logging(settings.log_level)
+    ctx.obj = settings
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.pass_obj
+def serve(settings: Settings, port: int | None, host: str) -> None:
+    """Serve Slack (POST /slack/events) and GET /healthz over HTTP."""
+    web.run_app(create_app(settings), host=host, port=port or settings.port, print=None)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(settings: Settings, revision: str) -> None:
+    """Apply migrations up to REVISION."""
+
+    async def run() -> None:
+        services = build_services(settings)
+        try:
+            await migrate.upgrade(services.engine, revision)
+        finally:
+            await services.engine.dispose()
+
+    asyncio.run(run())
+    click.echo(f"Database is at revision {revision}.")
+
+
+@main.group()
+def catalog() -> None:
+    """Import or export the product catalog file."""
+
+
+@catalog.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def catalog_import(settings: Settings, file: Path) -> None:
+    """Validate FILE whole and apply it; nothing changes if anything is wrong."""
+
+    text = file.read_text(encoding="utf-8")
+
+    async def run() -> list[str]:
+        services = build_services(settings)
+        try:
+            changes = await services.catalog.import_catalog(text)
+            return changes.summary_lines()
+        finally:
+            await services.engine.dispose()
+
+    try:
+        lines = asyncio.run(run())
+    except CatalogError as exc:
+        click.echo(f"{file}: {len(exc.problems)} problem(s); nothing was changed.", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    for line in lines:
+        click.echo(line)
+
+
+@catalog.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def catalog_export(settings: Settings, file: Path) -> None:
+    """Write the catalog to FILE in the import format ('-' for standard output)."""
+
+    async def run() -> str:
+        services = build_services(settings)
+        try:
+            return dump_catalog(await services.catalog.export_catalog())
+        finally:
+            await services.engine.dispose()
+
+    text = asyncio.run(run())
+    if str(file) == "-":
+        click.echo(text, nl=False)
+    else:
+        file.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {file}.")
+
+
+@main.command()
+@click.option(
+    "--user",
+    "user",
+    default="U0CONSOLE",
+    show_default=True,
+    help="The user id to act as (e.g. a PM's id from PRODUCT_MANAGERS).",
+)
+@click.pass_obj
+def chat(settings: Settings, user: str) -> None:
+    """A local console: run any command as USER, no Slack or Teams needed."""
+    from handlers.console import run_console
+
+    async def run() -> None:
+        services = build_services(settings)
+        try:
+            await run_console(services.bot, user=user)
+        finally:
+            await services.engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except (KeyboardInterrupt, EOFError):
+        click.echo("")

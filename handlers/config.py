@@ -1,0 +1,48 @@
+"""Settings, read once from the environment (names fixed by DESIGN.md) and passed explicitly."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from store.db import DEFAULT_URL, normalize_url
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = DEFAULT_URL
+    port: int = 3000
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API_DEFAULT
+    product_managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    triage_channel: str | None = None
+    announce_channel: str | None = None
+    microsoft_app_id: str | None = None
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_tenant_id: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        return normalize_url(v)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("product_managers", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            return frozenset(x.strip() for x in v.split(",") if x.strip())
+        return v

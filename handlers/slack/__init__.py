@@ -1,0 +1,1 @@
+"""Slack: bolt AsyncApp on our aiohttp route, listeners, Block Kit rendering."""

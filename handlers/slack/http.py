@@ -1,0 +1,44 @@
+"""The bolt AsyncApp, served on our own aiohttp route (POST /slack/events)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import Bot
+from handlers.config import Settings
+from handlers.slack import listeners
+
+MAX_BODY = 1_000_000  # Slack payloads are small; anything larger is not from Slack
+
+
+def create_slack_app(settings: Settings, bot: Bot) -> AsyncApp:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    if not secret:
+        raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack requests")
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret,
+        # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
+        process_before_response=True,
+    )
+    listeners.register(app, bot)
+    return app
+
+
+def slack_route(app: AsyncApp) -> web.RouteDef:
+    async def handle(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_BODY, actual_size=request.content_length
+            )
+        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    return web.post("/slack/events", handle)

@@ -1,0 +1,58 @@
+"""Slack listeners: ack, parse to a neutral input, call one bot use case, render, send."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.commands import COMMANDS, Bot
+from bot.replies import ERROR_APOLOGY, Notice
+from handlers.slack import blocks
+from handlers.slack.inbound import share_target, user_of
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, bot: Bot) -> None:
+    for command in COMMANDS:
+        _register_command(app, bot, command.slash)
+
+    @app.action(blocks.SHARE_ACTION)
+    async def share(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        value = (body.get("actions") or [{}])[0].get("value") or ""
+        target = share_target(value)
+        reply = (
+            await bot.catalog.answer_for(sku=target[0], region_code=target[1]) if target else None
+        )
+        if reply is None:
+            await respond(
+                text="That product or market is no longer in the catalog.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        message = blocks.render(reply, share=False)
+        user = user_of(body)
+        message["blocks"].append(blocks._context(f"Shared by <@{user.id}>"))
+        await respond(**message, response_type="in_channel", replace_original=False)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
+        # One place per platform where bugs are caught: log, then a short apology.
+        log.exception("slack listener failed", extra={"kind": body.get("type") or "command"})
+        if body.get("response_url"):
+            try:
+                await respond(**blocks.render(Notice(ERROR_APOLOGY)), response_type="ephemeral")
+            except Exception:  # the apology is best effort; the error is already logged
+                log.warning("could not send the apology")
+
+
+def _register_command(app: AsyncApp, bot: Bot, slash: str) -> None:
+    @app.command(slash)
+    async def command(ack: AsyncAck, body: dict[str, Any]) -> None:
+        reply = await bot.handle(user=user_of(body), command=slash, text=body.get("text") or "")
+        # Answered in the ack itself: the user sees it at once, privately.
+        await ack(**blocks.render(reply), response_type="ephemeral")

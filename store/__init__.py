@@ -1,0 +1,1 @@
+"""Where the bot keeps things: tables, engine, migrations and the repository."""
