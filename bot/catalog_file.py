@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,12 +92,6 @@ class _Product(_Strict):
         return [str(a) for a in v] if isinstance(v, list) else v
 
 
-class _File(_Strict):
-    pricing_bands: list[_Band] = Field(default_factory=list)
-    regions: list[_Region] = Field(min_length=1)
-    products: list[_Product] = Field(default_factory=list)
-
-
 # --------------------------------------------------------------------------- values
 
 
@@ -128,32 +123,90 @@ def _place(loc: tuple[int | str, ...]) -> str:
     return out or "(file)"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. Norway's code NO and 'on'/'off' stay text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "pricing_bands": _Band,
+    "regions": _Region,
+    "products": _Product,
+}
+
+
 def parse_catalog(text: str) -> CatalogSpec:
     """Validate a whole catalog file; raise CatalogError listing every problem."""
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise CatalogError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
     if not isinstance(raw, dict):
         raise CatalogError(["(file): expected a mapping with regions, pricing_bands, products"])
-    try:
-        doc = _File.model_validate(raw)
-    except ValidationError as exc:
-        raise CatalogError(
-            [f"{_place(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)]
-        ) from None
-    problems = _cross_check(doc)
+    # Each item is validated on its own so that one run reports every problem in the file,
+    # structural ones and broken references alike.
+    problems = [f"{key}: unknown section" for key in raw if key not in _SECTIONS]
+    items: dict[str, list[Any]] = {}
+    for key, model in _SECTIONS.items():
+        section = raw.get(key) or []
+        if not isinstance(section, list):
+            problems.append(f"{key}: expected a list")
+            section = []
+        valid: list[Any] = []
+        for i, item in enumerate(section):
+            valid.append(_validate(model, item, (key, i), problems))
+        items[key] = valid
+    if not items["regions"]:
+        problems.append("regions: at least one region (the root) is required")
+    problems += _cross_check(items["pricing_bands"], items["regions"], items["products"])
     if problems:
         raise CatalogError(problems)
-    return _to_spec(doc)
+    return _to_spec(items["pricing_bands"], items["regions"], items["products"])
 
 
-def _cross_check(doc: _File) -> list[str]:
+def _validate(
+    model: type[BaseModel], item: Any, loc: tuple[str | int, ...], problems: list[str]
+) -> Any:
+    """One item, or None with its problems added. A product's rules are checked one by one,
+    so a bad rule does not hide the product's other problems."""
+    rules: list[Any] = []
+    if model is _Product and isinstance(item, dict) and isinstance(item.get("availability"), list):
+        item = dict(item)
+        for j, rule in enumerate(item.pop("availability")):
+            rules.append(_validate(_Rule, rule, (*loc, "availability", j), problems))
+    try:
+        valid = model.model_validate(item)
+    except ValidationError as exc:
+        problems += [
+            f"{_place((*loc, *e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        ]
+        return None
+    if isinstance(valid, _Product):
+        # Broken rules stay as None so the cross-check keeps every rule's own index.
+        valid.availability = rules
+    return valid
+
+
+def _cross_check(
+    band_items: list[_Band | None],
+    region_items: list[_Region | None],
+    product_items: list[_Product | None],
+) -> list[str]:
+    """References between items; items that failed validation (None) are skipped."""
     problems: list[str] = []
     bands: set[str] = set()
-    for i, b in enumerate(doc.pricing_bands):
+    for i, b in enumerate(band_items):
+        if b is None:
+            continue
         if b.code in bands:
             problems.append(f"pricing_bands[{i}].code: duplicate band '{b.code}'")
         bands.add(b.code)
@@ -161,10 +214,12 @@ def _cross_check(doc: _File) -> list[str]:
             problems.append(f"pricing_bands[{i}].max: {b.max} is below min {b.min}")
     regions: set[str] = set()
     names: dict[str, str] = {}
-    for i, r in enumerate(doc.regions):
+    for i, r in enumerate(region_items):
+        if r is None:
+            continue
         if r.code in regions:
             problems.append(f"regions[{i}].code: duplicate region '{r.code}'")
-        if r.parent is None and i > 0 and doc.regions[0].parent is None:
+        if r.parent is None and i > 0:
             problems.append(f"regions[{i}].parent: only the first region may be the root")
         elif r.parent is not None and r.parent not in regions:
             problems.append(
@@ -177,7 +232,9 @@ def _cross_check(doc: _File) -> list[str]:
             names[key] = r.code
         regions.add(r.code)
     skus: set[str] = set()
-    for i, p in enumerate(doc.products):
+    for i, p in enumerate(product_items):
+        if p is None:
+            continue
         where = f"products[{i}]"
         if p.sku in skus:
             problems.append(f"{where}.sku: duplicate SKU '{p.sku}'")
@@ -186,6 +243,8 @@ def _cross_check(doc: _File) -> list[str]:
             problems.append(f"{where}.pricing_band: unknown band '{p.pricing_band}'")
         seen: set[str] = set()
         for j, rule in enumerate(p.availability):
+            if rule is None:
+                continue
             if rule.region not in regions:
                 problems.append(f"{where}.availability[{j}].region: unknown region '{rule.region}'")
             elif rule.region in seen:
@@ -200,15 +259,17 @@ def _cross_check(doc: _File) -> list[str]:
     return problems
 
 
-def _to_spec(doc: _File) -> CatalogSpec:
+def _to_spec(
+    band_items: list[_Band], region_items: list[_Region], product_items: list[_Product]
+) -> CatalogSpec:
     return CatalogSpec(
         bands=tuple(
             PricingBand(b.code, b.label, b.min, b.max, b.currency.upper())
-            for b in doc.pricing_bands
+            for b in band_items
         ),
         regions=tuple(
             Region(r.code, r.name, r.parent, tuple(r.aliases), r.briefing_target_per_quarter)
-            for r in doc.regions
+            for r in region_items
         ),
         products=tuple(
             SalesProduct(
@@ -227,9 +288,9 @@ def _to_spec(doc: _File) -> CatalogSpec:
                     for r in p.availability
                 ),
             )
-            for p in doc.products
+            for p in product_items
         ),
-        internal={p.sku: dict(p.internal) for p in doc.products if p.internal},
+        internal={p.sku: dict(p.internal) for p in product_items if p.internal},
     )
 
 

@@ -259,10 +259,12 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
     words = tokens_of(text)
     hits = regions.find(words)
 
-    def edge_rank(h: RegionHit) -> tuple[int, int, float]:
+    def edge_rank(h: RegionHit) -> tuple[int, int, int, float]:
         before = words[h.start - 1] if h.start > 0 else None
         at_edge = h.start == 0 or h.end == len(words) or before in CONNECTORS
-        return (0 if at_edge else 1, -(h.end - h.start), -h.score)
+        # "can we sell…": a filler word is a market (Canada) only as a last resort.
+        filler = h.end - h.start == 1 and words[h.start] in FILLER
+        return (int(filler), 0 if at_edge else 1, -(h.end - h.start), -h.score)
 
     options: list[tuple[str | None, list[str]]] = []
     for h in sorted(hits, key=edge_rank)[:4]:

@@ -14,6 +14,10 @@ from handlers.slack.inbound import share_target, user_of
 
 log = logging.getLogger(__name__)
 
+# What these listeners need from Slack; manifests/slack.yaml must declare exactly this.
+BOT_SCOPES = frozenset({"commands"})  # slash commands, and response_url replies
+ACTION_IDS = (blocks.SHARE_ACTION,)
+
 
 def register(app: AsyncApp, bot: Bot) -> None:
     for command in COMMANDS:

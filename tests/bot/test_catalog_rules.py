@@ -1,0 +1,133 @@
+"""The verdict rules of DESIGN.md as tables: every lifecycle x rule depth, band overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.catalog import assess
+from bot.replies import NO_COVERAGE
+from bot.types import (
+    Lifecycle,
+    PricingBand,
+    Region,
+    Rule,
+    SalesCatalog,
+    SalesProduct,
+    Status,
+    Verdict,
+)
+
+REGIONS = {
+    "GLOBAL": Region("GLOBAL", "Global"),
+    "APAC": Region("APAC", "Asia Pacific", "GLOBAL"),
+    "AU": Region("AU", "Australia", "APAC"),
+    "NZ": Region("NZ", "New Zealand", "APAC"),
+    "EMEA": Region("EMEA", "EMEA", "GLOBAL"),
+}
+BANDS = {
+    "B": PricingBand("B", "Growth", 10_000, 50_000, "USD"),
+    "C": PricingBand("C", "Enterprise", 50_000, None, "USD"),
+}
+
+
+def product(lifecycle: Lifecycle, *rules: Rule) -> SalesProduct:
+    return SalesProduct("SKU", "Thing", lifecycle, "B", rules=rules)
+
+
+def catalog() -> SalesCatalog:
+    return SalesCatalog(1, BANDS, REGIONS)
+
+
+A, R, P, N, W = (
+    Verdict.AVAILABLE,
+    Verdict.RESTRICTED,
+    Verdict.PLANNED,
+    Verdict.NOT_AVAILABLE,
+    Verdict.WITHDRAWN,
+)
+STATUS = {
+    "available": A,
+    "restricted": R,
+    "planned": P,
+    "not_available": N,
+    "withdrawn": W,
+}
+# Lifecycle caps: (lifecycle, written verdict) -> verdict sales are told.
+CAPPED = {
+    Lifecycle.GA: {A: A, R: R, P: P, N: N, W: W},
+    Lifecycle.BETA: {A: R, R: R, P: P, N: N, W: W},
+    Lifecycle.PILOT: {A: R, R: R, P: P, N: N, W: W},
+    Lifecycle.SUNSET: {A: R, R: R, P: P, N: N, W: W},
+    Lifecycle.ANNOUNCED: {A: P, R: P, P: P, N: N, W: W},
+    Lifecycle.WITHDRAWN: {A: W, R: W, P: W, N: W, W: W},
+}
+
+
+@pytest.mark.parametrize("lifecycle", list(Lifecycle))
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("depth", ["AU", "APAC", "GLOBAL"])
+def test_rule_at_any_depth_capped_by_lifecycle(
+    lifecycle: Lifecycle, status: Status, depth: str
+) -> None:
+    p = product(lifecycle, Rule(depth, status, "why"))
+    got = assess(catalog(), p, "AU")
+    assert got.verdict is CAPPED[lifecycle][STATUS[status.value]]
+
+
+@pytest.mark.parametrize("lifecycle", list(Lifecycle))
+def test_no_rule_on_the_path_is_not_available(lifecycle: Lifecycle) -> None:
+    # A rule for a sibling (NZ) and another branch (EMEA) says nothing about Australia.
+    p = product(lifecycle, Rule("NZ", Status.AVAILABLE), Rule("EMEA", Status.AVAILABLE))
+    got = assess(catalog(), p, "AU")
+    if lifecycle is Lifecycle.WITHDRAWN:
+        assert got.verdict is W
+    else:
+        assert got.verdict is N
+        assert got.reason == NO_COVERAGE
+
+
+def test_most_specific_rule_wins_both_ways() -> None:
+    p = product(
+        Lifecycle.GA,
+        Rule("GLOBAL", Status.AVAILABLE),
+        Rule("APAC", Status.NOT_AVAILABLE, "Not licensed"),
+        Rule("AU", Status.AVAILABLE),
+    )
+    assert assess(catalog(), p, "AU").verdict is A  # country beats region
+    assert assess(catalog(), p, "NZ").verdict is N  # region beats global
+    assert assess(catalog(), p, "NZ").reason == "Not licensed"
+    assert assess(catalog(), p, "EMEA").verdict is A  # global
+
+
+def test_unknown_region_is_not_available() -> None:
+    p = product(Lifecycle.GA, Rule("GLOBAL", Status.AVAILABLE))
+    assert assess(catalog(), p, "XX").verdict is N
+
+
+def test_planned_carries_its_date_and_reason() -> None:
+    p = product(Lifecycle.GA, Rule("AU", Status.PLANNED, "Awaiting certification",
+                                   dt.date(2027, 4, 1)))
+    got = assess(catalog(), p, "AU")
+    assert (got.verdict, got.from_date) == (P, dt.date(2027, 4, 1))
+    assert got.phrase(REGIONS["AU"]) == (
+        "Planned in Australia — Awaiting certification, from 1 Apr 2027"
+    )
+
+
+def test_capped_verdict_explains_the_lifecycle() -> None:
+    got = assess(catalog(), product(Lifecycle.SUNSET, Rule("GLOBAL", Status.AVAILABLE)), "AU")
+    assert got.verdict is R and got.reason == "Sunset: renewals only"
+
+
+def test_regional_band_override_applies_below_its_region() -> None:
+    p = product(
+        Lifecycle.GA,
+        Rule("GLOBAL", Status.AVAILABLE),
+        Rule("APAC", Status.RESTRICTED, pricing_band="C"),
+        Rule("AU", Status.AVAILABLE),
+    )
+    assert assess(catalog(), p, "AU").band == BANDS["C"]  # inherited from APAC's override
+    assert assess(catalog(), p, "NZ").band == BANDS["C"]
+    assert assess(catalog(), p, "EMEA").band == BANDS["B"]  # the product's own band

@@ -1,0 +1,128 @@
+"""Table-driven matching tests on the demo catalog: typos, aliases, region anywhere,
+ambiguity, nothing found. They read like a conversation: query in, answer out."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.catalog import CatalogView, answer_query
+from bot.matching import ProductIndex, RegionLexicon, normalize, parse_query, pick
+from bot.replies import Ambiguous, NotFound, ProductAnswer, ProductOverview, RegionOverview
+
+SINGLE = [
+    # (query, product, region)
+    ("australia widget pro", "Widget Pro", "Australia"),
+    ("widget pro in oz", "Widget Pro", "Australia"),
+    ("WP-3000 AU", "WaveProbe 3000", "Australia"),
+    ("ledger synk us", "Ledger Sync", "United States"),
+    ("ledgr sync germany", "Ledger Sync", "Germany"),
+    ("us ledger sync", "Ledger Sync", "United States"),
+    ("can we sell widget pro in oz", "Widget Pro", "Australia"),
+    ("is widget lite available in canada", "Widget Lite", "Canada"),
+    ("widgetpro japan", "Widget Pro", "Japan"),
+    ("WLite nz", "Widget Lite", "New Zealand"),
+    ("wes uk", "Widget Enterprise Suite", "United Kingdom"),
+    ("widget enterprise india", "Widget Enterprise Suite", "India"),
+    ("keyvault hsm uae", "KeyVault HSM", "United Arab Emirates"),
+    ("hsm in dubai", "KeyVault HSM", "United Arab Emirates"),
+    ("fleet traker americas", "Fleet Tracker", "Americas"),
+    ("brasil waveprobe 2000", "WaveProbe 2000", "Brazil"),
+    ("insight copilot for deutschland", "Insight Copilot", "Germany"),
+    ("nimbus japan", "Nimbus Edge AI Appliance", "Japan"),
+    ("route optimiser canada", "Route Optimizer", "Canada"),
+    ("singapore widget pro", "Widget Pro", "Singapore"),
+    ("PAY-POS united kingdom", "PayLink Terminal", "United Kingdom"),
+    ("great britain signflow", "SignFlow", "United Kingdom"),
+    ("orbit crm mexico", "Orbit CRM Classic", "Mexico"),
+    ("mailarchive in india", "MailArchive 7", "India"),
+    ("harbour data lake france", "Harbor Data Lake", "France"),
+    ("pulse monitr south africa", "Pulse Monitor", "South Africa"),
+]
+
+
+@pytest.mark.parametrize(("query", "product", "region"), SINGLE)
+def test_single_product_in_one_region(
+    demo_view: CatalogView, query: str, product: str, region: str
+) -> None:
+    reply = answer_query(demo_view, query)
+    assert isinstance(reply, ProductAnswer), reply.fallback
+    assert (reply.product.name, reply.region.name) == (product, region)
+    line = reply.fallback
+    assert line.startswith(f"{product}: ") and f" in {region}" in line
+    verdicts = ["Available", "Not available", "Restricted", "Planned", "Withdrawn"]
+    said = [v for v in verdicts if f": {v} in " in line]
+    assert said == [reply.assessment.verdict.value]
+
+
+AMBIGUOUS = [
+    ("australia widget", "Australia", {"Widget Pro", "Widget Lite", "Widget Enterprise Suite"}),
+    ("widget in japan", "Japan", {"Widget Pro", "Widget Lite", "Widget Enterprise Suite"}),
+    ("uk pulse", "United Kingdom", {"Pulse Monitor", "Pulse Trace"}),
+    ("senseNode us", "United States", {"SenseNode Sensor Kit", "SenseNode Gateway"}),
+]
+
+
+@pytest.mark.parametrize(("query", "region", "names"), AMBIGUOUS)
+def test_ambiguous_lists_every_candidate_with_its_verdict(
+    demo_view: CatalogView, query: str, region: str, names: set[str]
+) -> None:
+    reply = answer_query(demo_view, query)
+    assert isinstance(reply, Ambiguous), reply.fallback
+    assert reply.region is not None and reply.region.name == region
+    assert {o.product.name for o in reply.options} == names
+    assert all(o.assessment is not None for o in reply.options)
+    # The fallback line names the candidates and gives no verdict for any of them.
+    assert "Available" not in reply.fallback and "Not available" not in reply.fallback
+
+
+@pytest.mark.parametrize(
+    "query", ["quantum toaster uk", "banana phone in germany", "zzzz australia"]
+)
+def test_nothing_found_gives_no_verdict(demo_view: CatalogView, query: str) -> None:
+    reply = answer_query(demo_view, query)
+    assert isinstance(reply, NotFound), reply.fallback
+    assert len(reply.suggestions) <= 3
+
+
+def test_nothing_found_suggests_close_names(demo_view: CatalogView) -> None:
+    reply = answer_query(demo_view, "waveprob 9000x in uk")
+    if isinstance(reply, NotFound):
+        assert reply.suggestions and all("WaveProbe" in s for s in reply.suggestions)
+    else:  # a close enough typo may resolve; then it must be a WaveProbe, never another product
+        assert "WaveProbe" in reply.fallback
+
+
+def test_region_only_lists_what_is_sellable(demo_view: CatalogView) -> None:
+    reply = answer_query(demo_view, "australia")
+    assert isinstance(reply, RegionOverview)
+    assert reply.region.name == "Australia"
+    assert reply.total_sellable == len(reply.sellable) > 0
+    names = {o.product.name for o in reply.sellable}
+    assert "Widget Pro" in names and "Widget Lite" not in names  # Lite: not licensed in AU
+    assert all(o.assessment and o.assessment.verdict.sellable for o in reply.sellable)
+
+
+def test_product_only_gives_verdict_per_top_level_region(demo_view: CatalogView) -> None:
+    reply = answer_query(demo_view, "ledger sync")
+    assert isinstance(reply, ProductOverview)
+    got = {r.region.code: r.assessment.verdict.value for r in reply.rows}
+    assert got == {"EMEA": "Available", "APAC": "Not available", "AMER": "Available"}
+
+
+def test_exact_name_wins_over_longer_names() -> None:
+    index = ProductIndex([(0, ["Pulse Hub"]), (1, ["Pulse Hub Mini"]), (2, ["Pulse Hubcap"])])
+    chosen, _ = pick(index.search("pulse hub"))
+    assert [m.key for m in chosen] == [0]
+
+
+def test_region_codes_match_exactly_and_names_fuzzily() -> None:
+    lexicon = RegionLexicon([("AU", ["Australia", "Oz"]), ("AT", ["Austria"])])
+    index = ProductIndex([(0, ["Widget Pro"])])
+    assert parse_query("widget pro australa", lexicon, index).region == "AU"
+    assert parse_query("widget pro austria", lexicon, index).region == "AT"
+    assert parse_query("widget pro oz", lexicon, index).region == "AU"
+    assert parse_query("widget pro", lexicon, index).region is None
+
+
+def test_normalize_folds_case_accents_and_punctuation() -> None:
+    assert normalize("  Widget-Pro®  MÉXICO ") == "widget pro mexico"

@@ -1,0 +1,113 @@
+"""Fakes on loopback: a Slack Web API that records calls (and can fail on demand), and
+a signer for requests that look exactly like Slack's."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-token"
+
+
+def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's v0 signature headers for `body`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_body(command: str, text: str, *, user: str = "U0SALES1", response_url: str = "",
+               channel: str = "C0SALES") -> str:
+    return urllib.parse.urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": "sales",
+            "user_id": user,
+            "user_name": "sam",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "123.456.abc",
+        }
+    )
+
+
+def payload_body(payload: dict[str, Any]) -> str:
+    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    """Records Web API calls (/api/<method>) and response_url posts (/respond/<id>)."""
+
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    server: TestServer | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/respond/{rid}", self._respond)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+
+    async def close(self) -> None:
+        if self.server:
+            await self.server.close()
+
+    @property
+    def api_url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/api/"))
+
+    def response_url(self, rid: str = "r1") -> str:
+        assert self.server is not None
+        return str(self.server.make_url(f"/respond/{rid}"))
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            data = await request.json()
+            return data if isinstance(data, dict) else {"_": data}
+        return dict(await request.post())
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        self.calls.append(Call(method, await self._body(request)))
+        if self.fail_next:
+            status, headers = self.fail_next.pop(0)
+            return web.json_response({"ok": False, "error": "fake"}, status=status,
+                                     headers=headers)
+        if method == "auth.test":
+            return web.json_response(
+                {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
+            )
+        return web.json_response({"ok": True, "ts": f"{len(self.calls)}.000100",
+                                  "channel": "C0FAKE"})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append(await self._body(request))
+        return web.Response(text="ok")
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls]

@@ -1,0 +1,95 @@
+"""A real server on loopback with the demo catalog, and a fake Slack Web API beside it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.app import Services, build_services, create_app
+from handlers.config import Settings
+from tests.conftest import demo_text
+from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack, payload_body, sign, slash_body
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@dataclass
+class Answer:
+    status: int
+    body: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        data = json.loads(self.body)
+        assert isinstance(data, dict)
+        return data
+
+
+@dataclass
+class SlackDriver:
+    """Sends requests the way Slack does: form-encoded, signed with the signing secret."""
+
+    base: str
+    http: aiohttp.ClientSession
+    fake: FakeSlack
+    services: Services
+
+    async def post(self, body: str, headers: dict[str, str] | None = None) -> Answer:
+        hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+        hdrs.update(sign(body) if headers is None else headers)
+        async with self.http.post(self.base + "/slack/events", data=body, headers=hdrs) as r:
+            return Answer(r.status, await r.text())
+
+    async def command(self, text: str, *, command: str = "/product", user: str = "U0SALES1",
+                      ) -> Answer:
+        return await self.post(slash_body(command, text, user=user,
+                                          response_url=self.fake.response_url()))
+
+    async def action(self, action_id: str, value: str, *, user: str = "U0SALES1") -> Answer:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": "sam", "team_id": "T0TEAM"},
+            "team": {"id": "T0TEAM", "domain": "acme"},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "container": {"type": "message", "is_ephemeral": True},
+            "trigger_id": "123.456.abc",
+            "channel": {"id": "C0SALES", "name": "sales"},
+            "response_url": self.fake.response_url(),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
+                         "value": value, "action_ts": "1700000000.000100"}],
+        }
+        return await self.post(payload_body(payload))
+
+
+@pytest.fixture
+async def slack(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> AsyncIterator[SlackDriver]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=fake_slack.api_url,
+    )
+    services = build_services(settings)
+    await services.catalog.import_catalog(demo_text())
+    server = TestServer(create_app(settings, services), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
+    await server.close()

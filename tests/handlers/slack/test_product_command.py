@@ -1,0 +1,77 @@
+"""/product over real HTTP: signed requests into the server, answers in the ack."""
+
+from __future__ import annotations
+
+import time
+
+from tests.fakes import sign, slash_body
+from tests.handlers.conftest import SlackDriver
+
+
+async def test_lookup_is_answered_in_the_ack_ephemerally(slack: SlackDriver) -> None:
+    answer = await slack.command("australia widget pro")
+    assert answer.status == 200
+    body = answer.json
+    assert body["response_type"] == "ephemeral"
+    assert body["text"] == "Widget Pro: Available in Australia"
+    shown = str(body["blocks"])
+    for part in ("Growth ($10,000–$50,000)", "Sub-second sync", "Gizmotron",
+                 "<https://docs.example.com/widget-pro/datasheet.pdf|Widget Pro datasheet>"):
+        assert part in shown
+    share = [b for b in body["blocks"] if b["type"] == "actions"][0]["elements"][0]
+    assert (share["action_id"], share["value"]) == ("product.share", "WDG-PRO|AU")
+
+
+async def test_not_available_gives_reason_and_alternatives(slack: SlackDriver) -> None:
+    body = (await slack.command("widget lite in oz")).json
+    assert body["text"] == "Widget Lite: Not available in Australia — Not licensed"
+    alt = [b for b in body["blocks"] if "Sellable alternatives" in str(b)]
+    assert alt and "Widget Pro" in str(alt[0])  # same family, sellable in AU
+
+
+async def test_ambiguous_lists_candidates(slack: SlackDriver) -> None:
+    body = (await slack.command("australia widget")).json
+    assert body["text"].startswith("3 products match “widget” in Australia")
+    shown = str(body["blocks"])
+    assert "Widget Lite*: :no_entry: *Not available*" in shown
+
+
+async def test_empty_command_shows_help(slack: SlackDriver) -> None:
+    body = (await slack.command("")).json
+    assert "/product australia widget pro" in body["text"]
+
+
+async def test_share_posts_the_same_answer_in_channel(slack: SlackDriver) -> None:
+    answer = await slack.action("product.share", "WDG-LITE|AU", user="U0SALES2")
+    assert answer.status == 200
+    assert len(slack.fake.responses) == 1
+    posted = slack.fake.responses[0]
+    assert posted["response_type"] == "in_channel"
+    assert posted["replace_original"] is False
+    assert posted["text"] == "Widget Lite: Not available in Australia — Not licensed"
+    assert "Shared by <@U0SALES2>" in str(posted["blocks"])
+    assert "product.share" not in str(posted["blocks"])  # no button on the shared copy
+
+
+async def test_share_of_a_vanished_product_says_so(slack: SlackDriver) -> None:
+    await slack.action("product.share", "NOPE-1|AU")
+    assert slack.fake.responses[0]["text"].startswith("That product or market is no longer")
+    assert slack.fake.responses[0]["response_type"] == "ephemeral"
+
+
+async def test_unsigned_forged_and_stale_requests_get_401(slack: SlackDriver) -> None:
+    body = slash_body("/product", "australia widget pro")
+    assert (await slack.post(body, headers={})).status == 401
+    forged = sign(body, secret="not-the-secret")
+    assert (await slack.post(body, headers=forged)).status == 401
+    stale = sign(body, timestamp=int(time.time()) - 6 * 60)
+    assert (await slack.post(body, headers=stale)).status == 401
+    tampered = sign(body)
+    assert (await slack.post(body.replace("australia", "japan"), headers=tampered)).status == 401
+
+
+async def test_healthz_checks_the_database(slack: SlackDriver) -> None:
+    async with slack.http.get(slack.base + "/healthz") as r:
+        assert r.status == 200
+        data = await r.json()
+    assert data["database"] == "ok" and data["catalog_version"] >= 1
