@@ -145,7 +145,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 def parse_catalog(text: str) -> CatalogSpec:
     """Validate a whole catalog file; raise CatalogError listing every problem."""
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -264,8 +264,7 @@ def _to_spec(
 ) -> CatalogSpec:
     return CatalogSpec(
         bands=tuple(
-            PricingBand(b.code, b.label, b.min, b.max, b.currency.upper())
-            for b in band_items
+            PricingBand(b.code, b.label, b.min, b.max, b.currency.upper()) for b in band_items
         ),
         regions=tuple(
             Region(r.code, r.name, r.parent, tuple(r.aliases), r.briefing_target_per_quarter)

@@ -15,10 +15,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -53,9 +52,27 @@ class Match:
     exact: bool = False
 
 
-@lru_cache(maxsize=4096)
-def _token_sim(a: str, b: str) -> float:
-    return fuzz.ratio(a, b)
+def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
+    """0..100: how well every query word is found among `words` (typos and prefixes
+    allowed), slightly preferring strings with fewer words left unexplained."""
+    total = sum(len(w) for w in query_words)
+    if not total or not words:
+        return 0.0
+    got = 0.0
+    used: set[int] = set()
+    for w in query_words:
+        best, best_j = 0.0, -1
+        for j, v in enumerate(words):
+            sim = fuzz.ratio(w, v)
+            if len(w) >= 2 and v.startswith(w):
+                sim = max(sim, 70 + 30 * len(w) / len(v))
+            if sim > best:
+                best, best_j = sim, j
+        got += len(w) * best
+        if best >= 60:
+            used.add(best_j)
+    explained = sum(len(words[j]) for j in used) / sum(len(v) for v in words)
+    return got / total * (0.85 + 0.15 * explained)
 
 
 class ProductIndex:
@@ -117,9 +134,10 @@ class ProductIndex:
                 i += 1
                 if len(out) > 64:
                     break
-        if len(word) >= 4 and not word.isdigit():
-            # One edit per four letters: 'synk' ~ 'sync', 'moniter' ~ 'monitor'.
-            max_edits = 1 if len(word) < 8 else 2
+        if len(word) >= 3 and not word.isdigit():
+            # Typos: 'synk' ~ 'sync', 'moniter' ~ 'monitor', 'sheild' ~ 'shield' (OSA
+            # distance counts a swap of two letters as one edit).
+            max_edits = 1 if len(word) < 6 else 2
             for length in range(len(word) - max_edits, len(word) + max_edits + 1):
                 bucket = self._by_len.get(length)
                 if not bucket:
@@ -127,7 +145,7 @@ class ProductIndex:
                 for v, _score, _i in process.extract(
                     word,
                     bucket,
-                    scorer=Levenshtein.distance,
+                    scorer=OSA.distance,
                     score_cutoff=max_edits,
                     limit=None,
                 ):
@@ -181,7 +199,8 @@ class ProductIndex:
         for sid in pool:
             s = self._strings[sid]
             exact = sid == exact_sid or s == q or s.replace(" ", "") == compact
-            score = 100.0 if exact else float(fuzz.WRatio(q, s))
+            # WRatio judges the whole string; word_score that every word asked for is there.
+            score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s.split())) / 2
             owner = self._owner[sid]
             cur = best.get(owner)
             if cur is None or score > cur.score:

@@ -18,15 +18,23 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
 
 
-def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+def sign(
+    body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> dict[str, str]:
     """Slack's v0 signature headers for `body`."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
-def slash_body(command: str, text: str, *, user: str = "U0SALES1", response_url: str = "",
-               channel: str = "C0SALES") -> str:
+def slash_body(
+    command: str,
+    text: str,
+    *,
+    user: str = "U0SALES1",
+    response_url: str = "",
+    channel: str = "C0SALES",
+) -> str:
     return urllib.parse.urlencode(
         {
             "token": "legacy",
@@ -96,14 +104,14 @@ class FakeSlack:
         self.calls.append(Call(method, await self._body(request)))
         if self.fail_next:
             status, headers = self.fail_next.pop(0)
-            return web.json_response({"ok": False, "error": "fake"}, status=status,
-                                     headers=headers)
+            return web.json_response({"ok": False, "error": "fake"}, status=status, headers=headers)
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
             )
-        return web.json_response({"ok": True, "ts": f"{len(self.calls)}.000100",
-                                  "channel": "C0FAKE"})
+        return web.json_response(
+            {"ok": True, "ts": f"{len(self.calls)}.000100", "channel": "C0FAKE"}
+        )
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await self._body(request))

@@ -14,7 +14,12 @@ def test_demo_catalog_is_valid_and_complete() -> None:
     spec = parse_catalog(demo_text())
     assert 25 <= len(spec.products) <= 40
     assert {p.lifecycle.value for p in spec.products} == {
-        "ga", "beta", "pilot", "announced", "sunset", "withdrawn"
+        "ga",
+        "beta",
+        "pilot",
+        "announced",
+        "sunset",
+        "withdrawn",
     }
     statuses = {r.status.value for p in spec.products for r in p.rules}
     assert statuses == {"available", "not_available", "restricted", "planned", "withdrawn"}

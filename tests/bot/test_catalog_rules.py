@@ -107,8 +107,9 @@ def test_unknown_region_is_not_available() -> None:
 
 
 def test_planned_carries_its_date_and_reason() -> None:
-    p = product(Lifecycle.GA, Rule("AU", Status.PLANNED, "Awaiting certification",
-                                   dt.date(2027, 4, 1)))
+    p = product(
+        Lifecycle.GA, Rule("AU", Status.PLANNED, "Awaiting certification", dt.date(2027, 4, 1))
+    )
     got = assess(catalog(), p, "AU")
     assert (got.verdict, got.from_date) == (P, dt.date(2027, 4, 1))
     assert got.phrase(REGIONS["AU"]) == (

@@ -53,10 +53,16 @@ class SlackDriver:
         async with self.http.post(self.base + "/slack/events", data=body, headers=hdrs) as r:
             return Answer(r.status, await r.text())
 
-    async def command(self, text: str, *, command: str = "/product", user: str = "U0SALES1",
-                      ) -> Answer:
-        return await self.post(slash_body(command, text, user=user,
-                                          response_url=self.fake.response_url()))
+    async def command(
+        self,
+        text: str,
+        *,
+        command: str = "/product",
+        user: str = "U0SALES1",
+    ) -> Answer:
+        return await self.post(
+            slash_body(command, text, user=user, response_url=self.fake.response_url())
+        )
 
     async def action(self, action_id: str, value: str, *, user: str = "U0SALES1") -> Answer:
         payload = {
@@ -69,8 +75,15 @@ class SlackDriver:
             "trigger_id": "123.456.abc",
             "channel": {"id": "C0SALES", "name": "sales"},
             "response_url": self.fake.response_url(),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b1",
-                         "value": value, "action_ts": "1700000000.000100"}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b1",
+                    "value": value,
+                    "action_ts": "1700000000.000100",
+                }
+            ],
         }
         return await self.post(payload_body(payload))
 

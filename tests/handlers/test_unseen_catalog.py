@@ -58,8 +58,9 @@ async def test_no_rendering_of_any_product_shows_internal_fields(unseen: SlackDr
     regions = list(view.catalog.regions.values())
     for product in view.catalog.products:
         for region in regions:
-            reply = await unseen.services.catalog.answer_for(sku=product.sku,
-                                                             region_code=region.code)
+            reply = await unseen.services.catalog.answer_for(
+                sku=product.sku, region_code=region.code
+            )
             assert reply is not None
             assert "INTERNAL-" not in render_text(reply)
         answer = await unseen.command(product.name)  # product-only overview

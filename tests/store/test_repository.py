@@ -15,8 +15,7 @@ from tests.conftest import DATA, demo_text
 async def table_counts(repo: SqlRepository) -> dict[str, int]:
     out = {}
     async with repo.engine.connect() as conn:
-        for table in ("product", "availability_rule", "region", "pricing_band",
-                      "product_internal"):
+        for table in ("product", "availability_rule", "region", "pricing_band", "product_internal"):
             out[table] = await conn.scalar(sa.text(f"SELECT count(*) FROM {table}"))
     return out
 
@@ -70,8 +69,10 @@ async def test_a_bad_file_changes_nothing(
 ) -> None:
     await catalog_service.import_catalog(demo_text())
     before = await catalog_service.export_catalog()
-    broken = demo_text().replace("region: AU,", "region: AUS-X,", 1).replace(
-        "lifecycle: ga", "lifecycle: gaa", 1
+    broken = (
+        demo_text()
+        .replace("region: AU,", "region: AUS-X,", 1)
+        .replace("lifecycle: ga", "lifecycle: gaa", 1)
     )
     with pytest.raises(CatalogError) as err:
         await catalog_service.import_catalog(broken)

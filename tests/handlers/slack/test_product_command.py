@@ -15,8 +15,12 @@ async def test_lookup_is_answered_in_the_ack_ephemerally(slack: SlackDriver) -> 
     assert body["response_type"] == "ephemeral"
     assert body["text"] == "Widget Pro: Available in Australia"
     shown = str(body["blocks"])
-    for part in ("Growth ($10,000–$50,000)", "Sub-second sync", "Gizmotron",
-                 "<https://docs.example.com/widget-pro/datasheet.pdf|Widget Pro datasheet>"):
+    for part in (
+        "Growth ($10,000–$50,000)",
+        "Sub-second sync",
+        "Gizmotron",
+        "<https://docs.example.com/widget-pro/datasheet.pdf|Widget Pro datasheet>",
+    ):
         assert part in shown
     share = [b for b in body["blocks"] if b["type"] == "actions"][0]["elements"][0]
     assert (share["action_id"], share["value"]) == ("product.share", "WDG-PRO|AU")

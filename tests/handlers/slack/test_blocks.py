@@ -1,0 +1,70 @@
+"""Block Kit rendering on plain dicts: structure, escaping, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.catalog import CatalogView, answer_query
+from bot.replies import Assessment, Notice, ProductAnswer
+from bot.types import Competitor, Doc, Lifecycle, PricingBand, Region, SalesProduct, Verdict
+from handlers.slack.blocks import render
+
+HOSTILE = SalesProduct(
+    sku="X-1",
+    name="Evil <!channel> & Co",
+    lifecycle=Lifecycle.GA,
+    pricing_band="B",
+    summary="Ping <@U123> and <!here>",
+    traits=("<https://evil.example|click>",),
+    competitors=(Competitor("<!everyone>", "a > b"),),
+    docs=(Doc("Sheet <b>", "https://docs.example.com/x"),),
+)
+
+
+def test_catalog_text_cannot_ping_or_link() -> None:
+    reply = ProductAnswer(
+        HOSTILE,
+        Region("AU", "Australia"),
+        Assessment(
+            Verdict.PLANNED,
+            "Soon",
+            dt.date(2027, 2, 15),
+            PricingBand("B", "Growth", 10_000, 50_000, "USD"),
+        ),
+    )
+    message = render(reply)
+    shown = str(message)
+    for raw in ("<!channel>", "<@U123>", "<!here>", "<!everyone>", "<https://evil"):
+        assert raw not in shown
+    assert "&lt;!channel&gt;" in message["text"]
+    assert "<https://docs.example.com/x|Sheet &lt;b&gt;>" in shown  # our own links stay links
+    assert "Planned* — Soon, from 15 Feb 2027" in shown
+
+
+def test_every_reply_kind_renders_within_slack_limits(demo_view: CatalogView) -> None:
+    queries = [
+        "australia widget pro",
+        "widget lite oz",
+        "australia widget",
+        "australia",
+        "ledger sync",
+        "quantum toaster uk",
+        "germany",
+    ]
+    for q in queries:
+        message = render(answer_query(demo_view, q))
+        assert message["text"] and len(message["blocks"]) <= 50
+        for block in message["blocks"]:
+            text = block.get("text", {}).get("text", "")
+            assert len(text) <= 3000
+    notice = render(Notice("Done"))
+    assert notice == {
+        "text": "Done",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Done"}}],
+    }
+
+
+def test_share_button_only_when_asked(demo_view: CatalogView) -> None:
+    reply = answer_query(demo_view, "australia widget pro")
+    assert any(b["type"] == "actions" for b in render(reply)["blocks"])
+    assert not any(b["type"] == "actions" for b in render(reply, share=False)["blocks"])

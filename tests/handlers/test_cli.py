@@ -1,0 +1,59 @@
+"""The `salesbridge` console script: db upgrade, catalog import (all-or-nothing), export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.catalog_file import parse_catalog
+from handlers.cli import main
+from tests.conftest import DEMO_CATALOG
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")  # plain form
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    runner = CliRunner()
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_upgrade_import_reimport_export(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("db", "upgrade").exit_code == 0
+    first = run("catalog", "import", str(DEMO_CATALOG))
+    assert first.exit_code == 0
+    assert first.output.startswith("Products added (30): Widget Pro [WDG-PRO]")
+    again = run("catalog", "import", str(DEMO_CATALOG))
+    assert again.output.strip() == "No changes: the catalog is already up to date."
+    out = tmp_path / "export.yaml"
+    assert run("catalog", "export", str(out)).exit_code == 0
+    assert parse_catalog(out.read_text()) == parse_catalog(DEMO_CATALOG.read_text())
+
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(DEMO_CATALOG.read_text().replace("name: Widget Lite", "name: Widget Air"))
+    result = run("catalog", "import", str(changed))
+    assert result.output.strip() == "Changed Widget Air [WDG-LITE]: name"
+
+
+def test_a_broken_file_is_refused_whole(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("db", "upgrade")
+    run("catalog", "import", str(DEMO_CATALOG))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        DEMO_CATALOG.read_text()
+        .replace("name: Widget Lite", "name: Widget Air")
+        .replace("region: AU,", "region: AUS-X,", 1)
+    )
+    result = CliRunner().invoke(main, ["catalog", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "1 problem(s); nothing was changed." in result.output
+    assert "unknown region 'AUS-X'" in result.output
+    assert "products[" in result.output
+    exported = run("catalog", "export", "-").output
+    assert "Widget Air" not in exported and "Widget Lite" in exported
