@@ -92,7 +92,7 @@ def methods(products: list[SynthProduct]) -> tuple[dict[str, Method], ProductInd
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 # How many queries each method answers per round, and in how many rounds, by catalog size.

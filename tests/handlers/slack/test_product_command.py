@@ -22,7 +22,7 @@ async def test_lookup_is_answered_in_the_ack_ephemerally(slack: SlackDriver) -> 
         "<https://docs.example.com/widget-pro/datasheet.pdf|Widget Pro datasheet>",
     ):
         assert part in shown
-    share = [b for b in body["blocks"] if b["type"] == "actions"][0]["elements"][0]
+    share = next(b for b in body["blocks"] if b["type"] == "actions")["elements"][0]
     assert (share["action_id"], share["value"]) == ("product.share", "WDG-PRO|AU")
 
 
