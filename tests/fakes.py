@@ -72,11 +72,15 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     server: TestServer | None = None
+    # Socket Mode: the app's websocket, and what it sent back (acks with payloads).
+    socket: web.WebSocketResponse | None = None
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/respond/{rid}", self._respond)
+        app.router.add_get("/link", self._link)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
@@ -105,6 +109,10 @@ class FakeSlack:
         if self.fail_next:
             status, headers = self.fail_next.pop(0)
             return web.json_response({"ok": False, "error": "fake"}, status=status, headers=headers)
+        if method == "apps.connections.open":
+            assert self.server is not None
+            url = str(self.server.make_url("/link")).replace("http://", "ws://")
+            return web.json_response({"ok": True, "url": url})
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
@@ -112,6 +120,16 @@ class FakeSlack:
         return web.json_response(
             {"ok": True, "ts": f"{len(self.calls)}.000100", "channel": "C0FAKE"}
         )
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for msg in ws:
+            if msg.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+        return ws
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(await self._body(request))

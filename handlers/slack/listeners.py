@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.commands import COMMANDS, Bot
@@ -44,14 +46,27 @@ def register(app: AsyncApp, bot: Bot) -> None:
         await respond(**message, response_type="in_channel", replace_original=False)
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond) -> None:
-        # One place per platform where bugs are caught: log, then a short apology.
-        log.exception("slack listener failed", extra={"kind": body.get("type") or "command"})
+    async def on_error(
+        error: Exception, body: dict[str, Any], respond: AsyncRespond
+    ) -> BoltResponse:
+        # One place per platform where bugs are caught: log, then a short apology. Slack
+        # gets a 200 so it adds no "dispatch_failed" of its own.
+        log.error(
+            "slack listener failed",
+            exc_info=error,
+            extra={"kind": body.get("type") or "command", "error": type(error).__name__},
+        )
+        apology = {**blocks.render(Notice(ERROR_APOLOGY)), "response_type": "ephemeral"}
+        if body.get("command"):  # a slash command: the apology is the ack itself
+            return BoltResponse(
+                status=200, body=json.dumps(apology), headers={"content-type": "application/json"}
+            )
         if body.get("response_url"):
             try:
-                await respond(**blocks.render(Notice(ERROR_APOLOGY)), response_type="ephemeral")
+                await respond(**apology, replace_original=False)
             except Exception:  # the apology is best effort; the error is already logged
                 log.warning("could not send the apology")
+        return BoltResponse(status=200, body="")
 
 
 def _register_command(app: AsyncApp, bot: Bot, slash: str) -> None:

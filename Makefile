@@ -1,0 +1,45 @@
+# Salesbridge developer commands. `make demo` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PORT   ?= 3000
+
+.PHONY: install demo serve test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The bot on SQLite with the demo catalog: HTTP server in the background, console in front.
+demo: $(STAMP)
+	$(BIN)/salesbridge db upgrade
+	$(BIN)/salesbridge catalog import catalog/demo.yaml
+	@$(BIN)/salesbridge serve --port $(PORT) >.demo-serve.log 2>&1 & pid=$$!; \
+	  echo "Serving on http://localhost:$(PORT) (GET /healthz; log in .demo-serve.log)"; \
+	  LOG_LEVEL=WARNING $(BIN)/salesbridge chat; status=$$?; kill $$pid 2>/dev/null; exit $$status
+
+serve: $(STAMP)
+	$(BIN)/salesbridge db upgrade
+	$(BIN)/salesbridge serve --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Everything CI runs: lint, types, and every test (SQLite, plus PostgreSQL when reachable).
+# pytest's exit 5 (no tests collected) counts as a failure.
+test: lint
+	@$(BIN)/pytest; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.lookup
+
+clean:
+	rm -rf $(VENV) salesbridge.db salesbridge.db-* .demo-serve.log
