@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,9 +15,10 @@ from tests.conftest import demo_text
 from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack, slash_body
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll the fake's recorded state, which another task fills in."""
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - the fake exposes state, not events
             await asyncio.sleep(0.02)
 
 
