@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 import string
 from dataclasses import dataclass
@@ -108,16 +109,38 @@ class Query:
 
 
 def make_queries(products: list[SynthProduct], count: int = 300, seed: int = 11) -> list[Query]:
-    """Typo'd, lower-cased queries: one or two typos, sometimes an alias or a missing word."""
+    """Typo'd, lower-cased queries: one or two typos, sometimes an alias or a missing word.
+
+    Each query has one right answer before its typos: text that is also the start of another
+    product's name or alias ("nimbus ledger" when both "Nimbus Ledger Pro" and "Nimbus Ledger
+    Max" exist) is a question the bot must answer with a list, so it is not used here.
+    """
     rng = random.Random(seed)
+    owners: dict[str, set[int]] = {}
+    for i, p in enumerate(products):
+        for s in (p.name, *p.aliases):
+            owners.setdefault(s.lower(), set()).add(i)
+            owners.setdefault(s.lower().replace(" ", ""), set()).add(i)
+    keys = sorted(owners)
+
+    def unique(text: str, i: int) -> bool:
+        k = bisect.bisect_left(keys, text)
+        while k < len(keys) and keys[k].startswith(text):
+            if owners[keys[k]] - {i}:
+                return False
+            k += 1
+        return True
+
     out: list[Query] = []
-    for _ in range(count):
+    while len(out) < count:
         i = rng.randrange(len(products))
         p = products[i]
         source = rng.choice((p.name, p.name, p.name, *p.aliases))
         words = source.lower().split()
         if len(words) > 2 and rng.random() < 0.2:
             words.pop()  # missing trailing word
+        if not unique(" ".join(words), i) or not unique("".join(words), i):
+            continue
         # One typo in the longest word, sometimes a second one elsewhere.
         j = max(range(len(words)), key=lambda k: len(words[k]))
         words[j] = typo(words[j], rng)

@@ -84,6 +84,8 @@ class ProductIndex:
         self._owner: list[int] = []
         self._exact: dict[str, int] = {}  # normalized or compacted string -> string id
         postings: dict[str, list[int]] = {}
+        fuzzy_words: set[str] = set()
+        compacts: set[str] = set()  # "widgetpro" for "Widget Pro": found when typed as one word
         for key, names in products:
             for name in names:
                 norm = normalize(name)
@@ -96,20 +98,32 @@ class ProductIndex:
                 self._exact.setdefault(norm, sid)
                 compact = norm.replace(" ", "")
                 self._exact.setdefault(compact, sid)
-                words = set(norm.split())
-                words.add(compact)
-                for w in words:
+                words = norm.split()
+                for w in set(words):
                     postings.setdefault(w, []).append(sid)
+                    fuzzy_words.add(w)
+                if len(words) > 1:
+                    postings.setdefault(compact, []).append(sid)
+                    compacts.add(compact)
         self._postings = postings
         self._vocab = sorted(postings)
         n = max(len(self._strings), 1)
         self._idf = {w: math.log(1 + n / len(ids)) for w, ids in postings.items()}
-        # Fuzzy word look-up only compares words of about the same length.
-        self._by_len: dict[int, list[str]] = {}
-        for w in self._vocab:
-            if not w.isdigit():
-                self._by_len.setdefault(len(w), []).append(w)
+        # Fuzzy look-up compares words of about the same length only; run-together names
+        # ("widgetpro") are kept apart because there are as many of them as strings.
+        self._by_len = self._buckets(w for w in fuzzy_words if not w.isdigit())
+        # Run-together names are many (one per string): bucket them by first letter as well.
+        self._compact_by_len: dict[tuple[str, int], list[str]] = {}
+        for w in sorted(compacts - fuzzy_words):
+            self._compact_by_len.setdefault((w[0], len(w)), []).append(w)
         self._similar_cache: dict[str, list[tuple[str, float]]] = {}
+
+    @staticmethod
+    def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        for w in sorted(words):
+            out.setdefault(len(w), []).append(w)
+        return out
 
     def __len__(self) -> int:
         return len(self._strings)
@@ -138,8 +152,11 @@ class ProductIndex:
             # Typos: 'synk' ~ 'sync', 'moniter' ~ 'monitor', 'sheild' ~ 'shield' (OSA
             # distance counts a swap of two letters as one edit).
             max_edits = 1 if len(word) < 6 else 2
-            for length in range(len(word) - max_edits, len(word) + max_edits + 1):
-                bucket = self._by_len.get(length)
+            lengths = range(len(word) - max_edits, len(word) + max_edits + 1)
+            buckets = [self._by_len.get(n) for n in lengths]
+            if len(word) >= 8:  # perhaps a name typed as one word: "ledgersynk"
+                buckets += [self._compact_by_len.get((word[0], n)) for n in lengths]
+            for bucket in buckets:
                 if not bucket:
                     continue
                 for v, _score, _i in process.extract(

@@ -65,9 +65,17 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     else:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
 
+    async def warm(_app: web.Application) -> None:
+        # Build the match index before the first user waits for it.
+        try:
+            await services.catalog.view()
+        except Exception as exc:  # e.g. not migrated yet: /healthz will say so
+            log.warning("catalog not loaded at start-up", extra={"error": type(exc).__name__})
+
     async def dispose(_app: web.Application) -> None:
         await services.engine.dispose()
 
+    app.on_startup.append(warm)
     app.on_cleanup.append(dispose)
     return app
 
