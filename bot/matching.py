@@ -351,3 +351,11 @@ def rank_similar(target: str, texts: Sequence[str]) -> list[int]:
     t = normalize(target)
     scores = [fuzz.token_set_ratio(t, normalize(x)) for x in texts]
     return sorted(range(len(texts)), key=lambda i: -scores[i])
+
+
+def similar(target: str, texts: Sequence[str], threshold: float) -> list[int]:
+    """Indexes of `texts` at least `threshold` similar to `target`, most similar first."""
+    t = normalize(target)
+    scores = [fuzz.token_set_ratio(t, normalize(x)) for x in texts]
+    keep = [i for i, s in enumerate(scores) if s >= threshold]
+    return sorted(keep, key=lambda i: -scores[i])

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
-from bot.types import SalesCatalog
+from bot.types import SalesCatalog, UserRef
+
+if TYPE_CHECKING:
+    from bot.feedback import Draft, Item, Status, Transition
 
 
 class CatalogRepository(Protocol):
@@ -28,4 +33,76 @@ class CatalogRepository(Protocol):
 
 
 class Clock(Protocol):
-    def today(self) -> dt.date: ...
+    def now(self) -> dt.datetime:
+        """Timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message for the outbox: written with the change that causes it, delivered later.
+
+    `dedupe_key` is unique per (event, recipient): writing it twice, or delivering it
+    twice, has no second effect.
+    """
+
+    platform: str  # "slack" | "teams"
+    kind: str  # "dm" | "triage" | "post"
+    target: str  # user id or channel id
+    dedupe_key: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class FeedbackRepository(Protocol):
+    async def create_item(
+        self,
+        *,
+        draft: Draft,
+        submitter: UserRef,
+        at: dt.datetime,
+        notifications: Callable[[Item], Sequence[Notification]],
+    ) -> Item: ...
+
+    async def get_item(self, *, item_id: int) -> Item | None: ...
+
+    async def open_items(self, *, product_sku: str | None) -> list[Item]:
+        """Open items; only those about `product_sku` when one is given."""
+        ...
+
+    async def items_for(self, *, user: UserRef) -> list[Item]: ...
+
+    async def add_supporter(
+        self,
+        *,
+        item_id: int,
+        user: UserRef,
+        client: str,
+        at: dt.datetime,
+        notifications: Sequence[Notification],
+    ) -> Item: ...
+
+    async def transition(
+        self,
+        *,
+        transition: Transition,
+        allowed_from: Collection[Status],
+        notifications: Sequence[Notification],
+    ) -> Item | None:
+        """Apply it only if the item is still in `allowed_from` (else None), recording the
+        event and the notifications in the same transaction."""
+        ...
+
+    async def set_triage_message(self, *, item_id: int, channel: str, ts: str) -> None: ...
+
+    async def stale_items(self, *, older_than: dt.datetime) -> list[Item]:
+        """New items created before `older_than` and not reminded about since."""
+        ...
+
+    async def mark_reminded(
+        self, *, item_id: int, at: dt.datetime, notifications: Sequence[Notification]
+    ) -> None: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -10,8 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog import CatalogService
 from bot.commands import Bot
+from bot.feedback import FeedbackService
+from bot.feedback import Settings as FeedbackSettings
+from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
+from bot.ports import SystemClock
 from handlers.config import Settings
 from store.db import make_engine
+from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
 
 log = logging.getLogger(__name__)
@@ -26,6 +33,14 @@ class Services:
     repo: SqlRepository
     catalog: CatalogService
     bot: Bot
+    feedback: FeedbackService
+    feedback_repo: SqlFeedbackRepository
+    outbox: SqlOutbox
+    worker: Worker
+
+    def wake_worker(self) -> None:
+        """A commit just wrote to the outbox: deliver now rather than at the next poll."""
+        self.worker.wake.set()
 
 
 SERVICES = web.AppKey("services", Services)
@@ -35,7 +50,66 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     repo = SqlRepository(engine)
     catalog = CatalogService(repo)
-    return Services(settings, engine, repo, catalog, Bot(catalog=catalog))
+    feedback_repo = SqlFeedbackRepository(engine)
+    feedback = FeedbackService(
+        repo=feedback_repo,
+        catalog=catalog,
+        clock=SystemClock(),
+        settings=FeedbackSettings(
+            product_managers=settings.product_managers,
+            triage_channel=settings.triage_channel,
+            stale_after_days=settings.feedback_stale_days,
+        ),
+    )
+    outbox = SqlOutbox(engine)
+    senders: dict[str, Deliver] = {}
+
+    async def deliver(message: OutboxMessage) -> Outcome:
+        send = senders.get(message.platform)
+        if send is None:
+            return Failed(f"no sender for platform {message.platform!r}")
+        return await send(message)
+
+    worker = Worker(store=outbox, deliver=deliver, max_attempts=settings.outbox_max_attempts)
+    services = Services(
+        settings,
+        engine,
+        repo,
+        catalog,
+        Bot(catalog=catalog),
+        feedback,
+        feedback_repo,
+        outbox,
+        worker,
+    )
+    if settings.slack_bot_token:
+        from handlers.slack.notifier import make_slack_notifier
+
+        senders["slack"] = make_slack_notifier(settings, feedback).deliver
+    return services
+
+
+async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -> None:
+    """The delivery loop, plus raising stale feedback again once in a while. Both stop
+    between database calls, never in the middle of one."""
+    stop = asyncio.Event()
+
+    async def stale() -> None:
+        while not stop.is_set():
+            try:
+                if await services.feedback.remind_stale():
+                    services.wake_worker()
+            except Exception:  # the database may be briefly away
+                log.exception("stale feedback check failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=stale_check_every)
+
+    reminder = asyncio.create_task(stale())
+    try:
+        await services.worker.run_forever()
+    finally:
+        stop.set()
+        await reminder
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -49,7 +123,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "database": "ok", "catalog_version": version})
 
 
-def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+def create_app(
+    settings: Settings, services: Services | None = None, *, worker: bool = True
+) -> web.Application:
     services = services or build_services(settings)
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SERVICES] = services
@@ -58,7 +134,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     if settings.slack_signing_secret:
         from handlers.slack.http import create_slack_app, slack_route
 
-        slack = create_slack_app(settings, services.bot)
+        slack = create_slack_app(settings, services)
         app.router.add_route(*_route_args(slack_route(slack)))
         if settings.slack_app_token:
             app.cleanup_ctx.append(_socket_mode(slack, settings))
@@ -76,8 +152,25 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         await services.engine.dispose()
 
     app.on_startup.append(warm)
+    if worker:
+        app.cleanup_ctx.append(_background(services))
     app.on_cleanup.append(dispose)
     return app
+
+
+def _background(services: Services):  # type: ignore[no-untyped-def]
+    """The outbox worker inside `serve` (unless --no-worker)."""
+
+    async def ctx(_app: web.Application):  # type: ignore[no-untyped-def]
+        task = asyncio.create_task(run_worker(services))
+        yield
+        services.worker.stop()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        except TimeoutError:
+            log.warning("outbox worker did not stop in time")
+
+    return ctx
 
 
 def _route_args(route: web.RouteDef) -> tuple[str, str, web.Handler]:

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
+    feedback_stale_days: int = Field(default=3, ge=1)  # new items raised again after this
+    outbox_max_attempts: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 
     @field_validator("database_url")

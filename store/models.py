@@ -88,3 +88,87 @@ class ProductInternalRow(SQLModel, table=True):
         )
     )
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+class FeedbackItemRow(SQLModel, table=True):
+    __tablename__ = "feedback_item"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    product_sku: str | None = Field(default=None, max_length=64, index=True)
+    product_name: str | None = Field(default=None, max_length=200)
+    kind: str = Field(max_length=32)
+    client: str = Field(max_length=200)
+    region_code: str | None = Field(default=None, max_length=32)
+    deal_value: int | None = Field(default=None, sa_type=sa.BigInteger)
+    deal_currency: str | None = Field(default=None, max_length=3)
+    urgency: str = Field(max_length=16)
+    details: str = Field(sa_type=sa.Text)
+    link: str | None = Field(default=None, sa_type=sa.Text)
+    permalink: str | None = Field(default=None, sa_type=sa.Text)
+    submitter_platform: str = Field(max_length=16)
+    submitter_id: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=16, index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="feedback_item.id")
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: dt.datetime | None = None
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    reminded_at: dt.datetime | None = None
+    triage_channel: str | None = Field(default=None, max_length=64)
+    triage_ts: str | None = Field(default=None, max_length=64)
+
+
+class FeedbackSupporterRow(SQLModel, table=True):
+    """Someone who added their client to an existing item ("+1 with my client")."""
+
+    __tablename__ = "feedback_supporter"
+    __table_args__ = (sa.UniqueConstraint("item_id", "user_platform", "user_id", "client"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="feedback_item.id", index=True)
+    user_platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    client: str = Field(max_length=200)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: dt.datetime
+
+
+class FeedbackEventRow(SQLModel, table=True):
+    """The audit trail: every transition, who made it, when, from what, to what, and why."""
+
+    __tablename__ = "feedback_event"
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="feedback_item.id", index=True)
+    actor_platform: str = Field(max_length=16)
+    actor_id: str = Field(max_length=64)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    merged_into_id: int | None = None
+    at: dt.datetime
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+class OutboxRow(SQLModel, table=True):
+    """Messages to deliver, written in the same transaction as the change that causes them."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255, unique=True)
+    platform: str = Field(max_length=16)
+    kind: str = Field(max_length=32)
+    target: str = Field(max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(index=True)
+    claimed_until: dt.datetime | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None

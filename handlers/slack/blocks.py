@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from bot.feedback import (
+    ACTION_LABEL,
+    ACTION_STATUS,
+    KIND_LABEL,
+    NO_PRODUCT_LABEL,
+    STATUS_LABEL,
+    TRANSITIONS,
+    URGENCY_LABEL,
+    Action,
+    DecisionNotice,
+    Item,
+    Status,
+)
 from bot.replies import (
     SHARE_LABEL,
     Ambiguous,
@@ -17,6 +31,7 @@ from bot.replies import (
     RegionOverview,
     Reply,
     band_text,
+    format_money,
 )
 from bot.types import Verdict
 
@@ -152,3 +167,129 @@ def render(reply: Reply, *, share: bool = True) -> Message:
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(f"no renderer for {type(reply).__name__}")
     return {"text": esc(reply.fallback), "blocks": blocks}
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def _when(at: Any) -> str:
+    return at.strftime("%d %b %Y %H:%M UTC") if at else ""
+
+
+def _money(value: int | None, currency: str | None) -> str:
+    return format_money(value, currency or "USD") if value else "—"
+
+
+def triage_card(
+    item: Item,
+    *,
+    similar: Sequence[Item] = (),
+    region_name: str | None = None,
+    reminder: bool = False,
+) -> Message:
+    """The item as PMs see it in the triage channel, with the buttons its status allows."""
+    product = esc(item.product_name) if item.product_name else NO_PRODUCT_LABEL
+    clients = [item.client, *(s.client for s in item.supporters)]
+    head = f"*#{item.id} · {esc(item.title)}*"
+    if reminder:
+        head = f":hourglass: Waiting for a decision since {_when(item.created_at)}\n" + head
+    blocks: list[dict[str, Any]] = [
+        _section(head),
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Product*\n{product}"},
+                {"type": "mrkdwn", "text": f"*Kind*\n{KIND_LABEL[item.kind]}"},
+                {"type": "mrkdwn", "text": "*Client*\n" + esc(", ".join(clients))[:1900]},
+                {"type": "mrkdwn", "text": f"*Region*\n{esc(region_name or '—')}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Deal value*\n{_money(item.deal_value, item.deal_currency)}",
+                },
+                {"type": "mrkdwn", "text": f"*Urgency*\n{URGENCY_LABEL[item.urgency]}"},
+            ],
+        },
+        _section(">" + esc(item.details).replace("\n", "\n>")),
+    ]
+    links = [f"<@{item.submitter.id}> on {_when(item.created_at)}"]
+    if item.link:
+        links.append(f"<{item.link}|link>")
+    if item.permalink:
+        links.append(f"<{item.permalink}|original message>")
+    blocks.append(_context("From " + " · ".join(links)))
+    if item.merged:
+        blocks.append(_context("Merged in: " + ", ".join(f"#{i}" for i in item.merged)))
+    if similar:
+        blocks.append(
+            _context("Similar open items: " + "; ".join(f"#{s.id} {esc(s.title)}" for s in similar))
+        )
+    status = f"*Status:* {STATUS_LABEL[item.status]}"
+    if item.decided_by:
+        status += f" by <@{item.decided_by.id}> on {_when(item.decided_at)}"
+    if item.merged_into:
+        status += f" (into #{item.merged_into})"
+    if item.note:
+        status += f"\n*Note:* {esc(item.note)}"
+    blocks.append(_section(status))
+    actions = _allowed_actions(item)
+    if actions:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"triage:{item.id}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": a.value,
+                        "value": str(item.id),
+                        "text": {"type": "plain_text", "text": ACTION_LABEL[a]},
+                        **({"style": "primary"} if a in (Action.NOW, Action.ACTIONED) else {}),
+                    }
+                    for a in actions
+                ],
+            }
+        )
+    text = f"Feedback #{item.id}: {item.title} ({STATUS_LABEL[item.status]})"
+    return {"text": esc(text), "blocks": blocks}
+
+
+def _allowed_actions(item: Item) -> list[Action]:
+    return [a for a in Action if item.status in TRANSITIONS[ACTION_STATUS[a]]]
+
+
+def decision_dm(notice: DecisionNotice) -> Message:
+    text = notice.fallback
+    blocks = [_section(esc(text))]
+    return {"text": esc(text), "blocks": blocks}
+
+
+def home(mine: Sequence[Item], queue: Sequence[Item] | None) -> dict[str, Any]:
+    """App Home: my feedback with statuses and notes; for PMs, the open queue."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "My feedback"}},
+    ]
+    if not mine:
+        blocks.append(
+            _section("Nothing yet. Use `/feedback` or the message shortcut *Send to product team*.")
+        )
+    for item in list(reversed(mine))[:20]:
+        line = f"*#{item.id}* {esc(item.title)}\n{STATUS_LABEL[item.status]}"
+        if item.merged_into:
+            line += f" into #{item.merged_into}"
+        if item.note:
+            line += f" — _{esc(item.note)}_"
+        blocks.append(_section(line))
+    if queue is not None:
+        blocks.append({"type": "divider"})
+        counts = {
+            s: sum(1 for i in queue if i.status is s)
+            for s in (Status.NEW, Status.NOW, Status.LATER)
+        }
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Open queue"}})
+        blocks.append(_section(" · ".join(f"{STATUS_LABEL[s]}: *{n}*" for s, n in counts.items())))
+        oldest = sorted((i for i in queue if i.status is Status.NEW), key=lambda i: i.created_at)
+        for item in oldest[:10]:
+            blocks.append(
+                _section(f"*#{item.id}* {esc(item.title)}\nwaiting since {_when(item.created_at)}")
+            )
+    return {"type": "home", "blocks": blocks[:100]}

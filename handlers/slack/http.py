@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Bot
 from handlers.config import Settings
-from handlers.slack import listeners
+from handlers.slack import feedback, listeners
+
+if TYPE_CHECKING:
+    from handlers.app import Services
 
 MAX_BODY = 1_000_000  # Slack payloads are small; anything larger is not from Slack
 
 
-def create_slack_app(settings: Settings, bot: Bot) -> AsyncApp:
+def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -28,7 +32,8 @@ def create_slack_app(settings: Settings, bot: Bot) -> AsyncApp:
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
     )
-    listeners.register(app, bot)
+    listeners.register(app, services.bot)
+    feedback.register(app, services.feedback, services.wake_worker)
     return app
 
 

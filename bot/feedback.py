@@ -1,0 +1,765 @@
+"""Client feedback: the form, validation, duplicates, and the triage state machine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot import matching
+from bot.catalog import CatalogService, CatalogView
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.ports import Clock, FeedbackRepository, Notification
+from bot.types import UserRef
+
+
+class Kind(enum.StrEnum):
+    CLIENT_VIEW = "client_view"
+    MARKET_APPETITE = "market_appetite"
+    COMPETITIVE = "competitive"
+    FEATURE_REQUEST = "feature_request"
+    PROBLEM = "problem"
+
+
+KIND_LABEL = {
+    Kind.CLIENT_VIEW: "Client view",
+    Kind.MARKET_APPETITE: "Market appetite",
+    Kind.COMPETITIVE: "Competitive development",
+    Kind.FEATURE_REQUEST: "Feature request",
+    Kind.PROBLEM: "Problem",
+}
+
+
+class Urgency(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+URGENCY_LABEL = {
+    Urgency.LOW: "Low",
+    Urgency.NORMAL: "Normal",
+    Urgency.HIGH: "High: a deal depends on it",
+    Urgency.CRITICAL: "Critical: a client is at risk",
+}
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    NOW = "now"
+    LATER = "later"
+    DECLINED = "declined"
+    MERGED = "merged"
+    ACTIONED = "actioned"
+
+
+STATUS_LABEL = {
+    Status.NEW: "New",
+    Status.NOW: "Act now",
+    Status.LATER: "Later",
+    Status.DECLINED: "Declined",
+    Status.MERGED: "Merged",
+    Status.ACTIONED: "Actioned",
+}
+OPEN = frozenset({Status.NEW, Status.NOW, Status.LATER})
+# DESIGN.md: new -> now | later | declined | merged; now|later -> actioned; any open -> declined.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NOW: frozenset({Status.NEW}),
+    Status.LATER: frozenset({Status.NEW}),
+    Status.MERGED: frozenset({Status.NEW}),
+    Status.ACTIONED: frozenset({Status.NOW, Status.LATER}),
+    Status.DECLINED: OPEN,
+}
+
+
+class Action(enum.StrEnum):
+    """Neutral action names that each platform round-trips (render -> click -> parse)."""
+
+    NOW = "triage.now"
+    LATER = "triage.later"
+    DECLINE = "triage.decline"
+    MERGE = "triage.merge"
+    ACTIONED = "triage.actioned"
+
+
+ACTION_STATUS = {
+    Action.NOW: Status.NOW,
+    Action.LATER: Status.LATER,
+    Action.DECLINE: Status.DECLINED,
+    Action.MERGE: Status.MERGED,
+    Action.ACTIONED: Status.ACTIONED,
+}
+ACTION_LABEL = {
+    Action.NOW: "Act now",
+    Action.LATER: "Later",
+    Action.DECLINE: "Decline…",
+    Action.MERGE: "Merge into…",
+    Action.ACTIONED: "Mark actioned",
+}
+# Actions whose click first asks the PM for a note (and, to merge, the target item).
+ASKS_FOR_NOTE = frozenset({Action.DECLINE, Action.MERGE})
+
+NO_PRODUCT = "-"  # the picker's "not product-specific" choice
+NO_PRODUCT_LABEL = "Not product-specific"
+SIMILAR_THRESHOLD = 70.0
+MAX_TEXT = 3000
+MAX_DEAL = 10**12
+CURRENCIES = ("USD", "EUR", "GBP", "AUD", "JPY", "CAD", "SGD", "INR", "BRL")
+_URL = re.compile(r"^https?://[^\s<>|]+$")
+
+# Copy, written once for every platform.
+FORM_TITLE = "Send to product team"
+FORM_SUBMIT = "Send"
+NOT_A_PM = (
+    "Only product managers can decide on feedback. The product managers listed for this "
+    "workspace, or the product's owner, will take it from here."
+)
+SIMILAR_INTRO = "Product already has open feedback like this. Add your client to one of them?"
+SIMILAR_NEW = "No, send it as new feedback"
+
+
+def decision_sentence(status: Status, merged_into: int | None = None) -> str:
+    return {
+        Status.NOW: "Product will act on it now",
+        Status.LATER: "Product will act on it later",
+        Status.DECLINED: "Product declined it",
+        Status.MERGED: f"It was merged into #{merged_into}, which carries on in its place",
+        Status.ACTIONED: "Product has actioned it",
+        Status.NEW: "It is waiting for a decision",
+    }[status]
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A valid feedback submission, before it is stored."""
+
+    product_sku: str | None
+    product_name: str | None
+    kind: Kind
+    client: str
+    region_code: str | None
+    deal_value: int | None
+    deal_currency: str | None
+    urgency: Urgency
+    details: str
+    link: str | None
+    permalink: str | None = None
+
+    @property
+    def title(self) -> str:
+        first = self.details.strip().splitlines()[0] if self.details.strip() else ""
+        head = f"{self.product_name}: " if self.product_name else ""
+        text = head + first
+        return text if len(text) <= 120 else text[:119].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Supporter:
+    user: UserRef
+    client: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    title: str
+    product_sku: str | None
+    product_name: str | None
+    kind: Kind
+    client: str
+    region_code: str | None
+    deal_value: int | None
+    deal_currency: str | None
+    urgency: Urgency
+    details: str
+    link: str | None
+    permalink: str | None
+    submitter: UserRef
+    status: Status
+    created_at: dt.datetime
+    merged_into: int | None = None
+    decided_by: UserRef | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+    supporters: tuple[Supporter, ...] = ()
+    merged: tuple[int, ...] = ()  # items merged into this one
+    followers: tuple[UserRef, ...] = ()  # submitters and supporters of the merged items
+    triage_ts: str | None = None
+    triage_channel: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    item_id: int
+    actor: UserRef
+    from_status: Status
+    to_status: Status
+    at: dt.datetime
+    note: str | None = None
+    merged_into: int | None = None
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    errors: Errors
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarFound:
+    """Open items like the new one: ask the submitter before creating a duplicate."""
+
+    draft: Draft
+    similar: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    item: Item
+    similar: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Supported:
+    item: Item
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    item: Item
+    transition: Transition
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyDecided:
+    """Somebody else (or the same double click) got there first."""
+
+    item: Item
+
+    @property
+    def message(self) -> str:
+        who = f"<@{self.item.decided_by.id}>" if self.item.decided_by else "someone"
+        when = self.item.decided_at.strftime("%d %b %H:%M UTC") if self.item.decided_at else ""
+        return (
+            f"#{self.item.id} was already decided: {STATUS_LABEL[self.item.status]} "
+            f"by {who} {when}".rstrip()
+            + "."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    product_managers: frozenset[str] = frozenset()
+    triage_channel: str | None = None
+    stale_after_days: int = 3
+
+
+SubmitResult = Invalid | SimilarFound | Submitted | Supported
+DecideResult = Decided | AlreadyDecided | Refused
+
+
+# --------------------------------------------------------------------------- the form
+
+
+def feedback_form(
+    *,
+    values: Values | None = None,
+    permalink: str | None = None,
+    product_label: str | None = None,
+    similar: Sequence[Item] = (),
+) -> FormSpec:
+    """The feedback form, prefilled with `values`; with `similar`, it first asks whether
+    to add the client to one of those open items instead of sending a duplicate."""
+    v = values or {}
+    state = {"permalink": permalink} if permalink else {}
+    fields: list[FormField] = []
+    if similar:
+        fields.append(
+            FormField(
+                "duplicate_of",
+                "Similar open feedback",
+                FieldKind.RADIO,
+                initial="new",
+                choices=(
+                    *(
+                        Choice(str(i.id), f"+1 with my client: #{i.id} {i.title}"[:150])
+                        for i in similar
+                    ),
+                    Choice("new", SIMILAR_NEW),
+                ),
+            )
+        )
+    fields += [
+        FormField(
+            "product",
+            "Product",
+            FieldKind.SEARCH,
+            initial=v.get("product"),
+            initial_label=product_label,
+            placeholder="Type a product name (or “not product-specific”)",
+        ),
+        FormField(
+            "kind",
+            "Kind",
+            FieldKind.SELECT,
+            initial=v.get("kind"),
+            choices=tuple(Choice(k.value, t) for k, t in KIND_LABEL.items()),
+        ),
+        FormField(
+            "client",
+            "Client / account",
+            FieldKind.TEXT,
+            initial=v.get("client"),
+            max_length=200,
+            placeholder="e.g. Acme Corp",
+        ),
+        FormField(
+            "region",
+            "Region",
+            FieldKind.TEXT,
+            required=False,
+            max_length=100,
+            initial=v.get("region"),
+            placeholder="e.g. Australia",
+        ),
+        FormField(
+            "deal_value",
+            "Deal value at stake",
+            FieldKind.NUMBER,
+            required=False,
+            initial=v.get("deal_value"),
+            hint="Optional. Whole amount, e.g. 250000",
+        ),
+        FormField(
+            "currency",
+            "Currency",
+            FieldKind.SELECT,
+            required=False,
+            choices=tuple(Choice(c, c) for c in CURRENCIES),
+            initial=v.get("currency") or "USD",
+        ),
+        FormField(
+            "urgency",
+            "Urgency",
+            FieldKind.SELECT,
+            initial=v.get("urgency") or Urgency.NORMAL.value,
+            choices=tuple(Choice(u.value, t) for u, t in URGENCY_LABEL.items()),
+        ),
+        FormField(
+            "details",
+            "Details",
+            FieldKind.MULTILINE,
+            initial=v.get("details"),
+            max_length=MAX_TEXT,
+            placeholder="What did they say, and why does it matter?",
+        ),
+        FormField(
+            "link",
+            "Link",
+            FieldKind.URL,
+            required=False,
+            initial=v.get("link"),
+            hint="Optional: CRM opportunity or a document",
+        ),
+    ]
+    return FormSpec(
+        id="feedback.submit",
+        title=FORM_TITLE,
+        submit=FORM_SUBMIT,
+        intro=SIMILAR_INTRO
+        if similar
+        else "What did the client say? Product managers see this with its context.",
+        state=state,
+        fields=tuple(fields),
+    )
+
+
+def note_form(action: Action, item: Item, merge_targets: Sequence[Item] = ()) -> FormSpec:
+    fields: list[FormField] = []
+    if action is Action.MERGE:
+        fields.append(
+            FormField(
+                "target",
+                "Merge into",
+                FieldKind.SELECT,
+                choices=tuple(Choice(str(t.id), f"#{t.id} {t.title}"[:75]) for t in merge_targets),
+            )
+        )
+    fields.append(
+        FormField(
+            "note",
+            "Note to the submitter",
+            FieldKind.MULTILINE,
+            required=action is Action.DECLINE,
+            max_length=1000,
+            placeholder="Why, and what happens next",
+            initial=None,
+        )
+    )
+    return FormSpec(
+        id="triage.note",
+        title=ACTION_LABEL[action].rstrip("…")[:24],
+        submit=ACTION_LABEL[action].rstrip("…")[:24],
+        intro=f"#{item.id} {item.title}",
+        state={"item": str(item.id), "action": action.value},
+        fields=tuple(fields),
+    )
+
+
+def _clean(text: str | None) -> str:
+    # Control characters never belong in chat text; newlines and tabs do.
+    return "".join(ch for ch in (text or "") if ch in "\n\t" or ch >= " ").strip()
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+class FeedbackService:
+    def __init__(
+        self,
+        *,
+        repo: FeedbackRepository,
+        catalog: CatalogService,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._repo = repo
+        self._catalog = catalog
+        self._clock = clock
+        self.settings = settings
+
+    # -- capture
+
+    async def product_choices(self, query: str, *, limit: int = 20) -> list[Choice]:
+        """Options for the product picker, from the same matcher as /product."""
+        view = await self._catalog.view()
+        out = []
+        q = query.strip()
+        if q:
+            for m in view.products.search(q, limit=limit):
+                if m.score >= matching.SUGGEST_THRESHOLD:
+                    p = view.catalog.products[m.key]
+                    out.append(Choice(p.sku, f"{p.name} ({p.sku})"[:75]))
+        else:
+            out = [Choice(p.sku, f"{p.name} ({p.sku})"[:75]) for p in view.catalog.products[:limit]]
+        out.append(Choice(NO_PRODUCT, NO_PRODUCT_LABEL))
+        return out
+
+    async def validate(self, values: Values, *, permalink: str | None = None) -> Draft | Invalid:
+        errors: Errors = {}
+        view = await self._catalog.view()
+        sku = (values.get("product") or "").strip()
+        product = None
+        if not sku:
+            errors["product"] = "Pick a product, or “Not product-specific”."
+        elif sku != NO_PRODUCT:
+            product = view.by_sku.get(sku)
+            if product is None:
+                errors["product"] = "That product is no longer in the catalog; pick another."
+        try:
+            kind = Kind(values.get("kind") or "")
+        except ValueError:
+            errors["kind"] = "Pick what kind of feedback this is."
+            kind = Kind.CLIENT_VIEW
+        try:
+            urgency = Urgency(values.get("urgency") or Urgency.NORMAL.value)
+        except ValueError:
+            errors["urgency"] = "Pick an urgency."
+            urgency = Urgency.NORMAL
+        client = _clean(values.get("client"))
+        if not client:
+            errors["client"] = "Which client or account said this?"
+        elif len(client) > 200:
+            errors["client"] = "Keep the client name under 200 characters."
+        details = _clean(values.get("details"))
+        if len(details) < 10:
+            errors["details"] = "Tell product a little more (at least 10 characters)."
+        elif len(details) > MAX_TEXT:
+            errors["details"] = f"Keep it under {MAX_TEXT} characters; link a document for more."
+        region_code = None
+        region_text = _clean(values.get("region"))
+        if region_text:
+            hits = view.regions.find(matching.tokens_of(region_text))
+            if hits and hits[0].end - hits[0].start == len(matching.tokens_of(region_text)):
+                region_code = hits[0].code
+            else:
+                errors["region"] = f"I don't know the region “{region_text[:40]}”."
+        deal_value = None
+        raw_value = _clean(values.get("deal_value")).replace(",", "").replace("_", "")
+        if raw_value:
+            if not raw_value.isdigit() or not 0 < int(raw_value) < MAX_DEAL:
+                errors["deal_value"] = "A whole positive amount, like 250000."
+            else:
+                deal_value = int(raw_value)
+        currency = (values.get("currency") or "").upper() or None
+        if currency and currency not in CURRENCIES:
+            errors["currency"] = "Pick a currency from the list."
+        link = _clean(values.get("link")) or None
+        if link and (not _URL.match(link) or len(link) > 1000):
+            errors["link"] = "A web address starting with https://"
+        if errors:
+            return Invalid(errors)
+        return Draft(
+            product_sku=product.sku if product else None,
+            product_name=product.name if product else None,
+            kind=kind,
+            client=client,
+            region_code=region_code,
+            deal_value=deal_value,
+            deal_currency=(currency or "USD") if deal_value else None,
+            urgency=urgency,
+            details=details,
+            link=link,
+            permalink=permalink,
+        )
+
+    async def similar_open(self, draft: Draft, *, exclude: int | None = None) -> list[Item]:
+        """Open items about the same product with similar text, most similar first."""
+        candidates = [
+            i for i in await self._repo.open_items(product_sku=draft.product_sku) if i.id != exclude
+        ]
+        if not candidates:
+            return []
+        texts = [f"{i.title} {i.details}" for i in candidates]
+        scored = matching.similar(f"{draft.title} {draft.details}", texts, SIMILAR_THRESHOLD)
+        return [candidates[i] for i in scored[:3]]
+
+    async def submit(
+        self, *, user: UserRef, values: Values, permalink: str | None = None
+    ) -> SubmitResult | Refused:
+        """Validate; offer similar open items once; then create, or add the client."""
+        draft = await self.validate(values, permalink=permalink)
+        if isinstance(draft, Invalid):
+            return draft
+        choice = values.get("duplicate_of")
+        if choice is None:  # not asked yet
+            similar = await self.similar_open(draft)
+            if similar:
+                return SimilarFound(draft, tuple(similar))
+        elif choice != "new":
+            if not choice.isdigit():
+                return Invalid({"duplicate_of": "Pick one of the items, or send as new."})
+            return await self.support(user=user, item_id=int(choice), draft=draft)
+        return await self.create(user=user, draft=draft)
+
+    async def product_label(self, sku: str | None) -> str | None:
+        if not sku:
+            return None
+        if sku == NO_PRODUCT:
+            return NO_PRODUCT_LABEL
+        view = await self._catalog.view()
+        product = view.by_sku.get(sku)
+        return f"{product.name} ({product.sku})"[:75] if product else None
+
+    async def create(self, *, user: UserRef, draft: Draft) -> Submitted:
+        similar = tuple(await self.similar_open(draft))
+        item = await self._repo.create_item(
+            draft=draft,
+            submitter=user,
+            at=self._clock.now(),
+            # The triage post is written in the same transaction as the item.
+            notifications=lambda item: [self._triage_notification(item, "new")],
+        )
+        return Submitted(item, similar)
+
+    async def support(self, *, user: UserRef, item_id: int, draft: Draft) -> Supported | Refused:
+        item = await self._repo.get_item(item_id=item_id)
+        if item is None or not item.is_open:
+            return Refused(f"#{item_id} is no longer open; send your feedback as new instead.")
+        updated = await self._repo.add_supporter(
+            item_id=item_id,
+            user=user,
+            client=draft.client,
+            at=self._clock.now(),
+            notifications=[self._triage_notification(item, f"support:{user.id}:{draft.client}")],
+        )
+        return Supported(updated)
+
+    # -- triage
+
+    def may_decide(self, user: UserRef, *, owner: str | None = None) -> bool:
+        return user.id in self.settings.product_managers or (owner is not None and user.id == owner)
+
+    async def _owner_of(self, item: Item) -> str | None:
+        if not item.product_sku:
+            return None
+        view = await self._catalog.view()
+        product = view.by_sku.get(item.product_sku)
+        return product.owner if product else None
+
+    async def authorize(self, *, user: UserRef, item_id: int) -> Item | Refused:
+        item = await self._repo.get_item(item_id=item_id)
+        if item is None:
+            return Refused(f"There is no feedback #{item_id}.")
+        if not self.may_decide(user, owner=await self._owner_of(item)):
+            return Refused(NOT_A_PM)
+        return item
+
+    async def merge_targets(self, item: Item) -> list[Item]:
+        others = [i for i in await self._repo.open_items(product_sku=None) if i.id != item.id]
+        draft_text = f"{item.title} {item.details}"
+        order = matching.rank_similar(draft_text, [f"{i.title} {i.details}" for i in others])
+        return [others[i] for i in order[:50]]
+
+    async def decide(
+        self,
+        *,
+        user: UserRef,
+        item_id: int,
+        action: Action,
+        note: str | None = None,
+        merge_into: int | None = None,
+    ) -> DecideResult:
+        """One transition, exactly once: the loser of a race is told who decided."""
+        got = await self.authorize(user=user, item_id=item_id)
+        if isinstance(got, Refused):
+            return got
+        item = got
+        to = ACTION_STATUS[action]
+        note = _clean(note)[:1000] or None
+        if to is Status.MERGED:
+            target = await self._repo.get_item(item_id=merge_into) if merge_into else None
+            if target is None or target.id == item.id or not target.is_open:
+                return Refused("Pick an open item to merge into.")
+        if item.status not in TRANSITIONS[to]:
+            if item.decided_by is not None:
+                return AlreadyDecided(item)
+            return Refused(
+                f"#{item.id} is {STATUS_LABEL[item.status]}; it cannot become {STATUS_LABEL[to]}."
+            )
+        transition = Transition(item.id, user, item.status, to, self._clock.now(), note, merge_into)
+        notifications = [
+            Notification(
+                platform=person.platform,
+                kind="dm",
+                target=person.id,
+                dedupe_key=f"fb:{item.id}:{to.value}:dm:{person.platform}:{person.id}",
+                payload={
+                    "type": "decision",
+                    "item": item.id,
+                    "status": to.value,
+                    "title": item.title,
+                    "note": note,
+                    "by": user.id,
+                    "merged_into": merge_into,
+                },
+            )
+            for person in self._recipients(item)
+        ]
+        notifications.append(self._triage_notification(item, to.value))
+        if merge_into is not None:  # the target's card now counts the merged item
+            notifications.append(
+                self._triage_notification(replace(item, id=merge_into), f"merged:{item.id}")
+            )
+        decided = await self._repo.transition(
+            transition=transition, allowed_from=TRANSITIONS[to], notifications=notifications
+        )
+        if decided is None:  # lost the race: read who won
+            current = await self._repo.get_item(item_id=item.id)
+            assert current is not None
+            return AlreadyDecided(current)
+        return Decided(decided, transition)
+
+    def _recipients(self, item: Item) -> list[UserRef]:
+        """Everyone who cares: the submitter, those who added a client, and the people of
+        items merged into this one."""
+        people = [item.submitter, *(s.user for s in item.supporters), *item.followers]
+        seen: list[UserRef] = []
+        for p in people:
+            if p not in seen:
+                seen.append(p)
+        return seen
+
+    def _triage_notification(self, item: Item, reason: str) -> Notification:
+        """Post (or refresh in place) the item's card in the triage channel."""
+        return Notification(
+            platform=item.submitter.platform,
+            kind="triage",
+            target=self.settings.triage_channel or "",
+            dedupe_key=f"fb:{item.id}:triage:{reason}",
+            payload={"type": "triage", "item": item.id},
+        )
+
+    # -- seeing it
+
+    async def my_items(self, user: UserRef) -> list[Item]:
+        return await self._repo.items_for(user=user)
+
+    async def queue(self) -> list[Item]:
+        return await self._repo.open_items(product_sku=None)
+
+    async def get(self, item_id: int) -> Item | None:
+        return await self._repo.get_item(item_id=item_id)
+
+    async def catalog_view(self) -> CatalogView:
+        return await self._catalog.view()
+
+    async def similar_open_to(self, item: Item) -> list[Item]:
+        draft = Draft(
+            item.product_sku,
+            item.product_name,
+            item.kind,
+            item.client,
+            item.region_code,
+            item.deal_value,
+            item.deal_currency,
+            item.urgency,
+            item.details,
+            item.link,
+        )
+        return await self.similar_open(draft, exclude=item.id)
+
+    async def remember_triage_message(self, item_id: int, channel: str, ts: str) -> None:
+        await self._repo.set_triage_message(item_id=item_id, channel=channel, ts=ts)
+
+    async def remind_stale(self) -> int:
+        """Raise items left in `new` too long in the triage channel again (once per period)."""
+        now = self._clock.now()
+        older_than = now - dt.timedelta(days=self.settings.stale_after_days)
+        items = await self._repo.stale_items(older_than=older_than)
+        for item in items:
+            await self._repo.mark_reminded(
+                item_id=item.id,
+                at=now,
+                notifications=[self._triage_notification(item, f"remind:{now.date()}")],
+            )
+        return len(items)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionNotice:
+    """The close-the-loop DM, from an outbox payload."""
+
+    item_id: int
+    title: str
+    status: Status
+    note: str | None
+    by: str
+    merged_into: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fallback(self) -> str:
+        text = (
+            f"Your feedback #{self.item_id} “{self.title}”: "
+            + decision_sentence(self.status, self.merged_into)
+            + "."
+        )
+        if self.note:
+            text += f" Note from product: {self.note}"
+        return text

@@ -1,0 +1,50 @@
+"""Form specs: what a form asks for, rendered as a Slack modal or a Teams Adaptive Card."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class FieldKind(enum.StrEnum):
+    TEXT = "text"
+    MULTILINE = "multiline"
+    SELECT = "select"  # fixed options
+    SEARCH = "search"  # options looked up as the user types (product picker)
+    NUMBER = "number"
+    URL = "url"
+    RADIO = "radio"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    id: str
+    label: str
+    kind: FieldKind
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    initial: str | None = None
+    initial_label: str | None = None  # the label of a SEARCH field's initial value
+    placeholder: str | None = None
+    hint: str | None = None
+    max_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormSpec:
+    id: str  # neutral callback name, e.g. "feedback.submit"
+    title: str
+    submit: str
+    fields: tuple[FormField, ...]
+    intro: str | None = None
+    state: dict[str, str] = field(default_factory=dict)  # carried through the round trip
+
+
+Values = dict[str, str | None]  # field id -> the value the user gave (None: left empty)
+Errors = dict[str, str]  # field id -> what to fix

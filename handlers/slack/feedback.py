@@ -1,0 +1,222 @@
+"""Slack listeners for feedback: /feedback, the message shortcut, the product picker,
+submissions, triage buttons, notes, and App Home."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.feedback import (
+    ASKS_FOR_NOTE,
+    NOT_A_PM,
+    Action,
+    AlreadyDecided,
+    Decided,
+    FeedbackService,
+    Invalid,
+    Refused,
+    SimilarFound,
+    Submitted,
+    Supported,
+    feedback_form,
+    note_form,
+)
+from handlers.slack import blocks, views
+from handlers.slack.inbound import user_of
+
+log = logging.getLogger(__name__)
+
+SHORTCUT = "feedback.from_message"
+PRODUCT_PICKER = views.SEARCH_PREFIX + "product"
+TRIAGE_ACTIONS = re.compile(r"^triage\.(now|later|decline|merge|actioned)$")
+
+
+def _item_id(body: dict[str, Any]) -> int | None:
+    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def register(app: AsyncApp, feedback: FeedbackService, wake: Callable[[], None]) -> None:
+    async def open_form(
+        client: AsyncWebClient, trigger_id: str, *, text: str = "", permalink: str | None = None
+    ) -> None:
+        spec = feedback_form(values={"details": text[:3000] or None}, permalink=permalink)
+        await client.views_open(trigger_id=trigger_id, view=views.modal(spec))
+
+    @app.command("/feedback")
+    async def feedback_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await open_form(client, body["trigger_id"], text=body.get("text") or "")
+
+    @app.shortcut(SHORTCUT)
+    async def from_message(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id")
+        permalink = None
+        if channel and message.get("ts"):
+            try:
+                got = await client.chat_getPermalink(channel=channel, message_ts=message["ts"])
+                permalink = got.get("permalink")
+            except Exception:  # the form is still useful without the link
+                log.warning("could not get a permalink")
+        await open_form(
+            client, body["trigger_id"], text=message.get("text") or "", permalink=permalink
+        )
+
+    @app.options(PRODUCT_PICKER)
+    async def product_options(ack: AsyncAck, body: dict[str, Any]) -> None:
+        choices = await feedback.product_choices(str(body.get("value") or "")[:200])
+        await ack(
+            options=[
+                {"text": {"type": "plain_text", "text": c.label}, "value": c.value}
+                for c in choices[:100]
+            ]
+        )
+
+    @app.view("feedback.submit")
+    async def submit(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body["view"]
+        values = views.values_of(view)
+        state = views.state_of(view)
+        result = await feedback.submit(
+            user=user_of(body), values=values, permalink=state.get("permalink")
+        )
+        if isinstance(result, Invalid):
+            await ack(response_action="errors", errors=result.errors)
+        elif isinstance(result, Refused):
+            await ack(response_action="errors", errors={"duplicate_of": result.message})
+        elif isinstance(result, SimilarFound):
+            spec = feedback_form(
+                values=values,
+                permalink=state.get("permalink"),
+                product_label=await feedback.product_label(values.get("product")),
+                similar=result.similar,
+            )
+            await ack(response_action="update", view=views.modal(spec))
+        elif isinstance(result, Submitted):
+            wake()
+            await ack(
+                response_action="update",
+                view=views.message_view(
+                    "Sent to product team",
+                    f"Thanks. Product has it as *#{result.item.id}*: "
+                    f"{blocks.esc(result.item.title)}\nYou'll get a DM when a PM decides.",
+                ),
+            )
+        elif isinstance(result, Supported):
+            wake()
+            await ack(
+                response_action="update",
+                view=views.message_view(
+                    "Added your client",
+                    f"Your client is now on *#{result.item.id}*: {blocks.esc(result.item.title)}\n"
+                    "You'll get a DM when a PM decides.",
+                ),
+            )
+
+    @app.action(TRIAGE_ACTIONS)
+    async def triage(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user = user_of(body)
+        item_id = _item_id(body)
+        action = Action(body["actions"][0]["action_id"])
+        if item_id is None:
+            await respond(
+                text="That button no longer points at a feedback item.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        if action in ASKS_FOR_NOTE:
+            got = await feedback.authorize(user=user, item_id=item_id)
+            if isinstance(got, Refused):
+                _log_refusal(got, user.id, item_id, action)
+                await respond(text=got.message, response_type="ephemeral", replace_original=False)
+                return
+            targets = await feedback.merge_targets(got) if action is Action.MERGE else []
+            if action is Action.MERGE and not targets:
+                await respond(
+                    text="There is no other open item to merge into.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+                return
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=views.modal(note_form(action, got, targets))
+            )
+            return
+        result = await feedback.decide(user=user, item_id=item_id, action=action)
+        if isinstance(result, Decided):
+            wake()
+        else:
+            if isinstance(result, Refused):
+                _log_refusal(result, user.id, item_id, action)
+            message = result.message
+            await respond(text=message, response_type="ephemeral", replace_original=False)
+
+    @app.view("triage.note")
+    async def note(ack: AsyncAck, body: dict[str, Any]) -> None:
+        view = body["view"]
+        state = views.state_of(view)
+        values = views.values_of(view)
+        try:
+            action = Action(state.get("action", ""))
+            item_id = int(state.get("item", ""))
+        except ValueError:
+            await ack(response_action="errors", errors={"note": "This form is out of date."})
+            return
+        target = values.get("target")
+        if action is Action.DECLINE and not (values.get("note") or "").strip():
+            await ack(
+                response_action="errors",
+                errors={"note": "Tell the submitter why (they will see this)."},
+            )
+            return
+        result = await feedback.decide(
+            user=user_of(body),
+            item_id=item_id,
+            action=action,
+            note=values.get("note"),
+            merge_into=int(target) if target and target.isdigit() else None,
+        )
+        if isinstance(result, Decided):
+            wake()
+            await ack()
+        else:
+            if isinstance(result, Refused):
+                _log_refusal(result, user_of(body).id, item_id, action)
+            field = (
+                "target"
+                if action is Action.MERGE
+                and isinstance(result, Refused)
+                and "merge" in result.message
+                else "note"
+            )
+            await ack(response_action="errors", errors={field: result.message})
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = user_of({"user": {"id": event.get("user")}})
+        mine = await feedback.my_items(user)
+        queue = await feedback.queue() if feedback.may_decide(user) else None
+        await client.views_publish(user_id=user.id, view=blocks.home(mine, queue))
+
+
+def _log_refusal(
+    refused: Refused | AlreadyDecided, user: str, item_id: int, action: Action
+) -> None:
+    if isinstance(refused, Refused) and refused.message == NOT_A_PM:
+        # Someone who is not a PM pressed a PM's button: worth a line in the log.
+        log.warning(
+            "triage attempt refused", extra={"user": user, "item": item_id, "action": action.value}
+        )

@@ -1,0 +1,142 @@
+"""Delivers outbox messages to Slack: DMs, and triage cards posted then updated in place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.feedback import DecisionNotice, FeedbackService, Status
+from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from handlers.config import Settings
+from handlers.slack import blocks
+
+log = logging.getLogger(__name__)
+
+# Slack errors that no retry will fix: park the message with the error.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "missing_scope",
+        "msg_too_long",
+        "invalid_blocks",
+        "message_not_found",
+        "cant_update_message",
+        "restricted_action",
+        "no_text",
+        "invalid_arguments",
+    }
+)
+
+
+class SlackNotifier:
+    def __init__(self, *, client: AsyncWebClient, feedback: FeedbackService) -> None:
+        self._client = client
+        self._feedback = feedback
+
+    async def deliver(self, message: OutboxMessage) -> Outcome:
+        try:
+            if message.kind == "dm":
+                return await self._dm(message)
+            if message.kind == "triage":
+                return await self._triage(message)
+            return Failed(f"unknown outbox kind {message.kind!r}")
+        except SlackApiError as exc:
+            return self._classify(exc)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return RetryLater(f"{type(exc).__name__}: {exc}"[:300])
+
+    @staticmethod
+    def _classify(exc: SlackApiError) -> Outcome:
+        response = exc.response
+        status = getattr(response, "status_code", 200)
+        error = (
+            str((response.data or {}).get("error", "unknown"))
+            if response is not None
+            else "unknown"
+        )
+        if status == 429:
+            headers = getattr(response, "headers", {}) or {}
+            raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+            try:
+                wait = float(raw)
+            except ValueError:
+                wait = 1.0
+            return RetryLater(f"rate limited ({error})", retry_after=wait)
+        if status >= 500:
+            return RetryLater(f"HTTP {status} ({error})")
+        if error in PERMANENT:
+            return Failed(error)
+        return (
+            RetryLater(error)
+            if error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
+            else Failed(error)
+        )
+
+    async def _dm(self, message: OutboxMessage) -> Outcome:
+        p = message.payload
+        notice = DecisionNotice(
+            item_id=int(p["item"]),
+            title=str(p.get("title") or ""),
+            status=Status(p["status"]),
+            note=p.get("note"),
+            by=str(p.get("by") or ""),
+            merged_into=p.get("merged_into"),
+        )
+        body = blocks.decision_dm(notice)
+        # Posting to a user id lands in the app's DM with that user.
+        response = await self._client.chat_postMessage(channel=message.target, **body)
+        return Sent({"channel": response.get("channel"), "ts": response.get("ts")})
+
+    async def _triage(self, message: OutboxMessage) -> Outcome:
+        item = await self._feedback.get(int(message.payload["item"]))
+        if item is None:
+            return Failed("item no longer exists")
+        channel = item.triage_channel or message.target
+        if not channel:
+            return Failed("TRIAGE_CHANNEL is not set")
+        view = await self._feedback.catalog_view()
+        region = view.catalog.regions.get(item.region_code or "")
+        similar = await self._feedback.similar_open_to(item)
+        reminder = message.dedupe_key.split(":triage:", 1)[-1].startswith("remind")
+        card = blocks.triage_card(
+            item, similar=similar, region_name=region.name if region else None, reminder=reminder
+        )
+        if item.triage_ts and not reminder:
+            await self._client.chat_update(channel=channel, ts=item.triage_ts, **card)
+            return Sent({"channel": channel, "ts": item.triage_ts, "updated": True})
+        if not message.dedupe_key.endswith(":triage:new") and not reminder:
+            # The first post has not gone out yet; an update needs its ts.
+            return RetryLater("triage card not posted yet", retry_after=1.0)
+        response = await self._client.chat_postMessage(channel=channel, **card)
+        ts = str(response.get("ts"))
+        await self._feedback.remember_triage_message(
+            item.id, str(response.get("channel") or channel), ts
+        )
+        return Sent({"channel": channel, "ts": ts})
+
+
+def result_of(outcome: Outcome) -> dict[str, Any]:
+    return outcome.result if isinstance(outcome, Sent) else {}
+
+
+def make_slack_notifier(settings: Settings, feedback: FeedbackService) -> SlackNotifier:
+    """A Web API client of its own: no SDK retries (the outbox owns retrying)."""
+    assert settings.slack_bot_token is not None
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=[],
+    )
+    return SlackNotifier(client=client, feedback=feedback)

@@ -1,0 +1,121 @@
+"""Form specs <-> Slack modals: render a FormSpec as a view, read a submitted view back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.forms import FieldKind, FormField, FormSpec, Values
+
+SEARCH_PREFIX = "search."  # action_id of a SEARCH field: options come from our listener
+
+
+def _text(text: str, kind: str = "plain_text") -> dict[str, Any]:
+    return {"type": kind, "text": text}
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": _text(label[:75]), "value": value[:150]}
+
+
+def _element(f: FormField) -> dict[str, Any]:
+    if f.kind in (FieldKind.TEXT, FieldKind.MULTILINE, FieldKind.NUMBER, FieldKind.URL):
+        el: dict[str, Any] = {
+            "type": "plain_text_input",
+            "action_id": f.id,
+            "multiline": f.kind is FieldKind.MULTILINE,
+        }
+        if f.initial:
+            el["initial_value"] = f.initial
+        if f.max_length:
+            el["max_length"] = f.max_length
+    elif f.kind is FieldKind.SELECT:
+        el = {
+            "type": "static_select",
+            "action_id": f.id,
+            "options": [_option(c.value, c.label) for c in f.choices],
+        }
+        chosen = next((c for c in f.choices if c.value == f.initial), None)
+        if chosen:
+            el["initial_option"] = _option(chosen.value, chosen.label)
+    elif f.kind is FieldKind.SEARCH:
+        el = {"type": "external_select", "action_id": SEARCH_PREFIX + f.id, "min_query_length": 0}
+        if f.initial:
+            el["initial_option"] = _option(f.initial, f.initial_label or f.initial)
+    elif f.kind is FieldKind.RADIO:
+        el = {
+            "type": "radio_buttons",
+            "action_id": f.id,
+            "options": [_option(c.value, c.label) for c in f.choices],
+        }
+        chosen = next((c for c in f.choices if c.value == f.initial), None)
+        if chosen:
+            el["initial_option"] = _option(chosen.value, chosen.label)
+    else:  # pragma: no cover - exhaustiveness guard
+        raise ValueError(f.kind)
+    if f.placeholder and f.kind is not FieldKind.RADIO:
+        el["placeholder"] = _text(f.placeholder[:150])
+    return el
+
+
+def modal(spec: FormSpec) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = []
+    if spec.intro:
+        blocks.append({"type": "section", "text": _text(spec.intro[:3000], "mrkdwn")})
+    for f in spec.fields:
+        block: dict[str, Any] = {
+            "type": "input",
+            "block_id": f.id,
+            "label": _text(f.label),
+            "element": _element(f),
+            "optional": not f.required,
+        }
+        if f.hint:
+            block["hint"] = _text(f.hint)
+        blocks.append(block)
+    return {
+        "type": "modal",
+        "callback_id": spec.id,
+        "title": _text(spec.title[:24]),
+        "submit": _text(spec.submit[:24]),
+        "close": _text("Cancel"),
+        "private_metadata": json.dumps(spec.state)[:3000],
+        "blocks": blocks,
+    }
+
+
+def message_view(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (after a submission)."""
+    return {
+        "type": "modal",
+        "title": _text(title[:24]),
+        "close": _text("Done"),
+        "blocks": [{"type": "section", "text": _text(text[:3000], "mrkdwn")}],
+    }
+
+
+def values_of(view: dict[str, Any]) -> Values:
+    """The submitted values by field id, whatever element carried them."""
+    out: Values = {}
+    state = (view.get("state") or {}).get("values") or {}
+    for block_id, actions in state.items():
+        if not isinstance(actions, dict):
+            continue
+        for value in actions.values():
+            if not isinstance(value, dict):
+                continue
+            selected = value.get("selected_option")
+            if isinstance(selected, dict):
+                out[block_id] = str(selected.get("value") or "") or None
+            else:
+                raw = value.get("value")
+                out[block_id] = str(raw) if raw is not None else None
+    return out
+
+
+def state_of(view: dict[str, Any]) -> dict[str, str]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

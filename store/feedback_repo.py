@@ -1,0 +1,396 @@
+"""Feedback and outbox storage: conditional transitions, audit trail, claim-and-lease delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.feedback import Draft, Item, Kind, Status, Supporter, Transition, Urgency
+from bot.outbox import OutboxMessage
+from bot.ports import Notification
+from bot.types import UserRef
+from store.models import FeedbackEventRow, FeedbackItemRow, FeedbackSupporterRow, OutboxRow
+
+_item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
+_sup_t = FeedbackSupporterRow.__table__  # type: ignore[attr-defined]
+_event_t = FeedbackEventRow.__table__  # type: ignore[attr-defined]
+_outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def insert_notifications(
+    conn: AsyncConnection, notifications: Sequence[Notification], *, at: dt.datetime
+) -> None:
+    """Outbox rows; a dedupe key seen before is skipped, so re-writing is harmless."""
+    if not notifications:
+        return
+    keys = [n.dedupe_key for n in notifications]
+    existing = set(
+        (
+            await conn.execute(
+                sa.select(_outbox_t.c.dedupe_key).where(_outbox_t.c.dedupe_key.in_(keys))
+            )
+        ).scalars()
+    )
+    rows = []
+    for n in notifications:
+        if n.dedupe_key in existing:
+            continue
+        existing.add(n.dedupe_key)
+        rows.append(
+            {
+                "dedupe_key": n.dedupe_key[:255],
+                "platform": n.platform,
+                "kind": n.kind,
+                "target": n.target,
+                "payload": dict(n.payload),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+                "result": {},
+            }
+        )
+    if rows:
+        await conn.execute(sa.insert(_outbox_t), rows)
+
+
+class SqlFeedbackRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # -- reading
+
+    async def _items(self, conn: AsyncConnection, where: Any) -> list[Item]:
+        rows = list(await conn.execute(sa.select(_item_t).where(where).order_by(_item_t.c.id)))
+        if not rows:
+            return []
+        ids = [r.id for r in rows]
+        supporters: dict[int, list[Supporter]] = defaultdict(list)
+        for s in await conn.execute(
+            sa.select(_sup_t).where(_sup_t.c.item_id.in_(ids)).order_by(_sup_t.c.id)
+        ):
+            supporters[s.item_id].append(
+                Supporter(UserRef(s.user_platform, s.user_id), s.client, s.created_at)
+            )
+        merged: dict[int, list[int]] = defaultdict(list)
+        followers: dict[int, list[UserRef]] = defaultdict(list)
+        for m in await conn.execute(
+            sa.select(
+                _item_t.c.id,
+                _item_t.c.merged_into_id,
+                _item_t.c.submitter_platform,
+                _item_t.c.submitter_id,
+            ).where(_item_t.c.merged_into_id.in_(ids))
+        ):
+            merged[m.merged_into_id].append(m.id)
+            followers[m.merged_into_id].append(UserRef(m.submitter_platform, m.submitter_id))
+            for s in await conn.execute(sa.select(_sup_t).where(_sup_t.c.item_id == m.id)):
+                followers[m.merged_into_id].append(UserRef(s.user_platform, s.user_id))
+        return [
+            Item(
+                id=r.id,
+                title=r.title,
+                product_sku=r.product_sku,
+                product_name=r.product_name,
+                kind=Kind(r.kind),
+                client=r.client,
+                region_code=r.region_code,
+                deal_value=r.deal_value,
+                deal_currency=r.deal_currency,
+                urgency=Urgency(r.urgency),
+                details=r.details,
+                link=r.link,
+                permalink=r.permalink,
+                submitter=UserRef(r.submitter_platform, r.submitter_id),
+                status=Status(r.status),
+                created_at=r.created_at,
+                merged_into=r.merged_into_id,
+                decided_by=UserRef(r.submitter_platform, r.decided_by) if r.decided_by else None,
+                decided_at=r.decided_at,
+                note=r.note,
+                supporters=tuple(supporters[r.id]),
+                merged=tuple(merged[r.id]),
+                followers=tuple(followers[r.id]),
+                triage_ts=r.triage_ts,
+                triage_channel=r.triage_channel,
+            )
+            for r in rows
+        ]
+
+    async def get_item(self, *, item_id: int) -> Item | None:
+        async with self.engine.connect() as conn:
+            items = await self._items(conn, _item_t.c.id == item_id)
+        return items[0] if items else None
+
+    async def open_items(self, *, product_sku: str | None) -> list[Item]:
+        where = _item_t.c.status.in_([Status.NEW, Status.NOW, Status.LATER])
+        if product_sku is not None:
+            where = sa.and_(where, _item_t.c.product_sku == product_sku)
+        async with self.engine.connect() as conn:
+            return await self._items(conn, where)
+
+    async def items_for(self, *, user: UserRef) -> list[Item]:
+        supported = sa.select(_sup_t.c.item_id).where(
+            _sup_t.c.user_platform == user.platform, _sup_t.c.user_id == user.id
+        )
+        where = sa.or_(
+            sa.and_(
+                _item_t.c.submitter_platform == user.platform, _item_t.c.submitter_id == user.id
+            ),
+            _item_t.c.id.in_(supported),
+        )
+        async with self.engine.connect() as conn:
+            return await self._items(conn, where)
+
+    async def events(self, *, item_id: int) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_event_t).where(_event_t.c.item_id == item_id).order_by(_event_t.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    # -- writing
+
+    async def create_item(
+        self,
+        *,
+        draft: Draft,
+        submitter: UserRef,
+        at: dt.datetime,
+        notifications: Callable[[Item], Sequence[Notification]],
+    ) -> Item:
+        async with self.engine.begin() as conn:
+            item_id = await conn.scalar(
+                sa.insert(_item_t)
+                .values(
+                    title=draft.title,
+                    product_sku=draft.product_sku,
+                    product_name=draft.product_name,
+                    kind=draft.kind.value,
+                    client=draft.client,
+                    region_code=draft.region_code,
+                    deal_value=draft.deal_value,
+                    deal_currency=draft.deal_currency,
+                    urgency=draft.urgency.value,
+                    details=draft.details,
+                    link=draft.link,
+                    permalink=draft.permalink,
+                    submitter_platform=submitter.platform,
+                    submitter_id=submitter.id,
+                    status=Status.NEW.value,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .returning(_item_t.c.id)
+            )
+            await conn.execute(
+                sa.insert(_event_t).values(
+                    item_id=item_id,
+                    actor_platform=submitter.platform,
+                    actor_id=submitter.id,
+                    from_status=None,
+                    to_status=Status.NEW.value,
+                    at=at,
+                )
+            )
+            item = (await self._items(conn, _item_t.c.id == item_id))[0]
+            await insert_notifications(conn, notifications(item), at=at)
+        return item
+
+    async def add_supporter(
+        self,
+        *,
+        item_id: int,
+        user: UserRef,
+        client: str,
+        at: dt.datetime,
+        notifications: Sequence[Notification],
+    ) -> Item:
+        async with self.engine.begin() as conn:
+            exists = await conn.scalar(
+                sa.select(_sup_t.c.id).where(
+                    _sup_t.c.item_id == item_id,
+                    _sup_t.c.user_platform == user.platform,
+                    _sup_t.c.user_id == user.id,
+                    _sup_t.c.client == client,
+                )
+            )
+            if exists is None:
+                await conn.execute(
+                    sa.insert(_sup_t).values(
+                        item_id=item_id,
+                        user_platform=user.platform,
+                        user_id=user.id,
+                        client=client,
+                        created_at=at,
+                    )
+                )
+                await insert_notifications(conn, notifications, at=at)
+            return (await self._items(conn, _item_t.c.id == item_id))[0]
+
+    async def transition(
+        self,
+        *,
+        transition: Transition,
+        allowed_from: Collection[Status],
+        notifications: Sequence[Notification],
+    ) -> Item | None:
+        t = transition
+        async with self.engine.begin() as conn:
+            # The WHERE on the current status makes the transition happen exactly once,
+            # whatever the number of concurrent presses.
+            result = await conn.execute(
+                sa.update(_item_t)
+                .where(
+                    _item_t.c.id == t.item_id, _item_t.c.status.in_([s.value for s in allowed_from])
+                )
+                .values(
+                    status=t.to_status.value,
+                    decided_by=t.actor.id,
+                    decided_at=t.at,
+                    note=t.note,
+                    merged_into_id=t.merged_into,
+                    updated_at=t.at,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            await conn.execute(
+                sa.insert(_event_t).values(
+                    item_id=t.item_id,
+                    actor_platform=t.actor.platform,
+                    actor_id=t.actor.id,
+                    from_status=t.from_status.value,
+                    to_status=t.to_status.value,
+                    note=t.note,
+                    merged_into_id=t.merged_into,
+                    at=t.at,
+                )
+            )
+            await insert_notifications(conn, notifications, at=t.at)
+            return (await self._items(conn, _item_t.c.id == t.item_id))[0]
+
+    async def set_triage_message(self, *, item_id: int, channel: str, ts: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_item_t)
+                .where(_item_t.c.id == item_id)
+                .values(triage_channel=channel, triage_ts=ts)
+            )
+
+    async def stale_items(self, *, older_than: dt.datetime) -> list[Item]:
+        where = sa.and_(
+            _item_t.c.status == Status.NEW.value,
+            _item_t.c.created_at < older_than,
+            sa.or_(_item_t.c.reminded_at.is_(None), _item_t.c.reminded_at < older_than),
+        )
+        async with self.engine.connect() as conn:
+            return await self._items(conn, where)
+
+    async def mark_reminded(
+        self, *, item_id: int, at: dt.datetime, notifications: Sequence[Notification]
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_item_t).where(_item_t.c.id == item_id).values(reminded_at=at)
+            )
+            await insert_notifications(conn, notifications, at=at)
+
+
+class SqlOutbox:
+    """Claim with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL), then mark the outcome."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def enqueue(self, *, notifications: Sequence[Notification]) -> None:
+        async with self.engine.begin() as conn:
+            await insert_notifications(conn, notifications, at=_now())
+
+    async def claim(
+        self, *, limit: int, lease: dt.timedelta, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        due = sa.or_(
+            sa.and_(_outbox_t.c.status == "pending", _outbox_t.c.next_attempt_at <= now),
+            # A worker that died mid-send left its claim: take it over when the lease ends.
+            sa.and_(_outbox_t.c.status == "sending", _outbox_t.c.claimed_until < now),
+        )
+        pick = sa.select(_outbox_t.c.id).where(due).order_by(_outbox_t.c.id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            rows = list(
+                await conn.execute(
+                    sa.update(_outbox_t)
+                    .where(_outbox_t.c.id.in_(pick.scalar_subquery()))
+                    .values(
+                        status="sending",
+                        claimed_until=now + lease,
+                        attempts=_outbox_t.c.attempts + 1,
+                    )
+                    .returning(_outbox_t)
+                )
+            )
+        return sorted(
+            (
+                OutboxMessage(
+                    r.id, r.dedupe_key, r.platform, r.kind, r.target, dict(r.payload), r.attempts
+                )
+                for r in rows
+            ),
+            key=lambda m: m.id,
+        )
+
+    async def mark_sent(self, *, message_id: int, result: dict[str, Any], now: dt.datetime) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_outbox_t)
+                .where(_outbox_t.c.id == message_id)
+                .values(
+                    status="sent", sent_at=now, result=result, claimed_until=None, last_error=None
+                )
+            )
+
+    async def reschedule(self, *, message_id: int, at: dt.datetime, error: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_outbox_t)
+                .where(_outbox_t.c.id == message_id)
+                .values(
+                    status="pending",
+                    next_attempt_at=at,
+                    claimed_until=None,
+                    last_error=error[:2000],
+                )
+            )
+
+    async def park(self, *, message_id: int, error: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(_outbox_t)
+                .where(_outbox_t.c.id == message_id)
+                .values(status="dead", claimed_until=None, last_error=error[:2000])
+            )
+
+    async def counts(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_outbox_t.c.status, sa.func.count()).group_by(_outbox_t.c.status)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def messages(self, *, status: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(_outbox_t).order_by(_outbox_t.c.id)
+        if status:
+            query = query.where(_outbox_t.c.status == status)
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
