@@ -62,6 +62,8 @@ def payload_body(payload: dict[str, Any]) -> str:
 class Call:
     method: str
     body: dict[str, Any]
+    status: int = 200
+    answer: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,9 +107,11 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        self.calls.append(Call(method, await self._body(request)))
-        if self.fail_next:
+        call = Call(method, await self._body(request))
+        self.calls.append(call)
+        if self.fail_next and method in ("chat.postMessage", "chat.update"):
             status, headers = self.fail_next.pop(0)
+            call.status = status
             return web.json_response({"ok": False, "error": "fake"}, status=status, headers=headers)
         if method == "apps.connections.open":
             assert self.server is not None
@@ -117,9 +121,12 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
             )
-        return web.json_response(
-            {"ok": True, "ts": f"{len(self.calls)}.000100", "channel": "C0FAKE"}
-        )
+        call.answer = {
+            "ok": True,
+            "ts": f"{len(self.calls)}.000100",
+            "channel": str(call.body.get("channel") or "C0FAKE"),
+        }
+        return web.json_response(call.answer)
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -137,3 +144,7 @@ class FakeSlack:
 
     def methods(self) -> list[str]:
         return [c.method for c in self.calls]
+
+    def delivered(self, method: str) -> list[Call]:
+        """Calls of `method` that succeeded (a 429 or 500 delivered nothing)."""
+        return [c for c in self.calls if c.method == method and c.status == 200]

@@ -17,6 +17,9 @@ from handlers.config import Settings
 from tests.conftest import demo_text
 from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack, payload_body, sign, slash_body
 
+TRIAGE = "C0TRIAGE"
+PMS = ("U0PM1", "U0PM2")
+
 
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
@@ -64,14 +67,30 @@ class SlackDriver:
             slash_body(command, text, user=user, response_url=self.fake.response_url())
         )
 
-    async def action(self, action_id: str, value: str, *, user: str = "U0SALES1") -> Answer:
+    async def interaction(self, payload: dict[str, Any]) -> Answer:
+        base = {
+            "user": {"id": "U0SALES1", "username": "sam", "team_id": "T0TEAM"},
+            "team": {"id": "T0TEAM", "domain": "acme"},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+        }
+        return await self.post(payload_body({**base, **payload}))
+
+    async def action(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str = "U0SALES1",
+        container: dict[str, Any] | None = None,
+    ) -> Answer:
         payload = {
             "type": "block_actions",
             "user": {"id": user, "username": "sam", "team_id": "T0TEAM"},
             "team": {"id": "T0TEAM", "domain": "acme"},
             "api_app_id": "A0APP",
             "token": "legacy",
-            "container": {"type": "message", "is_ephemeral": True},
+            "container": container or {"type": "message", "is_ephemeral": True},
             "trigger_id": "123.456.abc",
             "channel": {"id": "C0SALES", "name": "sales"},
             "response_url": self.fake.response_url(),
@@ -98,6 +117,8 @@ async def slack(
         slack_signing_secret=SIGNING_SECRET,
         slack_bot_token=BOT_TOKEN,
         slack_api_url=fake_slack.api_url,
+        triage_channel=TRIAGE,
+        product_managers=frozenset(PMS),
     )
     services = build_services(settings)
     await services.catalog.import_catalog(demo_text())

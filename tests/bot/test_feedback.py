@@ -1,0 +1,247 @@
+"""The feedback use cases on a real database: validation, duplicates, the state machine,
+exactly-once decisions, the audit trail and the outbox rows they write."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from bot.catalog import CatalogService
+from bot.feedback import (
+    NOT_A_PM,
+    Action,
+    AlreadyDecided,
+    Decided,
+    FeedbackService,
+    Invalid,
+    Refused,
+    Settings,
+    SimilarFound,
+    Status,
+    Submitted,
+    Supported,
+)
+from bot.types import UserRef
+from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
+from tests.conftest import demo_text
+
+PM = UserRef("slack", "U0PM1")
+PM2 = UserRef("slack", "U0PM2")
+OWNER = UserRef("slack", "U01PMALICE")  # owns Widget Pro in the demo catalog
+SALES = UserRef("slack", "U0SALES1")
+SALES2 = UserRef("slack", "U0SALES2")
+
+
+class FixedClock:
+    def __init__(self) -> None:
+        self.at = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+async def svc(catalog_service: CatalogService, engine) -> FeedbackService:  # type: ignore[no-untyped-def]
+    await catalog_service.import_catalog(demo_text())
+    return FeedbackService(
+        repo=SqlFeedbackRepository(engine),
+        catalog=catalog_service,
+        clock=FixedClock(),
+        settings=Settings(product_managers=frozenset({PM.id, PM2.id}), triage_channel="C0TRI"),
+    )
+
+
+def values(**over: str | None) -> dict[str, str | None]:
+    base: dict[str, str | None] = {
+        "product": "WDG-PRO",
+        "kind": "feature_request",
+        "client": "Acme Corp",
+        "region": "australia",
+        "deal_value": "250,000",
+        "currency": "AUD",
+        "urgency": "high",
+        "details": "Needs SAML single sign-on before they sign the renewal.",
+        "link": None,
+    }
+    base.update(over)
+    return base
+
+
+async def submit(svc: FeedbackService, user: UserRef = SALES, **over: str | None) -> int:
+    result = await svc.submit(user=user, values=values(**over))
+    assert isinstance(result, Submitted), result
+    return result.item.id
+
+
+async def test_invalid_input_is_answered_per_field(svc: FeedbackService) -> None:
+    result = await svc.submit(
+        user=SALES,
+        values=values(
+            product="NOPE",
+            kind="gossip",
+            client="  ",
+            region="atlantis",
+            deal_value="lots",
+            details="short",
+            link="javascript:alert(1)",
+        ),
+    )
+    assert isinstance(result, Invalid)
+    assert set(result.errors) == {
+        "product",
+        "kind",
+        "client",
+        "region",
+        "deal_value",
+        "details",
+        "link",
+    }
+
+
+async def test_a_valid_item_is_stored_with_its_triage_post(
+    svc: FeedbackService,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    item_id = await submit(svc)
+    item = await svc.get(item_id)
+    assert item is not None
+    assert (item.product_name, item.region_code, item.deal_value, item.deal_currency) == (
+        "Widget Pro",
+        "AU",
+        250_000,
+        "AUD",
+    )
+    assert item.title == "Widget Pro: Needs SAML single sign-on before they sign the renewal."
+    rows = await SqlOutbox(engine).messages()
+    assert [(r["kind"], r["target"], r["dedupe_key"]) for r in rows] == [
+        ("triage", "C0TRI", f"fb:{item_id}:triage:new")
+    ]
+
+
+async def test_similar_open_items_are_offered_then_supported(svc: FeedbackService) -> None:
+    first = await submit(svc)
+    again = await svc.submit(
+        user=SALES2,
+        values=values(
+            client="Globex", details="Needs SAML single sign-on before signing the renewal."
+        ),
+    )
+    assert isinstance(again, SimilarFound)
+    assert [i.id for i in again.similar] == [first]
+    plus_one = await svc.submit(
+        user=SALES2,
+        values=values(
+            client="Globex",
+            duplicate_of=str(first),
+            details="Needs SAML single sign-on before signing the renewal.",
+        ),
+    )
+    assert isinstance(plus_one, Supported)
+    assert [s.client for s in plus_one.item.supporters] == ["Globex"]
+    as_new = await svc.submit(
+        user=SALES2,
+        values=values(
+            client="Globex", duplicate_of="new", details="Needs SAML sign-on, separately."
+        ),
+    )
+    assert isinstance(as_new, Submitted) and as_new.item.id != first
+
+
+TRANSITIONS = [
+    # (path of actions, whether the last one is allowed)
+    ([Action.NOW], True),
+    ([Action.LATER], True),
+    ([Action.DECLINE], True),
+    ([Action.NOW, Action.ACTIONED], True),
+    ([Action.LATER, Action.ACTIONED], True),
+    ([Action.NOW, Action.DECLINE], True),
+    ([Action.LATER, Action.DECLINE], True),
+    ([Action.ACTIONED], False),
+    ([Action.NOW, Action.LATER], False),
+    ([Action.DECLINE, Action.NOW], False),
+    ([Action.NOW, Action.ACTIONED, Action.DECLINE], False),
+]
+
+
+@pytest.mark.parametrize(("path", "allowed"), TRANSITIONS)
+async def test_state_machine(svc: FeedbackService, path: list[Action], allowed: bool) -> None:
+    item_id = await submit(svc)
+    for action in path[:-1]:
+        assert isinstance(
+            await svc.decide(user=PM, item_id=item_id, action=action, note="because"), Decided
+        )
+    last = await svc.decide(user=PM, item_id=item_id, action=path[-1], note="because")
+    assert isinstance(last, Decided) is allowed
+
+
+async def test_only_pms_and_the_owner_decide(svc: FeedbackService) -> None:
+    item_id = await submit(svc)
+    refused = await svc.decide(user=SALES, item_id=item_id, action=Action.NOW)
+    assert isinstance(refused, Refused) and refused.message == NOT_A_PM
+    assert (await svc.get(item_id)).status is Status.NEW  # type: ignore[union-attr]
+    assert isinstance(await svc.decide(user=OWNER, item_id=item_id, action=Action.LATER), Decided)
+
+
+async def test_two_pms_at_once_make_one_decision(svc: FeedbackService, engine) -> None:  # type: ignore[no-untyped-def]
+    item_id = await submit(svc)
+    results = await asyncio.gather(
+        svc.decide(user=PM, item_id=item_id, action=Action.NOW),
+        svc.decide(user=PM2, item_id=item_id, action=Action.LATER),
+        svc.decide(user=PM, item_id=item_id, action=Action.NOW),
+    )
+    decided = [r for r in results if isinstance(r, Decided)]
+    told = [r for r in results if isinstance(r, AlreadyDecided)]
+    assert len(decided) == 1 and len(told) == 2
+    winner = decided[0].transition.actor.id
+    assert all(f"<@{winner}>" in r.message for r in told)
+    events = await SqlFeedbackRepository(engine).events(item_id=item_id)
+    assert [(e["from_status"], e["to_status"]) for e in events] == [
+        (None, "new"),
+        ("new", decided[0].transition.to_status.value),
+    ]
+    dms = [r for r in await SqlOutbox(engine).messages() if r["kind"] == "dm"]
+    assert [r["target"] for r in dms] == [SALES.id]
+
+
+async def test_merge_notifies_everyone_and_later_decisions_reach_them(
+    svc: FeedbackService,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    target = await submit(svc)
+    other = await submit(
+        svc,
+        user=SALES2,
+        product="LDG-SYNC",
+        client="Initech",
+        details="Wants the ledger connector for Xero as well.",
+    )
+    merged = await svc.decide(
+        user=PM, item_id=other, action=Action.MERGE, merge_into=target, note="Same ask as #1"
+    )
+    assert isinstance(merged, Decided)
+    assert (await svc.get(other)).merged_into == target  # type: ignore[union-attr]
+    now = await svc.decide(user=PM, item_id=target, action=Action.NOW, note="Building it")
+    assert isinstance(now, Decided)
+    dms = [
+        (r["target"], r["payload"]["status"])
+        for r in await SqlOutbox(engine).messages()
+        if r["kind"] == "dm"
+    ]
+    assert dms == [(SALES2.id, "merged"), (SALES.id, "now"), (SALES2.id, "now")]
+
+
+async def test_stale_new_items_are_raised_once_per_period(
+    svc: FeedbackService,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    item_id = await submit(svc)
+    clock = svc._clock
+    assert isinstance(clock, FixedClock)
+    assert await svc.remind_stale() == 0
+    clock.at += dt.timedelta(days=4)
+    assert await svc.remind_stale() == 1
+    assert await svc.remind_stale() == 0  # reminded just now
+    keys = [r["dedupe_key"] for r in await SqlOutbox(engine).messages()]
+    assert keys == [f"fb:{item_id}:triage:new", f"fb:{item_id}:triage:remind:2026-12-01"]

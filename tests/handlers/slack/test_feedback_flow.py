@@ -1,0 +1,162 @@
+"""Must-show: the feedback loop end to end, driven exactly as Slack drives it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from tests.fakes import Call
+from tests.handlers.conftest import PMS, TRIAGE, SlackDriver
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait for the outbox worker (running inside the server) to have done something."""
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - the fake exposes state, not events
+            await asyncio.sleep(0.02)
+
+
+def calls(slack: SlackDriver, method: str) -> list[Call]:
+    return [c for c in slack.fake.calls if c.method == method]
+
+
+def as_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def state(view: dict[str, Any], **values: str) -> dict[str, Any]:
+    """Fill a modal the way a person would, producing Slack's view.state.values."""
+    out: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        el = block["element"]
+        value = values.get(block["block_id"])
+        if el["type"] in ("static_select", "external_select", "radio_buttons"):
+            chosen = {"value": value} if value else el.get("initial_option")
+            out[block["block_id"]] = {
+                el["action_id"]: {"type": el["type"], "selected_option": chosen}
+            }
+        else:
+            out[block["block_id"]] = {
+                el["action_id"]: {
+                    "type": el["type"],
+                    "value": value if value is not None else el.get("initial_value"),
+                }
+            }
+    return {"values": out}
+
+
+def submission(view: dict[str, Any], user: str = "U0SALES1", **values: str) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "trigger_id": "123.456.abc",
+        "user": {"id": user, "username": "sam", "team_id": "T0TEAM"},
+        "view": {
+            "id": "V0FORM",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "hash": "h1",
+            "state": state(view, **values),
+        },
+    }
+
+
+async def test_feedback_end_to_end(slack: SlackDriver) -> None:
+    # 1. /feedback opens the form, prefilled, inside Slack's 3 seconds.
+    answer = await slack.command(
+        "Acme needs SAML single sign-on before the renewal", command="/feedback"
+    )
+    assert answer.status == 200
+    opened = calls(slack, "views.open")
+    assert len(opened) == 1
+    assert opened[0].body["trigger_id"] == "123.456.abc"
+    form = as_json(opened[0].body["view"])
+    details = next(b for b in form["blocks"] if b.get("block_id") == "details")
+    assert details["element"]["initial_value"].startswith("Acme needs SAML")
+
+    # 2. The product picker, typed with a typo, puts the right product first.
+    picked = await slack.interaction(
+        {
+            "type": "block_suggestion",
+            "action_id": "search.product",
+            "block_id": "product",
+            "value": "widgit pro",
+            "container": {"type": "view", "view_id": "V0FORM"},
+        }
+    )
+    options = picked.json["options"]
+    assert options[0]["value"] == "WDG-PRO"
+    assert options[-1]["text"]["text"] == "Not product-specific"
+
+    # 3. Invalid input is answered inline, not lost.
+    bad = await slack.interaction(
+        submission(form, product="WDG-PRO", kind="feature_request", client="", deal_value="a lot")
+    )
+    assert bad.json["response_action"] == "errors"
+    assert set(bad.json["errors"]) == {"client", "deal_value"}
+
+    # 4. A valid submission is confirmed, and the triage card is posted with its buttons.
+    ok = await slack.interaction(
+        submission(
+            form,
+            product="WDG-PRO",
+            kind="feature_request",
+            client="Acme Corp",
+            region="Australia",
+            deal_value="250000",
+            urgency="high",
+        )
+    )
+    assert ok.json["response_action"] == "update"
+    assert "#1" in str(ok.json["view"])
+    await eventually(lambda: len(calls(slack, "chat.postMessage")) == 1)
+    posted = calls(slack, "chat.postMessage")[0]
+    post = posted.body
+    assert post["channel"] == TRIAGE
+    card = str(as_json(post["blocks"]))
+    for part in (
+        "Widget Pro",
+        "Acme Corp",
+        "Australia",
+        "$250,000",
+        "triage.now",
+        "triage.later",
+        "triage.decline",
+        "triage.merge",
+    ):
+        assert part in card
+
+    # 5. A sales user pressing a PM's button changes nothing and is told.
+    triage = {"type": "message", "message_ts": "1.000100", "channel_id": TRIAGE}
+    refused = await slack.action("triage.now", "1", user="U0SALES9", container=triage)
+    assert refused.status == 200
+    assert slack.fake.responses[-1]["text"].startswith("Only product managers can decide")
+    assert slack.fake.responses[-1]["response_type"] == "ephemeral"
+
+    # 6. A PM's double click makes one decision; the second click is told who decided.
+    first, second = await asyncio.gather(
+        slack.action("triage.now", "1", user=PMS[0], container=triage),
+        slack.action("triage.now", "1", user=PMS[0], container=triage),
+    )
+    assert first.status == second.status == 200
+    assert "already decided: Act now by <@U0PM1>" in slack.fake.responses[-1]["text"]
+
+    # 7. Exactly one DM to the submitter, naming the request; the card updated in place.
+    await eventually(
+        lambda: len(calls(slack, "chat.update")) >= 1 and len(calls(slack, "chat.postMessage")) >= 2
+    )
+    await asyncio.sleep(0.3)  # anything doubled would have arrived by now
+    dms = [c.body for c in calls(slack, "chat.postMessage") if c.body["channel"] == "U0SALES1"]
+    assert len(dms) == 1
+    assert dms[0]["text"].startswith("Your feedback #1 “Widget Pro: Acme needs SAML")
+    assert "Product will act on it now" in dms[0]["text"]
+    updates = calls(slack, "chat.update")
+    assert len(updates) == 1
+    assert (updates[0].body["channel"], updates[0].body["ts"]) == (TRIAGE, posted.answer["ts"])
+    updated = str(as_json(updates[0].body["blocks"]))
+    assert "*Status:* Act now by <@U0PM1>" in updated
+    assert "triage.actioned" in updated and "triage.now" not in updated
