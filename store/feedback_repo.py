@@ -312,9 +312,11 @@ class SqlOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def enqueue(self, *, notifications: Sequence[Notification]) -> None:
+    async def enqueue(
+        self, *, notifications: Sequence[Notification], at: dt.datetime | None = None
+    ) -> None:
         async with self.engine.begin() as conn:
-            await insert_notifications(conn, notifications, at=_now())
+            await insert_notifications(conn, notifications, at=at or _now())
 
     async def claim(
         self, *, limit: int, lease: dt.timedelta, now: dt.datetime

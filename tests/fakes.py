@@ -77,6 +77,8 @@ class FakeSlack:
     # Socket Mode: the app's websocket, and what it sent back (acks with payloads).
     socket: web.WebSocketResponse | None = None
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    # Slack's "HTTP 200, ok: false" errors, by target channel/user.
+    error_for: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> None:
         app = web.Application()
@@ -109,6 +111,10 @@ class FakeSlack:
         method = request.match_info["method"]
         call = Call(method, await self._body(request))
         self.calls.append(call)
+        error = self.error_for.get(str(call.body.get("channel") or ""))
+        if error:
+            call.status = 400  # Slack says 200 with ok: false; nothing was delivered
+            return web.json_response({"ok": False, "error": error})
         if self.fail_next and method in ("chat.postMessage", "chat.update"):
             status, headers = self.fail_next.pop(0)
             call.status = status
