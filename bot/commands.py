@@ -14,6 +14,7 @@ class Command:
     name: str  # the word typed on Teams / in the console; Slack's slash command is "/" + name
     usage_hint: str
     description: str
+    opens_form: bool = False  # answered by a form (Slack modal, Teams card), not a text reply
 
     @property
     def slash(self) -> str:
@@ -26,9 +27,16 @@ COMMANDS: tuple[Command, ...] = (
         "[market] [product]  e.g. australia widget pro",
         "Where a product may be sold: verdict for a market, pricing band, traits, docs",
     ),
+    Command(
+        "feedback",
+        "[what the client said]",
+        "Send client feedback to the product team",
+        opens_form=True,
+    ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
+FORM_ONLY = "That command opens a form: use it in Slack or Teams."
 
 
 def help_reply() -> Help:
@@ -57,6 +65,8 @@ class Bot:
             if name not in BY_NAME and name != "help":
                 return Notice(f"I don't know the command “{command}”. Try `/product help`.")
             return help_reply()
+        if BY_NAME[name].opens_form:
+            return Notice(FORM_ONLY)
         if text.strip().casefold() in HELP_WORDS:
             return help_reply()
         return await self.catalog.lookup(text)

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from bot import matching
 from bot.catalog import CatalogService, CatalogView
@@ -751,7 +751,6 @@ class DecisionNotice:
     note: str | None
     by: str
     merged_into: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def fallback(self) -> str:

@@ -61,7 +61,9 @@ class OutboxStore(Protocol):
         self, *, message_id: int, result: dict[str, Any], now: dt.datetime
     ) -> None: ...
 
-    async def reschedule(self, *, message_id: int, at: dt.datetime, error: str) -> None: ...
+    async def reschedule(
+        self, *, message_id: int, at: dt.datetime, error: str, count_attempt: bool = True
+    ) -> None: ...
 
     async def park(self, *, message_id: int, error: str) -> None: ...
 
@@ -102,6 +104,9 @@ class Worker:
         self._max_attempts = max_attempts
         self.wake = asyncio.Event()
         self._stopping = False
+        # After a 429 the whole platform waits: sending on would only earn more 429s (and
+        # Slack may disable an app that keeps going).
+        self._paused_until: dict[str, dt.datetime] = {}
 
     def stop(self) -> None:
         """Finish the batch under way, then leave run_forever (no half-done database work)."""
@@ -116,6 +121,15 @@ class Worker:
 
     async def _one(self, message: OutboxMessage) -> None:
         async with self._sem:
+            paused = self._paused_until.get(message.platform)
+            if paused is not None and paused > self._now():
+                await self._store.reschedule(
+                    message_id=message.id,
+                    at=paused,
+                    error="waiting out a rate limit",
+                    count_attempt=False,
+                )
+                return
             try:
                 outcome = await self._deliver(message)
             except Exception as exc:  # a bug in a sender must not stop the worker
@@ -137,6 +151,10 @@ class Worker:
                 },
             )
         else:
+            if outcome.retry_after is not None:
+                until = self._now() + dt.timedelta(seconds=outcome.retry_after)
+                current = self._paused_until.get(message.platform)
+                self._paused_until[message.platform] = max(until, current or until)
             delay = backoff(message.attempts, outcome.retry_after)
             await self._store.reschedule(
                 message_id=message.id,

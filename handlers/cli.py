@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 from aiohttp import web
 
 from bot.catalog_file import CatalogError, dump_catalog
-from handlers.app import build_services, create_app
+from handlers.app import build_services, create_app, run_worker
 from handlers.config import Settings
 from handlers.logs import setup_logging
 from store import migrate
@@ -28,10 +29,35 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="HTTP port (default: $PORT or 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--no-worker", is_flag=True, help="Leave outbox delivery to `salesbridge worker`.")
 @click.pass_obj
-def serve(settings: Settings, port: int | None, host: str) -> None:
-    """Serve Slack (POST /slack/events) and GET /healthz over HTTP."""
-    web.run_app(create_app(settings), host=host, port=port or settings.port, print=None)
+def serve(settings: Settings, port: int | None, host: str, no_worker: bool) -> None:
+    """Serve Slack (POST /slack/events) and GET /healthz over HTTP, delivering the outbox
+    in the same process unless --no-worker."""
+    web.run_app(
+        create_app(settings, worker=not no_worker),
+        host=host,
+        port=port or settings.port,
+        print=None,
+    )
+
+
+@main.command()
+@click.pass_obj
+def worker(settings: Settings) -> None:
+    """Deliver the outbox (DMs, triage cards) until stopped; run as many as you like."""
+
+    async def run() -> None:
+        services = build_services(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, services.worker.stop)
+        try:
+            await run_worker(services)
+        finally:
+            await services.engine.dispose()
+
+    asyncio.run(run())
 
 
 @main.group()
@@ -133,3 +159,7 @@ def chat(settings: Settings, user: str) -> None:
         asyncio.run(run())
     except (KeyboardInterrupt, EOFError):
         click.echo("")
+
+
+if __name__ == "__main__":
+    main()

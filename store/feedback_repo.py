@@ -362,17 +362,20 @@ class SqlOutbox:
                 )
             )
 
-    async def reschedule(self, *, message_id: int, at: dt.datetime, error: str) -> None:
+    async def reschedule(
+        self, *, message_id: int, at: dt.datetime, error: str, count_attempt: bool = True
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": "pending",
+            "next_attempt_at": at,
+            "claimed_until": None,
+            "last_error": error[:2000],
+        }
+        if not count_attempt:  # not sent at all: the claim's attempt does not count
+            values["attempts"] = _outbox_t.c.attempts - 1
         async with self.engine.begin() as conn:
             await conn.execute(
-                sa.update(_outbox_t)
-                .where(_outbox_t.c.id == message_id)
-                .values(
-                    status="pending",
-                    next_attempt_at=at,
-                    claimed_until=None,
-                    last_error=error[:2000],
-                )
+                sa.update(_outbox_t).where(_outbox_t.c.id == message_id).values(**values)
             )
 
     async def park(self, *, message_id: int, error: str) -> None:

@@ -79,10 +79,14 @@ class FakeSlack:
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     # Slack's "HTTP 200, ok: false" errors, by target channel/user.
     error_for: dict[str, str] = field(default_factory=dict)
+    # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
+    rate_limit: float | None = None
+    _window: list[float] = field(default_factory=list)
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few methods
         app.router.add_post("/respond/{rid}", self._respond)
         app.router.add_get("/link", self._link)
         self.server = TestServer(app, host="127.0.0.1")
@@ -102,6 +106,8 @@ class FakeSlack:
         return str(self.server.make_url(f"/respond/{rid}"))
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             data = await request.json()
             return data if isinstance(data, dict) else {"_": data}
@@ -115,6 +121,15 @@ class FakeSlack:
         if error:
             call.status = 400  # Slack says 200 with ok: false; nothing was delivered
             return web.json_response({"ok": False, "error": error})
+        if self.rate_limit and method.startswith("chat."):
+            now = time.monotonic()
+            self._window = [t for t in self._window if now - t < 1.0]
+            if len(self._window) >= self.rate_limit:
+                call.status = 429
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
+            self._window.append(now)
         if self.fail_next and method in ("chat.postMessage", "chat.update"):
             status, headers = self.fail_next.pop(0)
             call.status = status
@@ -132,6 +147,11 @@ class FakeSlack:
             "ts": f"{len(self.calls)}.000100",
             "channel": str(call.body.get("channel") or "C0FAKE"),
         }
+        if method == "chat.getPermalink":
+            channel, ts = call.body.get("channel"), str(call.body.get("message_ts"))
+            call.answer["permalink"] = (
+                f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            )
         return web.json_response(call.answer)
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:

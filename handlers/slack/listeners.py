@@ -17,13 +17,21 @@ from handlers.slack.inbound import share_target, user_of
 log = logging.getLogger(__name__)
 
 # What these listeners need from Slack; manifests/slack.yaml must declare exactly this.
-BOT_SCOPES = frozenset({"commands"})  # slash commands, and response_url replies
-ACTION_IDS = (blocks.SHARE_ACTION,)
+BOT_SCOPES = frozenset(
+    {
+        "commands",  # slash commands and the message shortcut; response_url replies
+        "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
+    }
+)
+ACTION_IDS = (blocks.SHARE_ACTION, "triage.*")
+SHORTCUTS = ("feedback.from_message",)
+BOT_EVENTS = ("app_home_opened",)
 
 
 def register(app: AsyncApp, bot: Bot) -> None:
     for command in COMMANDS:
-        _register_command(app, bot, command.slash)
+        if not command.opens_form:  # form commands have listeners of their own
+            _register_command(app, bot, command.slash)
 
     @app.action(blocks.SHARE_ACTION)
     async def share(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

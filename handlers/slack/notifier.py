@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -16,26 +15,10 @@ from handlers.slack import blocks
 
 log = logging.getLogger(__name__)
 
-# Slack errors that no retry will fix: park the message with the error.
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "user_not_found",
-        "account_inactive",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "missing_scope",
-        "msg_too_long",
-        "invalid_blocks",
-        "message_not_found",
-        "cant_update_message",
-        "restricted_action",
-        "no_text",
-        "invalid_arguments",
-    }
+# Slack "ok": false errors worth another try; any other one (user_not_found, is_archived,
+# not_in_channel, missing_scope, invalid_blocks…) will not fix itself: park the message.
+TRANSIENT = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 
 
@@ -75,13 +58,7 @@ class SlackNotifier:
             return RetryLater(f"rate limited ({error})", retry_after=wait)
         if status >= 500:
             return RetryLater(f"HTTP {status} ({error})")
-        if error in PERMANENT:
-            return Failed(error)
-        return (
-            RetryLater(error)
-            if error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
-            else Failed(error)
-        )
+        return RetryLater(error) if error in TRANSIENT else Failed(error)
 
     async def _dm(self, message: OutboxMessage) -> Outcome:
         p = message.payload
@@ -124,10 +101,6 @@ class SlackNotifier:
             item.id, str(response.get("channel") or channel), ts
         )
         return Sent({"channel": channel, "ts": ts})
-
-
-def result_of(outcome: Outcome) -> dict[str, Any]:
-    return outcome.result if isinstance(outcome, Sent) else {}
 
 
 def make_slack_notifier(settings: Settings, feedback: FeedbackService) -> SlackNotifier:

@@ -56,6 +56,13 @@ class SlackDriver:
         async with self.http.post(self.base + "/slack/events", data=body, headers=hdrs) as r:
             return Answer(r.status, await r.text())
 
+    async def post_json(self, payload: dict[str, Any]) -> Answer:
+        """An Events API delivery (JSON body, signed like everything else)."""
+        body = json.dumps(payload)
+        headers = {"Content-Type": "application/json", **sign(body)}
+        async with self.http.post(self.base + "/slack/events", data=body, headers=headers) as r:
+            return Answer(r.status, await r.text())
+
     async def command(
         self,
         text: str,

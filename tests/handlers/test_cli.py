@@ -57,3 +57,50 @@ def test_a_broken_file_is_refused_whole(run, tmp_path: Path) -> None:  # type: i
     assert "products[" in result.output
     exported = run("catalog", "export", "-").output
     assert "Widget Air" not in exported and "Widget Lite" in exported
+
+
+def test_worker_delivers_and_stops_on_sigterm(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`salesbridge worker` as its own process: it claims due messages and exits cleanly."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run("db", "upgrade")
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOG_LEVEL": "INFO"}
+    env.pop("SLACK_BOT_TOKEN", None)
+    import asyncio
+
+    from bot.ports import Notification
+    from store.db import make_engine
+    from store.feedback_repo import SqlOutbox
+
+    async def enqueue() -> None:
+        engine = make_engine(env["DATABASE_URL"])
+        await SqlOutbox(engine).enqueue(
+            notifications=[Notification("teams", "dm", "U1", "cli:1", {})]
+        )  # no sender: parked as dead
+        await engine.dispose()
+
+    asyncio.run(enqueue())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "handlers.cli", "worker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        async def dead() -> list[dict[str, object]]:
+            engine = make_engine(env["DATABASE_URL"])
+            try:
+                return await SqlOutbox(engine).messages(status="dead")
+            finally:
+                await engine.dispose()
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not asyncio.run(dead()):
+            time.sleep(0.2)
+        parked = asyncio.run(dead())
+        assert [m["last_error"] for m in parked] == ["no sender for platform 'teams'"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0

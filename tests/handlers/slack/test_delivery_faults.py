@@ -138,3 +138,25 @@ async def test_a_claim_left_by_a_dead_worker_is_taken_over(
     clock.at += dt.timedelta(seconds=61)
     assert await worker.run_once() == 1
     assert len(fake_slack.delivered("chat.postMessage")) == 1
+
+
+async def test_after_a_429_the_platform_waits_instead_of_hammering(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    worker, outbox = make_worker(engine, fake_slack, clock)
+    fake_slack.fail_next = [(429, {"Retry-After": "20"})]
+    await outbox.enqueue(notifications=[dm(1)], at=clock.now())
+    await worker.run_once()  # the 429
+    await outbox.enqueue(notifications=[dm(i) for i in range(2, 12)], at=clock.now())
+    await worker.run_once()  # claimed, but held back: nothing is sent
+    assert len(fake_slack.calls) == 1
+    rows = await outbox.messages(status="pending")
+    assert len(rows) == 11
+    assert all(
+        r["attempts"] == (1 if r["dedupe_key"].startswith("test:1:") else 0) for r in rows
+    )  # waiting out the limit costs no attempt
+    clock.at += dt.timedelta(seconds=21)
+    await drain(worker, outbox, clock)
+    assert len(fake_slack.delivered("chat.postMessage")) == 11
+    assert len(fake_slack.calls) == 12

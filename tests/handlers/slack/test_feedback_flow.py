@@ -160,3 +160,101 @@ async def test_feedback_end_to_end(slack: SlackDriver) -> None:
     updated = str(as_json(updates[0].body["blocks"]))
     assert "*Status:* Act now by <@U0PM1>" in updated
     assert "triage.actioned" in updated and "triage.now" not in updated
+
+
+async def submit_feedback(slack: SlackDriver, user: str, client: str, details: str) -> Any:
+    await slack.command(details, command="/feedback", user=user)
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    return await slack.interaction(
+        submission(form, user=user, product="WDG-PRO", kind="feature_request", client=client)
+    )
+
+
+async def test_similar_feedback_offers_plus_one_with_my_client(slack: SlackDriver) -> None:
+    first = await submit_feedback(
+        slack, "U0SALES1", "Acme Corp", "Needs SAML single sign-on before the renewal"
+    )
+    assert first.json["response_action"] == "update"
+    second = await submit_feedback(
+        slack, "U0SALES2", "Globex", "Needs SAML single sign-on before the renewal too"
+    )
+    # The same form comes back, every value kept, asking about the similar item first.
+    assert second.json["response_action"] == "update"
+    form = second.json["view"]
+    assert form["blocks"][1]["block_id"] == "duplicate_of"
+    assert "+1 with my client: #1" in str(form["blocks"][1])
+    client = next(b for b in form["blocks"] if b.get("block_id") == "client")
+    assert client["element"]["initial_value"] == "Globex"
+    plus_one = await slack.interaction(submission(form, user="U0SALES2", duplicate_of="1"))
+    assert "Your client is now on *#1*" in str(plus_one.json["view"])
+    item = await slack.services.feedback.get(1)
+    assert item is not None and [s.client for s in item.supporters] == ["Globex"]
+    assert await slack.services.feedback.get(2) is None  # no duplicate was created
+
+
+async def test_message_shortcut_prefills_text_and_permalink(slack: SlackDriver) -> None:
+    answer = await slack.interaction(
+        {
+            "type": "message_action",
+            "callback_id": "feedback.from_message",
+            "trigger_id": "123.456.abc",
+            "response_url": slack.fake.response_url(),
+            "channel": {"id": "C0SALES", "name": "sales"},
+            "message": {
+                "type": "message",
+                "ts": "1700000000.000200",
+                "user": "U0CLIENTRELAY",
+                "text": "Client says Gizmotron just cut prices by 20%",
+            },
+        }
+    )
+    assert answer.status == 200
+    assert calls(slack, "chat.getPermalink")[0].body["message_ts"] == "1700000000.000200"
+    view = as_json(calls(slack, "views.open")[0].body["view"])
+    details = next(b for b in view["blocks"] if b.get("block_id") == "details")
+    assert details["element"]["initial_value"] == "Client says Gizmotron just cut prices by 20%"
+    permalink = "https://acme.slack.com/archives/C0SALES/p1700000000000200"
+    assert json.loads(view["private_metadata"]) == {"permalink": permalink}
+    done = await slack.interaction(
+        submission(view, product="-", kind="competitive", client="Acme Corp")
+    )
+    assert done.json["response_action"] == "update"
+    item = await slack.services.feedback.get(1)
+    assert item is not None and item.permalink == permalink and item.product_sku is None
+    await eventually(lambda: len(calls(slack, "chat.postMessage")) == 1)
+    assert f"<{permalink}|original message>" in str(calls(slack, "chat.postMessage")[0].body)
+
+
+async def test_app_home_shows_my_feedback_and_the_pm_queue(slack: SlackDriver) -> None:
+    await submit_feedback(slack, "U0SALES1", "Acme Corp", "Needs SAML single sign-on please")
+
+    async def open_home(user: str) -> str:
+        await slack.post_json(
+            {
+                "token": "legacy",
+                "team_id": "T0TEAM",
+                "api_app_id": "A0APP",
+                "type": "event_callback",
+                "event_id": f"Ev{user}",
+                "event_time": 1700000000,
+                "authed_users": [],
+                "event": {
+                    "type": "app_home_opened",
+                    "user": user,
+                    "channel": "D0APP",
+                    "tab": "home",
+                    "event_ts": "1700000000.000300",
+                },
+            }
+        )
+        await eventually(
+            lambda: any(c.body.get("user_id") == user for c in calls(slack, "views.publish"))
+        )
+        call = next(c for c in calls(slack, "views.publish") if c.body["user_id"] == user)
+        return str(as_json(call.body["view"]))
+
+    mine = await open_home("U0SALES1")
+    assert "My feedback" in mine and "#1" in mine and "New" in mine
+    assert "Open queue" not in mine
+    queue = await open_home(PMS[0])
+    assert "Open queue" in queue and "New: *1*" in queue

@@ -34,8 +34,43 @@ def test_every_command_and_no_other(manifest: dict[str, Any]) -> None:
 def test_scopes_and_settings_match_the_listeners(manifest: dict[str, Any]) -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == listeners.BOT_SCOPES
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(listeners.ACTION_IDS)
-    assert "event_subscriptions" not in manifest["settings"]  # no event listeners yet
-    assert not manifest["features"].get("shortcuts")
+    events = manifest["settings"]["event_subscriptions"]
+    assert tuple(events["bot_events"]) == listeners.BOT_EVENTS
+    assert events["request_url"].endswith("/slack/events")
+    assert tuple(s["callback_id"] for s in manifest["features"]["shortcuts"]) == (
+        listeners.SHORTCUTS
+    )
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_every_listener_the_app_registers_is_declared(manifest: dict[str, Any]) -> None:
+    """Count bolt's own listener registrations against what the manifest declares."""
+    from slack_bolt.async_app import AsyncApp
+
+    from handlers.slack import feedback as feedback_listeners
+
+    seen: dict[str, list[str]] = {"command": [], "shortcut": [], "event": []}
+
+    class Recorder(AsyncApp):  # type: ignore[misc]
+        def command(self, command, *a, **k):  # type: ignore[no-untyped-def]
+            seen["command"].append(command)
+            return super().command(command, *a, **k)
+
+        def shortcut(self, constraints, *a, **k):  # type: ignore[no-untyped-def]
+            seen["shortcut"].append(constraints)
+            return super().shortcut(constraints, *a, **k)
+
+        def event(self, event, *a, **k):  # type: ignore[no-untyped-def]
+            seen["event"].append(event)
+            return super().event(event, *a, **k)
+
+    app = Recorder(signing_secret="x", token="xoxb-x")
+    listeners.register(app, None)  # type: ignore[arg-type]
+    feedback_listeners.register(app, None, lambda: None)  # type: ignore[arg-type]
+    declared = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert set(seen["command"]) == declared
+    assert set(seen["shortcut"]) == {s["callback_id"] for s in manifest["features"]["shortcuts"]}
+    assert set(seen["event"]) == set(manifest["settings"]["event_subscriptions"]["bot_events"])
 
 
 @pytest.mark.skipif(not SCHEMA.exists(), reason="../shared/schemas is not beside this checkout")
