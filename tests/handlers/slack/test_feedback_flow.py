@@ -258,3 +258,64 @@ async def test_app_home_shows_my_feedback_and_the_pm_queue(slack: SlackDriver) -
     assert "Open queue" not in mine
     queue = await open_home(PMS[0])
     assert "Open queue" in queue and "New: *1*" in queue
+
+
+async def test_decline_and_merge_ask_for_a_note_and_forged_forms_are_refused(
+    slack: SlackDriver,
+) -> None:
+    await submit_feedback(slack, "U0SALES1", "Acme Corp", "Needs SAML single sign-on please")
+    await slack.command(
+        "Wants an Xero connector for the ledger", command="/feedback", user="U0SALES2"
+    )
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    await slack.interaction(
+        submission(
+            form, user="U0SALES2", product="LDG-SYNC", kind="feature_request", client="Initech"
+        )
+    )
+    triage = {"type": "message", "message_ts": "1.000100", "channel_id": TRIAGE}
+
+    # Decline opens a small form; an empty note is answered inline.
+    await slack.action("triage.decline", "1", user=PMS[0], container=triage)
+    note_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    assert note_view["callback_id"] == "triage.note"
+    empty = await slack.interaction(submission(note_view, user=PMS[0]))
+    assert empty.json["response_action"] == "errors" and "note" in empty.json["errors"]
+
+    # A sales user replaying the PM's form (same private_metadata) is refused.
+    forged = await slack.interaction(submission(note_view, user="U0SALES9", note="no"))
+    assert forged.json["errors"]["note"].startswith("Only product managers")
+
+    declined = await slack.interaction(
+        submission(note_view, user=PMS[0], note="SAML ships in Q3; we cannot pull it forward.")
+    )
+    assert declined.status == 200 and declined.body in ("", "{}")
+    item = await slack.services.feedback.get(1)
+    assert item is not None and item.status.value == "declined"
+
+    # Merge asks for the target; the merged item's submitter is told where it went.
+    await slack.command(
+        "Their finance team wants Xero sync too", command="/feedback", user="U0SALES3"
+    )
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    await slack.interaction(
+        submission(
+            form, user="U0SALES3", product="PAY-LINK", kind="market_appetite", client="Umbrella"
+        )
+    )
+    await slack.action("triage.merge", "2", user=PMS[1], container=triage)
+    merge_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    target = next(b for b in merge_view["blocks"] if b.get("block_id") == "target")
+    assert [o["value"] for o in target["element"]["options"]] == ["3"]  # open, not itself
+    merged = await slack.interaction(submission(merge_view, user=PMS[1], target="3"))
+    assert merged.status == 200
+    assert (await slack.services.feedback.get(2)).merged_into == 3  # type: ignore[union-attr]
+
+    def dm_to(user: str) -> list[dict[str, Any]]:
+        return [c.body for c in calls(slack, "chat.postMessage") if c.body["channel"] == user]
+
+    await eventually(lambda: bool(dm_to("U0SALES1")) and bool(dm_to("U0SALES2")))
+    assert (
+        "Product declined it. Note from product: SAML ships in Q3" in dm_to("U0SALES1")[0]["text"]
+    )
+    assert "It was merged into #3" in dm_to("U0SALES2")[0]["text"]
