@@ -187,12 +187,17 @@ def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tu
     sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
     if not sellable:
         return ()
-    target = " ".join((product.name, *product.traits, product.summary))
-    texts = [" ".join((o.product.name, *o.product.traits, o.product.summary)) for o in sellable]
-    order = matching.rank_similar(target, texts)
+
+    def text(p: SalesProduct) -> str:
+        return " ".join((p.name, *p.traits, p.summary))
+
+    order = matching.closest_products(
+        product.name,
+        text(product),
+        [(o.product.name, text(o.product)) for o in sellable],
+        ALTERNATIVES,
+    )
     ranked = [sellable[i] for i in order]
-    # Available before Restricted: the simplest sale first.
-    ranked.sort(key=lambda o: o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE)
     return tuple(ranked[:ALTERNATIVES])
 
 

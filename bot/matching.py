@@ -353,6 +353,28 @@ def rank_similar(target: str, texts: Sequence[str]) -> list[int]:
     return sorted(range(len(texts)), key=lambda i: -scores[i])
 
 
+FAMILY_BONUS = 40.0
+ALTERNATIVE_THRESHOLD = 58.0
+
+
+def closest_products(
+    name: str, text: str, candidates: Sequence[tuple[str, str]], limit: int
+) -> list[int]:
+    """Indexes of (name, text) candidates that could stand in for a product: same family
+    (first word of the name) first, then by words shared in name, traits and summary.
+    Candidates that share too little are left out rather than offered as noise."""
+    family = normalize(name).split()[:1]
+    t = normalize(text)
+    scored = []
+    for i, (other_name, other_text) in enumerate(candidates):
+        score = fuzz.token_set_ratio(t, normalize(other_text))
+        if family and normalize(other_name).split()[:1] == family:
+            score += FAMILY_BONUS
+        if score >= ALTERNATIVE_THRESHOLD:
+            scored.append((score, i))
+    return [i for _, i in sorted(scored, key=lambda si: -si[0])[:limit]]
+
+
 def similar(target: str, texts: Sequence[str], threshold: float) -> list[int]:
     """Indexes of `texts` at least `threshold` similar to `target`, most similar first."""
     t = normalize(target)

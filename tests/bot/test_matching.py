@@ -126,3 +126,13 @@ def test_region_codes_match_exactly_and_names_fuzzily() -> None:
 
 def test_normalize_folds_case_accents_and_punctuation() -> None:
     assert normalize("  Widget-Pro®  MÉXICO ") == "widget pro mexico"
+
+
+def test_alternatives_are_close_or_absent(demo_view: CatalogView) -> None:
+    lite = answer_query(demo_view, "widget lite in oz")
+    assert isinstance(lite, ProductAnswer)
+    assert [o.product.name for o in lite.alternatives] == ["Widget Pro", "Widget Enterprise Suite"]
+    fleet = answer_query(demo_view, "fleet tracker uk")  # nothing like it is sellable there
+    assert isinstance(fleet, ProductAnswer) and fleet.alternatives == ()
+    available = answer_query(demo_view, "widget pro in oz")
+    assert isinstance(available, ProductAnswer) and available.alternatives == ()
