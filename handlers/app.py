@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,7 @@ from bot.feedback import Settings as FeedbackSettings
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
 from bot.ports import SystemClock
 from handlers.config import Settings
+from store.conversations import SqlConversations
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
@@ -37,6 +39,9 @@ class Services:
     feedback_repo: SqlFeedbackRepository
     outbox: SqlOutbox
     worker: Worker
+    conversations: SqlConversations
+
+    teams: Any = None  # TeamsParts, set by build_services
 
     def wake_worker(self) -> None:
         """A commit just wrote to the outbox: deliver now rather than at the next poll."""
@@ -81,12 +86,48 @@ def build_services(settings: Settings) -> Services:
         feedback_repo,
         outbox,
         worker,
+        SqlConversations(engine),
     )
+    senders["teams"] = _teams(services).deliver
     if settings.slack_bot_token:
         from handlers.slack.notifier import make_slack_notifier
 
         senders["slack"] = make_slack_notifier(settings, feedback).deliver
     return services
+
+
+@dataclass
+class TeamsParts:
+    """The Teams adapter, its auth configuration, the bot and the notifier, built once."""
+
+    adapter: Any
+    config: Any
+    bot: Any
+    deliver: Deliver
+
+
+def _teams(services: Services) -> TeamsParts:
+    from handlers.teams.bot import TeamsBot
+    from handlers.teams.http import auth_configuration, create_adapter
+    from handlers.teams.notifier import TeamsNotifier
+
+    settings = services.settings
+    config = auth_configuration(settings)
+    adapter = create_adapter(config)
+    bot = TeamsBot(
+        bot=services.bot,
+        feedback=services.feedback,
+        conversations=services.conversations,
+        wake=services.wake_worker,
+    )
+    notifier = TeamsNotifier(
+        adapter=adapter,
+        app_id=settings.microsoft_app_id,
+        conversations=services.conversations,
+        feedback=services.feedback,
+    )
+    services.teams = TeamsParts(adapter, config, bot, notifier.deliver)
+    return services.teams
 
 
 async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -> None:
@@ -140,6 +181,12 @@ def create_app(
             app.cleanup_ctx.append(_socket_mode(slack, settings))
     else:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
+
+    from handlers.teams.http import teams_route
+
+    teams_route(app, services.teams.adapter, services.teams.bot, services.teams.config)
+    if not settings.microsoft_app_id:
+        log.warning("MICROSOFT_APP_ID is not set: /api/messages runs in Emulator mode (no auth)")
 
     async def warm(_app: web.Application) -> None:
         # Build the match index before the first user waits for it.

@@ -135,6 +135,30 @@ def catalog_export(settings: Settings, file: Path) -> None:
         click.echo(f"Wrote {file}.")
 
 
+@main.group()
+def manifest() -> None:
+    """App packages for the platforms."""
+
+
+@manifest.command("teams")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="app.zip",
+    show_default=True,
+)
+@click.pass_obj
+def manifest_teams(settings: Settings, out: Path) -> None:
+    """Build the Teams app package (manifest + icons) with MICROSOFT_APP_ID as the bot id."""
+    from handlers.teams.package import build_package
+
+    if not settings.microsoft_app_id:
+        click.echo("Set MICROSOFT_APP_ID (the bot's Microsoft App ID) first.", err=True)
+        sys.exit(1)
+    build_package(out, app_id=settings.microsoft_app_id)
+    click.echo(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+
+
 @main.command()
 @click.option(
     "--user",

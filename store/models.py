@@ -172,3 +172,15 @@ class OutboxRow(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
+
+
+# --------------------------------------------------------------------------- teams
+
+
+class ConversationRefRow(SQLModel, table=True):
+    """Where to reach someone later (Teams proactive messages): stored on every turn."""
+
+    __tablename__ = "conversation_ref"
+    key: str = Field(primary_key=True, max_length=255)  # "teams:user:<aad id>", "teams:triage"
+    reference: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: dt.datetime

@@ -174,3 +174,55 @@ class FakeSlack:
     def delivered(self, method: str) -> list[Call]:
         """Calls of `method` that succeeded (a 429 or 500 delivered nothing)."""
         return [c for c in self.calls if c.method == method and c.status == 200]
+
+
+@dataclass
+class Posted:
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeConnector:
+    """The Bot Connector at an activity's serviceUrl: records replies, updates, proactive
+    sends, and can answer with failures on demand."""
+
+    posted: list[Posted] = field(default_factory=list)
+    fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    server: TestServer | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._any)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+
+    async def close(self) -> None:
+        if self.server:
+            await self.server.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/"))
+
+    async def _any(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {}
+        self.posted.append(Posted(request.method, request.path, body))
+        if self.fail_next:
+            status, headers = self.fail_next.pop(0)
+            return web.json_response({"error": {"code": "fake"}}, status=status, headers=headers)
+        return web.json_response({"id": f"act-{len(self.posted)}"})
+
+    def messages(self, conversation: str) -> list[Posted]:
+        """Activities sent into a conversation (replies and proactive), in order."""
+        return [
+            p
+            for p in self.posted
+            if p.method == "POST"
+            and p.path.startswith(f"/v3/conversations/{conversation}/activities")
+        ]

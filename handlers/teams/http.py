@@ -1,0 +1,112 @@
+"""POST /api/messages: the Agents SDK CloudAdapter on our aiohttp app, with inbound auth."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING
+
+import jwt
+from aiohttp import web
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator
+from microsoft_agents.hosting.core import AgentAuthConfiguration, OutboundHostValidator
+from microsoft_agents.hosting.core.authorization import AuthTypes
+
+from handlers.config import Settings
+
+if TYPE_CHECKING:
+    from handlers.teams.bot import TeamsBot
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024  # Teams activities are small; the bot's own limit is 100 KB
+
+
+def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+    """With MICROSOFT_APP_ID: tokens required. Without: Bot Framework Emulator mode."""
+    if not settings.microsoft_app_id:
+        return AgentAuthConfiguration(anonymous_allowed=True)
+    password = settings.microsoft_app_password
+    auth_type = (
+        AuthTypes.user_managed_identity
+        if settings.microsoft_app_type.lower() == "userassignedmsi"
+        else AuthTypes.client_secret
+    )
+    return AgentAuthConfiguration(
+        auth_type=auth_type,
+        client_id=settings.microsoft_app_id,
+        tenant_id=settings.microsoft_app_tenant_id or "botframework.com",
+        client_secret=password.get_secret_value() if password else None,
+        anonymous_allowed=False,
+    )
+
+
+def host_validator(config: AgentAuthConfiguration) -> OutboundHostValidator:
+    """Outbound calls only to Microsoft's Bot Framework hosts; in Emulator mode (no app id)
+    replies may go to the activity's own serviceUrl, loopback included."""
+    if config.ANONYMOUS_ALLOWED:
+        return OutboundHostValidator(enabled=False)
+    return OutboundHostValidator(
+        enabled=True, include_default_microsoft_hosts=True, allow_private_network_addresses=False
+    )
+
+
+def create_adapter(config: AgentAuthConfiguration) -> CloudAdapter:
+    manager = MsalConnectionManager({"SERVICE_CONNECTION": config})
+    adapter = CloudAdapter(connection_manager=manager, host_validator=host_validator(config))
+
+    async def on_turn_error(context, error: Exception) -> None:  # type: ignore[no-untyped-def]
+        # One place for Teams bugs: log, then a short apology (never the exception text).
+        from bot.replies import ERROR_APOLOGY
+
+        log.error(
+            "teams turn failed", exc_info=error, extra={"activity_type": context.activity.type}
+        )
+        try:
+            await context.send_activity(ERROR_APOLOGY)
+        except Exception:
+            log.warning("could not send the apology")
+
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+def teams_route(
+    app: web.Application, adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration
+) -> None:
+    # The SDK's decorator reads the configuration from the app; it answers 401 before the
+    # bot runs when a token is required and missing or invalid.
+    with warnings.catch_warnings():  # the SDK looks the configuration up by this string key
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["agent_configuration"] = config
+
+    @jwt_authorization_decorator
+    async def authorized(request: web.Request) -> web.Response:
+        response = await adapter.process(request, bot)
+        return response or web.Response(status=202)
+
+    async def messages(request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise web.HTTPRequestEntityTooLarge(
+                max_size=MAX_BODY, actual_size=request.content_length
+            )
+        if not config.ANONYMOUS_ALLOWED and not _plausible_token(request):
+            # The SDK raises (a 500) on some malformed tokens; refuse them here with 401.
+            return web.json_response(
+                {"error": "Invalid token or authentication failed."}, status=401
+            )
+        return await authorized(request)
+
+    app.router.add_post("/api/messages", messages)
+
+
+def _plausible_token(request: web.Request) -> bool:
+    """A bearer JWT whose header names its signing key; the SDK then verifies it fully."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return False
+    try:
+        header = jwt.get_unverified_header(token.strip())
+    except jwt.PyJWTError:
+        return False
+    return bool(header.get("kid")) and header.get("alg") == "RS256"

@@ -1,0 +1,37 @@
+"""Conversation references (where to reach a Teams user or channel later), by key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.models import ConversationRefRow
+
+_ref_t = ConversationRefRow.__table__  # type: ignore[attr-defined]
+
+
+class SqlConversations:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def save(self, *, key: str, reference: dict[str, Any]) -> None:
+        """Insert or replace; the latest turn's reference wins."""
+        now = dt.datetime.now(dt.UTC)
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(
+                sa.update(_ref_t)
+                .where(_ref_t.c.key == key)
+                .values(reference=reference, updated_at=now)
+            )
+            if updated.rowcount == 0:
+                await conn.execute(
+                    sa.insert(_ref_t).values(key=key, reference=reference, updated_at=now)
+                )
+
+    async def get(self, *, key: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(_ref_t.c.reference).where(_ref_t.c.key == key))
+        return dict(value) if value else None

@@ -1,0 +1,233 @@
+"""Teams over real HTTP: activities posted to /api/messages as the Emulator does, replies
+read from the fake Bot Connector at the activity's serviceUrl."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver, start
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not predicate():  # noqa: ASYNC110 - the fake exposes state, not events
+            await asyncio.sleep(0.02)
+
+
+def card_of(body: dict[str, Any]) -> dict[str, Any]:
+    [attachment] = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card: dict[str, Any] = attachment["content"]
+    assert card["version"] == "1.5"
+    return card
+
+
+async def test_lookup_with_typos_in_personal_chat(teams: TeamsDriver) -> None:
+    status, _ = await teams.say("product widgt pro in oz")
+    assert status in (200, 201, 202)
+    [reply] = teams.connector.messages(f"a:dm-{SALES_AAD}")
+    assert reply.body["text"] == "Widget Pro: Available in Australia"
+    assert reply.body["summary"] == reply.body["text"]
+    card = card_of(reply.body)
+    assert card["fallbackText"] == reply.body["text"]
+    assert "Growth ($10,000–$50,000)" in str(card)
+
+
+async def test_mention_in_a_channel_is_stripped(teams: TeamsDriver) -> None:
+    await teams.say("<at>Salesbridge</at> product australia widget", conversation_type="channel")
+    [reply] = teams.connector.messages(CHANNEL)
+    assert reply.body["text"].startswith("3 products match “widget” in Australia")
+
+
+async def test_help_and_bare_questions(teams: TeamsDriver) -> None:
+    await teams.say("help")
+    await teams.say("ledger synk us")
+    replies = teams.connector.messages(f"a:dm-{SALES_AAD}")
+    assert "product australia widget pro" in str(card_of(replies[0].body))
+    assert replies[1].body["text"] == "Ledger Sync: Available in United States"
+
+
+async def test_with_an_app_id_unauthenticated_activities_are_refused(
+    db_url: str, engine: Any
+) -> None:
+    server, services, connector = await start(
+        db_url,
+        microsoft_app_id="11111111-2222-3333-4444-555555555555",
+        microsoft_app_password="not-a-real-secret",
+        microsoft_app_tenant_id="tenant-1",
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            driver = TeamsDriver(str(server.make_url("")).rstrip("/"), http, connector, services)
+            activity = driver.activity(text="product widget pro in oz")
+            assert (await driver.post(activity))[0] == 401
+            forged = {"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln"}
+            assert (await driver.post(activity, headers=forged))[0] == 401
+            assert (await driver.post(activity, headers={"Authorization": "Basic abc"}))[0] == 401
+        assert connector.posted == []  # the bot never ran
+    finally:
+        await server.close()
+        await connector.close()
+
+
+async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
+    dm = f"a:dm-{SALES_AAD}"
+    # A sales user cannot pick the triage channel; a PM can, from the channel itself.
+    await teams.say(
+        "<at>Salesbridge</at> use this channel for triage",
+        conversation_type="channel",
+        user=SALES_AAD,
+    )
+    assert teams.connector.messages(CHANNEL)[-1].body["text"].startswith("Only product managers")
+    await teams.say(
+        "<at>Salesbridge</at> use this channel for triage", conversation_type="channel", user=PM_AAD
+    )
+    assert teams.connector.messages(CHANNEL)[-1].body["text"] == (
+        "This channel now receives feedback for triage."
+    )
+
+    # The form as a card, prefilled; the product picker searches as you type.
+    await teams.say("feedback Acme needs SAML single sign-on before the renewal")
+    form = card_of(teams.connector.messages(dm)[-1].body)
+    details = next(el for el in form["body"] if el.get("id") == "details")
+    assert details["value"].startswith("Acme needs SAML")
+    picker = next(el for el in form["body"] if el.get("id") == "product")
+    assert picker["choices.data"] == {"type": "Data.Query", "dataset": "products"}
+    status, found = await teams.post(
+        teams.activity(
+            type="invoke",
+            name="application/search",
+            value={"kind": "search", "queryText": "widgit pro", "dataset": "products"},
+        )
+    )
+    assert status == 200
+    assert found["value"]["results"][0]["value"] == "WDG-PRO"
+
+    # Invalid input comes back on the card; a valid one is confirmed in place.
+    values = {
+        "product": "WDG-PRO",
+        "kind": "feature_request",
+        "client": "",
+        "urgency": "high",
+        "details": "Acme needs SAML single sign-on before renewal",
+    }
+    status, bad = await teams.execute("feedback.submit", values)
+    assert status == 200 and bad["type"] == "application/vnd.microsoft.card.adaptive"
+    client = next(el for el in bad["value"]["body"] if el.get("id") == "client")
+    assert client["errorMessage"] == "Which client or account said this?"
+    status, ok = await teams.execute("feedback.submit", {**values, "client": "Acme Corp"})
+    assert "Product has it as #1" in str(ok["value"])
+
+    # The triage card reaches the channel through the outbox, with Action.Execute buttons.
+    await eventually(lambda: len(teams.connector.messages(CHANNEL)) == 3)
+    card = card_of(teams.connector.messages(CHANNEL)[-1].body)
+    verbs = [a["verb"] for a in card["actions"]]
+    assert verbs == ["triage.now", "triage.later", "triage.decline"]  # nothing to merge into
+
+    # A sales user's press changes nothing; a PM's double press decides once.
+    _, refused = await teams.execute(
+        "triage.now", {"item": 1}, user=SALES_AAD, conversation_type="channel"
+    )
+    assert "Only product managers" in str(refused["value"])
+    (_, first), (_, second) = await asyncio.gather(
+        teams.execute(
+            "triage.now",
+            {"item": 1, "note": "On the Q1 plan"},
+            user=PM_AAD,
+            conversation_type="channel",
+        ),
+        teams.execute(
+            "triage.now",
+            {"item": 1, "note": "On the Q1 plan"},
+            user=PM_AAD,
+            conversation_type="channel",
+        ),
+    )
+    shown = str(first["value"]) + str(second["value"])
+    assert "**Status:** Act now" in shown and "already decided" in shown
+
+    # Exactly one proactive DM to the submitter; the channel card updated in place.
+    def decision_dms() -> list[Any]:
+        return [
+            p
+            for p in teams.connector.messages(dm)
+            if "#1" in str(p.body.get("text"))
+            and "Product will act on it now" in str(p.body.get("text"))
+        ]
+
+    await eventually(
+        lambda: len(decision_dms()) == 1 and any(p.method == "PUT" for p in teams.connector.posted)
+    )
+    await asyncio.sleep(0.3)
+    assert len(decision_dms()) == 1
+    assert "Note from product: On the Q1 plan" in decision_dms()[0].body["text"]
+    [update] = [p for p in teams.connector.posted if p.method == "PUT"]
+    assert update.path.startswith(f"/v3/conversations/{CHANNEL}/activities/")
+    assert "triage.actioned" in str(update.body)
+
+
+async def test_proactive_delivery_retries_what_teams_says_to_retry(teams: TeamsDriver) -> None:
+    from bot.outbox import Failed, OutboxMessage, RetryLater, Sent
+
+    def dm(target: str) -> OutboxMessage:
+        return OutboxMessage(
+            1,
+            f"t:{target}",
+            "teams",
+            "dm",
+            target,
+            {
+                "type": "decision",
+                "item": 7,
+                "status": "later",
+                "title": "A thing",
+                "note": None,
+                "by": PM_AAD,
+                "merged_into": None,
+            },
+            attempts=1,
+        )
+
+    deliver = teams.services.teams.deliver
+    never_talked = await deliver(dm("aad-stranger"))
+    assert isinstance(never_talked, Failed) and "no conversation" in never_talked.error
+    await teams.say("help")  # the user's first turn stores the conversation reference
+    for status, headers in [(429, {"Retry-After": "3"}), (412, {}), (502, {}), (504, {})]:
+        teams.connector.fail_next = [(status, headers)]
+        outcome = await deliver(dm(SALES_AAD))
+        assert isinstance(outcome, RetryLater), status
+        if status == 429:
+            assert outcome.retry_after == 3.0
+    teams.connector.fail_next = [(403, {})]  # the user blocked the bot: park, don't insist
+    blocked = await deliver(dm(SALES_AAD))
+    assert isinstance(blocked, Failed) and "403" in blocked.error
+    sent = await deliver(dm(SALES_AAD))
+    assert isinstance(sent, Sent)
+    delivered = [
+        p for p in teams.connector.messages(f"a:dm-{SALES_AAD}") if "#7" in str(p.body.get("text"))
+    ]
+    assert len(delivered) == 6  # five refused attempts and the one that went through
+
+
+def test_outbound_hosts_are_restricted_unless_in_emulator_mode() -> None:
+    from handlers.config import Settings
+    from handlers.teams.http import auth_configuration, host_validator
+
+    secured = host_validator(
+        auth_configuration(
+            Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                microsoft_app_id="11111111-2222-3333-4444-555555555555",
+                microsoft_app_tenant_id="tenant-1",
+            )
+        )
+    )
+    assert secured.is_allowed("https://smba.trafficmanager.net/amer/")
+    assert not secured.is_allowed("http://127.0.0.1:3978/")
+    assert not secured.is_allowed("https://evil.example.com/")
+    emulator = host_validator(auth_configuration(Settings(_env_file=None)))  # type: ignore[call-arg]
+    assert emulator.is_allowed("http://127.0.0.1:3978/")
