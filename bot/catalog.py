@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bot import matching
 from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, parse_catalog
-from bot.ports import CatalogRepository
+from bot.ports import CatalogRepository, ChangePreparer
 from bot.replies import (
     LIFECYCLE_REASON,
     NO_COVERAGE,
@@ -121,10 +121,12 @@ class CatalogView:
 class CatalogService:
     """The lookup use case. Rebuilds its index only when the catalog version changes."""
 
-    def __init__(self, repo: CatalogRepository) -> None:
+    def __init__(self, repo: CatalogRepository, preparer: ChangePreparer | None = None) -> None:
         self._repo = repo
         self._view: CatalogView | None = None
         self._lock = asyncio.Lock()
+        # Announcements, history and verification of a change (bot/updates.py), if wired.
+        self.preparer = preparer
 
     async def view(self) -> CatalogView:
         version = await self._repo.catalog_version()
@@ -154,13 +156,21 @@ class CatalogService:
             return None
         return product_answer(view, product, region)
 
-    async def import_catalog(self, text: str) -> ChangeSet:
+    async def import_catalog(self, text: str, *, actor: str = "catalog import") -> ChangeSet:
         """Validate the whole file, diff it against the database, apply it in one go."""
-        spec = parse_catalog(text)
+        return await self.apply(parse_catalog(text), actor=actor, source="import")
+
+    async def apply(self, spec: CatalogSpec, *, actor: str, source: str) -> ChangeSet:
+        """The one change engine: imports and chat edits both end here."""
         current = await self._repo.load_catalog_spec()
         changes = diff_catalogs(current, spec)
         if not changes.empty:
-            await self._repo.apply_catalog(spec=spec, changes=changes)
+            prepared = None
+            if self.preparer is not None:
+                prepared = await self.preparer.prepare(
+                    old=current, new=spec, changes=changes, actor=actor, source=source
+                )
+            await self._repo.apply_catalog(spec=spec, changes=changes, prepared=prepared)
         return changes
 
     async def export_catalog(self) -> CatalogSpec:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from bot.catalog import CatalogService
-from bot.replies import HELP_EXAMPLES, HELP_INTRO, Help, Notice, Reply
-from bot.types import UserRef
+from bot.replies import (
+    HELP_EXAMPLES,
+    HELP_INTRO,
+    Ambiguous,
+    Help,
+    History,
+    HistoryEntryView,
+    NotFound,
+    Notice,
+    ProductAnswer,
+    ProductOverview,
+    Reply,
+)
+from bot.types import SalesProduct, UserRef
+from bot.updates import ProductUpdates
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +70,21 @@ def split_command(line: str) -> tuple[str, str]:
 class Bot:
     """The use cases behind the command table; handlers call this and render the reply."""
 
-    def __init__(self, *, catalog: CatalogService) -> None:
+    def __init__(
+        self,
+        *,
+        catalog: CatalogService,
+        updates: ProductUpdates | None = None,
+        product_managers: frozenset[str] = frozenset(),
+    ) -> None:
         self.catalog = catalog
+        self.updates = updates
+        self.product_managers = product_managers
+
+    def is_pm(self, user: UserRef, product: SalesProduct | None = None) -> bool:
+        return user.id in self.product_managers or (
+            product is not None and product.owner == user.id
+        )
 
     async def handle(self, *, user: UserRef, command: str, text: str) -> Reply:
         name = command.lstrip("/").casefold()
@@ -69,7 +96,77 @@ class Bot:
             return Notice(FORM_ONLY)
         if text.strip().casefold() in HELP_WORDS:
             return help_reply()
-        return await self.catalog.lookup(text)
+        words = text.split()
+        head = words[0].casefold()
+        if self.updates is not None:
+            if head in ("subscribe", "unsubscribe", "subscriptions"):
+                return await self._subscriptions(user, head, " ".join(words[1:]))
+            if len(words) > 1 and words[-1].casefold() == "history":
+                return await self._history(" ".join(words[:-1]))
+        reply = await self.catalog.lookup(text)
+        return await self._decorate(user, reply)
+
+    async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
+        """Freshness on every answer; misses counted for the weekly gap list."""
+        if self.updates is None:
+            return reply
+        if isinstance(reply, ProductAnswer):
+            return dataclasses.replace(
+                reply,
+                verified=await self.updates.verification(reply.product.sku),
+                can_verify=self.is_pm(user, reply.product),
+            )
+        if isinstance(reply, NotFound):
+            await self.updates.record_miss(
+                query=reply.query, region_code=reply.region.code if reply.region else None
+            )
+        return reply
+
+    async def _one_product(self, text: str) -> SalesProduct | Reply:
+        """Exactly one product for `text`, or the reply that explains why not."""
+        reply = await self.catalog.lookup(text)
+        if isinstance(reply, ProductOverview):
+            return reply.product
+        if isinstance(reply, ProductAnswer):
+            return reply.product
+        if isinstance(reply, Ambiguous | NotFound):
+            return reply
+        return Notice("Name one product, e.g. `/product subscribe widget pro`.")
+
+    async def _subscriptions(self, user: UserRef, verb: str, rest: str) -> Reply:
+        assert self.updates is not None
+        if verb == "subscriptions" or not rest:
+            skus = await self.updates.subscriptions(user=user)
+            view = await self.catalog.view()
+            names = [view.by_sku[s].name for s in skus if s in view.by_sku]
+            if not names:
+                return Notice(
+                    "You follow no products. `/product subscribe widget pro` "
+                    "sends you a DM whenever it changes."
+                )
+            return Notice("You follow: " + ", ".join(names))
+        got = await self._one_product(rest)
+        if not isinstance(got, SalesProduct):
+            return got
+        if verb == "subscribe":
+            new = await self.updates.subscribe(user=user, sku=got.sku)
+            return Notice(
+                f"You'll get a DM when {got.name} changes."
+                if new
+                else f"You already follow {got.name}."
+            )
+        gone = await self.updates.unsubscribe(user=user, sku=got.sku)
+        return Notice(
+            f"You no longer follow {got.name}." if gone else f"You were not following {got.name}."
+        )
+
+    async def _history(self, text: str) -> Reply:
+        assert self.updates is not None
+        got = await self._one_product(text)
+        if not isinstance(got, SalesProduct):
+            return got
+        entries = await self.updates.history(got.sku)
+        return History(got.name, tuple(HistoryEntryView(e.at, e.actor, e.lines) for e in entries))
 
     async def handle_line(self, *, user: UserRef, line: str) -> Reply:
         """A whole typed line (console, Teams chat): the first word picks the command."""

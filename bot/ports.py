@@ -27,8 +27,11 @@ class CatalogRepository(Protocol):
         """The whole catalog with internal fields, for import diffs and export only."""
         ...
 
-    async def apply_catalog(self, *, spec: CatalogSpec, changes: ChangeSet) -> int:
-        """Make the stored catalog equal `spec` in one transaction; return the new version."""
+    async def apply_catalog(
+        self, *, spec: CatalogSpec, changes: ChangeSet, prepared: PreparedChange | None = None
+    ) -> int:
+        """Make the stored catalog equal `spec` in one transaction, with the history,
+        verifications and notifications of `prepared`; return the new version."""
         ...
 
 
@@ -56,6 +59,40 @@ class Notification:
     target: str  # user id or channel id
     dedupe_key: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    sku: str
+    fields: tuple[str, ...]
+    lines: tuple[str, ...]  # what sales were told about it
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChange:
+    """Everything written together with a catalog change (one transaction)."""
+
+    change_set: str
+    source: str  # "import" | "edit"
+    actor: str
+    at: dt.datetime
+    history: Sequence[HistoryEntry] = ()
+    notifications: Sequence[Notification] = ()
+    verified: Sequence[str] = ()  # SKUs a PM has just stated to be true
+
+
+class ChangePreparer(Protocol):
+    async def prepare(
+        self,
+        *,
+        old: CatalogSpec,
+        new: CatalogSpec,
+        changes: ChangeSet,
+        actor: str,
+        source: str,
+    ) -> PreparedChange: ...
 
 
 class FeedbackRepository(Protocol):

@@ -27,8 +27,11 @@ HELP_EXAMPLES = (
     "/product WP-3000 UK",
     "/product germany  (what is sellable there)",
     "/product ledger sync  (its verdict in each region)",
+    "/product widget pro history",
+    "/product subscribe widget pro  (unsubscribe, subscriptions)",
 )
 SHARE_LABEL = "Share in channel"
+VERIFY_LABEL = "Still accurate"
 ERROR_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
@@ -87,6 +90,15 @@ class ProductAnswer:
     region: Region
     assessment: Assessment
     alternatives: tuple[Option, ...] = ()
+    verified: tuple[dt.datetime, str] | None = None  # when, and by whom
+    can_verify: bool = False  # the asker may press "Still accurate"
+
+    @property
+    def verified_text(self) -> str:
+        if self.verified is None:
+            return "Not verified yet"
+        at, by = self.verified
+        return f"Last verified {format_date(at.date())} by {by}"
 
     @property
     def fallback(self) -> str:
@@ -173,4 +185,36 @@ class Notice:
         return self.text
 
 
-Reply = ProductAnswer | Ambiguous | RegionOverview | ProductOverview | NotFound | Help | Notice
+@dataclass(frozen=True, slots=True)
+class HistoryEntryView:
+    at: dt.datetime
+    actor: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    product_name: str
+    entries: tuple[HistoryEntryView, ...]
+
+    @property
+    def fallback(self) -> str:
+        if not self.entries:
+            return f"No recorded changes to {self.product_name} yet"
+        latest = self.entries[0]
+        return (
+            f"{self.product_name}: {len(self.entries)} recent changes, latest "
+            f"{format_date(latest.at.date())}: {latest.lines[0]}"
+        )
+
+
+Reply = (
+    ProductAnswer
+    | Ambiguous
+    | RegionOverview
+    | ProductOverview
+    | NotFound
+    | Help
+    | Notice
+    | History
+)

@@ -11,17 +11,21 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.announcements import EVERYWHERE
 from bot.catalog import CatalogService
 from bot.commands import Bot
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
 from bot.ports import SystemClock
+from bot.updates import ProductUpdates
 from handlers.config import Settings
+from handlers.teams.inbound import ANNOUNCE_KEY
 from store.conversations import SqlConversations
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
+from store.updates_repo import SqlUpdatesRepository
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class Services:
     outbox: SqlOutbox
     worker: Worker
     conversations: SqlConversations
+    updates: ProductUpdates
 
     teams: Any = None  # TeamsParts, set by build_services
 
@@ -55,6 +60,27 @@ def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     repo = SqlRepository(engine)
     catalog = CatalogService(repo)
+    conversations = SqlConversations(engine)
+
+    async def channels() -> list[tuple[str, str]]:
+        """Where announcements go: every change to ANNOUNCE_CHANNEL (and the Teams
+        announcements channel, once a PM set one); region channels hear their regions."""
+        out: list[tuple[str, str]] = []
+        if settings.slack_bot_token:
+            if settings.announce_channel:
+                out.append((EVERYWHERE, f"slack:{settings.announce_channel}"))
+            out += [(code, f"slack:{ch}") for code, ch in settings.region_channels.items()]
+        if await conversations.get(key=ANNOUNCE_KEY) is not None:
+            out.append((EVERYWHERE, "teams:announce"))
+        return out
+
+    updates = ProductUpdates(
+        repo=SqlUpdatesRepository(engine),
+        catalog=catalog,
+        clock=SystemClock(),
+        channels=channels,
+        stale_after_days=settings.verify_after_days,
+    )
     feedback_repo = SqlFeedbackRepository(engine)
     feedback = FeedbackService(
         repo=feedback_repo,
@@ -81,12 +107,13 @@ def build_services(settings: Settings) -> Services:
         engine,
         repo,
         catalog,
-        Bot(catalog=catalog),
+        Bot(catalog=catalog, updates=updates, product_managers=settings.product_managers),
         feedback,
         feedback_repo,
         outbox,
         worker,
-        SqlConversations(engine),
+        conversations,
+        updates,
     )
     senders["teams"] = _teams(services).deliver
     if settings.slack_bot_token:
@@ -130,6 +157,20 @@ def _teams(services: Services) -> TeamsParts:
     return services.teams
 
 
+async def weekly(services: Services) -> None:
+    """Owners' "still accurate?" nudges and the PMs' gap list; the dedupe keys carry the
+    week, so any number of workers checking hourly send each once a week."""
+    notes = await services.updates.stale_nudges()
+    settings = services.settings
+    triage = ("slack", settings.triage_channel) if settings.triage_channel else None
+    gaps = await services.updates.gap_notification(triage=triage)
+    if gaps is not None:
+        notes.append(gaps)
+    if notes:
+        await services.outbox.enqueue(notifications=notes)
+        services.wake_worker()
+
+
 async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -> None:
     """The delivery loop, plus raising stale feedback again once in a while. Both stop
     between database calls, never in the middle of one."""
@@ -140,8 +181,9 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
             try:
                 if await services.feedback.remind_stale():
                     services.wake_worker()
+                await weekly(services)
             except Exception:  # the database may be briefly away
-                log.exception("stale feedback check failed")
+                log.exception("periodic check failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=stale_check_every)
 

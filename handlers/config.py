@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
+    # Region channels for announcements, "APAC=C0APAC,EMEA=C0EMEA" (Slack channel ids).
+    region_channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    verify_after_days: int = Field(default=90, ge=1)  # owners are nudged weekly after this
     feedback_stale_days: int = Field(default=3, ge=1)  # new items raised again after this
     outbox_max_attempts: int = Field(default=8, ge=1)
     log_level: str = "INFO"
@@ -41,6 +44,14 @@ class Settings(BaseSettings):
     @classmethod
     def _api(cls, v: str) -> str:
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("region_channels", mode="before")
+    @classmethod
+    def _pairs(cls, v: object) -> object:
+        if isinstance(v, str):
+            pairs = (item.partition("=") for item in v.split(",") if item.strip())
+            return {k.strip().upper(): c.strip() for k, _, c in pairs if k.strip() and c.strip()}
+        return v
 
     @field_validator("product_managers", mode="before")
     @classmethod

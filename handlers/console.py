@@ -12,6 +12,7 @@ from bot.replies import (
     Ambiguous,
     Assessment,
     Help,
+    History,
     NotFound,
     Notice,
     Option,
@@ -51,6 +52,7 @@ def render_text(reply: Reply) -> str:
         lines += [f"  * {t}" for t in p.traits]
         lines += [f"  vs {c.name}: {c.difference}" for c in p.competitors]
         lines += [f"  {d.title}: {d.url}" for d in p.docs]
+        lines.append(f"  {reply.verified_text}")
         if reply.alternatives:
             lines.append(f"  Sellable alternatives in {reply.region.name}:")
             lines += ["  " + _option(o) for o in reply.alternatives]
@@ -63,6 +65,11 @@ def render_text(reply: Reply) -> str:
     elif isinstance(reply, Help):
         lines += [f"  {e}" for e in reply.examples]
         lines += [f"  {u} — {d}" for u, d in reply.commands]
+    elif isinstance(reply, History):
+        lines = [f"History of {reply.product_name}:"]
+        for e in reply.entries:
+            lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor}")
+            lines += [f"    - {t}" for t in e.lines]
     elif isinstance(reply, NotFound | Notice):
         pass
     return "\n".join(lines)

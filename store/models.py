@@ -184,3 +184,48 @@ class ConversationRefRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=255)  # "teams:user:<aad id>", "teams:triage"
     reference: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     updated_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- catalog life
+
+
+class CatalogChangeRow(SQLModel, table=True):
+    """History: who changed what in a product, when, from what to what."""
+
+    __tablename__ = "catalog_change"
+    id: int | None = Field(default=None, primary_key=True)
+    change_set: str = Field(max_length=64, index=True)
+    sku: str = Field(max_length=64, index=True)
+    source: str = Field(max_length=16)  # "import" | "edit"
+    actor: str = Field(max_length=128)
+    fields: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    lines: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # what sales were told
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    at: dt.datetime
+
+
+class ProductVerificationRow(SQLModel, table=True):
+    __tablename__ = "product_verification"
+    sku: str = Field(primary_key=True, max_length=64)
+    verified_at: dt.datetime
+    verified_by: str = Field(max_length=128)
+
+
+class SubscriptionRow(SQLModel, table=True):
+    __tablename__ = "product_subscription"
+    platform: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64, index=True)
+    created_at: dt.datetime
+
+
+class LookupMissRow(SQLModel, table=True):
+    """Questions sales asked that matched no product: what the catalog may be missing."""
+
+    __tablename__ = "lookup_miss"
+    query: str = Field(primary_key=True, max_length=200)
+    region_code: str = Field(primary_key=True, max_length=32)  # "" when none was named
+    count: int = 0
+    first_at: dt.datetime
+    last_at: dt.datetime

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog_file import CatalogSpec, ChangeSet
+from bot.ports import PreparedChange
 from bot.types import (
     Competitor,
     Doc,
@@ -174,7 +175,9 @@ class SqlRepository:
             internal={p.sku: internal_by_id[i] for i, p in products if internal_by_id.get(i)},
         )
 
-    async def apply_catalog(self, *, spec: CatalogSpec, changes: ChangeSet) -> int:
+    async def apply_catalog(
+        self, *, spec: CatalogSpec, changes: ChangeSet, prepared: PreparedChange | None = None
+    ) -> int:
         async with self._sessions.begin() as session:
             if changes.bands_changed:
                 await session.execute(sa.delete(_band_t))
@@ -210,6 +213,10 @@ class SqlRepository:
                     ],
                 )
             await self._apply_products(session, spec, changes)
+            if prepared is not None:
+                from store.updates_repo import write_prepared
+
+                await write_prepared(await session.connection(), prepared)
             await self._bump_version(session)
             version = await session.scalar(
                 sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)

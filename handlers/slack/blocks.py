@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,9 +21,11 @@ from bot.feedback import (
 )
 from bot.replies import (
     SHARE_LABEL,
+    VERIFY_LABEL,
     Ambiguous,
     Assessment,
     Help,
+    History,
     NotFound,
     Notice,
     Option,
@@ -36,6 +39,8 @@ from bot.replies import (
 from bot.types import Verdict
 
 SHARE_ACTION = "product.share"
+VERIFY_ACTION = "product.verify"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Message = dict[str, Any]
 
 _ICON = {
@@ -106,21 +111,31 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
                 + "\n".join(_option_line(o) for o in r.alternatives)
             )
         )
-    blocks.append(_context(f"SKU {esc(p.sku)}"))
+    verified = r.verified_text
+    if r.verified and _USER_ID.match(r.verified[1]):
+        verified = verified.replace(r.verified[1], f"<@{r.verified[1]}>")
+    blocks.append(_context(f"SKU {esc(p.sku)} · {verified}"))
+    buttons = []
     if share:
-        blocks.append(
+        buttons.append(
             {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": SHARE_ACTION,
-                        "text": {"type": "plain_text", "text": SHARE_LABEL},
-                        "value": f"{p.sku}|{r.region.code}",
-                    }
-                ],
+                "type": "button",
+                "action_id": SHARE_ACTION,
+                "text": {"type": "plain_text", "text": SHARE_LABEL},
+                "value": f"{p.sku}|{r.region.code}",
             }
         )
+    if share and r.can_verify:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": VERIFY_ACTION,
+                "text": {"type": "plain_text", "text": VERIFY_LABEL},
+                "value": p.sku,
+            }
+        )
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
     return blocks
 
 
@@ -164,6 +179,15 @@ def render(reply: Reply, *, share: bool = True) -> Message:
         ]
     elif isinstance(reply, Notice):
         blocks = [_section(esc(reply.text))]
+    elif isinstance(reply, History):
+        blocks = [_section(f"*History of {esc(reply.product_name)}*")]
+        for e in reply.entries:
+            who = f"<@{e.actor}>" if _USER_ID.match(e.actor) else esc(e.actor)
+            blocks.append(
+                _section(f"*{_when(e.at)}* · {who}\n" + "\n".join(f"• {esc(t)}" for t in e.lines))
+            )
+        if not reply.entries:
+            blocks.append(_section("No recorded changes yet."))
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(f"no renderer for {type(reply).__name__}")
     return {"text": esc(reply.fallback), "blocks": blocks}
@@ -293,3 +317,12 @@ def home(mine: Sequence[Item], queue: Sequence[Item] | None) -> dict[str, Any]:
                 _section(f"*#{item.id}* {esc(item.title)}\nwaiting since {_when(item.created_at)}")
             )
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def digest(title: str, lines: Sequence[str]) -> Message:
+    """An announcement or a subscriber's DM: one message, however many changes."""
+    body = "\n".join(f"• {esc(line)}" for line in lines)
+    return {
+        "text": esc(f"{title}: " + "; ".join(lines))[:3000],
+        "blocks": [_section(f"*{esc(title)}*"), _section(body)],
+    }

@@ -23,7 +23,7 @@ BOT_SCOPES = frozenset(
         "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
     }
 )
-ACTION_IDS = (blocks.SHARE_ACTION, "triage.*")
+ACTION_IDS = (blocks.SHARE_ACTION, blocks.VERIFY_ACTION, "triage.*")
 SHORTCUTS = ("feedback.from_message",)
 BOT_EVENTS = ("app_home_opened",)
 
@@ -52,6 +52,23 @@ def register(app: AsyncApp, bot: Bot) -> None:
         user = user_of(body)
         message["blocks"].append(blocks._context(f"Shared by <@{user.id}>"))
         await respond(**message, response_type="in_channel", replace_original=False)
+
+    @app.action(blocks.VERIFY_ACTION)
+    async def verify(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user = user_of(body)
+        sku = str((body.get("actions") or [{}])[0].get("value") or "")[:64]
+        view = await bot.catalog.view()
+        product = view.by_sku.get(sku)
+        if product is None or bot.updates is None:
+            text = "That product is no longer in the catalog."
+        elif not bot.is_pm(user, product):
+            log.warning("verify attempt refused", extra={"user": user.id, "sku": sku})
+            text = "Only product managers can confirm a product is still accurate."
+        else:
+            await bot.updates.verify(sku=sku, user=user)
+            text = f"Thanks: {product.name} is marked as still accurate today."
+        await respond(text=text, response_type="ephemeral", replace_original=False)
 
     @app.error
     async def on_error(

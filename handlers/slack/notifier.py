@@ -29,6 +29,8 @@ class SlackNotifier:
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
+            if message.payload.get("type") == "digest":  # announcements and subscriber DMs
+                return await self._digest(message)
             if message.kind == "dm":
                 return await self._dm(message)
             if message.kind == "triage":
@@ -59,6 +61,12 @@ class SlackNotifier:
         if status >= 500:
             return RetryLater(f"HTTP {status} ({error})")
         return RetryLater(error) if error in TRANSIENT else Failed(error)
+
+    async def _digest(self, message: OutboxMessage) -> Outcome:
+        p = message.payload
+        body = blocks.digest(str(p.get("title") or ""), [str(x) for x in p.get("lines", [])])
+        response = await self._client.chat_postMessage(channel=message.target, **body)
+        return Sent({"channel": response.get("channel"), "ts": response.get("ts")})
 
     async def _dm(self, message: OutboxMessage) -> Outcome:
         p = message.payload

@@ -27,6 +27,8 @@ from bot.feedback import (
 from bot.replies import Notice, Reply
 from handlers.teams import cards
 from handlers.teams.inbound import (
+    ANNOUNCE_KEY,
+    ANNOUNCE_PHRASE,
     TRIAGE_KEY,
     TRIAGE_PHRASE,
     command_text,
@@ -40,7 +42,8 @@ from store.conversations import SqlConversations
 log = logging.getLogger(__name__)
 
 TRIAGE_SET = "This channel now receives feedback for triage."
-TRIAGE_CHANNEL_ONLY = "Send that in the Teams channel that should receive feedback."
+ANNOUNCE_SET = "This channel now receives product announcements."
+TRIAGE_CHANNEL_ONLY = "Send that in the Teams channel that should receive it."
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 
@@ -106,10 +109,11 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         line = command_text(activity)
         user = user_of(activity)
-        if line.casefold().rstrip(".!") == TRIAGE_PHRASE:
-            await turn_context.send_activity(
-                card_activity(cards.render(await self._set_triage(activity)))
-            )
+        phrase = line.casefold().rstrip(".!")
+        if phrase in (TRIAGE_PHRASE, ANNOUNCE_PHRASE):
+            key = TRIAGE_KEY if phrase == TRIAGE_PHRASE else ANNOUNCE_KEY
+            notice = await self._set_channel(activity, key)
+            await turn_context.send_activity(card_activity(cards.render(notice)))
             return
         name, rest = split_command(line)
         if name == "feedback":
@@ -121,18 +125,18 @@ class TeamsBot(ActivityHandler):
         reply: Reply = await self._bot.handle_line(user=user, line=line)
         await turn_context.send_activity(card_activity(cards.render(reply)))
 
-    async def _set_triage(self, activity: Activity) -> Notice:
+    async def _set_channel(self, activity: Activity, key: str) -> Notice:
         user = user_of(activity)
         if not is_channel(activity):
             return Notice(TRIAGE_CHANNEL_ONLY)
         if not self._feedback.may_decide(user):
-            log.warning("triage channel change refused", extra={"user": user.id})
+            log.warning("channel setting refused", extra={"user": user.id, "key": key})
             return Notice(NOT_A_PM)
         reference = activity.get_conversation_reference().model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
-        await self._conversations.save(key=TRIAGE_KEY, reference=reference)
-        return Notice(TRIAGE_SET)
+        await self._conversations.save(key=key, reference=reference)
+        return Notice(TRIAGE_SET if key == TRIAGE_KEY else ANNOUNCE_SET)
 
     # -- invokes: card actions and type-ahead search
 

@@ -22,6 +22,7 @@ from bot.replies import (
     Ambiguous,
     Assessment,
     Help,
+    History,
     NotFound,
     Notice,
     Option,
@@ -139,6 +140,15 @@ def render(reply: Reply) -> Card:
         ]
     elif isinstance(reply, NotFound | Notice):
         body = [text(plain(reply.fallback))]
+    elif isinstance(reply, History):
+        body = [text(f"History of {plain(reply.product_name)}", weight="Bolder")]
+        for e in reply.entries:
+            body.append(
+                text(
+                    f"**{e.at:%d %b %Y %H:%M} UTC** · {plain(e.actor)}\n"
+                    + "\n".join(f"- {plain(t)}" for t in e.lines)
+                )
+            )
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(type(reply).__name__)
     return card(body, reply.fallback, actions)
@@ -291,3 +301,13 @@ def triage(
 
 def decision(notice: DecisionNotice) -> Card:
     return card([text(plain(notice.fallback))], notice.fallback)
+
+
+def digest(title: str, lines: Sequence[str]) -> Card:
+    return card(
+        [
+            text(plain(title), weight="Bolder"),
+            text("\n".join(f"- {plain(line)}" for line in lines)),
+        ],
+        f"{title}: " + "; ".join(lines),
+    )

@@ -15,6 +15,8 @@ _TAGS = re.compile(r"<[^>]+>")
 
 TRIAGE_KEY = "teams:triage"
 TRIAGE_PHRASE = "use this channel for triage"
+ANNOUNCE_KEY = "teams:announce"
+ANNOUNCE_PHRASE = "use this channel for announcements"
 
 
 def user_key(aad_id: str) -> str:

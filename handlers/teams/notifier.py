@@ -13,7 +13,7 @@ from bot.feedback import DecisionNotice, FeedbackService, Status
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
 from handlers.teams import cards
 from handlers.teams.bot import card_activity, triage_card
-from handlers.teams.inbound import TRIAGE_KEY, user_key
+from handlers.teams.inbound import ANNOUNCE_KEY, TRIAGE_KEY, user_key
 from store.conversations import SqlConversations
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
@@ -36,6 +36,8 @@ class TeamsNotifier:
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
+            if message.payload.get("type") == "digest":
+                return await self._digest(message)
             if message.kind == "dm":
                 return await self._dm(message)
             if message.kind == "triage":
@@ -86,6 +88,15 @@ class TeamsNotifier:
         if "error" in outcome:
             raise outcome["error"]
         return str(outcome.get("id") or "")
+
+    async def _digest(self, message: OutboxMessage) -> Outcome:
+        key = ANNOUNCE_KEY if message.kind == "announce" else user_key(message.target)
+        reference = await self._conversations.get(key=key)
+        if reference is None:
+            return Failed(f"no Teams conversation for {key}")
+        p = message.payload
+        card = cards.digest(str(p.get("title") or ""), [str(x) for x in p.get("lines", [])])
+        return Sent({"id": await self._send(reference, card_activity(card))})
 
     async def _dm(self, message: OutboxMessage) -> Outcome:
         reference = await self._conversations.get(key=user_key(message.target))

@@ -1,0 +1,243 @@
+"""Product updates: announcements and history of every catalog change, subscriptions,
+verification ("Still accurate") and its weekly nudge, and what sales could not find."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import datetime as dt
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.announcements import EVERYWHERE, Digest, Line, digests, lines_for
+from bot.catalog import CatalogService
+from bot.catalog_file import CatalogSpec, ChangeSet, catalog_to_dict
+from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
+from bot.replies import format_date
+from bot.types import UserRef
+
+DEFAULT_STALE_DAYS = 90
+_AAD = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")  # a Teams user
+
+
+class UpdatesRepository(Protocol):
+    async def history(self, *, sku: str, limit: int = 10) -> list[dict[str, Any]]: ...
+    async def verification(self, *, sku: str) -> tuple[dt.datetime, str] | None: ...
+    async def verify(self, *, sku: str, by: str, at: dt.datetime) -> None: ...
+    async def unverified(
+        self, *, older_than: dt.datetime
+    ) -> list[tuple[str, str | None, dt.datetime | None]]: ...
+    async def subscribe(self, *, user: UserRef, sku: str, at: dt.datetime) -> bool: ...
+    async def unsubscribe(self, *, user: UserRef, sku: str) -> bool: ...
+    async def subscriptions(self, *, user: UserRef) -> list[str]: ...
+    async def subscribers(self, *, skus: Sequence[str]) -> dict[str, list[tuple[str, str]]]: ...
+    async def record_miss(
+        self, *, query: str, region_code: str | None, at: dt.datetime
+    ) -> None: ...
+    async def misses(
+        self, *, since: dt.datetime, limit: int = 20
+    ) -> list[tuple[str, str, int]]: ...
+
+
+# Where announcements go: (region code, or "*" for every change; "platform:channel").
+Channels = Callable[[], Awaitable[Sequence[tuple[str, str]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    at: dt.datetime
+    actor: str
+    source: str
+    lines: tuple[str, ...]
+
+
+def _product_dict(spec: CatalogSpec, sku: str) -> dict[str, Any]:
+    """The sales-visible file form of one product (internal fields left out)."""
+    one = dataclasses.replace(
+        spec, products=tuple(p for p in spec.products if p.sku == sku), internal={}
+    )
+    products = catalog_to_dict(one)["products"]
+    # Stored as JSON: dates become ISO strings.
+    return dict(json.loads(json.dumps(products[0], default=str))) if products else {}
+
+
+def digest_payload(d: Digest) -> dict[str, Any]:
+    return {"type": "digest", "title": d.title, "lines": list(d.lines)}
+
+
+class ProductUpdates:
+    def __init__(
+        self,
+        *,
+        repo: UpdatesRepository,
+        catalog: CatalogService,
+        clock: Clock,
+        channels: Channels,
+        stale_after_days: int = DEFAULT_STALE_DAYS,
+    ) -> None:
+        self._repo = repo
+        self._catalog = catalog
+        self._clock = clock
+        self._channels = channels
+        self.stale_after_days = stale_after_days
+        catalog.preparer = self  # every catalog change comes through prepare()
+
+    # -- the change engine's second half: who hears what, and the record
+
+    async def prepare(
+        self, *, old: CatalogSpec, new: CatalogSpec, changes: ChangeSet, actor: str, source: str
+    ) -> PreparedChange:
+        change_set = uuid.uuid4().hex
+        lines = lines_for(old, new, changes)
+        touched = (
+            [p.sku for p in changes.added]
+            + [c.sku for c in changes.changed]
+            + [p.sku for p in changes.removed]
+        )
+        subscribers = await self._repo.subscribers(skus=touched)
+        regions = {r.code: r for r in new.regions}
+        channel_list = [
+            (k, v) for k, v in await self._channels() if k == EVERYWHERE or k in regions
+        ]
+        notifications = [
+            Notification(
+                platform=d.platform,
+                kind=d.kind,
+                target=d.target,
+                dedupe_key=f"announce:{change_set}:{d.platform}:{d.kind}:{d.target}",
+                payload=digest_payload(d),
+            )
+            for d in digests(lines, regions=regions, channels=channel_list, subscribers=subscribers)
+        ]
+        by_sku: dict[str, list[Line]] = {}
+        for line in lines:
+            by_sku.setdefault(line.sku, []).append(line)
+        history = [
+            HistoryEntry(
+                sku=sku,
+                fields=self._fields(changes, sku),
+                lines=tuple(ln.text for ln in by_sku.get(sku, ())),
+                before=_product_dict(old, sku),
+                after=_product_dict(new, sku),
+            )
+            for sku in touched
+        ]
+        # Importing or editing a product is a PM saying "this is true now".
+        verified = [p.sku for p in changes.added] + [c.sku for c in changes.changed]
+        return PreparedChange(
+            change_set, source, actor, self._clock.now(), history, notifications, verified
+        )
+
+    @staticmethod
+    def _fields(changes: ChangeSet, sku: str) -> tuple[str, ...]:
+        for c in changes.changed:
+            if c.sku == sku:
+                return tuple(("availability" if f == "rules" else f) for f in c.fields) + (
+                    ("internal",) if c.internal_changed else ()
+                )
+        if any(p.sku == sku for p in changes.added):
+            return ("added",)
+        return ("removed",)
+
+    # -- history and freshness
+
+    async def history(self, sku: str, *, limit: int = 10) -> list[HistoryLine]:
+        rows = await self._repo.history(sku=sku, limit=limit)
+        return [
+            HistoryLine(
+                r["at"], r["actor"], r["source"], tuple(r["lines"]) or ("no change sales can see",)
+            )
+            for r in rows
+        ]
+
+    async def verification(self, sku: str) -> tuple[dt.datetime, str] | None:
+        return await self._repo.verification(sku=sku)
+
+    async def verify(self, *, sku: str, user: UserRef) -> None:
+        await self._repo.verify(sku=sku, by=user.id, at=self._clock.now())
+
+    async def stale_nudges(self) -> list[Notification]:
+        """One DM per owner listing their products not verified for a while (weekly key)."""
+        now = self._clock.now()
+        older_than = now - dt.timedelta(days=self.stale_after_days)
+        view = await self._catalog.view()
+        per_owner: dict[str, list[str]] = {}
+        for sku, owner, verified_at in await self._repo.unverified(older_than=older_than):
+            product = view.by_sku.get(sku)
+            if owner and product:
+                when = (
+                    f"last verified {format_date(verified_at.date())}"
+                    if verified_at
+                    else "never verified"
+                )
+                per_owner.setdefault(owner, []).append(f"{product.name} ({when})")
+        week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+        return [
+            Notification(
+                platform="teams" if _AAD.match(owner) else "slack",
+                kind="dm",
+                target=owner,
+                dedupe_key=f"nudge:{week}:{owner}",
+                payload={
+                    "type": "digest",
+                    "title": f"Still accurate? Not verified for {self.stale_after_days}+ days",
+                    "lines": lines,
+                },
+            )
+            for owner, lines in per_owner.items()
+        ]
+
+    # -- subscriptions
+
+    async def subscribe(self, *, user: UserRef, sku: str) -> bool:
+        return await self._repo.subscribe(user=user, sku=sku, at=self._clock.now())
+
+    async def unsubscribe(self, *, user: UserRef, sku: str) -> bool:
+        return await self._repo.unsubscribe(user=user, sku=sku)
+
+    async def subscriptions(self, *, user: UserRef) -> list[str]:
+        return await self._repo.subscriptions(user=user)
+
+    # -- what sales asked and could not find
+
+    async def record_miss(self, *, query: str, region_code: str | None) -> None:
+        await self._repo.record_miss(
+            query=query.casefold().strip(), region_code=region_code, at=self._clock.now()
+        )
+
+    async def gap_report(self, *, days: int = 7) -> list[str]:
+        since = self._clock.now() - dt.timedelta(days=days)
+        view = await self._catalog.view()
+        out = []
+        for query, region, count in await self._repo.misses(since=since):
+            where = view.catalog.regions.get(region)
+            out.append(
+                f"{count} lookup{'s' if count != 1 else ''} for “{query}”"
+                + (f" in {where.name}" if where else "")
+            )
+        return out
+
+    async def gap_notification(
+        self, *, triage: tuple[str, str] | None, days: int = 7
+    ) -> Notification | None:
+        """The weekly list for PMs, to the triage channel (platform, channel)."""
+        lines = await self.gap_report(days=days)
+        if not lines or triage is None:
+            return None
+        now = self._clock.now()
+        week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+        platform, channel = triage
+        return Notification(
+            platform=platform,
+            kind="announce",
+            target=channel,
+            dedupe_key=f"gaps:{week}:{platform}:{channel}",
+            payload={
+                "type": "digest",
+                "title": "What sales looked for and could not find",
+                "lines": lines,
+            },
+        )

@@ -1,0 +1,172 @@
+"""Catalog history, verification, subscriptions and lookup misses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.ports import PreparedChange
+from bot.types import UserRef
+from store.feedback_repo import insert_notifications
+from store.models import (
+    CatalogChangeRow,
+    LookupMissRow,
+    ProductRow,
+    ProductVerificationRow,
+    SubscriptionRow,
+)
+
+_change_t = CatalogChangeRow.__table__  # type: ignore[attr-defined]
+_verify_t = ProductVerificationRow.__table__  # type: ignore[attr-defined]
+_sub_t = SubscriptionRow.__table__  # type: ignore[attr-defined]
+_miss_t = LookupMissRow.__table__  # type: ignore[attr-defined]
+_product_t = ProductRow.__table__  # type: ignore[attr-defined]
+
+
+async def _verify(conn: AsyncConnection, skus: Sequence[str], by: str, at: dt.datetime) -> None:
+    if not skus:
+        return
+    await conn.execute(sa.delete(_verify_t).where(_verify_t.c.sku.in_(list(skus))))
+    await conn.execute(
+        sa.insert(_verify_t), [{"sku": s, "verified_at": at, "verified_by": by} for s in skus]
+    )
+
+
+async def write_prepared(conn: AsyncConnection, prepared: PreparedChange) -> None:
+    """History, verifications and notifications of a catalog change, in its transaction."""
+    if prepared.history:
+        await conn.execute(
+            sa.insert(_change_t),
+            [
+                {
+                    "change_set": prepared.change_set,
+                    "sku": h.sku,
+                    "source": prepared.source,
+                    "actor": prepared.actor,
+                    "fields": list(h.fields),
+                    "lines": list(h.lines),
+                    "before": dict(h.before),
+                    "after": dict(h.after),
+                    "at": prepared.at,
+                }
+                for h in prepared.history
+            ],
+        )
+    await _verify(conn, prepared.verified, prepared.actor, prepared.at)
+    await insert_notifications(conn, prepared.notifications, at=prepared.at)
+
+
+class SqlUpdatesRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def history(self, *, sku: str, limit: int = 10) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_change_t)
+                .where(_change_t.c.sku == sku)
+                .order_by(_change_t.c.id.desc())
+                .limit(limit)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    async def verification(self, *, sku: str) -> tuple[dt.datetime, str] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(_verify_t).where(_verify_t.c.sku == sku))).first()
+        return (row.verified_at, row.verified_by) if row else None
+
+    async def verify(self, *, sku: str, by: str, at: dt.datetime) -> None:
+        async with self.engine.begin() as conn:
+            await _verify(conn, [sku], by, at)
+
+    async def unverified(
+        self, *, older_than: dt.datetime
+    ) -> list[tuple[str, str | None, dt.datetime | None]]:
+        """(sku, owner, verified_at) of products not verified since `older_than`."""
+        query = (
+            sa.select(_product_t.c.sku, _product_t.c.owner, _verify_t.c.verified_at)
+            .select_from(_product_t.outerjoin(_verify_t, _verify_t.c.sku == _product_t.c.sku))
+            .where(sa.or_(_verify_t.c.verified_at.is_(None), _verify_t.c.verified_at < older_than))
+            .order_by(_product_t.c.position)
+        )
+        async with self.engine.connect() as conn:
+            return [(r.sku, r.owner, r.verified_at) for r in await conn.execute(query)]
+
+    async def subscribe(self, *, user: UserRef, sku: str, at: dt.datetime) -> bool:
+        async with self.engine.begin() as conn:
+            exists = await conn.scalar(
+                sa.select(_sub_t.c.sku).where(
+                    _sub_t.c.platform == user.platform,
+                    _sub_t.c.user_id == user.id,
+                    _sub_t.c.sku == sku,
+                )
+            )
+            if exists:
+                return False
+            await conn.execute(
+                sa.insert(_sub_t).values(
+                    platform=user.platform, user_id=user.id, sku=sku, created_at=at
+                )
+            )
+            return True
+
+    async def unsubscribe(self, *, user: UserRef, sku: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.delete(_sub_t).where(
+                    _sub_t.c.platform == user.platform,
+                    _sub_t.c.user_id == user.id,
+                    _sub_t.c.sku == sku,
+                )
+            )
+            return bool(result.rowcount)
+
+    async def subscriptions(self, *, user: UserRef) -> list[str]:
+        async with self.engine.connect() as conn:
+            return list(
+                (
+                    await conn.execute(
+                        sa.select(_sub_t.c.sku)
+                        .where(_sub_t.c.platform == user.platform, _sub_t.c.user_id == user.id)
+                        .order_by(_sub_t.c.sku)
+                    )
+                ).scalars()
+            )
+
+    async def subscribers(self, *, skus: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        out: dict[str, list[tuple[str, str]]] = {}
+        if not skus:
+            return out
+        async with self.engine.connect() as conn:
+            for r in await conn.execute(
+                sa.select(_sub_t).where(_sub_t.c.sku.in_(list(skus))).order_by(_sub_t.c.created_at)
+            ):
+                out.setdefault(r.sku, []).append((r.platform, r.user_id))
+        return out
+
+    async def record_miss(self, *, query: str, region_code: str | None, at: dt.datetime) -> None:
+        key = {"query": query[:200], "region_code": region_code or ""}
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(
+                sa.update(_miss_t)
+                .where(_miss_t.c.query == key["query"], _miss_t.c.region_code == key["region_code"])
+                .values(count=_miss_t.c.count + 1, last_at=at)
+            )
+            if updated.rowcount == 0:
+                await conn.execute(
+                    sa.insert(_miss_t).values(**key, count=1, first_at=at, last_at=at)
+                )
+
+    async def misses(self, *, since: dt.datetime, limit: int = 20) -> list[tuple[str, str, int]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_miss_t)
+                .where(_miss_t.c.last_at >= since)
+                .order_by(_miss_t.c.count.desc(), _miss_t.c.query)
+                .limit(limit)
+            )
+            return [(r.query, r.region_code, int(r._mapping["count"])) for r in rows]
