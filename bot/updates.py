@@ -4,8 +4,8 @@ verification ("Still accurate") and its weekly nudge, and what sales could not f
 from __future__ import annotations
 
 import dataclasses
-import json
 import datetime as dt
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence

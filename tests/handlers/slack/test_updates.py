@@ -1,0 +1,163 @@
+"""Must-show: product updates over Slack — one announcement per channel, one DM per
+subscriber, nothing for internal changes or re-imports; history; "Still accurate"; the
+weekly nudge and gap list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from handlers.app import build_services, create_app, weekly
+from handlers.config import Settings
+from tests.conftest import demo_text
+from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.handlers.conftest import PMS, TRIAGE, SlackDriver
+
+CHANGED = (
+    demo_text()
+    .replace(
+        "{region: AU, status: not_available, reason: Not licensed}",
+        "{region: AU, status: available}",
+        1,
+    )  # Widget Lite, Australia
+    .replace(
+        "{region: UK, status: planned, from: 2027-09-01",
+        "{region: UK, status: planned, from: 2027-03-01",
+        1,
+    )  # Fleet Tracker's UK date moves
+    .replace("margin_pct: 61", "margin_pct: 12", 1)  # internal only: never announced
+)
+
+
+@pytest.fixture
+async def updates(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> AsyncIterator[SlackDriver]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=fake_slack.api_url,
+        triage_channel=TRIAGE,
+        product_managers=frozenset(PMS),
+        announce_channel="C0ANNOUNCE",
+        region_channels={"APAC": "C0APAC", "AMER": "C0AMER"},
+    )
+    services = build_services(settings)
+    await services.catalog.import_catalog(demo_text())
+    server = TestServer(create_app(settings, services, worker=False), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        driver = SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
+        await drain(driver)
+        fake_slack.calls.clear()
+        yield driver
+    await server.close()
+
+
+async def drain(slack: SlackDriver) -> None:
+    while await slack.services.worker.run_once():
+        pass
+
+
+def posts(slack: SlackDriver) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for call in slack.fake.delivered("chat.postMessage"):
+        out.setdefault(call.body["channel"], []).append(call.body)
+    return out
+
+
+def bullets(body: dict[str, Any]) -> list[str]:
+    blocks = body["blocks"] if isinstance(body["blocks"], list) else json.loads(body["blocks"])
+    return [ln.removeprefix("• ") for ln in blocks[1]["text"]["text"].split("\n")]
+
+
+async def test_import_announces_once_per_channel_and_subscriber(updates: SlackDriver) -> None:
+    said = await updates.command("subscribe widget lite", user="U0SALES1")
+    assert said.json["text"] == "You'll get a DM when Widget Lite changes."
+    await updates.command("subscribe fleet tracker", user="U0SALES2")
+    await updates.command("subscribe ledger sync", user="U0SALES2")  # unchanged: no DM
+
+    changes = await updates.services.catalog.import_catalog(CHANGED, actor="U0PM1")
+    assert {c.sku for c in changes.changed} == {"WDG-LITE", "FLT-TRK", "WDG-PRO"}
+    await drain(updates)
+    got = posts(updates)
+    assert set(got) == {"C0ANNOUNCE", "C0APAC", "U0SALES1", "U0SALES2"}  # not C0AMER
+    assert all(len(v) == 1 for v in got.values())  # one digest per target
+    fleet = (
+        "Fleet Tracker: Planned in United Kingdom — Telematics partner onboarding, from 1 Mar 2027"
+    )
+    assert bullets(got["C0ANNOUNCE"][0]) == [
+        "Widget Lite is now Available in Australia (was Not available)",
+        fleet,
+    ]
+    assert bullets(got["U0SALES2"][0]) == [fleet]
+    assert bullets(got["C0APAC"][0]) == [
+        "Widget Lite is now Available in Australia (was Not available)"
+    ]
+    assert bullets(got["U0SALES1"][0]) == [
+        "Widget Lite is now Available in Australia (was Not available)"
+    ]
+    assert all("Widget Pro" not in str(v) and "margin" not in str(v) for v in got.values())
+
+    updates.fake.calls.clear()
+    again = await updates.services.catalog.import_catalog(CHANGED, actor="U0PM1")
+    assert again.empty
+    await drain(updates)
+    assert posts(updates) == {}  # re-importing the same file announces nothing
+
+
+async def test_history_verification_and_still_accurate(updates: SlackDriver) -> None:
+    await updates.services.catalog.import_catalog(CHANGED, actor="U0PM1")
+    history = (await updates.command("widget lite history")).json
+    assert history["text"].startswith("Widget Lite: 2 recent changes, latest")
+    shown = str(history["blocks"])
+    assert "<@U0PM1>" in shown and "Widget Lite is now Available in Australia" in shown
+    assert "catalog import" in shown  # the first import
+
+    answer = (await updates.command("widget lite in oz", user=PMS[0])).json
+    context = str(answer["blocks"])
+    assert "Last verified" in context and "by <@U0PM1>" in context
+    assert "product.verify" in context  # PMs see "Still accurate"
+    sales = (await updates.command("widget lite in oz", user="U0SALES1")).json
+    assert "product.verify" not in str(sales["blocks"])
+
+    await updates.action("product.verify", "WDG-LITE", user="U0SALES1")  # forged press
+    assert updates.fake.responses[-1]["text"].startswith("Only product managers")
+    await updates.action("product.verify", "WDG-LITE", user=PMS[1])
+    assert updates.fake.responses[-1]["text"].startswith("Thanks: Widget Lite")
+    verified = await updates.services.updates.verification("WDG-LITE")
+    assert verified is not None and verified[1] == PMS[1]
+
+
+async def test_weekly_nudge_and_gap_list_go_out_once(
+    updates: SlackDriver, engine: AsyncEngine
+) -> None:
+    # Age every verification past the threshold, and ask for things that do not exist.
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE product_verification SET verified_at = :t"),
+            {"t": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+        )
+    for q in ("quantum toaster in germany", "quantum toaster germany", "banana phone"):
+        assert (await updates.command(q)).json["text"].startswith("No product matches")
+    await weekly(updates.services)
+    await weekly(updates.services)  # a second worker, or the next hour: same week
+    await drain(updates)
+    got = posts(updates)
+    owners = {"U01PMALICE", "U01PMBRUNO", "U01PMCHIDI", "U01PMDANA"}
+    assert owners <= set(got) and all(len(got[o]) == 1 for o in owners)
+    assert "Widget Pro (last verified 1 Jan 2026)" in bullets(got["U01PMALICE"][0])
+    assert bullets(got[TRIAGE][0]) == [
+        "2 lookups for “quantum toaster” in Germany",
+        "1 lookup for “banana phone”",
+    ]
