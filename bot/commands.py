@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from bot.catalog import CatalogService
+from bot.editing import EditRefused, ProductEditor
 from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
@@ -15,6 +16,7 @@ from bot.replies import (
     HistoryEntryView,
     NotFound,
     Notice,
+    OpenForm,
     ProductAnswer,
     ProductOverview,
     Reply,
@@ -75,10 +77,12 @@ class Bot:
         *,
         catalog: CatalogService,
         updates: ProductUpdates | None = None,
+        editor: ProductEditor | None = None,
         product_managers: frozenset[str] = frozenset(),
     ) -> None:
         self.catalog = catalog
         self.updates = updates
+        self.editor = editor
         self.product_managers = product_managers
 
     def is_pm(self, user: UserRef, product: SalesProduct | None = None) -> bool:
@@ -98,6 +102,8 @@ class Bot:
             return help_reply()
         words = text.split()
         head = words[0].casefold()
+        if head == "edit" and self.editor is not None:
+            return await self._edit(user, " ".join(words[1:]))
         if self.updates is not None:
             if head in ("subscribe", "unsubscribe", "subscriptions"):
                 return await self._subscriptions(user, head, " ".join(words[1:]))
@@ -159,6 +165,14 @@ class Bot:
         return Notice(
             f"You no longer follow {got.name}." if gone else f"You were not following {got.name}."
         )
+
+    async def _edit(self, user: UserRef, text: str) -> Reply:
+        assert self.editor is not None
+        got = await self._one_product(text)
+        if not isinstance(got, SalesProduct):
+            return got
+        form = await self.editor.form(user=user, sku=got.sku)
+        return Notice(form.message) if isinstance(form, EditRefused) else OpenForm(form)
 
     async def _history(self, text: str) -> Reply:
         assert self.updates is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.forms import FormSpec
 from bot.types import PricingBand, Region, SalesProduct, Verdict
 
 # User-facing copy, kept together so both platforms say the same thing.
@@ -28,6 +29,7 @@ HELP_EXAMPLES = (
     "/product germany  (what is sellable there)",
     "/product ledger sync  (its verdict in each region)",
     "/product widget pro history",
+    "/product edit widget pro  (product managers)",
     "/product subscribe widget pro  (unsubscribe, subscriptions)",
 )
 SHARE_LABEL = "Share in channel"
@@ -208,6 +210,17 @@ class History:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OpenForm:
+    """Show this form (a Slack modal, a Teams card); text-only surfaces cannot."""
+
+    spec: FormSpec
+
+    @property
+    def fallback(self) -> str:
+        return f"{self.spec.title}: this opens a form in Slack or Teams."
+
+
 Reply = (
     ProductAnswer
     | Ambiguous
@@ -217,4 +230,5 @@ Reply = (
     | Help
     | Notice
     | History
+    | OpenForm
 )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.announcements import EVERYWHERE
 from bot.catalog import CatalogService
 from bot.commands import Bot
+from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
@@ -107,7 +108,12 @@ def build_services(settings: Settings) -> Services:
         engine,
         repo,
         catalog,
-        Bot(catalog=catalog, updates=updates, product_managers=settings.product_managers),
+        Bot(
+            catalog=catalog,
+            updates=updates,
+            editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
+            product_managers=settings.product_managers,
+        ),
         feedback,
         feedback_repo,
         outbox,

@@ -15,6 +15,7 @@ from bot.replies import (
     History,
     NotFound,
     Notice,
+    OpenForm,
     Option,
     ProductAnswer,
     ProductOverview,
@@ -70,7 +71,7 @@ def render_text(reply: Reply) -> str:
         for e in reply.entries:
             lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor}")
             lines += [f"    - {t}" for t in e.lines]
-    elif isinstance(reply, NotFound | Notice):
+    elif isinstance(reply, NotFound | Notice | OpenForm):
         pass
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from bot.replies import (
     History,
     NotFound,
     Notice,
+    OpenForm,
     Option,
     ProductAnswer,
     ProductOverview,
@@ -40,6 +41,7 @@ from bot.types import Verdict
 
 SHARE_ACTION = "product.share"
 VERIFY_ACTION = "product.verify"
+EDIT_ACTION = "product.edit"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Message = dict[str, Any]
 
@@ -129,6 +131,14 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
         buttons.append(
             {
                 "type": "button",
+                "action_id": EDIT_ACTION,
+                "text": {"type": "plain_text", "text": "Edit"},
+                "value": p.sku,
+            }
+        )
+        buttons.append(
+            {
+                "type": "button",
                 "action_id": VERIFY_ACTION,
                 "text": {"type": "plain_text", "text": VERIFY_LABEL},
                 "value": p.sku,
@@ -177,8 +187,8 @@ def render(reply: Reply, *, share: bool = True) -> Message:
             _section(esc(reply.intro) + "\n" + "\n".join(f"• `{esc(e)}`" for e in reply.examples)),
             _context(" · ".join(f"`{esc(u)}`: {esc(d)}" for u, d in reply.commands)),
         ]
-    elif isinstance(reply, Notice):
-        blocks = [_section(esc(reply.text))]
+    elif isinstance(reply, Notice | OpenForm):
+        blocks = [_section(esc(reply.fallback))]
     elif isinstance(reply, History):
         blocks = [_section(f"*History of {esc(reply.product_name)}*")]
         for e in reply.entries:

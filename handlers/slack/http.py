@@ -32,7 +32,7 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
     )
-    listeners.register(app, services.bot)
+    listeners.register(app, services.bot, services.wake_worker)
     feedback.register(app, services.feedback, services.wake_worker)
     return app
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import COMMANDS, Bot
-from bot.replies import ERROR_APOLOGY, Notice
-from handlers.slack import blocks
+from bot.editing import EditRefused
+from bot.replies import ERROR_APOLOGY, Notice, OpenForm
+from handlers.slack import blocks, views
 from handlers.slack.inbound import share_target, user_of
 
 log = logging.getLogger(__name__)
@@ -23,12 +26,12 @@ BOT_SCOPES = frozenset(
         "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
     }
 )
-ACTION_IDS = (blocks.SHARE_ACTION, blocks.VERIFY_ACTION, "triage.*")
+ACTION_IDS = (blocks.SHARE_ACTION, blocks.VERIFY_ACTION, blocks.EDIT_ACTION, "triage.*")
 SHORTCUTS = ("feedback.from_message",)
 BOT_EVENTS = ("app_home_opened",)
 
 
-def register(app: AsyncApp, bot: Bot) -> None:
+def register(app: AsyncApp, bot: Bot, wake: Callable[[], None] = lambda: None) -> None:
     for command in COMMANDS:
         if not command.opens_form:  # form commands have listeners of their own
             _register_command(app, bot, command.slash)
@@ -70,6 +73,44 @@ def register(app: AsyncApp, bot: Bot) -> None:
             text = f"Thanks: {product.name} is marked as still accurate today."
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
+    @app.action(blocks.EDIT_ACTION)
+    async def edit(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        assert bot.editor is not None
+        user = user_of(body)
+        sku = str((body.get("actions") or [{}])[0].get("value") or "")[:64]
+        form = await bot.editor.form(user=user, sku=sku)
+        if isinstance(form, EditRefused):
+            log.warning("edit form refused", extra={"user": user.id, "sku": sku})
+            await respond(text=form.message, response_type="ephemeral", replace_original=False)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=views.modal(form))
+
+    @app.view("product.edit")
+    async def save(ack: AsyncAck, body: dict[str, Any]) -> None:
+        assert bot.editor is not None
+        user = user_of(body)
+        sku = views.state_of(body["view"]).get("sku", "")
+        result = await bot.editor.submit(user=user, sku=sku, values=views.values_of(body["view"]))
+        if isinstance(result, EditRefused):
+            log.warning("edit refused", extra={"user": user.id, "sku": sku})
+            await ack(response_action="errors", errors={"lifecycle": result.message})
+        elif isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+        else:
+            wake()
+            n = len(result.changes.changed)
+            await ack(
+                response_action="update",
+                view=views.message_view(
+                    "Saved",
+                    f"*{blocks.esc(result.product.name)}* saved."
+                    + (" Sales will hear what changed." if n else " Nothing had changed."),
+                ),
+            )
+
     @app.error
     async def on_error(
         error: Exception, body: dict[str, Any], respond: AsyncRespond
@@ -96,7 +137,11 @@ def register(app: AsyncApp, bot: Bot) -> None:
 
 def _register_command(app: AsyncApp, bot: Bot, slash: str) -> None:
     @app.command(slash)
-    async def command(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         reply = await bot.handle(user=user_of(body), command=slash, text=body.get("text") or "")
+        if isinstance(reply, OpenForm):  # e.g. /product edit widget pro
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view=views.modal(reply.spec))
+            return
         # Answered in the ack itself: the user sees it at once, privately.
         await ack(**blocks.render(reply), response_type="ephemeral")

@@ -10,6 +10,7 @@ from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Invok
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
 from bot.commands import Bot, split_command
+from bot.editing import EditRefused
 from bot.feedback import (
     ACTION_STATUS,
     NOT_A_PM,
@@ -148,6 +149,8 @@ class TeamsBot(ActivityHandler):
             verb, data = invoke_parts(activity)
             if verb == "feedback.submit":
                 return await self._submit(activity, data)
+            if verb == "product.edit":
+                return await self._edit(activity, data)
             if verb in {a.value for a in Action}:
                 return await self._decide(activity, Action(verb), data)
             return toast("That button is no longer supported.")
@@ -194,6 +197,23 @@ class TeamsBot(ActivityHandler):
                 )
             )
         )
+
+    async def _edit(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        editor = self._bot.editor
+        assert editor is not None
+        user = user_of(activity)
+        sku = str(data.get("sku") or "")[:64]
+        values = {k: (str(v) if v not in (None, "") else None) for k, v in data.items()}
+        result = await editor.submit(user=user, sku=sku, values=values)
+        if isinstance(result, EditRefused):
+            log.warning("edit refused", extra={"user": user.id, "sku": sku})
+            return toast(result.message)
+        if isinstance(result, dict):
+            form = await editor.form(user=user, sku=sku)
+            assert not isinstance(form, EditRefused)
+            return card_response(cards.form(form, errors=result, values=values))
+        self._wake()
+        return card_response(cards.render(Notice(f"{result.product.name} saved.")))
 
     async def _decide(
         self, activity: Activity, action: Action, data: dict[str, Any]

@@ -25,6 +25,7 @@ from bot.replies import (
     History,
     NotFound,
     Notice,
+    OpenForm,
     Option,
     ProductAnswer,
     ProductOverview,
@@ -138,6 +139,8 @@ def render(reply: Reply) -> Card:
             text(plain(reply.intro)),
             text("\n".join(f"- {plain(e.lstrip('/'))}" for e in reply.examples)),
         ]
+    elif isinstance(reply, OpenForm):
+        return form(reply.spec)
     elif isinstance(reply, NotFound | Notice):
         body = [text(plain(reply.fallback))]
     elif isinstance(reply, History):

@@ -161,3 +161,107 @@ async def test_weekly_nudge_and_gap_list_go_out_once(
         "2 lookups for “quantum toaster” in Germany",
         "1 lookup for “banana phone”",
     ]
+
+
+def view_submission(view: dict[str, Any], user: str, **values: str) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        el = block["element"]
+        value = values.get(block["block_id"], el.get("initial_value"))
+        if el["type"] == "static_select":
+            chosen = (
+                {"value": values[block["block_id"]]}
+                if block["block_id"] in values
+                else el.get("initial_option")
+            )
+            state[block["block_id"]] = {
+                el["action_id"]: {"type": el["type"], "selected_option": chosen}
+            }
+        else:
+            state[block["block_id"]] = {el["action_id"]: {"type": el["type"], "value": value}}
+    return {
+        "type": "view_submission",
+        "trigger_id": "1.2.3",
+        "user": {"id": user, "username": "x", "team_id": "T0TEAM"},
+        "view": {
+            "id": "V0EDIT",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "hash": "h",
+            "state": {"values": state},
+        },
+    }
+
+
+def opened(slack: SlackDriver) -> dict[str, Any]:
+    view = [c for c in slack.fake.calls if c.method == "views.open"][-1].body["view"]
+    return view if isinstance(view, dict) else json.loads(view)
+
+
+async def test_pm_edit_changes_the_answer_and_is_announced(updates: SlackDriver) -> None:
+    # Not a PM: the form does not open, and a forged submission changes nothing.
+    refused = await updates.command("edit widget lite", user="U0SALES1")
+    assert refused.json["text"].startswith("Only product managers")
+    await updates.action("product.edit", "WDG-LITE", user="U0SALES1")
+    assert updates.fake.responses[-1]["text"].startswith("Only product managers")
+    assert not [c for c in updates.fake.calls if c.method == "views.open"]
+
+    # A PM opens the form from the command; the rules are one market per line.
+    assert (await updates.command("edit widget lite", user=PMS[0])).status == 200
+    form = opened(updates)
+    assert form["callback_id"] == "product.edit"
+    rules = next(b for b in form["blocks"] if b.get("block_id") == "availability")
+    current = rules["element"]["initial_value"]
+    assert "AU: not_available — Not licensed" in current
+
+    forged = await updates.interaction(
+        view_submission(
+            form,
+            "U0SALES1",
+            availability=current.replace("AU: not_available — Not licensed", "AU: available"),
+        )
+    )
+    assert forged.json["errors"]["lifecycle"].startswith("Only product managers")
+
+    bad = await updates.interaction(
+        view_submission(form, PMS[0], availability=current + "\nATLANTIS: available")
+    )
+    assert bad.json["response_action"] == "errors"
+    assert "unknown region 'ATLANTIS'" in bad.json["errors"]["availability"]
+    garbled = await updates.interaction(view_submission(form, PMS[0], availability="AU ok"))
+    assert "One market per line" in garbled.json["errors"]["availability"]
+    still = (await updates.command("widget lite in oz")).json["text"]
+    assert still == "Widget Lite: Not available in Australia — Not licensed"
+
+    saved = await updates.interaction(
+        view_submission(
+            form,
+            PMS[0],
+            availability=current.replace("AU: not_available — Not licensed", "AU: available"),
+        )
+    )
+    assert saved.json["response_action"] == "update"
+    assert (await updates.command("widget lite in oz")).json["text"] == (
+        "Widget Lite: Available in Australia"
+    )
+    await drain(updates)
+    got = posts(updates)
+    assert bullets(got["C0ANNOUNCE"][0]) == [
+        "Widget Lite is now Available in Australia (was Not available)"
+    ]
+    history = (await updates.command("widget lite history")).json
+    assert f"<@{PMS[0]}>" in str(history["blocks"])
+
+
+async def test_owner_may_edit_their_own_product_only(updates: SlackDriver) -> None:
+    editor = updates.services.bot.editor
+    assert editor is not None
+    from bot.editing import EditRefused
+    from bot.types import UserRef
+
+    owner = UserRef("slack", "U01PMALICE")  # owns Widget Pro, not Ledger Sync (Bruno's)
+    assert not isinstance(await editor.form(user=owner, sku="WDG-PRO"), EditRefused)
+    assert isinstance(await editor.form(user=owner, sku="LDG-SYNC"), EditRefused)

@@ -1,0 +1,280 @@
+"""Editing a product in chat: the form, its parsing, and the same validation and change
+engine as a catalog import."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from bot.catalog import CatalogService
+from bot.catalog_file import (
+    CatalogError,
+    CatalogSpec,
+    ChangeSet,
+    catalog_to_dict,
+    parse_catalog,
+)
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef
+
+NOT_ALLOWED = "Only product managers (or the product's owner) can edit a product."
+NO_BAND = "-"
+RULES_HINT = (
+    "One market per line: REGION: status [from YYYY-MM-DD] [band CODE] [— reason]. "
+    "Statuses: available, not_available, restricted, planned, withdrawn."
+)
+_RULE = re.compile(
+    r"^(?P<region>[A-Za-z0-9_-]+)\s*:\s*(?P<status>[a-z_ ]+?)"
+    r"(?:\s+from\s+(?P<from>\d{4}-\d{2}-\d{2}))?"
+    r"(?:\s+band\s+(?P<band>[A-Za-z0-9_-]+))?"
+    r"(?:\s*[—–-]{1,2}\s*(?P<reason>.+))?$"
+)
+_FIELD_OF = {  # catalog-file field -> form field, to put import errors in the right place
+    "availability": "availability",
+    "lifecycle": "lifecycle",
+    "pricing_band": "pricing_band",
+    "summary": "summary",
+    "traits": "traits",
+    "competitors": "competitors",
+    "docs": "docs",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    product: SalesProduct
+    changes: ChangeSet
+
+
+@dataclass(frozen=True, slots=True)
+class EditRefused:
+    message: str
+
+
+def rule_line(r: Rule) -> str:
+    """A rule as the form shows it: 'JP: restricted band C — Deal desk approval'."""
+    out = f"{r.region}: {r.status.value}"
+    if r.from_date:
+        out += f" from {r.from_date.isoformat()}"
+    if r.pricing_band:
+        out += f" band {r.pricing_band}"
+    if r.reason:
+        out += f" — {r.reason}"
+    return out
+
+
+def edit_form(product: SalesProduct, spec: CatalogSpec) -> FormSpec:
+    return FormSpec(
+        id="product.edit",
+        title=f"Edit {product.name}"[:24],
+        submit="Save",
+        intro=f"Changes are validated like a catalog import and announced to sales. "
+        f"SKU {product.sku}.",
+        state={"sku": product.sku},
+        fields=(
+            FormField(
+                "lifecycle",
+                "Lifecycle",
+                FieldKind.SELECT,
+                initial=product.lifecycle.value,
+                choices=tuple(Choice(x.value, x.value.upper()) for x in Lifecycle),
+            ),
+            FormField(
+                "pricing_band",
+                "Pricing band",
+                FieldKind.SELECT,
+                required=False,
+                initial=product.pricing_band or NO_BAND,
+                choices=(
+                    Choice(NO_BAND, "None"),
+                    *(Choice(b.code, f"{b.code}: {b.label}") for b in spec.bands),
+                ),
+            ),
+            FormField(
+                "availability",
+                "Availability by market",
+                FieldKind.MULTILINE,
+                required=False,
+                hint=RULES_HINT,
+                max_length=3000,
+                initial="\n".join(rule_line(r) for r in product.rules) or None,
+            ),
+            FormField(
+                "summary",
+                "Summary",
+                FieldKind.MULTILINE,
+                required=False,
+                initial=product.summary or None,
+                max_length=500,
+            ),
+            FormField(
+                "traits",
+                "Key traits (one per line)",
+                FieldKind.MULTILINE,
+                required=False,
+                initial="\n".join(product.traits) or None,
+                max_length=2000,
+            ),
+            FormField(
+                "competitors",
+                "Competitive differences (Competitor: difference)",
+                FieldKind.MULTILINE,
+                required=False,
+                max_length=3000,
+                initial="\n".join(f"{c.name}: {c.difference}" for c in product.competitors) or None,
+            ),
+            FormField(
+                "docs",
+                "Documents (Title | https://…)",
+                FieldKind.MULTILINE,
+                required=False,
+                max_length=3000,
+                initial="\n".join(f"{d.title} | {d.url}" for d in product.docs) or None,
+            ),
+        ),
+    )
+
+
+def _lines(value: str | None) -> list[str]:
+    return [ln.strip() for ln in (value or "").splitlines() if ln.strip()]
+
+
+def parse_edit(values: Values, spec: CatalogSpec, sku: str) -> CatalogSpec | Errors:
+    """The catalog with this product as the form says, validated as an import is."""
+    errors: Errors = {}
+    rules = []
+    for n, line in enumerate(_lines(values.get("availability")), start=1):
+        m = _RULE.match(line)
+        if not m:
+            errors["availability"] = f"Line {n} “{line[:60]}”: {RULES_HINT}"
+            break
+        rule: dict[str, object] = {
+            "region": m["region"].upper(),
+            "status": m["status"].strip().replace(" ", "_"),
+        }
+        if m["from"]:
+            rule["from"] = dt.date.fromisoformat(m["from"]) if _date_ok(m["from"]) else m["from"]
+        if m["band"]:
+            rule["pricing_band"] = m["band"].upper()
+        if m["reason"]:
+            rule["reason"] = m["reason"].strip()
+        rules.append(rule)
+    competitors = []
+    for line in _lines(values.get("competitors")):
+        name, sep, difference = line.partition(":")
+        if not sep or not name.strip() or not difference.strip():
+            errors["competitors"] = f"“{line[:60]}”: write Competitor: how we differ"
+            break
+        competitors.append({"name": name.strip(), "difference": difference.strip()})
+    docs = []
+    for line in _lines(values.get("docs")):
+        title, sep, url = line.rpartition("|")
+        if not sep or not title.strip():
+            errors["docs"] = f"“{line[:60]}”: write Title | https://…"
+            break
+        docs.append({"title": title.strip(), "url": url.strip()})
+    if errors:
+        return errors
+    data = catalog_to_dict(spec)
+    index = next(i for i, p in enumerate(data["products"]) if p["sku"] == sku)
+    product = dict(data["products"][index])
+    band = values.get("pricing_band")
+    product.update(
+        lifecycle=values.get("lifecycle") or product["lifecycle"],
+        availability=rules,
+        summary=(values.get("summary") or "").strip(),
+        traits=_lines(values.get("traits")),
+        competitors=competitors,
+        docs=docs,
+    )
+    if band and band != NO_BAND:
+        product["pricing_band"] = band
+    else:
+        product.pop("pricing_band", None)
+    data["products"][index] = product
+    try:  # the same path as an import: the whole file, every problem with its place
+        return parse_catalog(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    except CatalogError as exc:
+        prefix = f"products[{index}]."
+        for problem in exc.problems:
+            place, _, message = problem.partition(": ")
+            field = place.removeprefix(prefix).split(".")[0].split("[")[0]
+            errors.setdefault(
+                _FIELD_OF.get(field, "availability"), f"{place.removeprefix(prefix)}: {message}"
+            )
+        return errors
+
+
+def _date_ok(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+class ProductEditor:
+    """Who may edit, the form, and applying an edit through the one change engine."""
+
+    def __init__(self, *, catalog: CatalogService, product_managers: frozenset[str]) -> None:
+        self._catalog = catalog
+        self._pms = product_managers
+
+    def may_edit(self, user: UserRef, product: SalesProduct) -> bool:
+        return user.id in self._pms or product.owner == user.id
+
+    async def product(self, sku: str) -> SalesProduct | None:
+        return (await self._catalog.view()).by_sku.get(sku)
+
+    async def form(self, *, user: UserRef, sku: str) -> FormSpec | EditRefused:
+        product = await self.product(sku)
+        if product is None:
+            return EditRefused("That product is no longer in the catalog.")
+        if not self.may_edit(user, product):
+            return EditRefused(NOT_ALLOWED)
+        return edit_form(product, await self._catalog.export_catalog())
+
+    async def submit(
+        self, *, user: UserRef, sku: str, values: Values
+    ) -> Edited | Errors | EditRefused:
+        product = await self.product(sku)
+        if product is None:
+            return EditRefused("That product is no longer in the catalog.")
+        if not self.may_edit(user, product):  # checked again: forms can be forged
+            return EditRefused(NOT_ALLOWED)
+        spec = await self._catalog.export_catalog()
+        parsed = parse_edit(values, spec, sku)
+        if not isinstance(parsed, CatalogSpec):
+            return parsed
+        changes = await self._catalog.apply(parsed, actor=user.id, source="edit")
+        after = next(p for p in parsed.products if p.sku == sku)
+        return Edited(after, changes)
+
+    async def add_competitor(
+        self, *, user: UserRef, sku: str, name: str, difference: str
+    ) -> Edited | Errors | EditRefused:
+        """Feedback feeds knowledge: a competitive development becomes part of the answer."""
+        product = await self.product(sku)
+        if product is None:
+            return EditRefused("That product is no longer in the catalog.")
+        if not self.may_edit(user, product):
+            return EditRefused(NOT_ALLOWED)
+        if not name.strip() or not difference.strip():
+            return {"difference": "Name the competitor and how we differ."}
+        spec = await self._catalog.export_catalog()
+        updated = dataclasses.replace(
+            product,
+            competitors=(
+                *product.competitors,
+                Competitor(name.strip()[:100], difference.strip()[:500]),
+            ),
+        )
+        new = dataclasses.replace(
+            spec, products=tuple(updated if p.sku == sku else p for p in spec.products)
+        )
+        changes = await self._catalog.apply(new, actor=user.id, source="edit")
+        return Edited(updated, changes)
