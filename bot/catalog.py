@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot import matching
 from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, parse_catalog
-from bot.ports import CatalogRepository, ChangePreparer
+from bot.ports import CatalogRepository, ChangePreparer, Notification
 from bot.replies import (
     LIFECYCLE_REASON,
     NO_COVERAGE,
@@ -160,8 +161,16 @@ class CatalogService:
         """Validate the whole file, diff it against the database, apply it in one go."""
         return await self.apply(parse_catalog(text), actor=actor, source="import")
 
-    async def apply(self, spec: CatalogSpec, *, actor: str, source: str) -> ChangeSet:
-        """The one change engine: imports and chat edits both end here."""
+    async def apply(
+        self,
+        spec: CatalogSpec,
+        *,
+        actor: str,
+        source: str,
+        extra: Sequence[Notification] = (),
+    ) -> ChangeSet:
+        """The one change engine: imports and chat edits both end here. `extra` messages
+        are written in the same transaction (e.g. telling a feedback submitter)."""
         current = await self._repo.load_catalog_spec()
         changes = diff_catalogs(current, spec)
         if not changes.empty:
@@ -170,6 +179,10 @@ class CatalogService:
                 prepared = await self.preparer.prepare(
                     old=current, new=spec, changes=changes, actor=actor, source=source
                 )
+                if extra:
+                    prepared = dataclasses.replace(
+                        prepared, notifications=(*prepared.notifications, *extra)
+                    )
             await self._repo.apply_catalog(spec=spec, changes=changes, prepared=prepared)
         return changes
 

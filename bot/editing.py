@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -19,6 +20,7 @@ from bot.catalog_file import (
     parse_catalog,
 )
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.ports import Notification
 from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef
 
 NOT_ALLOWED = "Only product managers (or the product's owner) can edit a product."
@@ -255,7 +257,13 @@ class ProductEditor:
         return Edited(after, changes)
 
     async def add_competitor(
-        self, *, user: UserRef, sku: str, name: str, difference: str
+        self,
+        *,
+        user: UserRef,
+        sku: str,
+        name: str,
+        difference: str,
+        notify: Sequence[Notification] = (),
     ) -> Edited | Errors | EditRefused:
         """Feedback feeds knowledge: a competitive development becomes part of the answer."""
         product = await self.product(sku)
@@ -276,5 +284,41 @@ class ProductEditor:
         new = dataclasses.replace(
             spec, products=tuple(updated if p.sku == sku else p for p in spec.products)
         )
-        changes = await self._catalog.apply(new, actor=user.id, source="edit")
+        changes = await self._catalog.apply(new, actor=user.id, source="edit", extra=notify)
         return Edited(updated, changes)
+
+
+def competitive_form(item_id: int, product_name: str, details: str) -> FormSpec:
+    return FormSpec(
+        id="feedback.compete",
+        title="Competitive difference",
+        submit="Add",
+        intro=f"Add to {product_name}'s answer, from feedback #{item_id}. Sales see it "
+        "under “How it wins”.",
+        state={"item": str(item_id)},
+        fields=(
+            FormField("competitor", "Competitor", FieldKind.TEXT, max_length=100),
+            FormField(
+                "difference",
+                "How we differ",
+                FieldKind.MULTILINE,
+                max_length=500,
+                initial=details[:500] or None,
+            ),
+        ),
+    )
+
+
+def told_submitter(item_id: int, submitter: UserRef, product_name: str, line: str) -> Notification:
+    """The DM that closes the loop when feedback became part of a product's answer."""
+    return Notification(
+        platform=submitter.platform,
+        kind="dm",
+        target=submitter.id,
+        dedupe_key=f"fb:{item_id}:compete:{submitter.platform}:{submitter.id}",
+        payload={
+            "type": "digest",
+            "title": f"Your feedback #{item_id} is now part of {product_name}'s answer",
+            "lines": [line],
+        },
+    )

@@ -17,6 +17,7 @@ from bot.feedback import (
     Action,
     DecisionNotice,
     Item,
+    Kind,
     Status,
 )
 from bot.replies import (
@@ -42,6 +43,8 @@ from bot.types import Verdict
 SHARE_ACTION = "product.share"
 VERIFY_ACTION = "product.verify"
 EDIT_ACTION = "product.edit"
+COMPETE_ACTION = "feedback.compete"
+COMPETE_LABEL = "Add to competitive differences"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Message = dict[str, Any]
 
@@ -265,24 +268,27 @@ def triage_card(
     if item.note:
         status += f"\n*Note:* {esc(item.note)}"
     blocks.append(_section(status))
-    actions = _allowed_actions(item)
-    if actions:
-        blocks.append(
+    elements: list[dict[str, Any]] = [
+        {
+            "type": "button",
+            "action_id": a.value,
+            "value": str(item.id),
+            "text": {"type": "plain_text", "text": ACTION_LABEL[a]},
+            **({"style": "primary"} if a in (Action.NOW, Action.ACTIONED) else {}),
+        }
+        for a in _allowed_actions(item)
+    ]
+    if item.kind is Kind.COMPETITIVE and item.product_sku:
+        elements.append(
             {
-                "type": "actions",
-                "block_id": f"triage:{item.id}",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": a.value,
-                        "value": str(item.id),
-                        "text": {"type": "plain_text", "text": ACTION_LABEL[a]},
-                        **({"style": "primary"} if a in (Action.NOW, Action.ACTIONED) else {}),
-                    }
-                    for a in actions
-                ],
+                "type": "button",
+                "action_id": COMPETE_ACTION,
+                "value": str(item.id),
+                "text": {"type": "plain_text", "text": COMPETE_LABEL},
             }
         )
+    if elements:
+        blocks.append({"type": "actions", "block_id": f"triage:{item.id}", "elements": elements})
     text = f"Feedback #{item.id}: {item.title} ({STATUS_LABEL[item.status]})"
     return {"text": esc(text), "blocks": blocks}
 

@@ -11,6 +11,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.editing import (
+    NOT_ALLOWED,
+    EditRefused,
+    ProductEditor,
+    competitive_form,
+    told_submitter,
+)
 from bot.feedback import (
     ASKS_FOR_NOTE,
     NOT_A_PM,
@@ -41,7 +48,12 @@ def _item_id(body: dict[str, Any]) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
-def register(app: AsyncApp, feedback: FeedbackService, wake: Callable[[], None]) -> None:
+def register(
+    app: AsyncApp,
+    feedback: FeedbackService,
+    wake: Callable[[], None],
+    editor: ProductEditor | None = None,
+) -> None:
     async def open_form(
         client: AsyncWebClient, trigger_id: str, *, text: str = "", permalink: str | None = None
     ) -> None:
@@ -202,6 +214,9 @@ def register(app: AsyncApp, feedback: FeedbackService, wake: Callable[[], None])
             )
             await ack(response_action="errors", errors={field: result.message})
 
+    if editor is not None:
+        _register_compete(app, feedback, wake, editor)
+
     @app.event("app_home_opened")
     async def home(event: dict[str, Any], client: AsyncWebClient, body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
@@ -220,3 +235,62 @@ def _log_refusal(
         log.warning(
             "triage attempt refused", extra={"user": user, "item": item_id, "action": action.value}
         )
+
+
+def _register_compete(
+    app: AsyncApp, feedback: FeedbackService, wake: Callable[[], None], editor: ProductEditor
+) -> None:
+    """Feedback feeds knowledge: a competitive development becomes part of the answer."""
+
+    @app.action(blocks.COMPETE_ACTION)
+    async def compete(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user = user_of(body)
+        item_id = _item_id(body)
+        item = await feedback.get(item_id) if item_id else None
+        product = await editor.product(item.product_sku) if item and item.product_sku else None
+        if item is None or product is None:
+            await respond(
+                text="That item or its product is gone.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        if not editor.may_edit(user, product):
+            log.warning("compete refused", extra={"user": user.id, "item": item.id})
+            await respond(text=NOT_ALLOWED, response_type="ephemeral", replace_original=False)
+            return
+        spec = competitive_form(item.id, product.name, item.details)
+        await client.views_open(trigger_id=body["trigger_id"], view=views.modal(spec))
+
+    @app.view("feedback.compete")
+    async def compete_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = user_of(body)
+        values = views.values_of(body["view"])
+        raw = views.state_of(body["view"]).get("item", "")
+        item = await feedback.get(int(raw)) if raw.isdigit() else None
+        if item is None or not item.product_sku:
+            await ack(response_action="errors", errors={"difference": "That item is gone."})
+            return
+        name, difference = values.get("competitor") or "", values.get("difference") or ""
+        product = await editor.product(item.product_sku)
+        notify = [
+            told_submitter(
+                item.id,
+                item.submitter,
+                product.name if product else "",
+                f"vs {name.strip()}: {difference.strip()}",
+            )
+        ]
+        result = await editor.add_competitor(
+            user=user, sku=item.product_sku, name=name, difference=difference, notify=notify
+        )
+        if isinstance(result, EditRefused):
+            await ack(response_action="errors", errors={"difference": result.message})
+        elif isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+        else:
+            wake()
+            await ack()

@@ -33,7 +33,7 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
         process_before_response=True,
     )
     listeners.register(app, services.bot, services.wake_worker)
-    feedback.register(app, services.feedback, services.wake_worker)
+    feedback.register(app, services.feedback, services.wake_worker, services.bot.editor)
     return app
 
 

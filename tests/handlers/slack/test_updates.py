@@ -265,3 +265,45 @@ async def test_owner_may_edit_their_own_product_only(updates: SlackDriver) -> No
     owner = UserRef("slack", "U01PMALICE")  # owns Widget Pro, not Ledger Sync (Bruno's)
     assert not isinstance(await editor.form(user=owner, sku="WDG-PRO"), EditRefused)
     assert isinstance(await editor.form(user=owner, sku="LDG-SYNC"), EditRefused)
+
+
+async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDriver) -> None:
+    from bot.feedback import Submitted
+    from bot.types import UserRef
+
+    result = await updates.services.feedback.submit(
+        user=UserRef("slack", "U0SALES1"),
+        values={
+            "product": "WDG-PRO",
+            "kind": "competitive",
+            "client": "Acme Corp",
+            "urgency": "normal",
+            "details": "Gizmotron now bundles offline sync for free",
+        },
+    )
+    assert isinstance(result, Submitted)
+    await drain(updates)
+    card = str(posts(updates)[TRIAGE][0]["blocks"])
+    assert "feedback.compete" in card
+    updates.fake.calls.clear()
+
+    await updates.action("feedback.compete", "1", user="U0SALES2")
+    assert updates.fake.responses[-1]["text"].startswith("Only product managers")
+    await updates.action("feedback.compete", "1", user=PMS[0])
+    form = opened(updates)
+    assert form["callback_id"] == "feedback.compete"
+    done = await updates.interaction(
+        view_submission(
+            form, PMS[0], competitor="Gizmotron", difference="We sync offline in every tier"
+        )
+    )
+    assert done.status == 200 and done.body in ("", "{}")
+
+    answer = (await updates.command("widget pro in oz")).json
+    assert "vs *Gizmotron*: We sync offline in every tier" in str(answer["blocks"])
+    await drain(updates)
+    got = posts(updates)
+    assert bullets(got["U0SALES1"][0]) == ["vs Gizmotron: We sync offline in every tier"]
+    dm_text = got["U0SALES1"][0]["text"]
+    assert dm_text.startswith("Your feedback #1 is now part of Widget Pro")
+    assert bullets(got["C0ANNOUNCE"][0]) == ["Widget Pro: updated competitive differences"]
