@@ -184,19 +184,22 @@ def parse_edit(values: Values, spec: CatalogSpec, sku: str) -> CatalogSpec | Err
     data = catalog_to_dict(spec)
     index = next(i for i, p in enumerate(data["products"]) if p["sku"] == sku)
     product = dict(data["products"][index])
-    band = values.get("pricing_band")
-    product.update(
-        lifecycle=values.get("lifecycle") or product["lifecycle"],
-        availability=rules,
-        summary=(values.get("summary") or "").strip(),
-        traits=_lines(values.get("traits")),
-        competitors=competitors,
-        docs=docs,
-    )
-    if band and band != NO_BAND:
-        product["pricing_band"] = band
-    else:
-        product.pop("pricing_band", None)
+    # A field the submission does not carry stays as it is; one sent empty is cleared.
+    new = {
+        "lifecycle": values.get("lifecycle") or product["lifecycle"],
+        "availability": rules,
+        "summary": (values.get("summary") or "").strip(),
+        "traits": _lines(values.get("traits")),
+        "competitors": competitors,
+        "docs": docs,
+    }
+    product.update({k: v for k, v in new.items() if k in values})
+    if "pricing_band" in values:
+        band = values.get("pricing_band")
+        if band and band != NO_BAND:
+            product["pricing_band"] = band
+        else:
+            product.pop("pricing_band", None)
     data["products"][index] = product
     try:  # the same path as an import: the whole file, every problem with its place
         return parse_catalog(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -151,6 +151,10 @@ class TeamsBot(ActivityHandler):
                 return await self._submit(activity, data)
             if verb == "product.edit":
                 return await self._edit(activity, data)
+            if verb == "product.editform":
+                return await self._edit_form(activity, data)
+            if verb == "product.verify":
+                return await self._verify(activity, data)
             if verb in {a.value for a in Action}:
                 return await self._decide(activity, Action(verb), data)
             return toast("That button is no longer supported.")
@@ -197,6 +201,27 @@ class TeamsBot(ActivityHandler):
                 )
             )
         )
+
+    async def _edit_form(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        assert self._bot.editor is not None
+        form = await self._bot.editor.form(
+            user=user_of(activity), sku=str(data.get("sku") or "")[:64]
+        )
+        if isinstance(form, EditRefused):
+            return toast(form.message)
+        return card_response(cards.form(form))
+
+    async def _verify(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        user = user_of(activity)
+        sku = str(data.get("sku") or "")[:64]
+        product = (await self._bot.catalog.view()).by_sku.get(sku)
+        if product is None or self._bot.updates is None:
+            return toast("That product is no longer in the catalog.")
+        if not self._bot.is_pm(user, product):
+            log.warning("verify attempt refused", extra={"user": user.id, "sku": sku})
+            return toast("Only product managers can confirm a product is still accurate.")
+        await self._bot.updates.verify(sku=sku, user=user)
+        return toast(f"Thanks: {product.name} is marked as still accurate today.")
 
     async def _edit(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         editor = self._bot.editor

@@ -115,8 +115,23 @@ def render(reply: Reply) -> Card:
                 )
             )
         actions = [
-            {"type": "Action.OpenUrl", "title": d.title[:40], "url": d.url} for d in p.docs[:5]
+            {"type": "Action.OpenUrl", "title": d.title[:40], "url": d.url} for d in p.docs[:4]
         ]
+        if reply.can_verify:  # product managers only
+            actions += [
+                {
+                    "type": "Action.Execute",
+                    "title": "Still accurate",
+                    "verb": "product.verify",
+                    "data": {"sku": p.sku},
+                },
+                {
+                    "type": "Action.Execute",
+                    "title": "Edit",
+                    "verb": "product.editform",
+                    "data": {"sku": p.sku},
+                },
+            ]
     elif isinstance(reply, Ambiguous):
         where = f" in {plain(reply.region.name)}" if reply.region else ""
         body = [

@@ -231,3 +231,52 @@ def test_outbound_hosts_are_restricted_unless_in_emulator_mode() -> None:
     assert not secured.is_allowed("https://evil.example.com/")
     emulator = host_validator(auth_configuration(Settings(_env_file=None)))  # type: ignore[call-arg]
     assert emulator.is_allowed("http://127.0.0.1:3978/")
+
+
+async def test_product_updates_on_teams(teams: TeamsDriver) -> None:
+    await teams.say(
+        "<at>Salesbridge</at> use this channel for announcements",
+        conversation_type="channel",
+        user=PM_AAD,
+    )
+    assert teams.connector.messages(CHANNEL)[-1].body["text"] == (
+        "This channel now receives product announcements."
+    )
+    await teams.say("product subscribe widget lite")
+    dm = f"a:dm-{SALES_AAD}"
+    assert teams.connector.messages(dm)[-1].body["text"] == (
+        "You'll get a DM when Widget Lite changes."
+    )
+
+    # A PM edits from the answer card: Edit opens the form card, saving announces.
+    await teams.say("product widget lite in oz", user=PM_AAD)
+    answer = card_of(teams.connector.messages(f"a:dm-{PM_AAD}")[-1].body)
+    assert [a.get("verb") for a in answer["actions"] if a["type"] == "Action.Execute"] == [
+        "product.verify",
+        "product.editform",
+    ]
+    _, form = await teams.execute("product.editform", {"sku": "WDG-LITE"}, user=PM_AAD)
+    rules = next(el for el in form["value"]["body"] if el.get("id") == "availability")
+    _, refused = await teams.execute(
+        "product.edit", {"sku": "WDG-LITE", "availability": "GLOBAL: available"}
+    )
+    assert refused["value"].startswith("Only product managers")  # forged by sales
+    new_rules = rules["value"].replace("AU: not_available — Not licensed", "AU: available")
+    _, saved = await teams.execute(
+        "product.edit",
+        {"sku": "WDG-LITE", "lifecycle": "ga", "pricing_band": "A", "availability": new_rules},
+        user=PM_AAD,
+    )
+    assert "Widget Lite saved." in str(saved["value"])
+
+    line = "Widget Lite is now Available in Australia (was Not available)"
+    history = await teams.services.updates.history("WDG-LITE")
+    assert history[0].lines == (line,)  # fields the card did not send stay as they were
+    await eventually(
+        lambda: (
+            any(line in str(p.body) for p in teams.connector.messages(CHANNEL))
+            and any(line in str(p.body) for p in teams.connector.messages(dm))
+        )
+    )
+    await teams.say("product widget lite in oz")
+    assert teams.connector.messages(dm)[-1].body["text"] == "Widget Lite: Available in Australia"
