@@ -14,6 +14,10 @@ class FieldKind(enum.StrEnum):
     NUMBER = "number"
     URL = "url"
     RADIO = "radio"
+    DATE = "date"  # ISO date
+    MULTI_SELECT = "multi_select"  # values joined with "\n"
+    MULTI_SEARCH = "multi_search"  # several products, looked up as the user types
+    USERS = "users"  # people in the workspace (Slack user ids / Teams AAD ids)
 
 
 @dataclass(frozen=True, slots=True)

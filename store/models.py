@@ -229,3 +229,26 @@ class LookupMissRow(SQLModel, table=True):
     count: int = 0
     first_at: dt.datetime
     last_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- briefings
+
+
+class BriefingRow(SQLModel, table=True):
+    """A session a PM gave to a sales team."""
+
+    __tablename__ = "briefing"
+    id: int | None = Field(default=None, primary_key=True)
+    pm_platform: str = Field(max_length=16)
+    pm_id: str = Field(max_length=64, index=True)
+    held_on: dt.date = Field(index=True)
+    regions: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    team: str | None = Field(default=None, max_length=200)
+    attendees: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    people: int = 0
+    products: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    shared: str = Field(default="", sa_type=sa.Text)
+    deck: str | None = Field(default=None, sa_type=sa.Text)
+    minutes: int = 0
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -1,0 +1,267 @@
+"""Briefings PMs give to sales: the form, validation, and keeping one's own entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.catalog import CatalogService
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.ports import Clock
+from bot.types import UserRef
+
+NOT_A_PM = "Only product managers log briefings."
+MAX_MINUTES = 8 * 60
+_URL = re.compile(r"^https?://[^\s<>|]+$")
+SEP = "\n"  # multi-value fields carry their values joined by newlines
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    id: int
+    pm: UserRef
+    held_on: dt.date
+    regions: tuple[str, ...]
+    team: str | None
+    attendees: tuple[str, ...]
+    people: int
+    products: tuple[str, ...]
+    shared: str
+    deck: str | None
+    minutes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingDraft:
+    held_on: dt.date
+    regions: tuple[str, ...]
+    team: str | None
+    attendees: tuple[str, ...]
+    people: int
+    products: tuple[str, ...]
+    shared: str
+    deck: str | None
+    minutes: int
+
+
+class BriefingRepository(Protocol):
+    async def add_briefing(
+        self, *, pm: UserRef, draft: BriefingDraft, at: dt.datetime
+    ) -> Briefing: ...
+    async def update_briefing(
+        self, *, briefing_id: int, draft: BriefingDraft, at: dt.datetime
+    ) -> Briefing | None: ...
+    async def delete_briefing(self, *, briefing_id: int) -> bool: ...
+    async def get_briefing(self, *, briefing_id: int) -> Briefing | None: ...
+    async def briefings(
+        self, *, start: dt.date | None = None, end: dt.date | None = None, pm: UserRef | None = None
+    ) -> list[Briefing]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    message: str
+
+
+def briefing_form(
+    regions: Sequence[Choice],
+    *,
+    values: Values | None = None,
+    briefing_id: int | None = None,
+    today: dt.date | None = None,
+) -> FormSpec:
+    v = values or {}
+    state = {"briefing": str(briefing_id)} if briefing_id else {}
+    return FormSpec(
+        id="briefing.save",
+        title="Log a briefing" if not briefing_id else f"Briefing #{briefing_id}",
+        submit="Save",
+        intro="A session you gave to a sales team. Management sees briefings per region.",
+        state=state,
+        fields=(
+            FormField(
+                "held_on",
+                "Date",
+                FieldKind.DATE,
+                initial=v.get("held_on") or (today.isoformat() if today else None),
+            ),
+            FormField(
+                "regions",
+                "Region(s)",
+                FieldKind.MULTI_SELECT,
+                choices=tuple(regions),
+                initial=v.get("regions"),
+            ),
+            FormField(
+                "team",
+                "Team (optional)",
+                FieldKind.TEXT,
+                required=False,
+                max_length=200,
+                initial=v.get("team"),
+            ),
+            FormField(
+                "attendees",
+                "Who attended",
+                FieldKind.USERS,
+                required=False,
+                initial=v.get("attendees"),
+            ),
+            FormField("people", "How many people", FieldKind.NUMBER, initial=v.get("people")),
+            FormField(
+                "products",
+                "Products covered",
+                FieldKind.MULTI_SEARCH,
+                required=False,
+                initial=v.get("products"),
+            ),
+            FormField(
+                "shared",
+                "What was shared",
+                FieldKind.MULTILINE,
+                max_length=3000,
+                initial=v.get("shared"),
+            ),
+            FormField("deck", "Deck (link)", FieldKind.URL, required=False, initial=v.get("deck")),
+            FormField("minutes", "Duration (minutes)", FieldKind.NUMBER, initial=v.get("minutes")),
+        ),
+    )
+
+
+def _many(value: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in (value or "").split(SEP) if x.strip())
+
+
+class BriefingService:
+    def __init__(
+        self,
+        *,
+        repo: BriefingRepository,
+        catalog: CatalogService,
+        clock: Clock,
+        product_managers: frozenset[str],
+    ) -> None:
+        self._repo = repo
+        self._catalog = catalog
+        self._clock = clock
+        self._pms = product_managers
+
+    def may_log(self, user: UserRef) -> bool:
+        return user.id in self._pms
+
+    async def region_choices(self) -> list[Choice]:
+        view = await self._catalog.view()
+        return [Choice(r.code, r.name) for r in view.catalog.regions.values()]
+
+    async def form(self, *, user: UserRef, briefing_id: int | None = None) -> FormSpec | Refused:
+        if not self.may_log(user):
+            return Refused(NOT_A_PM)
+        values: Values | None = None
+        if briefing_id is not None:
+            b = await self._own(user, briefing_id)
+            if isinstance(b, Refused):
+                return b
+            values = {
+                "held_on": b.held_on.isoformat(),
+                "regions": SEP.join(b.regions),
+                "team": b.team,
+                "attendees": SEP.join(b.attendees),
+                "people": str(b.people),
+                "products": SEP.join(b.products),
+                "shared": b.shared,
+                "deck": b.deck,
+                "minutes": str(b.minutes),
+            }
+        return briefing_form(
+            await self.region_choices(),
+            values=values,
+            briefing_id=briefing_id,
+            today=self._clock.now().date(),
+        )
+
+    async def validate(self, values: Values) -> BriefingDraft | Errors:
+        errors: Errors = {}
+        view = await self._catalog.view()
+        today = self._clock.now().date()
+        try:
+            held_on = dt.date.fromisoformat(values.get("held_on") or "")
+            if held_on > today + dt.timedelta(days=1):
+                errors["held_on"] = "Log briefings that have happened (not future dates)."
+        except ValueError:
+            errors["held_on"] = "Pick the date of the session."
+            held_on = today
+        regions = _many(values.get("regions"))
+        unknown = [r for r in regions if r not in view.catalog.regions]
+        team = (values.get("team") or "").strip() or None
+        if unknown:
+            errors["regions"] = f"Unknown region {unknown[0]!r}."
+        elif not regions:
+            errors["regions"] = "Which region(s) was this for?"
+        products = _many(values.get("products"))
+        if any(p not in view.by_sku for p in products):
+            errors["products"] = "One of those products is no longer in the catalog."
+        attendees = _many(values.get("attendees"))
+        people = _int(values.get("people"))
+        if people is None or not 1 <= people <= 10_000:
+            errors["people"] = "How many people were there (a whole number)?"
+        elif people < len(attendees):
+            errors["people"] = f"At least the {len(attendees)} people you named."
+        minutes = _int(values.get("minutes"))
+        if minutes is None or not 1 <= minutes <= MAX_MINUTES:
+            errors["minutes"] = f"Minutes, from 1 to {MAX_MINUTES}."
+        shared = (values.get("shared") or "").strip()
+        if len(shared) < 3:
+            errors["shared"] = "A line on what you covered."
+        deck = (values.get("deck") or "").strip() or None
+        if deck and not _URL.match(deck):
+            errors["deck"] = "A link starting with https://"
+        if errors:
+            return errors
+        assert people is not None and minutes is not None
+        return BriefingDraft(
+            held_on, regions, team, attendees, people, products, shared[:3000], deck, minutes
+        )
+
+    async def save(
+        self, *, user: UserRef, values: Values, briefing_id: int | None = None
+    ) -> Briefing | Errors | Refused:
+        if not self.may_log(user):
+            return Refused(NOT_A_PM)
+        if briefing_id is not None:
+            own = await self._own(user, briefing_id)
+            if isinstance(own, Refused):
+                return own
+        draft = await self.validate(values)
+        if not isinstance(draft, BriefingDraft):
+            return draft
+        now = self._clock.now()
+        if briefing_id is None:
+            return await self._repo.add_briefing(pm=user, draft=draft, at=now)
+        updated = await self._repo.update_briefing(briefing_id=briefing_id, draft=draft, at=now)
+        return updated or Refused(f"Briefing #{briefing_id} is gone.")
+
+    async def _own(self, user: UserRef, briefing_id: int) -> Briefing | Refused:
+        b = await self._repo.get_briefing(briefing_id=briefing_id)
+        if b is None:
+            return Refused(f"There is no briefing #{briefing_id}.")
+        if b.pm != user:
+            return Refused("You can only change your own briefings.")
+        return b
+
+    async def delete(self, *, user: UserRef, briefing_id: int) -> str:
+        own = await self._own(user, briefing_id)
+        if isinstance(own, Refused):
+            return own.message
+        await self._repo.delete_briefing(briefing_id=briefing_id)
+        return f"Deleted briefing #{briefing_id} ({own.held_on.isoformat()})."
+
+    async def mine(self, user: UserRef) -> list[Briefing]:
+        return await self._repo.briefings(pm=user)
+
+
+def _int(value: str | None) -> int | None:
+    text = (value or "").strip().replace(",", "")
+    return int(text) if text.isdigit() else None
