@@ -265,3 +265,21 @@ class BriefingService:
 def _int(value: str | None) -> int | None:
     text = (value or "").strip().replace(",", "")
     return int(text) if text.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingList:
+    """A PM's own briefings, newest first (to correct or delete)."""
+
+    items: tuple[Briefing, ...]
+
+    @property
+    def fallback(self) -> str:
+        if not self.items:
+            return "You have logged no briefings yet. `/briefing` logs one."
+        return f"Your last {len(self.items)} briefings"
+
+
+def describe(b: Briefing) -> str:
+    where = ", ".join(b.regions) + (f" ({b.team})" if b.team else "")
+    return f"#{b.id} {b.held_on:%d %b %Y} · {where} · {b.people} people · {b.minutes} min"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from bot.briefings import BriefingList, BriefingService
+from bot.briefings import Refused as BriefingRefused
 from bot.catalog import CatalogService
 from bot.editing import EditRefused, ProductEditor
 from bot.replies import (
@@ -21,6 +23,7 @@ from bot.replies import (
     ProductOverview,
     Reply,
 )
+from bot.reports import CoverageService, PeriodError, Report
 from bot.types import SalesProduct, UserRef
 from bot.updates import ProductUpdates
 
@@ -44,6 +47,16 @@ COMMANDS: tuple[Command, ...] = (
         "Where a product may be sold: verdict for a market, pricing band, traits, docs",
     ),
     Command(
+        "briefing",
+        "[list]",
+        "Log a briefing you gave to a sales team (product managers); list yours",
+    ),
+    Command(
+        "coverage",
+        "[this quarter | last quarter | 2026-Q3 | last 30 days]",
+        "Briefings per region against target, PM effort, and feedback turnaround",
+    ),
+    Command(
         "feedback",
         "[what the client said]",
         "Send client feedback to the product team",
@@ -52,6 +65,8 @@ COMMANDS: tuple[Command, ...] = (
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
+# What a command can answer: a reply, a coverage report, or a PM's own briefings.
+AnyReply = Reply | Report | BriefingList
 FORM_ONLY = "That command opens a form: use it in Slack or Teams."
 
 
@@ -78,8 +93,12 @@ class Bot:
         catalog: CatalogService,
         updates: ProductUpdates | None = None,
         editor: ProductEditor | None = None,
+        briefings: BriefingService | None = None,
+        coverage: CoverageService | None = None,
         product_managers: frozenset[str] = frozenset(),
     ) -> None:
+        self.briefings = briefings
+        self.coverage = coverage
         self.catalog = catalog
         self.updates = updates
         self.editor = editor
@@ -90,12 +109,19 @@ class Bot:
             product is not None and product.owner == user.id
         )
 
-    async def handle(self, *, user: UserRef, command: str, text: str) -> Reply:
+    async def handle(self, *, user: UserRef, command: str, text: str) -> AnyReply:
         name = command.lstrip("/").casefold()
         if name == "help" or name not in BY_NAME:
             if name not in BY_NAME and name != "help":
                 return Notice(f"I don't know the command “{command}”. Try `/product help`.")
             return help_reply()
+        if name == "briefing" and self.briefings is not None:
+            return await self._briefing(user, text)
+        if name == "coverage" and self.coverage is not None:
+            try:
+                return await self.coverage.report(text)
+            except PeriodError as exc:
+                return Notice(str(exc))
         if BY_NAME[name].opens_form:
             return Notice(FORM_ONLY)
         if text.strip().casefold() in HELP_WORDS:
@@ -182,7 +208,15 @@ class Bot:
         entries = await self.updates.history(got.sku)
         return History(got.name, tuple(HistoryEntryView(e.at, e.actor, e.lines) for e in entries))
 
-    async def handle_line(self, *, user: UserRef, line: str) -> Reply:
+    async def _briefing(self, user: UserRef, text: str) -> AnyReply:
+        assert self.briefings is not None
+        if text.strip().casefold() == "list":
+            mine = await self.briefings.mine(user)
+            return BriefingList(tuple(reversed(mine))[:20])
+        form = await self.briefings.form(user=user)
+        return Notice(form.message) if isinstance(form, BriefingRefused) else OpenForm(form)
+
+    async def handle_line(self, *, user: UserRef, line: str) -> AnyReply:
         """A whole typed line (console, Teams chat): the first word picks the command."""
         name, rest = split_command(line)
         return await self.handle(user=user, command=name, text=rest)

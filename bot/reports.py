@@ -105,6 +105,7 @@ class Report:
     period: Period
     regions: tuple[RegionRow, ...]  # behind and none first
     pms: tuple[PmRow, ...]
+    briefings: int  # held in the period (one briefing may count for several regions)
 
     @property
     def flagged(self) -> tuple[RegionRow, ...]:
@@ -114,8 +115,9 @@ class Report:
     def fallback(self) -> str:
         names = ", ".join(f"{r.name} ({r.status})" for r in self.flagged)
         return (
-            f"Coverage {self.period.label}: {sum(r.briefings for r in self.regions)} "
-            f"briefings; " + (f"needs attention: {names}" if names else "every region on track")
+            f"Coverage {self.period.label}: {self.briefings} "
+            f"briefing{'' if self.briefings == 1 else 's'}; "
+            + (f"needs attention: {names}" if names else "every region on track")
         )
 
     def csv(self) -> str:
@@ -266,7 +268,7 @@ def build_report(
             key=lambda p: (-p.briefings, p.pm),
         )
     )
-    return Report(period, tuple(rows), pms)
+    return Report(period, tuple(rows), pms, len(in_period))
 
 
 class BriefingReader(Protocol):

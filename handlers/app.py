@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -12,16 +13,19 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.announcements import EVERYWHERE
+from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import Bot
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
-from bot.ports import SystemClock
+from bot.ports import Notification, SystemClock
+from bot.reports import CoverageService
 from bot.updates import ProductUpdates
 from handlers.config import Settings
 from handlers.teams.inbound import ANNOUNCE_KEY
+from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
@@ -75,6 +79,8 @@ def build_services(settings: Settings) -> Services:
             out.append((EVERYWHERE, "teams:announce"))
         return out
 
+    clock = SystemClock()
+    briefing_repo = SqlBriefingRepository(engine)
     updates = ProductUpdates(
         repo=SqlUpdatesRepository(engine),
         catalog=catalog,
@@ -112,6 +118,21 @@ def build_services(settings: Settings) -> Services:
             catalog=catalog,
             updates=updates,
             editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
+            briefings=BriefingService(
+                repo=briefing_repo,
+                catalog=catalog,
+                clock=clock,
+                product_managers=settings.product_managers,
+            ),
+            coverage=CoverageService(
+                briefings=briefing_repo,
+                items=feedback_repo,
+                catalog=catalog,
+                clock=clock,
+                timezone=settings.report_timezone,
+                default_target=settings.default_briefing_target,
+                pm_target=settings.pm_briefing_target,
+            ),
             product_managers=settings.product_managers,
         ),
         feedback,
@@ -125,7 +146,7 @@ def build_services(settings: Settings) -> Services:
     if settings.slack_bot_token:
         from handlers.slack.notifier import make_slack_notifier
 
-        senders["slack"] = make_slack_notifier(settings, feedback).deliver
+        senders["slack"] = make_slack_notifier(settings, feedback, services.bot.coverage).deliver
     return services
 
 
@@ -172,6 +193,18 @@ async def weekly(services: Services) -> None:
     gaps = await services.updates.gap_notification(triage=triage)
     if gaps is not None:
         notes.append(gaps)
+    if settings.management_channel and services.bot.coverage is not None:
+        now = dt.datetime.now(dt.UTC)
+        week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+        notes.append(
+            Notification(
+                platform="slack",
+                kind="coverage",
+                target=settings.management_channel,
+                dedupe_key=f"coverage:{week}:{settings.management_channel}",
+                payload={"type": "coverage", "period": "this quarter", "digest": True},
+            )
+        )
     if notes:
         await services.outbox.enqueue(notifications=notes)
         services.wake_worker()

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     region_channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     verify_after_days: int = Field(default=90, ge=1)  # owners are nudged weekly after this
     feedback_stale_days: int = Field(default=3, ge=1)  # new items raised again after this
+    # Coverage reports: the time zone quarters and dates are read in, default targets.
+    report_timezone: str = "UTC"
+    default_briefing_target: int = Field(default=1, ge=0)  # per region and quarter
+    pm_briefing_target: int = Field(default=3, ge=0)  # expected of each PM per quarter
+    management_channel: str | None = None  # weekly coverage digest (Slack channel id)
     outbox_max_attempts: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 
@@ -44,6 +49,14 @@ class Settings(BaseSettings):
     @classmethod
     def _api(cls, v: str) -> str:
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v)  # fails early on a misspelt zone
+        return v
 
     @field_validator("region_channels", mode="before")
     @classmethod

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from bot.commands import Bot
+from bot.briefings import BriefingList, describe
+from bot.commands import AnyReply, Bot
 from bot.replies import (
     Ambiguous,
     Assessment,
@@ -20,9 +21,9 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
-    Reply,
     band_text,
 )
+from bot.reports import Report
 from bot.types import UserRef
 
 BANNER = (
@@ -41,9 +42,19 @@ def _option(o: Option) -> str:
     return f"  - {o.product.name}" + (f": {_verdict(o.assessment)}" if o.assessment else "")
 
 
-def render_text(reply: Reply) -> str:
+def render_text(reply: AnyReply) -> str:
     """Readable plain text: the fallback line first, then the details."""
     lines = [reply.fallback]
+    if isinstance(reply, Report):
+        for r in reply.regions:
+            lines.append(
+                f"  - {r.name}: {r.briefings} of {r.expected:g} ({r.status}), "
+                f"{r.minutes} min, {r.people} people; feedback {r.submitted} in, "
+                f"{r.decided} decided"
+            )
+        return "\n".join(lines)
+    if isinstance(reply, BriefingList):
+        return "\n".join([*lines, *(f"  {describe(b)}" for b in reply.items)])
     if isinstance(reply, ProductAnswer):
         p = reply.product
         lines.append(f"  Pricing band: {band_text(reply.assessment.band)}")

@@ -77,6 +77,7 @@ class FakeSlack:
     # Socket Mode: the app's websocket, and what it sent back (acks with payloads).
     socket: web.WebSocketResponse | None = None
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes
     # Slack's "HTTP 200, ok: false" errors, by target channel/user.
     error_for: dict[str, str] = field(default_factory=dict)
     # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
@@ -89,6 +90,7 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few methods
         app.router.add_post("/respond/{rid}", self._respond)
         app.router.add_get("/link", self._link)
+        app.router.add_post("/upload/{fid}", self._upload)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
@@ -147,12 +149,26 @@ class FakeSlack:
             "ts": f"{len(self.calls)}.000100",
             "channel": str(call.body.get("channel") or "C0FAKE"),
         }
+        if method == "files.getUploadURLExternal":
+            fid = f"F{len(self.calls):05d}"
+            assert self.server is not None
+            call.answer = {
+                "ok": True,
+                "file_id": fid,
+                "upload_url": str(self.server.make_url(f"/upload/{fid}")),
+            }
+        if method == "files.completeUploadExternal":
+            call.answer = {"ok": True, "files": [{"id": "F1"}]}
         if method == "chat.getPermalink":
             channel, ts = call.body.get("channel"), str(call.body.get("message_ts"))
             call.answer["permalink"] = (
                 f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"
             )
         return web.json_response(call.answer)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["fid"]] = await request.read()
+        return web.Response(text="OK - uploaded")
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()

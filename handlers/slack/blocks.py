@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.briefings import BriefingList, describe
+from bot.commands import AnyReply
 from bot.feedback import (
     ACTION_LABEL,
     ACTION_STATUS,
@@ -34,16 +36,17 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
-    Reply,
     band_text,
     format_money,
 )
+from bot.reports import Report
 from bot.types import Verdict
 
 SHARE_ACTION = "product.share"
 VERIFY_ACTION = "product.verify"
 EDIT_ACTION = "product.edit"
 COMPETE_ACTION = "feedback.compete"
+BRIEFING_MENU = "briefing.menu"
 COMPETE_LABEL = "Add to competitive differences"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Message = dict[str, Any]
@@ -152,9 +155,13 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
     return blocks
 
 
-def render(reply: Reply, *, share: bool = True) -> Message:
+def render(reply: AnyReply, *, share: bool = True) -> Message:
     """A message body: `text` (the fallback line) and `blocks`."""
     blocks: list[dict[str, Any]]
+    if isinstance(reply, Report):
+        return coverage(reply)
+    if isinstance(reply, BriefingList):
+        return briefing_list(reply)
     if isinstance(reply, ProductAnswer):
         blocks = product_answer(reply, share=share)
     elif isinstance(reply, Ambiguous):
@@ -342,3 +349,74 @@ def digest(title: str, lines: Sequence[str]) -> Message:
         "text": esc(f"{title}: " + "; ".join(lines))[:3000],
         "blocks": [_section(f"*{esc(title)}*"), _section(body)],
     }
+
+
+# --------------------------------------------------------------------------- briefings
+
+
+def coverage(report: Report) -> Message:
+    """The coverage report: regions needing attention first, then effort and turnaround."""
+    icon = {
+        "on track": ":large_green_circle:",
+        "behind": ":large_orange_circle:",
+        "none": ":red_circle:",
+    }
+    lines = []
+    for r in report.regions:
+        last = f", last {r.last_briefing:%d %b}" if r.last_briefing else ""
+        median = (
+            f"{r.median_hours_to_decision:g} h" if r.median_hours_to_decision is not None else "—"
+        )
+        lines.append(
+            f"{icon[r.status]} *{esc(r.name)}*: {r.briefings} of {r.expected:g} briefings "
+            f"({r.status}){last} · {r.minutes} min · {r.people} people · feedback "
+            f"{r.submitted} in, {r.decided} decided, median {median}, waiting "
+            f"{'/'.join(str(n) for n in r.open_by_age)} (<7d/7–30d/>30d)"
+        )
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"Coverage {report.period.label}"[:150]},
+        },
+    ]
+    for start in range(0, len(lines), 10):  # a section holds 3,000 characters
+        blocks.append(_section("\n".join(lines[start : start + 10])))
+    if report.pms:
+        blocks.append(
+            _section(
+                "*Effort per PM*\n"
+                + "\n".join(
+                    f"• <@{p.pm}>: {p.briefings} briefings (expected {p.expected:g}), "
+                    f"{p.minutes} min, {p.people} people"
+                    for p in report.pms
+                )
+            )
+        )
+    blocks.append(_context("Chart and CSV follow in this conversation."))
+    return {"text": esc(report.fallback)[:3000], "blocks": blocks[:50]}
+
+
+def briefing_list(reply: BriefingList) -> Message:
+    blocks: list[dict[str, Any]] = [_section(esc(reply.fallback))]
+    for b in reply.items:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": esc(describe(b))},
+                "accessory": {
+                    "type": "overflow",
+                    "action_id": BRIEFING_MENU,
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Correct"},
+                            "value": f"edit:{b.id}",
+                        },
+                        {
+                            "text": {"type": "plain_text", "text": "Delete"},
+                            "value": f"delete:{b.id}",
+                        },
+                    ],
+                },
+            }
+        )
+    return {"text": esc(reply.fallback), "blocks": blocks[:50]}

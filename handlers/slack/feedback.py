@@ -20,6 +20,7 @@ from bot.editing import (
 )
 from bot.feedback import (
     ASKS_FOR_NOTE,
+    NO_PRODUCT,
     NOT_A_PM,
     Action,
     AlreadyDecided,
@@ -81,9 +82,11 @@ def register(
             client, body["trigger_id"], text=message.get("text") or "", permalink=permalink
         )
 
-    @app.options(PRODUCT_PICKER)
+    @app.options(re.compile(r"^search\.products?$"))
     async def product_options(ack: AsyncAck, body: dict[str, Any]) -> None:
         choices = await feedback.product_choices(str(body.get("value") or "")[:200])
+        if body.get("action_id") != PRODUCT_PICKER:  # several products: a real one each
+            choices = [c for c in choices if c.value != NO_PRODUCT]
         await ack(
             options=[
                 {"text": {"type": "plain_text", "text": c.label}, "value": c.value}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.ports import Notification
 from handlers.config import Settings
 from handlers.slack import feedback, listeners
 
@@ -32,7 +34,11 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
     )
-    listeners.register(app, services.bot, services.wake_worker)
+
+    async def enqueue(notifications: Sequence[Notification]) -> None:
+        await services.outbox.enqueue(notifications=notifications)
+
+    listeners.register(app, services.bot, services.wake_worker, enqueue)
     feedback.register(app, services.feedback, services.wake_worker, services.bot.editor)
     return app
 

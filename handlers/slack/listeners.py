@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.briefings import Refused as BriefingRefused
+from bot.briefings import describe
 from bot.commands import COMMANDS, Bot
 from bot.editing import EditRefused
+from bot.ports import Notification
 from bot.replies import ERROR_APOLOGY, Notice, OpenForm
+from bot.reports import Report
 from handlers.slack import blocks, views
 from handlers.slack.inbound import share_target, user_of
 
@@ -24,17 +29,70 @@ BOT_SCOPES = frozenset(
     {
         "commands",  # slash commands and the message shortcut; response_url replies
         "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
+        "files:write",  # the coverage chart and CSV
     }
 )
-ACTION_IDS = (blocks.SHARE_ACTION, blocks.VERIFY_ACTION, blocks.EDIT_ACTION, "triage.*")
+ACTION_IDS = (
+    blocks.SHARE_ACTION,
+    blocks.VERIFY_ACTION,
+    blocks.EDIT_ACTION,
+    blocks.BRIEFING_MENU,
+    "triage.*",
+)
 SHORTCUTS = ("feedback.from_message",)
 BOT_EVENTS = ("app_home_opened",)
 
 
-def register(app: AsyncApp, bot: Bot, wake: Callable[[], None] = lambda: None) -> None:
+def register(
+    app: AsyncApp,
+    bot: Bot,
+    wake: Callable[[], None] = lambda: None,
+    enqueue: Callable[[Sequence[Notification]], Awaitable[None]] | None = None,
+) -> None:
     for command in COMMANDS:
         if not command.opens_form:  # form commands have listeners of their own
-            _register_command(app, bot, command.slash)
+            _register_command(app, bot, command.slash, wake, enqueue)
+
+    @app.view("briefing.save")
+    async def briefing_save(ack: AsyncAck, body: dict[str, Any]) -> None:
+        assert bot.briefings is not None
+        state = views.state_of(body["view"])
+        raw = state.get("briefing", "")
+        result = await bot.briefings.save(
+            user=user_of(body),
+            values=views.values_of(body["view"]),
+            briefing_id=int(raw) if raw.isdigit() else None,
+        )
+        if isinstance(result, BriefingRefused):
+            await ack(response_action="errors", errors={"held_on": result.message})
+        elif isinstance(result, dict):
+            await ack(response_action="errors", errors=result)
+        else:
+            await ack(
+                response_action="update",
+                view=views.message_view("Briefing saved", f"Saved: {blocks.esc(describe(result))}"),
+            )
+
+    @app.action(blocks.BRIEFING_MENU)
+    async def briefing_menu(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        assert bot.briefings is not None
+        user = user_of(body)
+        selected = (body.get("actions") or [{}])[0].get("selected_option") or {}
+        verb, _, raw = str(selected.get("value") or "").partition(":")
+        if not raw.isdigit():
+            return
+        if verb == "delete":
+            text = await bot.briefings.delete(user=user, briefing_id=int(raw))
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+            return
+        form = await bot.briefings.form(user=user, briefing_id=int(raw))
+        if isinstance(form, BriefingRefused):
+            await respond(text=form.message, response_type="ephemeral", replace_original=False)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=views.modal(form))
 
     @app.action(blocks.SHARE_ACTION)
     async def share(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -135,7 +193,13 @@ def register(app: AsyncApp, bot: Bot, wake: Callable[[], None] = lambda: None) -
         return BoltResponse(status=200, body="")
 
 
-def _register_command(app: AsyncApp, bot: Bot, slash: str) -> None:
+def _register_command(
+    app: AsyncApp,
+    bot: Bot,
+    slash: str,
+    wake: Callable[[], None],
+    enqueue: Callable[[Sequence[Notification]], Awaitable[None]] | None,
+) -> None:
     @app.command(slash)
     async def command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         reply = await bot.handle(user=user_of(body), command=slash, text=body.get("text") or "")
@@ -145,3 +209,21 @@ def _register_command(app: AsyncApp, bot: Bot, slash: str) -> None:
             return
         # Answered in the ack itself: the user sees it at once, privately.
         await ack(**blocks.render(reply), response_type="ephemeral")
+        if isinstance(reply, Report) and enqueue is not None and body.get("channel_id"):
+            # The chart and the CSV take longer than Slack's 3 seconds: the worker uploads.
+            await enqueue(
+                [
+                    Notification(
+                        platform="slack",
+                        kind="coverage",
+                        target=str(body["channel_id"]),
+                        dedupe_key=f"coverage:{uuid.uuid4().hex}",
+                        payload={
+                            "type": "coverage",
+                            "period": body.get("text") or "",
+                            "digest": False,
+                        },
+                    )
+                ]
+            )
+            wake()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -10,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback import DecisionNotice, FeedbackService, Status
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from bot.reports import CoverageService, PeriodError
+from handlers.charts import coverage_png
 from handlers.config import Settings
 from handlers.slack import blocks
 
@@ -23,12 +26,21 @@ TRANSIENT = frozenset(
 
 
 class SlackNotifier:
-    def __init__(self, *, client: AsyncWebClient, feedback: FeedbackService) -> None:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        feedback: FeedbackService,
+        coverage: CoverageService | None = None,
+    ) -> None:
         self._client = client
         self._feedback = feedback
+        self._coverage = coverage
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
+            if message.kind == "coverage":
+                return await self._coverage_files(message)
             if message.payload.get("type") == "digest":  # announcements and subscriber DMs
                 return await self._digest(message)
             if message.kind == "dm":
@@ -61,6 +73,36 @@ class SlackNotifier:
         if status >= 500:
             return RetryLater(f"HTTP {status} ({error})")
         return RetryLater(error) if error in TRANSIENT else Failed(error)
+
+    async def _coverage_files(self, message: OutboxMessage) -> Outcome:
+        """The chart and CSV of a coverage report (and, weekly, the report itself)."""
+        if self._coverage is None:
+            return Failed("coverage reports are not configured")
+        try:
+            report = await self._coverage.report(str(message.payload.get("period") or ""))
+        except PeriodError as exc:
+            return Failed(str(exc))
+        png = await asyncio.to_thread(coverage_png, report)  # CPU work off the event loop
+        if message.payload.get("digest"):
+            await self._client.chat_postMessage(channel=message.target, **blocks.coverage(report))
+        stamp = report.period.label.split(" ")[0]
+        await self._client.files_upload_v2(
+            channel=message.target,
+            initial_comment=f"Coverage {report.period.label}: chart and CSV",
+            file_uploads=[
+                {
+                    "content": png,
+                    "filename": f"coverage-{stamp}.png",
+                    "title": f"Briefings per region, {report.period.label}",
+                },
+                {
+                    "content": report.csv().encode(),
+                    "filename": f"coverage-{stamp}.csv",
+                    "title": f"Coverage {report.period.label} (CSV)",
+                },
+            ],
+        )
+        return Sent({"channel": message.target})
 
     async def _digest(self, message: OutboxMessage) -> Outcome:
         p = message.payload
@@ -111,7 +153,9 @@ class SlackNotifier:
         return Sent({"channel": channel, "ts": ts})
 
 
-def make_slack_notifier(settings: Settings, feedback: FeedbackService) -> SlackNotifier:
+def make_slack_notifier(
+    settings: Settings, feedback: FeedbackService, coverage: CoverageService | None = None
+) -> SlackNotifier:
     """A Web API client of its own: no SDK retries (the outbox owns retrying)."""
     assert settings.slack_bot_token is not None
     client = AsyncWebClient(
@@ -120,4 +164,4 @@ def make_slack_notifier(settings: Settings, feedback: FeedbackService) -> SlackN
         timeout=10,
         retry_handlers=[],
     )
-    return SlackNotifier(client=client, feedback=feedback)
+    return SlackNotifier(client=client, feedback=feedback, coverage=coverage)

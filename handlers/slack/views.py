@@ -42,6 +42,32 @@ def _element(f: FormField) -> dict[str, Any]:
         el = {"type": "external_select", "action_id": SEARCH_PREFIX + f.id, "min_query_length": 0}
         if f.initial:
             el["initial_option"] = _option(f.initial, f.initial_label or f.initial)
+    elif f.kind is FieldKind.DATE:
+        el = {"type": "datepicker", "action_id": f.id}
+        if f.initial:
+            el["initial_date"] = f.initial
+    elif f.kind is FieldKind.MULTI_SELECT:
+        el = {
+            "type": "multi_static_select",
+            "action_id": f.id,
+            "options": [_option(c.value, c.label) for c in f.choices],
+        }
+        chosen = set((f.initial or "").split("\n"))
+        initial = [_option(c.value, c.label) for c in f.choices if c.value in chosen]
+        if initial:
+            el["initial_options"] = initial
+    elif f.kind is FieldKind.MULTI_SEARCH:
+        el = {
+            "type": "multi_external_select",
+            "action_id": SEARCH_PREFIX + f.id,
+            "min_query_length": 0,
+        }
+        if f.initial:
+            el["initial_options"] = [_option(v, v) for v in f.initial.split("\n") if v]
+    elif f.kind is FieldKind.USERS:
+        el = {"type": "multi_users_select", "action_id": f.id}
+        if f.initial:
+            el["initial_users"] = [u for u in f.initial.split("\n") if u]
     elif f.kind is FieldKind.RADIO:
         el = {
             "type": "radio_buttons",
@@ -53,7 +79,7 @@ def _element(f: FormField) -> dict[str, Any]:
             el["initial_option"] = _option(chosen.value, chosen.label)
     else:  # pragma: no cover - exhaustiveness guard
         raise ValueError(f.kind)
-    if f.placeholder and f.kind is not FieldKind.RADIO:
+    if f.placeholder and f.kind not in (FieldKind.RADIO, FieldKind.DATE, FieldKind.USERS):
         el["placeholder"] = _text(f.placeholder[:150])
     return el
 
@@ -105,8 +131,17 @@ def values_of(view: dict[str, Any]) -> Values:
             if not isinstance(value, dict):
                 continue
             selected = value.get("selected_option")
+            many = value.get("selected_options")
             if isinstance(selected, dict):
                 out[block_id] = str(selected.get("value") or "") or None
+            elif isinstance(many, list):  # multi selects: values joined by newlines
+                out[block_id] = (
+                    "\n".join(str(o.get("value")) for o in many if isinstance(o, dict)) or None
+                )
+            elif isinstance(value.get("selected_users"), list):
+                out[block_id] = "\n".join(str(u) for u in value["selected_users"]) or None
+            elif "selected_date" in value:
+                out[block_id] = value.get("selected_date") or None
             else:
                 raw = value.get("value")
                 out[block_id] = str(raw) if raw is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 
+from bot.briefings import Refused as BriefingRefused
+from bot.briefings import describe
 from bot.commands import Bot, split_command
 from bot.editing import EditRefused
 from bot.feedback import (
@@ -25,7 +28,9 @@ from bot.feedback import (
     Supported,
     feedback_form,
 )
-from bot.replies import Notice, Reply
+from bot.replies import Notice
+from bot.reports import Report
+from handlers.charts import coverage_png
 from handlers.teams import cards
 from handlers.teams.inbound import (
     ANNOUNCE_KEY,
@@ -121,9 +126,13 @@ class TeamsBot(ActivityHandler):
             spec = feedback_form(values={"details": rest[:3000] or None})
             await turn_context.send_activity(card_activity(cards.form(spec)))
             return
-        if name not in ("product", "help"):
+        if name not in ("product", "help", "briefing", "coverage"):
             line = "product " + line  # a bare question is a lookup
-        reply: Reply = await self._bot.handle_line(user=user, line=line)
+        reply = await self._bot.handle_line(user=user, line=line)
+        if isinstance(reply, Report):  # with its chart, drawn off the event loop
+            png = await asyncio.to_thread(coverage_png, reply)
+            await turn_context.send_activity(card_activity(cards.coverage(reply, png)))
+            return
         await turn_context.send_activity(card_activity(cards.render(reply)))
 
     async def _set_channel(self, activity: Activity, key: str) -> Notice:
@@ -151,6 +160,8 @@ class TeamsBot(ActivityHandler):
                 return await self._submit(activity, data)
             if verb == "product.edit":
                 return await self._edit(activity, data)
+            if verb == "briefing.save":
+                return await self._briefing(activity, data)
             if verb == "product.editform":
                 return await self._edit_form(activity, data)
             if verb == "product.verify":
@@ -201,6 +212,28 @@ class TeamsBot(ActivityHandler):
                 )
             )
         )
+
+    async def _briefing(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
+        briefings = self._bot.briefings
+        assert briefings is not None
+        # Teams sends a multi-select as "A,B"; the form spec joins values with newlines.
+        values = {
+            k: (str(v).replace(",", "\n") if k in ("regions", "products", "attendees") else str(v))
+            if v not in (None, "")
+            else None
+            for k, v in data.items()
+        }
+        raw = str(data.get("briefing") or "")
+        result = await briefings.save(
+            user=user_of(activity), values=values, briefing_id=int(raw) if raw.isdigit() else None
+        )
+        if isinstance(result, BriefingRefused):
+            return toast(result.message)
+        if isinstance(result, dict):
+            form = await briefings.form(user=user_of(activity))
+            assert not isinstance(form, BriefingRefused)
+            return card_response(cards.form(form, errors=result, values=values))
+        return card_response(cards.render(Notice(f"Saved: {describe(result)}")))
 
     async def _edit_form(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         assert self._bot.editor is not None

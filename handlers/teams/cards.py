@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.briefings import BriefingList, describe
+from bot.commands import AnyReply
 from bot.feedback import (
     ACTION_LABEL,
     ACTION_STATUS,
@@ -30,10 +32,10 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
-    Reply,
     band_text,
     format_money,
 )
+from bot.reports import Report
 
 CARD_VERSION = "1.5"  # Action.Execute (Universal Actions) needs 1.4+; Teams supports 1.5
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -78,9 +80,19 @@ def _option(o: Option) -> str:
     return f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
 
 
-def render(reply: Reply) -> Card:
+def render(reply: AnyReply) -> Card:
     body: list[dict[str, Any]]
     actions: list[dict[str, Any]] = []
+    if isinstance(reply, Report):
+        return coverage(reply)
+    if isinstance(reply, BriefingList):
+        return card(
+            [
+                text(plain(reply.fallback), weight="Bolder"),
+                text("\n".join(f"- {plain(describe(b))}" for b in reply.items)),
+            ],
+            reply.fallback,
+        )
     if isinstance(reply, ProductAnswer):
         p, a = reply.product, reply.assessment
         body = [
@@ -196,7 +208,36 @@ def form(
         el: dict[str, Any] = {"id": f.id, "label": f.label, "isRequired": f.required}
         if f.id in errors:
             el["errorMessage"] = errors[f.id]
-        if f.kind in (FieldKind.SELECT, FieldKind.RADIO):
+        if f.kind is FieldKind.DATE:
+            el.update(type="Input.Date")
+        elif f.kind is FieldKind.MULTI_SELECT:
+            el.update(
+                type="Input.ChoiceSet",
+                isMultiSelect=True,
+                style="compact",
+                choices=[{"title": c.label, "value": c.value} for c in f.choices],
+            )
+            initial = (initial or "").replace("\n", ",") or None
+        elif f.kind is FieldKind.MULTI_SEARCH:
+            el.update(
+                type="Input.ChoiceSet",
+                isMultiSelect=True,
+                style="filtered",
+                choices=[],
+                **{"choices.data": {"type": "Data.Query", "dataset": PRODUCTS_DATASET}},
+            )
+            initial = (initial or "").replace("\n", ",") or None
+        elif f.kind is FieldKind.USERS:
+            # Teams' people picker: the client searches the organisation's directory.
+            el.update(
+                type="Input.ChoiceSet",
+                isMultiSelect=True,
+                style="filtered",
+                choices=[],
+                **{"choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}},
+            )
+            initial = (initial or "").replace("\n", ",") or None
+        elif f.kind in (FieldKind.SELECT, FieldKind.RADIO):
             el.update(
                 type="Input.ChoiceSet",
                 style="expanded" if f.kind is FieldKind.RADIO else "compact",
@@ -329,3 +370,41 @@ def digest(title: str, lines: Sequence[str]) -> Card:
         ],
         f"{title}: " + "; ".join(lines),
     )
+
+
+def coverage(report: Report, chart_png: bytes | None = None) -> Card:
+    body: list[dict[str, Any]] = [
+        text(f"Coverage {report.period.label}", weight="Bolder", size="Medium")
+    ]
+    body.append(
+        facts(
+            [
+                (
+                    plain(r.name),
+                    f"{r.briefings} of {r.expected:g} ({r.status}) · {r.minutes} min · "
+                    f"feedback {r.submitted} in / {r.decided} decided",
+                )
+                for r in report.regions
+            ]
+        )
+    )
+    if report.pms:
+        body.append(
+            text(
+                "**Effort per PM**\n"
+                + "\n".join(
+                    f"- {plain(p.pm)}: {p.briefings} briefings, {p.minutes} min" for p in report.pms
+                )
+            )
+        )
+    if chart_png:
+        import base64
+
+        body.append(
+            {
+                "type": "Image",
+                "altText": "Briefings per region against target",
+                "url": "data:image/png;base64," + base64.b64encode(chart_png).decode(),
+            }
+        )
+    return card(body, report.fallback)

@@ -280,3 +280,35 @@ async def test_product_updates_on_teams(teams: TeamsDriver) -> None:
     )
     await teams.say("product widget lite in oz")
     assert teams.connector.messages(dm)[-1].body["text"] == "Widget Lite: Available in Australia"
+
+
+async def test_briefing_and_coverage_on_teams(teams: TeamsDriver) -> None:
+    await teams.say("briefing", user=SALES_AAD)
+    assert teams.connector.messages(f"a:dm-{SALES_AAD}")[-1].body["text"] == (
+        "Only product managers log briefings."
+    )
+    await teams.say("briefing", user=PM_AAD)
+    pm_dm = f"a:dm-{PM_AAD}"
+    form = card_of(teams.connector.messages(pm_dm)[-1].body)
+    regions = next(el for el in form["body"] if el.get("id") == "regions")
+    assert regions["isMultiSelect"] is True
+    today = teams.services.bot.coverage.today().isoformat()  # type: ignore[union-attr]
+    _, saved = await teams.execute(
+        "briefing.save",
+        {
+            "held_on": today,
+            "regions": "AU,NZ",
+            "people": "9",
+            "shared": "Roadmap",
+            "minutes": "30",
+            "products": "WDG-PRO",
+        },
+        user=PM_AAD,
+    )
+    assert "Saved: #1" in str(saved["value"])
+    await teams.say("coverage last 7 days", user=PM_AAD)
+    reply = teams.connector.messages(pm_dm)[-1].body
+    assert reply["text"].startswith("Coverage last 7 days: 1 briefing")
+    card = card_of(reply)
+    [image] = [el for el in card["body"] if el["type"] == "Image"]
+    assert image["url"].startswith("data:image/png;base64,iVBORw0KGgo")

@@ -1,0 +1,172 @@
+"""Briefings and coverage over Slack: the /briefing modal, own entries, /coverage with its
+chart and CSV uploaded by the worker, and the weekly digest sent once with two workers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.types import UserRef
+from handlers.app import build_services, create_app, weekly
+from handlers.config import Settings
+from tests.conftest import demo_text
+from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.handlers.conftest import PMS, SlackDriver
+from tests.handlers.slack.test_updates import drain, opened
+
+MANAGEMENT = "C0MGMT"
+
+
+@pytest.fixture
+async def slack_reports(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> AsyncIterator[SlackDriver]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=fake_slack.api_url,
+        product_managers=frozenset(PMS),
+        management_channel=MANAGEMENT,
+        report_timezone="Europe/London",
+    )
+    services = build_services(settings)
+    await services.catalog.import_catalog(demo_text())
+    server = TestServer(create_app(settings, services, worker=False), host="127.0.0.1")
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        yield SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
+    await server.close()
+
+
+def submit(view: dict[str, Any], user: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A filled briefing modal as Slack sends it (datepicker, multi selects, users)."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        el, bid = block["element"], block["block_id"]
+        v = values.get(bid)
+        if el["type"] == "datepicker":
+            entry = {"type": "datepicker", "selected_date": v}
+        elif el["type"] in ("multi_static_select", "multi_external_select"):
+            entry = {"type": el["type"], "selected_options": [{"value": x} for x in v or []]}
+        elif el["type"] == "multi_users_select":
+            entry = {"type": el["type"], "selected_users": v or []}
+        else:
+            entry = {"type": el["type"], "value": v}
+        state[bid] = {el["action_id"]: entry}
+    return {
+        "type": "view_submission",
+        "trigger_id": "1.2.3",
+        "user": {"id": user, "username": "x", "team_id": "T0TEAM"},
+        "view": {
+            "id": "V0B",
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view["private_metadata"],
+            "hash": "h",
+            "state": {"values": state},
+        },
+    }
+
+
+GOOD = {
+    "held_on": "2026-11-20",
+    "regions": ["AU", "NZ"],
+    "attendees": ["U0SALES1"],
+    "people": "14",
+    "products": ["WDG-PRO"],
+    "shared": "Widget Pro roadmap and pricing",
+    "deck": "https://docs.example.com/deck.pdf",
+    "minutes": "45",
+}
+
+
+async def test_log_list_correct_and_delete_briefings(slack_reports: SlackDriver) -> None:
+    s = slack_reports
+    refused = await s.command("", command="/briefing", user="U0SALES1")
+    assert refused.json["text"] == "Only product managers log briefings."
+
+    await s.command("", command="/briefing", user=PMS[0])
+    form = opened(s)
+    assert form["callback_id"] == "briefing.save"
+    bad = await s.interaction(
+        submit(form, PMS[0], {**GOOD, "people": "0", "regions": [], "deck": "ftp://x"})
+    )
+    assert set(bad.json["errors"]) == {"people", "regions", "deck"}
+    ok = await s.interaction(submit(form, PMS[0], GOOD))
+    assert "Saved: #1 20 Nov 2026 · AU, NZ · 14 people · 45 min" in str(ok.json["view"])
+
+    listed = (await s.command("list", command="/briefing", user=PMS[0])).json
+    assert "#1 20 Nov 2026" in str(listed["blocks"])
+    # Another PM may neither correct nor delete it.
+    await s.action("briefing.menu", "", user=PMS[1])  # no selection: ignored
+    payload = {
+        "type": "block_actions",
+        "trigger_id": "1.2.3",
+        "user": {"id": PMS[1], "username": "b", "team_id": "T0TEAM"},
+        "response_url": s.fake.response_url(),
+        "container": {"type": "message"},
+        "actions": [
+            {
+                "type": "overflow",
+                "action_id": "briefing.menu",
+                "block_id": "b",
+                "selected_option": {"value": "delete:1"},
+                "action_ts": "1.1",
+            }
+        ],
+    }
+    await s.interaction(payload)
+    assert s.fake.responses[-1]["text"] == "You can only change your own briefings."
+    payload["user"]["id"] = PMS[0]  # type: ignore[index]
+    await s.interaction(payload)
+    assert s.fake.responses[-1]["text"].startswith("Deleted briefing #1")
+    assert s.services.bot.briefings is not None
+    assert await s.services.bot.briefings.mine(UserRef("slack", PMS[0])) == []
+
+
+async def test_coverage_answers_then_uploads_chart_and_csv(slack_reports: SlackDriver) -> None:
+    s = slack_reports
+    await s.command("", command="/briefing", user=PMS[0])
+    await s.interaction(submit(opened(s), PMS[0], GOOD))
+    answer = (await s.command("last 30 days", command="/coverage", user="U0BOSS")).json
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"].startswith("Coverage last 30 days: 1 briefing; needs attention:")
+    assert "Asia Pacific" in str(answer["blocks"])
+    await drain(s)
+    assert [c.method for c in s.fake.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
+    png, csv_bytes = list(s.fake.uploads.values())
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(io.StringIO(csv_bytes.decode())))
+    au = next(r for r in rows if r["region_code"] == "AU")
+    assert (au["briefings"], au["minutes"], au["people"]) == ("1", "45", "14")
+    bad = (await s.command("next year", command="/coverage")).json
+    assert bad["text"].startswith("Say “this quarter”")
+
+
+async def test_weekly_digest_goes_out_once_with_two_workers(slack_reports: SlackDriver) -> None:
+    s = slack_reports
+    await weekly(s.services)
+    await weekly(s.services)  # the second worker, same week
+    await drain(s)
+    posts = [c for c in s.fake.delivered("chat.postMessage") if c.body["channel"] == MANAGEMENT]
+    assert len(posts) == 1
+    blocks = posts[0].body["blocks"]
+    assert "Coverage" in str(blocks if isinstance(blocks, list) else json.loads(blocks))
+    completes = [c for c in s.fake.calls if c.method == "files.completeUploadExternal"]
+    assert len(completes) == 1
