@@ -109,6 +109,30 @@ async def test_log_list_correct_and_delete_briefings(slack_reports: SlackDriver)
 
     listed = (await s.command("list", command="/briefing", user=PMS[0])).json
     assert "#1 20 Nov 2026" in str(listed["blocks"])
+    # Correcting one's own entry: the form comes back filled in, and saving updates it.
+    correct = {
+        "type": "block_actions",
+        "trigger_id": "1.2.3",
+        "user": {"id": PMS[0], "username": "a", "team_id": "T0TEAM"},
+        "response_url": s.fake.response_url(),
+        "container": {"type": "message"},
+        "actions": [
+            {
+                "type": "overflow",
+                "action_id": "briefing.menu",
+                "block_id": "b",
+                "selected_option": {"value": "edit:1"},
+                "action_ts": "1.1",
+            }
+        ],
+    }
+    await s.interaction(correct)
+    again = opened(s)
+    assert json.loads(again["private_metadata"]) == {"briefing": "1"}
+    minutes = next(b for b in again["blocks"] if b.get("block_id") == "minutes")
+    assert minutes["element"]["initial_value"] == "45"
+    fixed = await s.interaction(submit(again, PMS[0], {**GOOD, "minutes": "60"}))
+    assert "· 60 min" in str(fixed.json["view"])
     # Another PM may neither correct nor delete it.
     await s.action("briefing.menu", "", user=PMS[1])  # no selection: ignored
     payload = {
