@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -96,6 +97,7 @@ class CatalogView:
     top_level: tuple[str, ...]
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
     _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
+    _alt_cache: dict[tuple[str, str], tuple[Option, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SalesCatalog) -> CatalogView:
@@ -122,15 +124,36 @@ class CatalogView:
 class CatalogService:
     """The lookup use case. Rebuilds its index only when the catalog version changes."""
 
-    def __init__(self, repo: CatalogRepository, preparer: ChangePreparer | None = None) -> None:
+    def __init__(
+        self,
+        repo: CatalogRepository,
+        preparer: ChangePreparer | None = None,
+        *,
+        version_ttl: float = 1.0,
+    ) -> None:
         self._repo = repo
         self._view: CatalogView | None = None
         self._lock = asyncio.Lock()
         # Announcements, history and verification of a change (bot/updates.py), if wired.
         self.preparer = preparer
+        self.version_ttl = version_ttl
+        self._checked_at = -1e9
+        self._checking = False
 
     async def view(self) -> CatalogView:
-        version = await self._repo.catalog_version()
+        # Reading the version costs a database round trip; within `version_ttl` seconds of
+        # the last read the view is reused (changes made through this process mark it stale
+        # at once; other processes' changes show within the TTL).
+        now = time.monotonic()
+        fresh = now - self._checked_at < self.version_ttl
+        if self._view is not None and (fresh or self._checking):
+            return self._view  # one request reads the version; the others go on meanwhile
+        self._checking = True
+        try:
+            version = await self._repo.catalog_version()
+        finally:
+            self._checking = False
+        self._checked_at = now
         if self._view is not None and self._view.catalog.version == version:
             return self._view
         async with self._lock:
@@ -184,6 +207,7 @@ class CatalogService:
                         prepared, notifications=(*prepared.notifications, *extra)
                     )
             await self._repo.apply_catalog(spec=spec, changes=changes, prepared=prepared)
+            self._checked_at = -1e9  # read the new version on the next lookup
         return changes
 
     async def export_catalog(self) -> CatalogSpec:
@@ -198,7 +222,18 @@ def _option(view: CatalogView, product: SalesProduct, region: Region) -> Option:
 
 
 def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
-    """Sellable products in the region that are closest to `product` (name, traits, family)."""
+    """Sellable products in the region that are closest to `product` (name, traits, family).
+    Cached per catalog version: the answer only depends on the catalog."""
+    key = (product.sku, region.code)
+    cached = view._alt_cache.get(key)
+    if cached is None:
+        if len(view._alt_cache) > 50_000:  # bounded: a cache, not a copy of the catalog
+            view._alt_cache.clear()
+        cached = view._alt_cache[key] = _alternatives(view, product, region)
+    return cached
+
+
+def _alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
     catalog = view.catalog
     pool: Sequence[SalesProduct]
     if len(catalog.products) <= 5000:

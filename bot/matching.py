@@ -35,6 +35,8 @@ SUGGEST_THRESHOLD = 45.0
 
 def normalize(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form: 'Widget-Pro®' -> 'widget pro'."""
+    if text.isascii():  # the common case: no accents to strip
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
     text = unicodedata.normalize("NFKD", text.casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_ALNUM.sub(" ", text).strip()
@@ -325,6 +327,8 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
             key = (200.0, -order)  # the whole text is a region: region-only question
         if best_key is None or key > best_key:
             best, best_key = ParsedQuery(code, product_text, matches), key
+        if code is not None and (not product_text or (matches and matches[0].exact)):
+            break  # a market and an exact product: no other reading can beat it
     assert best is not None
     return best
 

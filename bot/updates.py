@@ -3,10 +3,14 @@ verification ("Still accurate") and its weekly nudge, and what sales could not f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
+import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +23,10 @@ from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import format_date
 from bot.types import UserRef
 
+log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
+MISS_FLUSH = 1.0  # seconds
+VERIFIED_TTL = 5.0  # seconds another process's "Still accurate" may take to show here
 _AAD = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")  # a Teams user
 
 
@@ -34,8 +41,8 @@ class UpdatesRepository(Protocol):
     async def unsubscribe(self, *, user: UserRef, sku: str) -> bool: ...
     async def subscriptions(self, *, user: UserRef) -> list[str]: ...
     async def subscribers(self, *, skus: Sequence[str]) -> dict[str, list[tuple[str, str]]]: ...
-    async def record_miss(
-        self, *, query: str, region_code: str | None, at: dt.datetime
+    async def record_misses(
+        self, *, counts: Sequence[tuple[str, str | None, int]], at: dt.datetime
     ) -> None: ...
     async def misses(
         self, *, since: dt.datetime, limit: int = 20
@@ -84,6 +91,10 @@ class ProductUpdates:
         self._channels = channels
         self.stale_after_days = stale_after_days
         catalog.preparer = self  # every catalog change comes through prepare()
+        self._verified: dict[str, tuple[float, tuple[dt.datetime, str] | None]] = {}
+        self._misses: dict[tuple[str, str | None], int] = {}
+        self._refreshing: set[str] = set()
+        self._flusher: asyncio.Task[None] | None = None
 
     # -- the change engine's second half: who hears what, and the record
 
@@ -127,6 +138,8 @@ class ProductUpdates:
         ]
         # Importing or editing a product is a PM saying "this is true now".
         verified = [p.sku for p in changes.added] + [c.sku for c in changes.changed]
+        for sku in verified:
+            self._verified.pop(sku, None)
         return PreparedChange(
             change_set, source, actor, self._clock.now(), history, notifications, verified
         )
@@ -154,10 +167,24 @@ class ProductUpdates:
         ]
 
     async def verification(self, sku: str) -> tuple[dt.datetime, str] | None:
-        return await self._repo.verification(sku=sku)
+        """Shown on every answer, so cached briefly per product (see VERIFIED_TTL)."""
+        now = time.monotonic()
+        hit = self._verified.get(sku)
+        if hit is not None and (now - hit[0] < VERIFIED_TTL or sku in self._refreshing):
+            return hit[1]
+        self._refreshing.add(sku)
+        try:
+            value = await self._repo.verification(sku=sku)
+        finally:
+            self._refreshing.discard(sku)
+        if len(self._verified) > 50_000:
+            self._verified.clear()
+        self._verified[sku] = (now, value)
+        return value
 
     async def verify(self, *, sku: str, user: UserRef) -> None:
         await self._repo.verify(sku=sku, by=user.id, at=self._clock.now())
+        self._verified.pop(sku, None)
 
     async def stale_nudges(self) -> list[Notification]:
         """One DM per owner listing their products not verified for a while (weekly key)."""
@@ -204,11 +231,36 @@ class ProductUpdates:
     # -- what sales asked and could not find
 
     async def record_miss(self, *, query: str, region_code: str | None) -> None:
-        await self._repo.record_miss(
-            query=query.casefold().strip(), region_code=region_code, at=self._clock.now()
-        )
+        """Counted in memory and written within MISS_FLUSH seconds, off the request path
+        (a lookup that found nothing must not wait for a database write)."""
+        key = (query.casefold().strip()[:200], region_code)
+        self._misses[key] = self._misses.get(key, 0) + 1
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(MISS_FLUSH)
+        await self.flush_misses()
+
+    async def close(self) -> None:
+        """Write what is still counted in memory (at shutdown)."""
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush_misses()
+
+    async def flush_misses(self) -> None:
+        pending, self._misses = self._misses, {}
+        try:
+            await self._repo.record_misses(
+                counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
+            )
+        except Exception:  # the counts are a hint for PMs: log, never fail a lookup
+            log.exception("could not record lookup misses")
 
     async def gap_report(self, *, days: int = 7) -> list[str]:
+        await self.flush_misses()
         since = self._clock.now() - dt.timedelta(days=days)
         view = await self._catalog.view()
         out = []

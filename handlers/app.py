@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -273,10 +274,15 @@ def create_app(
         # Build the match index before the first user waits for it.
         try:
             await services.catalog.view()
+            # The index is long-lived: keep it out of the cyclic GC's full passes, which
+            # otherwise walk every catalog object and stall requests (gc.freeze docs).
+            gc.collect()
+            gc.freeze()
         except Exception as exc:  # e.g. not migrated yet: /healthz will say so
             log.warning("catalog not loaded at start-up", extra={"error": type(exc).__name__})
 
     async def dispose(_app: web.Application) -> None:
+        await services.updates.close()
         await services.engine.dispose()
 
     app.on_startup.append(warm)

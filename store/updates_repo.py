@@ -148,6 +148,27 @@ class SqlUpdatesRepository:
                 out.setdefault(r.sku, []).append((r.platform, r.user_id))
         return out
 
+    async def record_misses(
+        self, *, counts: Sequence[tuple[str, str | None, int]], at: dt.datetime
+    ) -> None:
+        """Add many counts in one transaction (the flush of a process's tally)."""
+        if not counts:
+            return
+        async with self.engine.begin() as conn:
+            for query, region, n in counts:
+                key = {"query": query[:200], "region_code": region or ""}
+                updated = await conn.execute(
+                    sa.update(_miss_t)
+                    .where(
+                        _miss_t.c.query == key["query"], _miss_t.c.region_code == key["region_code"]
+                    )
+                    .values(count=_miss_t.c.count + n, last_at=at)
+                )
+                if updated.rowcount == 0:
+                    await conn.execute(
+                        sa.insert(_miss_t).values(**key, count=n, first_at=at, last_at=at)
+                    )
+
     async def record_miss(self, *, query: str, region_code: str | None, at: dt.datetime) -> None:
         key = {"query": query[:200], "region_code": region_code or ""}
         async with self.engine.begin() as conn:

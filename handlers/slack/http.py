@@ -27,6 +27,11 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
     )
     if not secret:
         raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack requests")
+    if not token:
+        raise ValueError(
+            "SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET (the bot's "
+            "xoxb- token from the app's OAuth page)"
+        )
     client = AsyncWebClient(token=token, base_url=settings.slack_api_url)
     app = AsyncApp(
         client=client,

@@ -1,0 +1,215 @@
+"""HTTP benchmark: signed `/product` slash commands over loopback against our server, and
+against the floors set by the frameworks — a bare bolt AsyncApp that only acks, and a bare
+aiohttp handler returning the same JSON.
+
+Run:  .venv/bin/python -m bench.http [--requests 400] [--rounds 3]
+
+Each server runs in its own process on 127.0.0.1; the client sends requests at 1, 8 and 32
+concurrent connections, in interleaved rounds; the table gives medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+import aiohttp
+
+from bench.synthetic import typo
+from bot.catalog_file import parse_catalog
+from tests.fakes import SIGNING_SECRET, FakeSlack, sign
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def query_mix() -> list[str]:
+    """Thousands of distinct lookups over the demo catalog (names, aliases, SKUs, typos,
+    the market first or last), so that no answer is simply repeated from a cache."""
+    spec = parse_catalog((ROOT / "catalog" / "demo.yaml").read_text(encoding="utf-8"))
+    markets = [w for r in spec.regions for w in (r.name, *r.aliases)]
+    rng = random.Random(5)
+    out: set[str] = set()
+    for p in spec.products:
+        for name in (p.name, *p.aliases, p.sku):
+            for market in markets:
+                for variant in range(2):
+                    text = " ".join(
+                        typo(w, rng) if variant and len(w) > 4 else w for w in name.lower().split()
+                    )
+                    out.add(
+                        f"{market.lower()} {text}"
+                        if rng.random() < 0.5
+                        else f"{text} in {market.lower()}"
+                    )
+    mixed = sorted(out)
+    rng.shuffle(mixed)
+    return mixed
+
+
+MIX = query_mix()
+_next = itertools.count()
+
+
+def body(i: int) -> str:
+    return urllib.parse.urlencode(
+        {
+            "team_id": "T0",
+            "channel_id": "C0",
+            "user_id": f"U{i % 50:04d}",
+            "command": "/product",
+            "text": MIX[next(_next) % len(MIX)],
+            "response_url": "http://127.0.0.1:9/unused",
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+async def wait_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.post(url, data=b"") as r:
+                    if r.status in (200, 401, 404, 405):
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def load(url: str, concurrency: int, n: int) -> tuple[float, list[float]]:
+    """Requests per second and per-request latencies (ms) for n signed commands."""
+    payloads = [(b, sign(b)) for b in (body(i) for i in range(n))]
+    latencies: list[float] = []
+    queue: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
+    for p in payloads:
+        queue.put_nowait(p)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            while not queue.empty():
+                b, headers = queue.get_nowait()
+                start = time.perf_counter()
+                async with http.post(
+                    url,
+                    data=b,
+                    headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+                ) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                latencies.append((time.perf_counter() - start) * 1000)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return n / elapsed, latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def start_servers(tmp: Path, api_url: str) -> dict[str, tuple[subprocess.Popen[bytes], str]]:
+    db = tmp / "bench.db"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "LOG_LEVEL": "WARNING",
+        # bolt calls auth.test once with a token: a fake Web API answers it.
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_API_URL": api_url,
+        "PRODUCT_MANAGERS": "U0PM",
+    }
+    salesbridge = [sys.executable, "-m", "handlers.cli"]
+    subprocess.run(
+        [*salesbridge, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True
+    )
+    subprocess.run(
+        [*salesbridge, "catalog", "import", "catalog/demo.yaml"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
+    servers = {
+        "salesbridge": (
+            [*salesbridge, "serve", "--host", "127.0.0.1", "--port", "38001", "--no-worker"],
+            38001,
+        ),
+        "bare bolt (ack only)": ([sys.executable, "-m", "bench._bare", "bolt", "38002"], 38002),
+        "bare aiohttp": ([sys.executable, "-m", "bench._bare", "aiohttp", "38003"], 38003),
+    }
+    out = {}
+    for name, (cmd, port) in servers.items():
+        proc = subprocess.Popen(
+            cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        out[name] = (proc, f"http://127.0.0.1:{port}/slack/events")
+    return out
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    fake = FakeSlack()
+    await fake.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = start_servers(Path(tmp), fake.api_url)
+        try:
+            for _, url in servers.values():
+                await wait_up(url)
+            for _, url in servers.values():  # warm-up: index built, connections made
+                await load(url, 8, 100)
+            results: dict[tuple[str, int], list[tuple[float, list[float]]]] = {}
+            for _ in range(args.rounds):
+                for conc in (1, 8, 32):
+                    for name, (_, url) in servers.items():  # interleaved
+                        results.setdefault((name, conc), []).append(
+                            await load(url, conc, args.requests)
+                        )
+        finally:
+            for proc, _ in servers.values():
+                proc.terminate()
+                proc.wait(timeout=10)
+            await fake.close()
+    rows = [("server", "connections", "req/s", "p50 ms", "p99 ms", "vs bolt", "vs aiohttp")]
+    for conc in (1, 8, 32):
+        rps = {name: statistics.median(r for r, _ in results[(name, conc)]) for name in servers}
+        for name in servers:
+            lat = [x for _, ls in results[(name, conc)] for x in ls]
+            rows.append(
+                (
+                    name,
+                    str(conc),
+                    f"{rps[name]:.0f}",
+                    f"{pct(lat, 50):.2f}",
+                    f"{pct(lat, 99):.2f}",
+                    f"{rps[name] / rps['bare bolt (ack only)']:.0%}",
+                    f"{rps[name] / rps['bare aiohttp']:.0%}",
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, row in enumerate(rows):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if k == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
