@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import datetime as dt
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
