@@ -123,7 +123,11 @@ def _place(loc: tuple[int | str, ...]) -> str:
     return out or "(file)"
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when installed (a 100k-product file loads several times faster).
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     """YAML 1.2 booleans: only true/false. Norway's code NO and 'on'/'off' stay text."""
 
 
@@ -327,11 +331,11 @@ def catalog_to_dict(spec: CatalogSpec) -> dict[str, Any]:
             )
             for r in spec.regions
         ],
-        "products": [_product_dict(p, spec.internal.get(p.sku, {})) for p in spec.products],
+        "products": [product_dict(p, spec.internal.get(p.sku, {})) for p in spec.products],
     }
 
 
-def _product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]:
+def product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]:
     return _drop_empty(
         {
             "sku": p.sku,

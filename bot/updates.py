@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -18,10 +17,11 @@ from typing import Any, Protocol
 
 from bot.announcements import EVERYWHERE, Digest, Line, digests, lines_for
 from bot.catalog import CatalogService
-from bot.catalog_file import CatalogSpec, ChangeSet, catalog_to_dict
+from bot.catalog_file import CatalogSpec, ChangeSet
+from bot.catalog_file import product_dict as file_form
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import format_date
-from bot.types import UserRef
+from bot.types import SalesProduct, UserRef
 
 log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
@@ -61,14 +61,12 @@ class HistoryLine:
     lines: tuple[str, ...]
 
 
-def _product_dict(spec: CatalogSpec, sku: str) -> dict[str, Any]:
-    """The sales-visible file form of one product (internal fields left out)."""
-    one = dataclasses.replace(
-        spec, products=tuple(p for p in spec.products if p.sku == sku), internal={}
-    )
-    products = catalog_to_dict(one)["products"]
+def _product_dict(product: SalesProduct | None) -> dict[str, Any]:
+    """The sales-visible file form of one product (internal fields left out), JSON-safe."""
+    if product is None:
+        return {}
     # Stored as JSON: dates become ISO strings.
-    return dict(json.loads(json.dumps(products[0], default=str))) if products else {}
+    return dict(json.loads(json.dumps(file_form(product, {}), default=str)))
 
 
 def digest_payload(d: Digest) -> dict[str, Any]:
@@ -126,13 +124,16 @@ class ProductUpdates:
         by_sku: dict[str, list[Line]] = {}
         for line in lines:
             by_sku.setdefault(line.sku, []).append(line)
+        fields = self._fields(changes)
+        old_by_sku = {p.sku: p for p in old.products}
+        new_by_sku = {p.sku: p for p in new.products}
         history = [
             HistoryEntry(
                 sku=sku,
-                fields=self._fields(changes, sku),
+                fields=fields[sku],
                 lines=tuple(ln.text for ln in by_sku.get(sku, ())),
-                before=_product_dict(old, sku),
-                after=_product_dict(new, sku),
+                before=_product_dict(old_by_sku.get(sku)),
+                after=_product_dict(new_by_sku.get(sku)),
             )
             for sku in touched
         ]
@@ -145,15 +146,15 @@ class ProductUpdates:
         )
 
     @staticmethod
-    def _fields(changes: ChangeSet, sku: str) -> tuple[str, ...]:
+    def _fields(changes: ChangeSet) -> dict[str, tuple[str, ...]]:
+        """The changed fields of every touched product, by SKU (one pass, any size)."""
+        out: dict[str, tuple[str, ...]] = {p.sku: ("added",) for p in changes.added}
+        out.update({p.sku: ("removed",) for p in changes.removed})
         for c in changes.changed:
-            if c.sku == sku:
-                return tuple(("availability" if f == "rules" else f) for f in c.fields) + (
-                    ("internal",) if c.internal_changed else ()
-                )
-        if any(p.sku == sku for p in changes.added):
-            return ("added",)
-        return ("removed",)
+            out[c.sku] = tuple(("availability" if f == "rules" else f) for f in c.fields) + (
+                ("internal",) if c.internal_changed else ()
+            )
+        return out
 
     # -- history and freshness
 

@@ -11,8 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback import DecisionNotice, FeedbackService, Status
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
-from bot.reports import CoverageService, PeriodError
-from handlers.charts import coverage_png
+from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
 from handlers.slack import blocks
 
@@ -82,7 +81,7 @@ class SlackNotifier:
             report = await self._coverage.report(str(message.payload.get("period") or ""))
         except PeriodError as exc:
             return Failed(str(exc))
-        png = await asyncio.to_thread(coverage_png, report)  # CPU work off the event loop
+        png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
         if message.payload.get("digest"):
             await self._client.chat_postMessage(channel=message.target, **blocks.coverage(report))
         stamp = report.period.label.split(" ")[0]
@@ -165,3 +164,10 @@ def make_slack_notifier(
         retry_handlers=[],
     )
     return SlackNotifier(client=client, feedback=feedback, coverage=coverage)
+
+
+def _chart(report: Report) -> bytes:
+    # matplotlib is imported on first use: most processes never draw a chart.
+    from handlers.charts import coverage_png
+
+    return coverage_png(report)

@@ -30,7 +30,6 @@ from bot.feedback import (
 )
 from bot.replies import Notice
 from bot.reports import Report
-from handlers.charts import coverage_png
 from handlers.teams import cards
 from handlers.teams.inbound import (
     ANNOUNCE_KEY,
@@ -130,7 +129,7 @@ class TeamsBot(ActivityHandler):
             line = "product " + line  # a bare question is a lookup
         reply = await self._bot.handle_line(user=user, line=line)
         if isinstance(reply, Report):  # with its chart, drawn off the event loop
-            png = await asyncio.to_thread(coverage_png, reply)
+            png = await asyncio.to_thread(_chart, reply)
             await turn_context.send_activity(card_activity(cards.coverage(reply, png)))
             return
         await turn_context.send_activity(card_activity(cards.render(reply)))
@@ -323,3 +322,10 @@ async def triage_card(
         merge_targets=targets,
         message=message,
     )
+
+
+def _chart(report: Report) -> bytes:
+    # matplotlib is imported on first use: most processes never draw a chart.
+    from handlers.charts import coverage_png
+
+    return coverage_png(report)
