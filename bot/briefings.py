@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.catalog import CatalogService
-from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ports import Clock
-from bot.types import UserRef
+from bot.types import UserRef, is_listed
 
 NOT_A_PM = "Only product managers log briefings."
 MAX_MINUTES = 8 * 60
@@ -150,7 +150,7 @@ class BriefingService:
         self._pms = product_managers
 
     def may_log(self, user: UserRef) -> bool:
-        return user.id in self._pms
+        return is_listed(user, self._pms)
 
     async def region_choices(self) -> list[Choice]:
         view = await self._catalog.view()
@@ -264,7 +264,7 @@ class BriefingService:
 
 def _int(value: str | None) -> int | None:
     text = (value or "").strip().replace(",", "")
-    return int(text) if text.isdigit() else None
+    return int(text) if is_number(text) else None
 
 
 @dataclass(frozen=True, slots=True)

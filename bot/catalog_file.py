@@ -60,7 +60,7 @@ class _Competitor(_Strict):
 
 class _Doc(_Strict):
     title: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: str = Field(pattern=r"^https?://[^\s<>|]+$")  # nothing that could break chat markup
 
 
 class _Rule(_Strict):

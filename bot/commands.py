@@ -24,7 +24,7 @@ from bot.replies import (
     Reply,
 )
 from bot.reports import CoverageService, PeriodError, Report
-from bot.types import SalesProduct, UserRef
+from bot.types import SalesProduct, UserRef, is_listed
 from bot.updates import ProductUpdates
 
 
@@ -105,9 +105,8 @@ class Bot:
         self.product_managers = product_managers
 
     def is_pm(self, user: UserRef, product: SalesProduct | None = None) -> bool:
-        return user.id in self.product_managers or (
-            product is not None and product.owner == user.id
-        )
+        owners = [product.owner] if product is not None and product.owner else []
+        return is_listed(user, [*self.product_managers, *owners])
 
     async def handle(self, *, user: UserRef, command: str, text: str) -> AnyReply:
         name = command.lstrip("/").casefold()

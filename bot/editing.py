@@ -21,7 +21,7 @@ from bot.catalog_file import (
 )
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
 from bot.ports import Notification
-from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef
+from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef, is_listed
 
 NOT_ALLOWED = "Only product managers (or the product's owner) can edit a product."
 NO_BAND = "-"
@@ -230,7 +230,7 @@ class ProductEditor:
         self._pms = product_managers
 
     def may_edit(self, user: UserRef, product: SalesProduct) -> bool:
-        return user.id in self._pms or product.owner == user.id
+        return is_listed(user, [*self._pms, *([product.owner] if product.owner else [])])
 
     async def product(self, sku: str) -> SalesProduct | None:
         return (await self._catalog.view()).by_sku.get(sku)

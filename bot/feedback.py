@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 
 from bot import matching
 from bot.catalog import CatalogService, CatalogView
-from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ports import Clock, FeedbackRepository, Notification
-from bot.types import UserRef
+from bot.types import UserRef, is_listed
 
 
 class Kind(enum.StrEnum):
@@ -113,6 +113,7 @@ _URL = re.compile(r"^https?://[^\s<>|]+$")
 # Copy, written once for every platform.
 FORM_TITLE = "Send to product team"
 FORM_SUBMIT = "Send"
+DECLINE_NEEDS_NOTE = "Add a note to the submitter to decline: they will read it."
 NOT_A_PM = (
     "Only product managers can decide on feedback. The product managers listed for this "
     "workspace, or the product's owner, will take it from here."
@@ -502,7 +503,7 @@ class FeedbackService:
         deal_value = None
         raw_value = _clean(values.get("deal_value")).replace(",", "").replace("_", "")
         if raw_value:
-            if not raw_value.isdigit() or not 0 < int(raw_value) < MAX_DEAL:
+            if not is_number(raw_value) or not 0 < int(raw_value) < MAX_DEAL:
                 errors["deal_value"] = "A whole positive amount, like 250000."
             else:
                 deal_value = int(raw_value)
@@ -552,7 +553,7 @@ class FeedbackService:
             if similar:
                 return SimilarFound(draft, tuple(similar))
         elif choice != "new":
-            if not choice.isdigit():
+            if not is_number(choice):
                 return Invalid({"duplicate_of": "Pick one of the items, or send as new."})
             return await self.support(user=user, item_id=int(choice), draft=draft)
         return await self.create(user=user, draft=draft)
@@ -593,7 +594,7 @@ class FeedbackService:
     # -- triage
 
     def may_decide(self, user: UserRef, *, owner: str | None = None) -> bool:
-        return user.id in self.settings.product_managers or (owner is not None and user.id == owner)
+        return is_listed(user, [*self.settings.product_managers, *([owner] if owner else [])])
 
     async def _owner_of(self, item: Item) -> str | None:
         if not item.product_sku:
@@ -632,6 +633,10 @@ class FeedbackService:
         item = got
         to = ACTION_STATUS[action]
         note = _clean(note)[:1000] or None
+        if to is not Status.MERGED:
+            merge_into = None  # a merge target chosen on a card means nothing to other actions
+        if to is Status.DECLINED and not note:
+            return Refused(DECLINE_NEEDS_NOTE)
         if to is Status.MERGED:
             target = await self._repo.get_item(item_id=merge_into) if merge_into else None
             if target is None or target.id == item.id or not target.is_open:

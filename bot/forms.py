@@ -52,3 +52,8 @@ class FormSpec:
 
 Values = dict[str, str | None]  # field id -> the value the user gave (None: left empty)
 Errors = dict[str, str]  # field id -> what to fix
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() accepts '²', which int() then refuses."""
+    return text.isascii() and text.isdecimal()

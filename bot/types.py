@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -110,3 +112,26 @@ class SalesCatalog:
     bands: dict[str, PricingBand] = field(default_factory=dict)
     regions: dict[str, Region] = field(default_factory=dict)  # in file order
     products: tuple[SalesProduct, ...] = ()
+
+
+_AAD_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+PLATFORMS = ("slack", "teams", "console")
+
+
+def platform_of(user_id: str) -> str:
+    """Teams users are AAD object ids (GUIDs); anything else is a Slack id."""
+    return "teams" if _AAD_ID.match(user_id) else "slack"
+
+
+def is_listed(user: UserRef, ids: Iterable[str]) -> bool:
+    """Is `user` one of `ids` (PRODUCT_MANAGERS, a product owner)? An id only counts on its
+    own platform — "slack:U123", "teams:<guid>", or a bare id read by its shape — so a Teams
+    activity cannot claim a Slack PM's id. The local console may act as anyone."""
+    for listed in ids:
+        platform, sep, uid = listed.partition(":")
+        if sep and platform in PLATFORMS:
+            if user.id == uid and user.platform in (platform, "console"):
+                return True
+        elif user.id == listed and user.platform in (platform_of(listed), "console"):
+            return True
+    return False

@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,13 +20,12 @@ from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.catalog_file import product_dict as file_form
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import format_date
-from bot.types import SalesProduct, UserRef
+from bot.types import SalesProduct, UserRef, platform_of
 
 log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
 MISS_FLUSH = 1.0  # seconds
 VERIFIED_TTL = 5.0  # seconds another process's "Still accurate" may take to show here
-_AAD = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")  # a Teams user
 
 
 class UpdatesRepository(Protocol):
@@ -205,7 +203,7 @@ class ProductUpdates:
         week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
         return [
             Notification(
-                platform="teams" if _AAD.match(owner) else "slack",
+                platform=platform_of(owner),
                 kind="dm",
                 target=owner,
                 dedupe_key=f"nudge:{week}:{owner}",

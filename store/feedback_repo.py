@@ -250,13 +250,11 @@ class SqlFeedbackRepository:
     ) -> Item | None:
         t = transition
         async with self.engine.begin() as conn:
-            # The WHERE on the current status makes the transition happen exactly once,
-            # whatever the number of concurrent presses.
+            # The WHERE on the status the decider saw makes the transition happen exactly
+            # once, whatever the number of concurrent presses (even on different buttons).
             result = await conn.execute(
                 sa.update(_item_t)
-                .where(
-                    _item_t.c.id == t.item_id, _item_t.c.status.in_([s.value for s in allowed_from])
-                )
+                .where(_item_t.c.id == t.item_id, _item_t.c.status == t.from_status.value)
                 .values(
                     status=t.to_status.value,
                     decided_by=t.actor.id,

@@ -34,6 +34,7 @@ from bot.feedback import (
     feedback_form,
     note_form,
 )
+from bot.forms import is_number
 from handlers.slack import blocks, views
 from handlers.slack.inbound import user_of
 
@@ -46,7 +47,7 @@ TRIAGE_ACTIONS = re.compile(r"^triage\.(now|later|decline|merge|actioned)$")
 
 def _item_id(body: dict[str, Any]) -> int | None:
     value = str((body.get("actions") or [{}])[0].get("value") or "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if is_number(value) and len(value) < 12 else None
 
 
 def register(
@@ -189,18 +190,12 @@ def register(
             await ack(response_action="errors", errors={"note": "This form is out of date."})
             return
         target = values.get("target")
-        if action is Action.DECLINE and not (values.get("note") or "").strip():
-            await ack(
-                response_action="errors",
-                errors={"note": "Tell the submitter why (they will see this)."},
-            )
-            return
         result = await feedback.decide(
             user=user_of(body),
             item_id=item_id,
             action=action,
             note=values.get("note"),
-            merge_into=int(target) if target and target.isdigit() else None,
+            merge_into=int(target) if target and is_number(target) else None,
         )
         if isinstance(result, Decided):
             wake()
@@ -273,7 +268,7 @@ def _register_compete(
         user = user_of(body)
         values = views.values_of(body["view"])
         raw = views.state_of(body["view"]).get("item", "")
-        item = await feedback.get(int(raw)) if raw.isdigit() else None
+        item = await feedback.get(int(raw)) if is_number(raw) else None
         if item is None or not item.product_sku:
             await ack(response_action="errors", errors={"difference": "That item is gone."})
             return

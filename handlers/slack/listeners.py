@@ -16,6 +16,7 @@ from bot.briefings import Refused as BriefingRefused
 from bot.briefings import describe
 from bot.commands import COMMANDS, Bot
 from bot.editing import EditRefused
+from bot.forms import is_number
 from bot.ports import Notification
 from bot.replies import ERROR_APOLOGY, Notice, OpenForm
 from bot.reports import Report
@@ -61,7 +62,7 @@ def register(
         result = await bot.briefings.save(
             user=user_of(body),
             values=views.values_of(body["view"]),
-            briefing_id=int(raw) if raw.isdigit() else None,
+            briefing_id=int(raw) if is_number(raw) else None,
         )
         if isinstance(result, BriefingRefused):
             await ack(response_action="errors", errors={"held_on": result.message})
@@ -82,7 +83,7 @@ def register(
         user = user_of(body)
         selected = (body.get("actions") or [{}])[0].get("selected_option") or {}
         verb, _, raw = str(selected.get("value") or "").partition(":")
-        if not raw.isdigit():
+        if not is_number(raw):
             return
         if verb == "delete":
             text = await bot.briefings.delete(user=user, briefing_id=int(raw))

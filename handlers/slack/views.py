@@ -10,6 +10,11 @@ from bot.forms import FieldKind, FormField, FormSpec, Values
 SEARCH_PREFIX = "search."  # action_id of a SEARCH field: options come from our listener
 
 
+def esc(text: str) -> str:
+    """Form text may quote users: never let it form links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _text(text: str, kind: str = "plain_text") -> dict[str, Any]:
     return {"type": kind, "text": text}
 
@@ -87,7 +92,7 @@ def _element(f: FormField) -> dict[str, Any]:
 def modal(spec: FormSpec) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if spec.intro:
-        blocks.append({"type": "section", "text": _text(spec.intro[:3000], "mrkdwn")})
+        blocks.append({"type": "section", "text": _text(esc(spec.intro)[:3000], "mrkdwn")})
     for f in spec.fields:
         block: dict[str, Any] = {
             "type": "input",

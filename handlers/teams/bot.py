@@ -28,6 +28,7 @@ from bot.feedback import (
     Supported,
     feedback_form,
 )
+from bot.forms import is_number
 from bot.replies import Notice
 from bot.reports import Report
 from handlers.teams import cards
@@ -224,12 +225,14 @@ class TeamsBot(ActivityHandler):
         }
         raw = str(data.get("briefing") or "")
         result = await briefings.save(
-            user=user_of(activity), values=values, briefing_id=int(raw) if raw.isdigit() else None
+            user=user_of(activity), values=values, briefing_id=int(raw) if is_number(raw) else None
         )
         if isinstance(result, BriefingRefused):
             return toast(result.message)
         if isinstance(result, dict):
-            form = await briefings.form(user=user_of(activity))
+            form = await briefings.form(
+                user=user_of(activity), briefing_id=int(raw) if is_number(raw) else None
+            )
             assert not isinstance(form, BriefingRefused)
             return card_response(cards.form(form, errors=result, values=values))
         return card_response(cards.render(Notice(f"Saved: {describe(result)}")))
@@ -277,19 +280,17 @@ class TeamsBot(ActivityHandler):
     ) -> InvokeResponse:
         user = user_of(activity)
         raw_item = str(data.get("item") or "")
-        if not raw_item.isdigit():
+        if not is_number(raw_item):
             return toast("That card no longer points at a feedback item.")
         item_id = int(raw_item)
         note = str(data.get("note") or "").strip() or None
         target = str(data.get("target") or "")
-        if action is Action.DECLINE and not note:
-            return await self._triage_card(item_id, "Add a note to the submitter to decline.")
         result = await self._feedback.decide(
             user=user,
             item_id=item_id,
             action=action,
             note=note,
-            merge_into=int(target) if target.isdigit() else None,
+            merge_into=int(target) if is_number(target) else None,
         )
         if isinstance(result, Decided):
             self._wake()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import warnings
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import jwt
 from aiohttp import web
@@ -90,6 +92,17 @@ def teams_route(
             raise web.HTTPRequestEntityTooLarge(
                 max_size=MAX_BODY, actual_size=request.content_length
             )
+        if config.ANONYMOUS_ALLOWED and not await _local_emulator(request):
+            # Emulator mode has no authentication: only the machine itself may use it, and
+            # only with replies to itself (no SSRF, no impersonation from the network).
+            log.warning("emulator-mode activity refused", extra={"remote": request.remote or "?"})
+            return web.json_response(
+                {
+                    "error": "Teams is not configured (MICROSOFT_APP_ID); only a local "
+                    "Bot Framework Emulator may connect."
+                },
+                status=403,
+            )
         if not config.ANONYMOUS_ALLOWED and not _plausible_token(request):
             # The SDK raises (a 500) on some malformed tokens; refuse them here with 401.
             return web.json_response(
@@ -110,3 +123,26 @@ def _plausible_token(request: web.Request) -> bool:
     except jwt.PyJWTError:
         return False
     return bool(header.get("kid")) and header.get("alg") == "RS256"
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+async def _local_emulator(request: web.Request) -> bool:
+    """From this machine, and asking for replies to this machine."""
+    if not _is_loopback(request.remote):
+        return False
+    try:
+        body = await request.json()
+    except ValueError:
+        return True  # malformed: let the adapter answer 400
+    service_url = body.get("serviceUrl") if isinstance(body, dict) else None
+    return service_url is None or _is_loopback(urlsplit(str(service_url)).hostname)

@@ -312,3 +312,17 @@ async def test_briefing_and_coverage_on_teams(teams: TeamsDriver) -> None:
     card = card_of(reply)
     [image] = [el for el in card["body"] if el["type"] == "Image"]
     assert image["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+async def test_emulator_mode_only_talks_to_this_machine(teams: TeamsDriver) -> None:
+    remote = teams.activity(text="product widget pro in oz")
+    remote["serviceUrl"] = "https://attacker.example.com/"
+    status, body = await teams.post(remote)
+    assert status == 403 and "only a local" in body["error"]
+    assert teams.connector.posted == []
+
+
+async def test_a_teams_user_cannot_claim_a_slack_pms_id(teams: TeamsDriver) -> None:
+    # U01PMALICE owns Widget Pro on Slack; a Teams activity naming that id is nobody.
+    _, refused = await teams.execute("product.editform", {"sku": "WDG-PRO"}, user="U01PMALICE")
+    assert refused["value"].startswith("Only product managers")
