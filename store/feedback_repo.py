@@ -8,6 +8,8 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.feedback import Draft, Item, Kind, Status, Supporter, Transition, Urgency
@@ -26,28 +28,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """INSERT with ON CONFLICT support on both backends."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
 async def insert_notifications(
     conn: AsyncConnection, notifications: Sequence[Notification], *, at: dt.datetime
 ) -> None:
-    """Outbox rows; a dedupe key seen before is skipped, so re-writing is harmless."""
-    if not notifications:
-        return
-    keys = [n.dedupe_key for n in notifications]
-    existing = set(
-        (
-            await conn.execute(
-                sa.select(_outbox_t.c.dedupe_key).where(_outbox_t.c.dedupe_key.in_(keys))
-            )
-        ).scalars()
-    )
-    rows = []
+    """Outbox rows; a dedupe key seen before is skipped, so re-writing is harmless (also
+    when two transactions write the same key at once: ON CONFLICT DO NOTHING)."""
+    rows: dict[str, dict[str, Any]] = {}
     for n in notifications:
-        if n.dedupe_key in existing:
-            continue
-        existing.add(n.dedupe_key)
-        rows.append(
+        key = n.dedupe_key[:255]
+        rows.setdefault(
+            key,
             {
-                "dedupe_key": n.dedupe_key[:255],
+                "dedupe_key": key,
                 "platform": n.platform,
                 "kind": n.kind,
                 "target": n.target,
@@ -57,10 +56,13 @@ async def insert_notifications(
                 "next_attempt_at": at,
                 "created_at": at,
                 "result": {},
-            }
+            },
         )
     if rows:
-        await conn.execute(sa.insert(_outbox_t), rows)
+        await conn.execute(
+            dialect_insert(conn, _outbox_t).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            list(rows.values()),
+        )
 
 
 class SqlFeedbackRepository:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.ports import PreparedChange
 from bot.types import UserRef
-from store.feedback_repo import insert_notifications
+from store.feedback_repo import dialect_insert, insert_notifications
 from store.models import (
     CatalogChangeRow,
     LookupMissRow,
@@ -30,9 +30,16 @@ _product_t = ProductRow.__table__  # type: ignore[attr-defined]
 async def _verify(conn: AsyncConnection, skus: Sequence[str], by: str, at: dt.datetime) -> None:
     if not skus:
         return
-    await conn.execute(sa.delete(_verify_t).where(_verify_t.c.sku.in_(list(skus))))
+    stmt = dialect_insert(conn, _verify_t)
     await conn.execute(
-        sa.insert(_verify_t), [{"sku": s, "verified_at": at, "verified_by": by} for s in skus]
+        stmt.on_conflict_do_update(
+            index_elements=["sku"],
+            set_={
+                "verified_at": stmt.excluded.verified_at,
+                "verified_by": stmt.excluded.verified_by,
+            },
+        ),
+        [{"sku": s, "verified_at": at, "verified_by": by} for s in dict.fromkeys(skus)],
     )
 
 
@@ -97,22 +104,14 @@ class SqlUpdatesRepository:
             return [(r.sku, r.owner, r.verified_at) for r in await conn.execute(query)]
 
     async def subscribe(self, *, user: UserRef, sku: str, at: dt.datetime) -> bool:
+        """True when this made a new subscription (a double click makes one)."""
         async with self.engine.begin() as conn:
-            exists = await conn.scalar(
-                sa.select(_sub_t.c.sku).where(
-                    _sub_t.c.platform == user.platform,
-                    _sub_t.c.user_id == user.id,
-                    _sub_t.c.sku == sku,
-                )
+            result = await conn.execute(
+                dialect_insert(conn, _sub_t)
+                .values(platform=user.platform, user_id=user.id, sku=sku, created_at=at)
+                .on_conflict_do_nothing()
             )
-            if exists:
-                return False
-            await conn.execute(
-                sa.insert(_sub_t).values(
-                    platform=user.platform, user_id=user.id, sku=sku, created_at=at
-                )
-            )
-            return True
+            return bool(result.rowcount)
 
     async def unsubscribe(self, *, user: UserRef, sku: str) -> bool:
         async with self.engine.begin() as conn:

@@ -182,6 +182,21 @@ def register(
             extra={"kind": body.get("type") or "command", "error": type(error).__name__},
         )
         apology = {**blocks.render(Notice(ERROR_APOLOGY)), "response_type": "ephemeral"}
+        if body.get("type") == "view_submission":
+            # An empty 200 would close the form as if it had been saved: keep it open.
+            values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+            first = next(iter(values), None)
+            answer = (
+                {"response_action": "errors", "errors": {first: ERROR_APOLOGY}}
+                if first
+                else {
+                    "response_action": "update",
+                    "view": views.message_view("Sorry", ERROR_APOLOGY),
+                }
+            )
+            return BoltResponse(
+                status=200, body=json.dumps(answer), headers={"content-type": "application/json"}
+            )
         if body.get("command"):  # a slash command: the apology is the ack itself
             return BoltResponse(
                 status=200, body=json.dumps(apology), headers={"content-type": "application/json"}

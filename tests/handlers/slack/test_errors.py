@@ -38,3 +38,32 @@ async def test_a_failing_button_apologises_through_response_url(
     answer = await slack.action("product.share", "WDG-PRO|AU")
     assert answer.status == 200 and "boom" not in answer.body
     assert [r["text"] for r in slack.fake.responses] == [ERROR_APOLOGY]
+
+
+async def test_a_failing_form_stays_open_with_the_apology(
+    slack: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.feedback import FeedbackService
+
+    async def broken(self: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(FeedbackService, "submit", broken)
+    answer = await slack.interaction(
+        {
+            "type": "view_submission",
+            "trigger_id": "1.2.3",
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": "feedback.submit",
+                "private_metadata": "{}",
+                "hash": "h",
+                "state": {
+                    "values": {"client": {"client": {"type": "plain_text_input", "value": "Acme"}}}
+                },
+            },
+        }
+    )
+    assert answer.status == 200
+    assert answer.json == {"response_action": "errors", "errors": {"client": ERROR_APOLOGY}}
