@@ -191,6 +191,7 @@ class CatalogService:
         actor: str,
         source: str,
         extra: Sequence[Notification] = (),
+        expected_version: int | None = None,
     ) -> ChangeSet:
         """The one change engine: imports and chat edits both end here. `extra` messages
         are written in the same transaction (e.g. telling a feedback submitter)."""
@@ -206,9 +207,14 @@ class CatalogService:
                     prepared = dataclasses.replace(
                         prepared, notifications=(*prepared.notifications, *extra)
                     )
-            await self._repo.apply_catalog(spec=spec, changes=changes, prepared=prepared)
+            await self._repo.apply_catalog(
+                spec=spec, changes=changes, prepared=prepared, expected_version=expected_version
+            )
             self._checked_at = -1e9  # read the new version on the next lookup
         return changes
+
+    async def catalog_version(self) -> int:
+        return await self._repo.catalog_version()
 
     async def export_catalog(self) -> CatalogSpec:
         return await self._repo.load_catalog_spec()

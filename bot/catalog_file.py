@@ -105,6 +105,10 @@ class CatalogSpec:
     internal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by SKU
 
 
+class CatalogConflict(Exception):
+    """The catalog changed since the edit started; applying it would undo that change."""
+
+
 class CatalogError(Exception):
     """The file has problems; `problems` lists each with its place."""
 

@@ -13,6 +13,7 @@ import yaml
 
 from bot.catalog import CatalogService
 from bot.catalog_file import (
+    CatalogConflict,
     CatalogError,
     CatalogSpec,
     ChangeSet,
@@ -24,6 +25,10 @@ from bot.ports import Notification
 from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef, is_listed
 
 NOT_ALLOWED = "Only product managers (or the product's owner) can edit a product."
+CONFLICT = (
+    "Someone changed the catalog while you were editing. Nothing was saved: open the form "
+    "again to see their change, then make yours."
+)
 NO_BAND = "-"
 RULES_HINT = (
     "One market per line: REGION: status [from YYYY-MM-DD] [band CODE] [— reason]. "
@@ -251,11 +256,18 @@ class ProductEditor:
             return EditRefused("That product is no longer in the catalog.")
         if not self.may_edit(user, product):  # checked again: forms can be forged
             return EditRefused(NOT_ALLOWED)
+        # The version first: a change committed after it makes this edit a conflict.
+        version = await self._catalog.catalog_version()
         spec = await self._catalog.export_catalog()
         parsed = parse_edit(values, spec, sku)
         if not isinstance(parsed, CatalogSpec):
             return parsed
-        changes = await self._catalog.apply(parsed, actor=user.id, source="edit")
+        try:
+            changes = await self._catalog.apply(
+                parsed, actor=user.id, source="edit", expected_version=version
+            )
+        except CatalogConflict:
+            return EditRefused(CONFLICT)
         after = next(p for p in parsed.products if p.sku == sku)
         return Edited(after, changes)
 
@@ -276,7 +288,11 @@ class ProductEditor:
             return EditRefused(NOT_ALLOWED)
         if not name.strip() or not difference.strip():
             return {"difference": "Name the competitor and how we differ."}
+        version = await self._catalog.catalog_version()
         spec = await self._catalog.export_catalog()
+        product = next((p for p in spec.products if p.sku == sku), None)
+        if product is None:
+            return EditRefused("That product is no longer in the catalog.")
         updated = dataclasses.replace(
             product,
             competitors=(
@@ -287,7 +303,12 @@ class ProductEditor:
         new = dataclasses.replace(
             spec, products=tuple(updated if p.sku == sku else p for p in spec.products)
         )
-        changes = await self._catalog.apply(new, actor=user.id, source="edit", extra=notify)
+        try:
+            changes = await self._catalog.apply(
+                new, actor=user.id, source="edit", extra=notify, expected_version=version
+            )
+        except CatalogConflict:
+            return EditRefused(CONFLICT)
         return Edited(updated, changes)
 
 

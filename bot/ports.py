@@ -28,9 +28,15 @@ class CatalogRepository(Protocol):
         ...
 
     async def apply_catalog(
-        self, *, spec: CatalogSpec, changes: ChangeSet, prepared: PreparedChange | None = None
+        self,
+        *,
+        spec: CatalogSpec,
+        changes: ChangeSet,
+        prepared: PreparedChange | None = None,
+        expected_version: int | None = None,
     ) -> int:
-        """Make the stored catalog equal `spec` in one transaction, with the history,
+        """Raises CatalogConflict when `expected_version` is given and is no longer current.
+        Make the stored catalog equal `spec` in one transaction, with the history,
         verifications and notifications of `prepared`; return the new version."""
         ...
 

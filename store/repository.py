@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.catalog_file import CatalogSpec, ChangeSet
+from bot.catalog_file import CatalogConflict, CatalogSpec, ChangeSet
 from bot.ports import PreparedChange
 from bot.types import (
     Competitor,
@@ -176,7 +176,12 @@ class SqlRepository:
         )
 
     async def apply_catalog(
-        self, *, spec: CatalogSpec, changes: ChangeSet, prepared: PreparedChange | None = None
+        self,
+        *,
+        spec: CatalogSpec,
+        changes: ChangeSet,
+        prepared: PreparedChange | None = None,
+        expected_version: int | None = None,
     ) -> int:
         async with self._sessions.begin() as session:
             if changes.bands_changed:
@@ -217,7 +222,7 @@ class SqlRepository:
                 from store.updates_repo import write_prepared
 
                 await write_prepared(await session.connection(), prepared)
-            await self._bump_version(session)
+            await self._bump_version(session, expected_version)
             version = await session.scalar(
                 sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)
             )
@@ -282,11 +287,17 @@ class SqlRepository:
                     sa.update(_product_t).where(_product_t.c.sku == sku).values(position=pos)
                 )
 
-    async def _bump_version(self, session: AsyncSession) -> None:
-        updated = await session.execute(
-            sa.update(_meta_t)
-            .where(_meta_t.c.key == CATALOG_VERSION)
-            .values(value=_meta_t.c.value + 1)
-        )
+    async def _bump_version(self, session: AsyncSession, expected: int | None) -> None:
+        """One more version; with `expected`, only if nobody changed the catalog meanwhile
+        (an optimistic lock for chat edits: the whole transaction rolls back otherwise)."""
+        query = sa.update(_meta_t).where(_meta_t.c.key == CATALOG_VERSION)
+        if expected is not None:
+            query = query.where(_meta_t.c.value == expected)
+        updated = await session.execute(query.values(value=_meta_t.c.value + 1))
         if updated.rowcount == 0:  # type: ignore[attr-defined]
+            exists = await session.scalar(
+                sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)
+            )
+            if exists is not None or expected not in (None, 0):
+                raise CatalogConflict("the catalog changed meanwhile")
             await session.execute(sa.insert(_meta_t).values(key=CATALOG_VERSION, value=1))
