@@ -226,6 +226,7 @@ class LookupMissRow(SQLModel, table=True):
     __tablename__ = "lookup_miss"
     query: str = Field(primary_key=True, max_length=200)
     region_code: str = Field(primary_key=True, max_length=32)  # "" when none was named
+    day: dt.date = Field(primary_key=True)  # counted per day, so a week's list is that week's
     count: int = 0
     first_at: dt.datetime
     last_at: dt.datetime

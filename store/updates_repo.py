@@ -155,38 +155,30 @@ class SqlUpdatesRepository:
             return
         async with self.engine.begin() as conn:
             for query, region, n in counts:
-                key = {"query": query[:200], "region_code": region or ""}
-                updated = await conn.execute(
-                    sa.update(_miss_t)
-                    .where(
-                        _miss_t.c.query == key["query"], _miss_t.c.region_code == key["region_code"]
-                    )
-                    .values(count=_miss_t.c.count + n, last_at=at)
+                stmt = dialect_insert(conn, _miss_t).values(
+                    query=query[:200],
+                    region_code=region or "",
+                    day=at.date(),
+                    count=n,
+                    first_at=at,
+                    last_at=at,
                 )
-                if updated.rowcount == 0:
-                    await conn.execute(
-                        sa.insert(_miss_t).values(**key, count=n, first_at=at, last_at=at)
-                    )
-
-    async def record_miss(self, *, query: str, region_code: str | None, at: dt.datetime) -> None:
-        key = {"query": query[:200], "region_code": region_code or ""}
-        async with self.engine.begin() as conn:
-            updated = await conn.execute(
-                sa.update(_miss_t)
-                .where(_miss_t.c.query == key["query"], _miss_t.c.region_code == key["region_code"])
-                .values(count=_miss_t.c.count + 1, last_at=at)
-            )
-            if updated.rowcount == 0:
                 await conn.execute(
-                    sa.insert(_miss_t).values(**key, count=1, first_at=at, last_at=at)
+                    stmt.on_conflict_do_update(
+                        index_elements=["query", "region_code", "day"],
+                        set_={"count": _miss_t.c.count + n, "last_at": at},
+                    )
                 )
 
     async def misses(self, *, since: dt.datetime, limit: int = 20) -> list[tuple[str, str, int]]:
+        """What was not found since `since` (counts of those days only), most asked first."""
+        total = sa.func.sum(_miss_t.c.count).label("total")
+        query = (
+            sa.select(_miss_t.c.query, _miss_t.c.region_code, total)
+            .where(_miss_t.c.day >= since.date())
+            .group_by(_miss_t.c.query, _miss_t.c.region_code)
+            .order_by(total.desc(), _miss_t.c.query)
+            .limit(limit)
+        )
         async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(_miss_t)
-                .where(_miss_t.c.last_at >= since)
-                .order_by(_miss_t.c.count.desc(), _miss_t.c.query)
-                .limit(limit)
-            )
-            return [(r.query, r.region_code, int(r._mapping["count"])) for r in rows]
+            return [(r.query, r.region_code, int(r.total)) for r in await conn.execute(query)]

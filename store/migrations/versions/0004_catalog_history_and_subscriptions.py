@@ -41,10 +41,11 @@ def upgrade() -> None:
         "lookup_miss",
         sa.Column("query", sa.String(length=200), nullable=False),
         sa.Column("region_code", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("query", "region_code", name=op.f("pk_lookup_miss")),
+        sa.PrimaryKeyConstraint("query", "region_code", "day", name=op.f("pk_lookup_miss")),
     )
     op.create_table(
         "product_subscription",
