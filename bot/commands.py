@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 
 from bot.briefings import BriefingList, BriefingService
@@ -26,6 +27,8 @@ from bot.replies import (
 from bot.reports import CoverageService, PeriodError, Report
 from bot.types import SalesProduct, UserRef, is_listed
 from bot.updates import ProductUpdates
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 # What a command can answer: a reply, a coverage report, or a PM's own briefings.
 AnyReply = Reply | Report | BriefingList
+GONE = "That product is no longer in the catalog."
+VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
 FORM_ONLY = "That command opens a form: use it in Slack or Teams."
 
 
@@ -107,6 +112,17 @@ class Bot:
     def is_pm(self, user: UserRef, product: SalesProduct | None = None) -> bool:
         owners = [product.owner] if product is not None and product.owner else []
         return is_listed(user, [*self.product_managers, *owners])
+
+    async def verify(self, *, user: UserRef, sku: str) -> str:
+        """The "Still accurate" button, on every platform: PMs and the owner only."""
+        product = (await self.catalog.view()).by_sku.get(sku[:64])
+        if product is None or self.updates is None:
+            return GONE
+        if not self.is_pm(user, product):
+            log.warning("verify attempt refused", extra={"user": user.id, "sku": sku[:64]})
+            return VERIFY_REFUSED
+        await self.updates.verify(sku=product.sku, user=user)
+        return f"Thanks: {product.name} is marked as still accurate today."
 
     async def handle(self, *, user: UserRef, command: str, text: str) -> AnyReply:
         name = command.lstrip("/").casefold()

@@ -57,6 +57,13 @@ class Edited:
     changes: ChangeSet
 
 
+def saved_text(edited: Edited) -> str:
+    changed = not edited.changes.empty
+    return f"{edited.product.name} saved." + (
+        " Sales will hear what changed." if changed else " Nothing had changed."
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EditRefused:
     message: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot import matching
@@ -120,6 +120,17 @@ NOT_A_PM = (
 )
 SIMILAR_INTRO = "Product already has open feedback like this. Add your client to one of them?"
 SIMILAR_NEW = "No, send it as new feedback"
+
+
+def confirmation(result: Submitted | Supported) -> str:
+    """What the submitter sees once the form is in (the same on every platform)."""
+    item = result.item
+    head = (
+        f"Your client is now on #{item.id}"
+        if isinstance(result, Supported)
+        else f"Thanks. Product has it as #{item.id}"
+    )
+    return f"{head}: {item.title}. You'll get a message from me when a PM decides."
 
 
 def decision_sentence(status: Status, merged_into: int | None = None) -> str:
@@ -249,7 +260,11 @@ class AlreadyDecided:
 
     @property
     def message(self) -> str:
-        who = f"<@{self.item.decided_by.id}>" if self.item.decided_by else "someone"
+        return self.message_for(lambda user_id: user_id)
+
+    def message_for(self, mention: Callable[[str], str]) -> str:
+        """`mention` renders the decider (a Slack mention, a plain name on Teams)."""
+        who = mention(self.item.decided_by.id) if self.item.decided_by else "someone"
         when = self.item.decided_at.strftime("%d %b %H:%M UTC") if self.item.decided_at else ""
         return (
             f"#{self.item.id} was already decided: {STATUS_LABEL[self.item.status]} "

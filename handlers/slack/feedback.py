@@ -20,6 +20,7 @@ from bot.editing import (
 )
 from bot.feedback import (
     ASKS_FOR_NOTE,
+    FORM_TITLE,
     NO_PRODUCT,
     NOT_A_PM,
     Action,
@@ -29,8 +30,8 @@ from bot.feedback import (
     Invalid,
     Refused,
     SimilarFound,
-    Submitted,
     Supported,
+    confirmation,
     feedback_form,
     note_form,
 )
@@ -115,25 +116,12 @@ def register(
                 similar=result.similar,
             )
             await ack(response_action="update", view=views.modal(spec))
-        elif isinstance(result, Submitted):
+        else:  # Submitted or Supported
             wake()
+            title = "Added your client" if isinstance(result, Supported) else FORM_TITLE
             await ack(
                 response_action="update",
-                view=views.message_view(
-                    "Sent to product team",
-                    f"Thanks. Product has it as *#{result.item.id}*: "
-                    f"{blocks.esc(result.item.title)}\nYou'll get a DM when a PM decides.",
-                ),
-            )
-        elif isinstance(result, Supported):
-            wake()
-            await ack(
-                response_action="update",
-                view=views.message_view(
-                    "Added your client",
-                    f"Your client is now on *#{result.item.id}*: {blocks.esc(result.item.title)}\n"
-                    "You'll get a DM when a PM decides.",
-                ),
+                view=views.message_view(title, blocks.esc(confirmation(result))),
             )
 
     @app.action(TRIAGE_ACTIONS)
@@ -175,7 +163,11 @@ def register(
         else:
             if isinstance(result, Refused):
                 _log_refusal(result, user.id, item_id, action)
-            message = result.message
+            message = (
+                result.message_for(mention)
+                if isinstance(result, AlreadyDecided)
+                else result.message
+            )
             await respond(text=message, response_type="ephemeral", replace_original=False)
 
     @app.view("triage.note")
@@ -210,7 +202,12 @@ def register(
                 and "merge" in result.message
                 else "note"
             )
-            await ack(response_action="errors", errors={field: result.message})
+            text = (
+                result.message_for(mention)
+                if isinstance(result, AlreadyDecided)
+                else result.message
+            )
+            await ack(response_action="errors", errors={field: text})
 
     if editor is not None:
         _register_compete(app, feedback, wake, editor)
@@ -292,3 +289,7 @@ def _register_compete(
         else:
             wake()
             await ack()
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"

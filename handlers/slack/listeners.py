@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.briefings import Refused as BriefingRefused
 from bot.briefings import describe
 from bot.commands import COMMANDS, Bot
-from bot.editing import EditRefused
+from bot.editing import EditRefused, saved_text
 from bot.forms import is_number
 from bot.ports import Notification
 from bot.replies import ERROR_APOLOGY, Notice, OpenForm
@@ -118,18 +118,8 @@ def register(
     @app.action(blocks.VERIFY_ACTION)
     async def verify(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user = user_of(body)
-        sku = str((body.get("actions") or [{}])[0].get("value") or "")[:64]
-        view = await bot.catalog.view()
-        product = view.by_sku.get(sku)
-        if product is None or bot.updates is None:
-            text = "That product is no longer in the catalog."
-        elif not bot.is_pm(user, product):
-            log.warning("verify attempt refused", extra={"user": user.id, "sku": sku})
-            text = "Only product managers can confirm a product is still accurate."
-        else:
-            await bot.updates.verify(sku=sku, user=user)
-            text = f"Thanks: {product.name} is marked as still accurate today."
+        sku = str((body.get("actions") or [{}])[0].get("value") or "")
+        text = await bot.verify(user=user_of(body), sku=sku)
         await respond(text=text, response_type="ephemeral", replace_original=False)
 
     @app.action(blocks.EDIT_ACTION)
@@ -160,13 +150,11 @@ def register(
             await ack(response_action="errors", errors=result)
         else:
             wake()
-            n = len(result.changes.changed)
             await ack(
                 response_action="update",
                 view=views.message_view(
                     "Saved",
-                    f"*{blocks.esc(result.product.name)}* saved."
-                    + (" Sales will hear what changed." if n else " Nothing had changed."),
+                    blocks.esc(saved_text(result)),
                 ),
             )
 

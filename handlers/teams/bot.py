@@ -13,7 +13,7 @@ from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from bot.briefings import Refused as BriefingRefused
 from bot.briefings import describe
 from bot.commands import Bot, split_command
-from bot.editing import EditRefused
+from bot.editing import EditRefused, saved_text
 from bot.feedback import (
     ACTION_STATUS,
     NOT_A_PM,
@@ -26,6 +26,7 @@ from bot.feedback import (
     SimilarFound,
     Submitted,
     Supported,
+    confirmation,
     feedback_form,
 )
 from bot.forms import is_number
@@ -201,17 +202,8 @@ class TeamsBot(ActivityHandler):
             spec = feedback_form(values=values, product_label=label, similar=result.similar)
             return card_response(cards.form(spec, values=values))
         self._wake()
-        item = result.item
-        verb = "Your client is now on" if isinstance(result, Supported) else "Product has it as"
         assert isinstance(result, Submitted | Supported)
-        return card_response(
-            cards.render(
-                Notice(
-                    f"Thanks. {verb} #{item.id}: {item.title}. "
-                    "You'll get a message when a PM decides."
-                )
-            )
-        )
+        return card_response(cards.render(Notice(confirmation(result))))
 
     async def _briefing(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         briefings = self._bot.briefings
@@ -247,16 +239,7 @@ class TeamsBot(ActivityHandler):
         return card_response(cards.form(form))
 
     async def _verify(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        user = user_of(activity)
-        sku = str(data.get("sku") or "")[:64]
-        product = (await self._bot.catalog.view()).by_sku.get(sku)
-        if product is None or self._bot.updates is None:
-            return toast("That product is no longer in the catalog.")
-        if not self._bot.is_pm(user, product):
-            log.warning("verify attempt refused", extra={"user": user.id, "sku": sku})
-            return toast("Only product managers can confirm a product is still accurate.")
-        await self._bot.updates.verify(sku=sku, user=user)
-        return toast(f"Thanks: {product.name} is marked as still accurate today.")
+        return toast(await self._bot.verify(user=user_of(activity), sku=str(data.get("sku") or "")))
 
     async def _edit(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
         editor = self._bot.editor
@@ -273,7 +256,7 @@ class TeamsBot(ActivityHandler):
             assert not isinstance(form, EditRefused)
             return card_response(cards.form(form, errors=result, values=values))
         self._wake()
-        return card_response(cards.render(Notice(f"{result.product.name} saved.")))
+        return card_response(cards.render(Notice(saved_text(result))))
 
     async def _decide(
         self, activity: Activity, action: Action, data: dict[str, Any]

@@ -186,7 +186,7 @@ async def test_similar_feedback_offers_plus_one_with_my_client(slack: SlackDrive
     client = next(b for b in form["blocks"] if b.get("block_id") == "client")
     assert client["element"]["initial_value"] == "Globex"
     plus_one = await slack.interaction(submission(form, user="U0SALES2", duplicate_of="1"))
-    assert "Your client is now on *#1*" in str(plus_one.json["view"])
+    assert "Your client is now on #1" in str(plus_one.json["view"])
     item = await slack.services.feedback.get(1)
     assert item is not None and [s.client for s in item.supporters] == ["Globex"]
     assert await slack.services.feedback.get(2) is None  # no duplicate was created
