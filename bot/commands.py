@@ -71,6 +71,7 @@ HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 # What a command can answer: a reply, a coverage report, or a PM's own briefings.
 AnyReply = Reply | Report | BriefingList
 GONE = "That product is no longer in the catalog."
+COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
 VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
 FORM_ONLY = "That command opens a form: use it in Slack or Teams."
 
@@ -101,7 +102,9 @@ class Bot:
         briefings: BriefingService | None = None,
         coverage: CoverageService | None = None,
         product_managers: frozenset[str] = frozenset(),
+        managers: frozenset[str] = frozenset(),
     ) -> None:
+        self.managers = managers
         self.briefings = briefings
         self.coverage = coverage
         self.catalog = catalog
@@ -133,6 +136,8 @@ class Bot:
         if name == "briefing" and self.briefings is not None:
             return await self._briefing(user, text)
         if name == "coverage" and self.coverage is not None:
+            if not is_listed(user, [*self.product_managers, *self.managers]):
+                return Notice(COVERAGE_REFUSED)
             try:
                 return await self.coverage.report(text)
             except PeriodError as exc:

@@ -135,6 +135,7 @@ def build_services(settings: Settings) -> Services:
                 pm_target=settings.pm_briefing_target,
             ),
             product_managers=settings.product_managers,
+            managers=settings.managers,
         ),
         feedback,
         feedback_repo,

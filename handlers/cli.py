@@ -32,7 +32,8 @@ def main(ctx: click.Context) -> None:
 @click.option("--no-worker", is_flag=True, help="Leave outbox delivery to `salesbridge worker`.")
 @click.pass_obj
 def serve(settings: Settings, port: int | None, host: str, no_worker: bool) -> None:
-    """Serve Slack (POST /slack/events) and GET /healthz over HTTP, delivering the outbox
+    """Serve Slack (POST /slack/events), Teams (POST /api/messages) and GET /healthz over
+    HTTP, delivering the outbox
     in the same process unless --no-worker."""
     web.run_app(
         create_app(settings, worker=not no_worker),

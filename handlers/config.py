@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_API_DEFAULT
     product_managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     triage_channel: str | None = None
     announce_channel: str | None = None
     microsoft_app_id: str | None = None
@@ -66,7 +67,7 @@ class Settings(BaseSettings):
             return {k.strip().upper(): c.strip() for k, _, c in pairs if k.strip() and c.strip()}
         return v
 
-    @field_validator("product_managers", mode="before")
+    @field_validator("product_managers", "managers", mode="before")
     @classmethod
     def _ids(cls, v: object) -> object:
         if isinstance(v, str):

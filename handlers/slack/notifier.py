@@ -144,6 +144,13 @@ class SlackNotifier:
         if not message.dedupe_key.endswith(":triage:new") and not reminder:
             # The first post has not gone out yet; an update needs its ts.
             return RetryLater("triage card not posted yet", retry_after=1.0)
+        if reminder and item.triage_ts:
+            # Raised again in the card's thread (and to the channel): the original card
+            # stays the one that is updated, so no stale buttons are left behind.
+            response = await self._client.chat_postMessage(
+                channel=channel, thread_ts=item.triage_ts, reply_broadcast=True, **card
+            )
+            return Sent({"channel": channel, "ts": str(response.get("ts")), "reminder": True})
         response = await self._client.chat_postMessage(channel=channel, **card)
         ts = str(response.get("ts"))
         await self._feedback.remember_triage_message(

@@ -130,5 +130,6 @@ class TeamsNotifier:
         if not message.dedupe_key.endswith(":triage:new") and not reminder:
             return RetryLater("triage card not posted yet", retry_after=1.0)
         activity_id = await self._send(reference, card_activity(card))
-        await self._feedback.remember_triage_message(item.id, TRIAGE_KEY, activity_id)
+        if not existing:  # a reminder leaves the original card as the one kept up to date
+            await self._feedback.remember_triage_message(item.id, TRIAGE_KEY, activity_id)
         return Sent({"id": activity_id})

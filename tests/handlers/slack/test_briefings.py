@@ -38,6 +38,7 @@ async def slack_reports(
         product_managers=frozenset(PMS),
         management_channel=MANAGEMENT,
         report_timezone="Europe/London",
+        managers=frozenset({"U0BOSS"}),
     )
     services = build_services(settings)
     await services.catalog.import_catalog(demo_text())
@@ -179,8 +180,10 @@ async def test_coverage_answers_then_uploads_chart_and_csv(slack_reports: SlackD
     rows = list(csv.DictReader(io.StringIO(csv_bytes.decode())))
     au = next(r for r in rows if r["region_code"] == "AU")
     assert (au["briefings"], au["minutes"], au["people"]) == ("1", "45", "14")
-    bad = (await s.command("next year", command="/coverage")).json
+    bad = (await s.command("next year", command="/coverage", user="U0BOSS")).json
     assert bad["text"].startswith("Say “this quarter”")
+    sales = (await s.command("", command="/coverage", user="U0SALES1")).json
+    assert sales["text"].startswith("Coverage reports are for product managers")
 
 
 async def test_weekly_digest_goes_out_once_with_two_workers(slack_reports: SlackDriver) -> None:
