@@ -70,6 +70,7 @@ BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 # What a command can answer: a reply, a coverage report, or a PM's own briefings.
 AnyReply = Reply | Report | BriefingList
+MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
 VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
@@ -129,6 +130,7 @@ class Bot:
 
     async def handle(self, *, user: UserRef, command: str, text: str) -> AnyReply:
         name = command.lstrip("/").casefold()
+        text = text[:MAX_TEXT]  # a question, not a document
         if name == "help" or name not in BY_NAME:
             if name not in BY_NAME and name != "help":
                 return Notice(f"I don't know the command “{command}”. Try `/product help`.")

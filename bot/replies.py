@@ -159,7 +159,8 @@ class NotFound:
     @property
     def fallback(self) -> str:
         where = f" (in {self.region.name})" if self.region else ""
-        text = f"No product matches “{self.query}”{where}."
+        query = self.query if len(self.query) <= 80 else self.query[:79] + "…"
+        text = f"No product matches “{query}”{where}."
         if self.suggestions:
             text += " Did you mean: " + ", ".join(self.suggestions) + "?"
         return text

@@ -259,7 +259,9 @@ def create_app(
         from handlers.slack.http import create_slack_app, slack_route
 
         slack = create_slack_app(settings, services)
-        app.router.add_route(*_route_args(slack_route(slack)))
+        app.router.add_route(
+            *_route_args(slack_route(slack, settings.slack_signing_secret.get_secret_value()))
+        )
         if settings.slack_app_token:
             app.cleanup_ctx.append(_socket_mode(slack, settings))
     else:

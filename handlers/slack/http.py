@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ports import Notification
@@ -48,13 +51,37 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
     return app
 
 
-def slack_route(app: AsyncApp) -> web.RouteDef:
+def slack_route(app: AsyncApp, signing_secret: str) -> web.RouteDef:
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(
                 max_size=MAX_BODY, actual_size=request.content_length
             )
+        body = await request.text()
+        # The signature first (401 for anything not from Slack), then the shape: bolt
+        # raises on a `payload` that is not JSON, which must be a 400, not a 500.
+        if not verifier.is_valid(
+            body,
+            request.headers.get("X-Slack-Request-Timestamp", ""),
+            request.headers.get("X-Slack-Signature", ""),
+        ):
+            return web.json_response({"error": "invalid request"}, status=401)
+        if not _well_formed(body, request.content_type):
+            return web.json_response({"error": "malformed request"}, status=400)
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    verifier = SignatureVerifier(signing_secret)  # the same secret bolt checks with
     return web.post("/slack/events", handle)
+
+
+def _well_formed(body: str, content_type: str) -> bool:
+    """JSON events are objects; form posts carry a JSON object in `payload`, if any."""
+    try:
+        if content_type == "application/json":
+            return isinstance(json.loads(body), dict)
+        form = urllib.parse.parse_qs(body, keep_blank_values=True)
+        payload = form.get("payload")
+        return payload is None or isinstance(json.loads(payload[0]), dict)
+    except ValueError:
+        return False

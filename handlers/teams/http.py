@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 import jwt
 from aiohttp import web
+from microsoft_agents.activity import Activity
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration, OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import AuthTypes
+from pydantic import ValidationError
 
 from handlers.config import Settings
 
@@ -92,6 +94,10 @@ def teams_route(
             raise web.HTTPRequestEntityTooLarge(
                 max_size=MAX_BODY, actual_size=request.content_length
             )
+        if not await _well_formed(request):
+            return web.json_response(
+                {"error": "An activity needs a type and a conversation id."}, status=400
+            )
         if config.ANONYMOUS_ALLOWED and not await _local_emulator(request):
             # Emulator mode has no authentication: only the machine itself may use it, and
             # only with replies to itself (no SSRF, no impersonation from the network).
@@ -146,3 +152,23 @@ async def _local_emulator(request: web.Request) -> bool:
         return True  # malformed: let the adapter answer 400
     service_url = body.get("serviceUrl") if isinstance(body, dict) else None
     return service_url is None or _is_loopback(urlsplit(str(service_url)).hostname)
+
+
+async def _well_formed(request: web.Request) -> bool:
+    """The SDK answers some malformed activities with a 500; these get a 400 first."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return True  # not JSON: the adapter answers 400 itself
+    if not isinstance(body, dict):
+        return False
+    conversation = body.get("conversation")
+    try:
+        Activity.model_validate(body)
+    except ValidationError:
+        return False
+    return (
+        isinstance(body.get("type"), str)
+        and isinstance(conversation, dict)
+        and isinstance(conversation.get("id"), str)
+    )
