@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -60,11 +60,7 @@ def slack_route(app: AsyncApp, signing_secret: str) -> web.RouteDef:
         body = await request.text()
         # The signature first (401 for anything not from Slack), then the shape: bolt
         # raises on a `payload` that is not JSON, which must be a 400, not a 500.
-        if not verifier.is_valid(
-            body,
-            request.headers.get("X-Slack-Request-Timestamp", ""),
-            request.headers.get("X-Slack-Signature", ""),
-        ):
+        if not _signed(verifier, body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
         if not _well_formed(body, request.content_type):
             return web.json_response({"error": "malformed request"}, status=400)
@@ -85,3 +81,11 @@ def _well_formed(body: str, content_type: str) -> bool:
         return payload is None or isinstance(json.loads(payload[0]), dict)
     except ValueError:
         return False
+
+
+def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) -> bool:
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if not timestamp.isascii() or not timestamp.isdecimal() or not signature:
+        return False  # slack_sdk would raise on a missing or non-numeric timestamp
+    return verifier.is_valid(body, timestamp, signature)
