@@ -95,7 +95,9 @@ class Worker:
         batch: int = 20,
         concurrency: int = 8,
         max_attempts: int = MAX_ATTEMPTS,
+        lease: dt.timedelta = LEASE,
     ) -> None:
+        self._lease = lease
         self._store = store
         self._deliver = deliver
         self._now = now
@@ -115,7 +117,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many were claimed."""
-        messages = await self._store.claim(limit=self._batch, lease=LEASE, now=self._now())
+        messages = await self._store.claim(limit=self._batch, lease=self._lease, now=self._now())
         await asyncio.gather(*(self._one(m) for m in messages))
         return len(messages)
 

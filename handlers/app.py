@@ -109,7 +109,12 @@ def build_services(settings: Settings) -> Services:
             return Failed(f"no sender for platform {message.platform!r}")
         return await send(message)
 
-    worker = Worker(store=outbox, deliver=deliver, max_attempts=settings.outbox_max_attempts)
+    worker = Worker(
+        store=outbox,
+        deliver=deliver,
+        max_attempts=settings.outbox_max_attempts,
+        lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+    )
     services = Services(
         settings,
         engine,

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     pm_briefing_target: int = Field(default=3, ge=0)  # expected of each PM per quarter
     management_channel: str | None = None  # weekly coverage digest (Slack channel id)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    # How long a claimed message is a worker's before another may take it over (a worker
+    # that died mid-send); longer than any single send can take.
+    outbox_lease_seconds: int = Field(default=60, ge=5)
     log_level: str = "INFO"
 
     @field_validator("database_url")

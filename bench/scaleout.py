@@ -1,0 +1,235 @@
+"""Scale-out on PostgreSQL: 2 `serve --no-worker` + 2 `worker` processes, a mixed load,
+one worker killed with SIGKILL mid-run; then every notification is checked.
+
+Run:  .venv/bin/python -m bench.scaleout [--items 40]
+
+Needs the local PostgreSQL (127.0.0.1:5432, trust auth). Slack is a fake Web API in this
+process; the servers and workers are real `salesbridge` processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.http import ROOT, wait_up
+from tests.conftest import demo_text
+from tests.fakes import SIGNING_SECRET, FakeSlack, payload_body, sign, slash_body
+
+ADMIN = "postgresql+asyncpg://127.0.0.1:5432/postgres"
+PM = "U0PM1"
+
+
+async def admin(sql: str) -> None:
+    engine = create_async_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(sql))
+    await engine.dispose()
+
+
+async def post(http: aiohttp.ClientSession, url: str, body: str) -> dict[str, Any]:
+    ct = "application/x-www-form-urlencoded"
+    async with http.post(url, data=body, headers={**sign(body), "Content-Type": ct}) as r:
+        text = await r.text()
+        assert r.status == 200, (r.status, text)
+        return json.loads(text) if text.startswith("{") else {}
+
+
+def submission(user: str, i: int) -> str:
+    values = {
+        "product": {"p": {"type": "external_select", "selected_option": {"value": "WDG-PRO"}}},
+        "kind": {"k": {"type": "static_select", "selected_option": {"value": "feature_request"}}},
+        "client": {"c": {"type": "plain_text_input", "value": f"Client {i}"}},
+        "urgency": {"u": {"type": "static_select", "selected_option": {"value": "normal"}}},
+        "details": {
+            "d": {
+                "type": "plain_text_input",
+                "value": f"Request {i} {uuid.uuid4().hex} about something else",
+            }
+        },
+        "duplicate_of": {"x": {"type": "radio_buttons", "selected_option": {"value": "new"}}},
+    }
+    return payload_body(
+        {
+            "type": "view_submission",
+            "user": {"id": user},
+            "trigger_id": "1",
+            "view": {
+                "id": "V",
+                "type": "modal",
+                "callback_id": "feedback.submit",
+                "private_metadata": "{}",
+                "hash": "h",
+                "state": {"values": values},
+            },
+        }
+    )
+
+
+def decide(item: int) -> str:
+    return payload_body(
+        {
+            "type": "block_actions",
+            "user": {"id": PM},
+            "trigger_id": "1",
+            "container": {"type": "message"},
+            "response_url": "",
+            "actions": [
+                {"action_id": "triage.now", "value": str(item), "type": "button", "action_ts": "1"}
+            ],
+        }
+    )
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--items", type=int, default=40)
+    args = ap.parse_args()
+    name = f"salesbridge_scale_{uuid.uuid4().hex[:8]}"
+    await admin(f'CREATE DATABASE "{name}"')
+    fake = FakeSlack()
+    await fake.start()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql+asyncpg://127.0.0.1:5432/{name}",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": "xoxb-scale",
+        "SLACK_API_URL": fake.api_url,
+        "TRIAGE_CHANNEL": "C0TRIAGE",
+        "ANNOUNCE_CHANNEL": "C0ANNOUNCE",
+        "PRODUCT_MANAGERS": PM,
+        "LOG_LEVEL": "WARNING",
+        "OUTBOX_LEASE_SECONDS": "10",
+    }
+    cli = [sys.executable, "-m", "handlers.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "catalog", "import", "catalog/demo.yaml"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for label, extra in (
+        ("serve-a", ["serve", "--host", "127.0.0.1", "--port", "38201", "--no-worker"]),
+        ("serve-b", ["serve", "--host", "127.0.0.1", "--port", "38202", "--no-worker"]),
+        ("worker-1", ["worker"]),
+        ("worker-2", ["worker"]),
+    ):
+        procs[label] = subprocess.Popen(
+            [*cli, *extra], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    urls = ["http://127.0.0.1:38201/slack/events", "http://127.0.0.1:38202/slack/events"]
+    report: dict[str, Any] = {}
+    try:
+        for url in urls:
+            await wait_up(url)
+        async with aiohttp.ClientSession() as http:
+            # Subscriptions, lookups and feedback submissions, spread over both servers.
+            for i in range(10):
+                await post(
+                    http,
+                    urls[i % 2],
+                    slash_body("/product", "subscribe widget lite", user=f"U0SUB{i}"),
+                )
+            for i in range(args.items):
+                await post(http, urls[i % 2], slash_body("/product", "widget pro in oz"))
+                await post(http, urls[(i + 1) % 2], submission(f"U0SALES{i}", i))
+            # Decisions; the first worker dies while the DMs are going out.
+            for i in range(1, args.items + 1):
+                await post(http, urls[i % 2], decide(i))
+                if i == args.items // 2:
+                    procs["worker-1"].send_signal(signal.SIGKILL)
+                    report["killed"] = "worker-1 (SIGKILL) after half the decisions"
+            # A catalog import through the CLI: announcements, and both servers must
+            # answer from the new catalog (the index is invalidated across processes).
+            changed = demo_text().replace(
+                "{region: AU, status: not_available, reason: Not licensed}",
+                "{region: AU, status: available}",
+                1,
+            )
+            path = ROOT / ".scaleout-catalog.yaml"
+            path.write_text(changed, encoding="utf-8")
+            subprocess.run(
+                [*cli, "catalog", "import", str(path)],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            path.unlink()
+            await asyncio.sleep(1.2)  # the version is read at most once a second
+            answers = [
+                (await post(http, url, slash_body("/product", "widget lite in oz")))["text"]
+                for url in urls
+            ]
+            report["answers after import"] = answers
+        # Wait for the outbox to drain (the dead worker's claims expire after the lease).
+        engine = create_async_engine(env["DATABASE_URL"])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            async with engine.connect() as conn:
+                counts = dict(
+                    (
+                        await conn.execute(
+                            sa.text("SELECT status, count(*) FROM outbox GROUP BY status")
+                        )
+                    ).all()
+                )
+            if not counts.get("pending") and not counts.get("sending"):
+                break
+            await asyncio.sleep(0.5)
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.text("SELECT kind, target, dedupe_key, status FROM outbox"))
+            ).all()
+        await engine.dispose()
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=20)
+        await fake.close()
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    statuses = Counter(r.status for r in rows)
+    dm_rows = [r for r in rows if r.kind == "dm"]
+    delivered = Counter(
+        (c.body["channel"], c.body["text"])
+        for c in fake.delivered("chat.postMessage")
+        if str(c.body.get("channel", "")).startswith("U")
+    )
+    doubled = sum(n - 1 for n in delivered.values() if n > 1)
+    report.update(
+        {
+            "outbox rows": dict(statuses),
+            "DM rows": len(dm_rows),
+            "DMs delivered (distinct)": len(delivered),
+            "DMs delivered twice": doubled,
+            "DMs lost": len(dm_rows) - len(delivered),
+            "announcements posted": sum(
+                1
+                for c in fake.delivered("chat.postMessage")
+                if c.body.get("channel") == "C0ANNOUNCE"
+            ),
+        }
+    )
+    for k, v in report.items():
+        print(f"{k}: {v}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
