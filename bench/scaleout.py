@@ -98,6 +98,12 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, default=40)
     args = ap.parse_args()
+    for k, v in (await run(args.items)).items():
+        print(f"{k}: {v}")
+
+
+async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, Any]:
+    """The whole scenario; returns what it measured."""
     name = f"salesbridge_scale_{uuid.uuid4().hex[:8]}"
     await admin(f'CREATE DATABASE "{name}"')
     fake = FakeSlack()
@@ -125,15 +131,15 @@ async def main() -> None:
     )
     procs: dict[str, subprocess.Popen[bytes]] = {}
     for label, extra in (
-        ("serve-a", ["serve", "--host", "127.0.0.1", "--port", "38201", "--no-worker"]),
-        ("serve-b", ["serve", "--host", "127.0.0.1", "--port", "38202", "--no-worker"]),
+        ("serve-a", ["serve", "--host", "127.0.0.1", "--port", str(ports[0]), "--no-worker"]),
+        ("serve-b", ["serve", "--host", "127.0.0.1", "--port", str(ports[1]), "--no-worker"]),
         ("worker-1", ["worker"]),
         ("worker-2", ["worker"]),
     ):
         procs[label] = subprocess.Popen(
             [*cli, *extra], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-    urls = ["http://127.0.0.1:38201/slack/events", "http://127.0.0.1:38202/slack/events"]
+    urls = [f"http://127.0.0.1:{p}/slack/events" for p in ports]
     report: dict[str, Any] = {}
     try:
         for url in urls:
@@ -146,13 +152,13 @@ async def main() -> None:
                     urls[i % 2],
                     slash_body("/product", "subscribe widget lite", user=f"U0SUB{i}"),
                 )
-            for i in range(args.items):
+            for i in range(items):
                 await post(http, urls[i % 2], slash_body("/product", "widget pro in oz"))
                 await post(http, urls[(i + 1) % 2], submission(f"U0SALES{i}", i))
             # Decisions; the first worker dies while the DMs are going out.
-            for i in range(1, args.items + 1):
+            for i in range(1, items + 1):
                 await post(http, urls[i % 2], decide(i))
-                if i == args.items // 2:
+                if i == items // 2:
                     procs["worker-1"].send_signal(signal.SIGKILL)
                     report["killed"] = "worker-1 (SIGKILL) after half the decisions"
             # A catalog import through the CLI: announcements, and both servers must
@@ -227,8 +233,7 @@ async def main() -> None:
             ),
         }
     )
-    for k, v in report.items():
-        print(f"{k}: {v}")
+    return report
 
 
 if __name__ == "__main__":

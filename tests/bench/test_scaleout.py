@@ -1,0 +1,19 @@
+"""The scale-out scenario as a test: 2 servers and 2 workers on PostgreSQL, one worker
+SIGKILLed mid-run; nothing lost, nothing doubled, both servers see the new catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scaleout import run
+
+
+async def test_scale_out_with_a_killed_worker(pg_database: str | None) -> None:
+    if pg_database is None:
+        pytest.skip("PostgreSQL is not reachable")
+    report = await run(20, ports=(38301, 38302))
+    assert report["outbox rows"] == {"sent": report["outbox rows"]["sent"]}  # none dead
+    assert report["DM rows"] == 30  # 20 decisions, 10 subscriber digests
+    assert (report["DMs lost"], report["DMs delivered twice"]) == (0, 0)
+    assert report["answers after import"] == ["Widget Lite: Available in Australia"] * 2
+    assert report["announcements posted"] == 2
