@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -114,23 +115,38 @@ class SlackDriver:
         return await self.post(payload_body(payload))
 
 
+@contextlib.asynccontextmanager
+async def slack_server(
+    db_url: str, fake_slack: FakeSlack, *, worker: bool = True, **overrides: Any
+) -> AsyncIterator[SlackDriver]:
+    """The real server with the demo catalog, talking to `fake_slack`; `overrides` are
+    Settings fields (channels, managers…). worker=False: tests drive the outbox."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        **{
+            "database_url": db_url,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_bot_token": BOT_TOKEN,
+            "slack_api_url": fake_slack.api_url,
+            "triage_channel": TRIAGE,
+            "product_managers": frozenset(PMS),
+            **overrides,
+        },
+    )
+    services = build_services(settings)
+    await services.catalog.import_catalog(demo_text())
+    server = TestServer(create_app(settings, services, worker=worker), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
+    finally:
+        await server.close()
+
+
 @pytest.fixture
 async def slack(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> AsyncIterator[SlackDriver]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_bot_token=BOT_TOKEN,
-        slack_api_url=fake_slack.api_url,
-        triage_channel=TRIAGE,
-        product_managers=frozenset(PMS),
-    )
-    services = build_services(settings)
-    await services.catalog.import_catalog(demo_text())
-    server = TestServer(create_app(settings, services), host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        yield SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
-    await server.close()
+    async with slack_server(db_url, fake_slack) as driver:
+        yield driver

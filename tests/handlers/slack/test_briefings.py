@@ -9,17 +9,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.types import UserRef
-from handlers.app import build_services, create_app, weekly
-from handlers.config import Settings
-from tests.conftest import demo_text
-from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.handlers.conftest import PMS, SlackDriver
+from handlers.app import weekly
+from tests.fakes import FakeSlack
+from tests.handlers.conftest import PMS, SlackDriver, slack_server
 from tests.handlers.slack.test_updates import drain, opened
 
 MANAGEMENT = "C0MGMT"
@@ -29,24 +25,15 @@ MANAGEMENT = "C0MGMT"
 async def slack_reports(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> AsyncIterator[SlackDriver]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_bot_token=BOT_TOKEN,
-        slack_api_url=fake_slack.api_url,
-        product_managers=frozenset(PMS),
+    async with slack_server(
+        db_url,
+        fake_slack,
+        worker=False,
         management_channel=MANAGEMENT,
         report_timezone="Europe/London",
         managers=frozenset({"U0BOSS"}),
-    )
-    services = build_services(settings)
-    await services.catalog.import_catalog(demo_text())
-    server = TestServer(create_app(settings, services, worker=False), host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        yield SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
-    await server.close()
+    ) as driver:
+        yield driver
 
 
 def submit(view: dict[str, Any], user: str, values: dict[str, Any]) -> dict[str, Any]:

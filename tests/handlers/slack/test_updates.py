@@ -9,17 +9,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from handlers.app import build_services, create_app, weekly
-from handlers.config import Settings
+from handlers.app import weekly
 from tests.conftest import demo_text
-from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.handlers.conftest import PMS, TRIAGE, SlackDriver
+from tests.fakes import FakeSlack
+from tests.handlers.conftest import PMS, TRIAGE, SlackDriver, slack_server
 
 CHANGED = (
     demo_text()
@@ -41,27 +38,16 @@ CHANGED = (
 async def updates(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> AsyncIterator[SlackDriver]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_bot_token=BOT_TOKEN,
-        slack_api_url=fake_slack.api_url,
-        triage_channel=TRIAGE,
-        product_managers=frozenset(PMS),
+    async with slack_server(
+        db_url,
+        fake_slack,
+        worker=False,
         announce_channel="C0ANNOUNCE",
         region_channels={"APAC": "C0APAC", "AMER": "C0AMER"},
-    )
-    services = build_services(settings)
-    await services.catalog.import_catalog(demo_text())
-    server = TestServer(create_app(settings, services, worker=False), host="127.0.0.1")
-    await server.start_server()
-    async with aiohttp.ClientSession() as http:
-        driver = SlackDriver(str(server.make_url("")).rstrip("/"), http, fake_slack, services)
+    ) as driver:
         await drain(driver)
         fake_slack.calls.clear()
         yield driver
-    await server.close()
 
 
 async def drain(slack: SlackDriver) -> None:
