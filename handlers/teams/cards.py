@@ -48,12 +48,20 @@ def plain(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[").replace("]", "\\]")
 
 
+def safe_line(text: str) -> str:
+    """The plain one-line fallback (also the message's text, which Teams renders): no tags
+    and no link brackets, so user or catalog text cannot mention, link or format."""
+    return (
+        text.replace("<", "‹").replace(">", "›").replace("[", "［").replace("]", "］")
+    )  # nor markdown links
+
+
 def card(body: list[dict[str, Any]], fallback: str, actions: Sequence[dict[str, Any]] = ()) -> Card:
     out: Card = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
-        "fallbackText": fallback,
+        "fallbackText": safe_line(fallback),
         "body": body,
     }
     if actions:
