@@ -31,6 +31,7 @@ from store.conversations import SqlConversations
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
+from store.seen import SqlSeen
 from store.updates_repo import SqlUpdatesRepository
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ def _teams(services: Services) -> TeamsParts:
         feedback=services.feedback,
         conversations=services.conversations,
         wake=services.wake_worker,
+        seen=SqlSeen(services.engine),
     )
     notifier = TeamsNotifier(
         adapter=adapter,
@@ -228,6 +230,9 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
                 if await services.feedback.remind_stale():
                     services.wake_worker()
                 await weekly(services)
+                await SqlSeen(services.engine).forget_before(
+                    dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+                )
             except Exception:  # the database may be briefly away
                 log.exception("periodic check failed")
             with contextlib.suppress(TimeoutError):
@@ -265,7 +270,14 @@ def create_app(
 
         slack = create_slack_app(settings, services)
         app.router.add_route(
-            *_route_args(slack_route(slack, settings.slack_signing_secret.get_secret_value()))
+            *_route_args(
+                slack_route(
+                    slack,
+                    settings.slack_signing_secret.get_secret_value(),
+                    api_url=settings.slack_api_url,
+                    seen=SqlSeen(services.engine),
+                )
+            )
         )
         if settings.slack_app_token:
             app.cleanup_ctx.append(_socket_mode(slack, settings))

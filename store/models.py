@@ -253,3 +253,12 @@ class BriefingRow(SQLModel, table=True):
     minutes: int = 0
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class SeenEventRow(SQLModel, table=True):
+    """Inbound deliveries already processed (Slack event ids, Teams activity ids): a retry
+    or a re-sent activity is acknowledged without running twice."""
+
+    __tablename__ = "seen_event"
+    key: str = Field(primary_key=True, max_length=255)
+    at: dt.datetime = Field(index=True)

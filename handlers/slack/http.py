@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -19,7 +21,9 @@ from handlers.slack import feedback, listeners
 
 if TYPE_CHECKING:
     from handlers.app import Services
+    from store.seen import SqlSeen
 
+log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Slack payloads are small; anything larger is not from Slack
 
 
@@ -51,7 +55,16 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
     return app
 
 
-def slack_route(app: AsyncApp, signing_secret: str) -> web.RouteDef:
+def slack_route(
+    app: AsyncApp,
+    signing_secret: str,
+    *,
+    api_url: str = "https://slack.com/api/",
+    seen: SqlSeen | None = None,
+) -> web.RouteDef:
+    # Slack's response_urls live on its hooks hosts; tests point SLACK_API_URL at a fake.
+    allowed_hosts = {"hooks.slack.com", "hooks.slack-gov.com", urlsplit(api_url).hostname}
+
     async def handle(request: web.Request) -> web.Response:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise web.HTTPRequestEntityTooLarge(
@@ -64,6 +77,13 @@ def slack_route(app: AsyncApp, signing_secret: str) -> web.RouteDef:
             return web.json_response({"error": "invalid request"}, status=401)
         if not _well_formed(body, request.content_type):
             return web.json_response({"error": "malformed request"}, status=400)
+        if not _response_url_allowed(body, request.content_type, allowed_hosts):
+            log.warning("response_url to an unexpected host refused")
+            return web.json_response({"error": "unexpected response_url"}, status=400)
+        event_id = _event_id(body, request.content_type)
+        if event_id and seen is not None and not await seen.first_time(f"slack:{event_id}"):
+            # Slack retries an event it thinks we missed (X-Slack-Retry-Num): once is enough.
+            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
@@ -89,3 +109,32 @@ def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) 
     if not timestamp.isascii() or not timestamp.isdecimal() or not signature:
         return False  # slack_sdk would raise on a missing or non-numeric timestamp
     return verifier.is_valid(body, timestamp, signature)
+
+
+def _form_payload(body: str, content_type: str) -> dict[str, object]:
+    if content_type == "application/json":
+        data = json.loads(body)
+        return data if isinstance(data, dict) else {}
+    form = urllib.parse.parse_qs(body, keep_blank_values=True)
+    if "payload" in form:
+        data = json.loads(form["payload"][0])
+        return data if isinstance(data, dict) else {}
+    return {k: v[0] for k, v in form.items()}
+
+
+def _response_url_allowed(body: str, content_type: str, hosts: set[str | None]) -> bool:
+    """bolt's `respond` posts to the request's response_url: only to Slack's own hosts."""
+    data = _form_payload(body, content_type)
+    urls = [data.get("response_url")]
+    urls += [u.get("response_url") for u in data.get("response_urls") or [] if isinstance(u, dict)]  # type: ignore[union-attr]
+    for url in urls:
+        if url and (not isinstance(url, str) or urlsplit(url).hostname not in hosts):
+            return False
+    return True
+
+
+def _event_id(body: str, content_type: str) -> str | None:
+    if content_type != "application/json":
+        return None
+    value = _form_payload(body, content_type).get("event_id")
+    return value if isinstance(value, str) and value else None

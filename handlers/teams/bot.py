@@ -45,6 +45,7 @@ from handlers.teams.inbound import (
     user_of,
 )
 from store.conversations import SqlConversations
+from store.seen import SqlSeen
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,21 @@ class TeamsBot(ActivityHandler):
         feedback: FeedbackService,
         conversations: SqlConversations,
         wake: Callable[[], None],
+        seen: SqlSeen | None = None,
     ) -> None:
+        self._seen = seen
         self._bot = bot
         self._feedback = feedback
         self._conversations = conversations
         self._wake = wake
 
     async def on_turn(self, turn_context: TurnContext) -> None:  # type: ignore[override]
+        activity = turn_context.activity
+        if activity.type == ActivityTypes.message and activity.id and activity.conversation:
+            # Teams re-sends an activity it thinks took too long: answer it once.
+            key = f"teams:{activity.conversation.id}:{activity.id}"
+            if self._seen is not None and not await self._seen.first_time(key):
+                return
         await self._remember(turn_context.activity)
         await super().on_turn(turn_context)
 
