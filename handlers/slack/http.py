@@ -92,15 +92,42 @@ def slack_route(
 
 
 def _well_formed(body: str, content_type: str) -> bool:
-    """JSON events are objects; form posts carry a JSON object in `payload`, if any."""
+    """The shapes bolt (and our listeners) rely on; anything else is a 400, not a 500."""
     try:
         if content_type == "application/json":
             return isinstance(json.loads(body), dict)
         form = urllib.parse.parse_qs(body, keep_blank_values=True)
-        payload = form.get("payload")
-        return payload is None or isinstance(json.loads(payload[0]), dict)
+        if "payload" not in form:
+            return True
+        return _interaction_ok(json.loads(form["payload"][0]))
     except ValueError:
         return False
+
+
+def _interaction_ok(p: object) -> bool:
+    if not isinstance(p, dict) or not isinstance(p.get("type"), str):
+        return False
+    for key in ("user", "team", "channel", "container", "message"):
+        if p.get(key) is not None and not isinstance(p.get(key), dict):
+            return False
+    if isinstance(p.get("user"), dict) and not isinstance(p["user"].get("id", ""), str):
+        return False
+    kind = p["type"]
+    if kind == "block_actions":
+        actions = p.get("actions")
+        return (
+            isinstance(actions, list)
+            and bool(actions)
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+        )
+    if kind in ("view_submission", "view_closed"):
+        view = p.get("view")
+        return isinstance(view, dict) and isinstance(view.get("callback_id", ""), str)
+    if kind == "block_suggestion":
+        return isinstance(p.get("action_id"), str)
+    if kind in ("message_action", "shortcut"):
+        return isinstance(p.get("callback_id"), str)
+    return True
 
 
 def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) -> bool:

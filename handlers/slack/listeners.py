@@ -98,7 +98,7 @@ def register(
     @app.action(blocks.SHARE_ACTION)
     async def share(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        value = (body.get("actions") or [{}])[0].get("value") or ""
+        value = str((body.get("actions") or [{}])[0].get("value") or "")
         target = share_target(value)
         reply = (
             await bot.catalog.answer_for(sku=target[0], region_code=target[1]) if target else None

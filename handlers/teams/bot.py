@@ -9,6 +9,7 @@ from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+from pydantic import ValidationError
 
 from bot.briefings import Refused as BriefingRefused
 from bot.briefings import describe
@@ -114,9 +115,12 @@ class TeamsBot(ActivityHandler):
         user = user_of(activity)
         if not user.id:
             return
-        reference = activity.get_conversation_reference().model_dump(
-            mode="json", by_alias=True, exclude_none=True
-        )
+        try:
+            reference = activity.get_conversation_reference().model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
+        except ValidationError:  # an activity too incomplete to answer later: skip it
+            return
         await self._conversations.save(key=user_key(user.id), reference=reference)
 
     # -- chat
@@ -179,7 +183,7 @@ class TeamsBot(ActivityHandler):
             if verb in {a.value for a in Action}:
                 return await self._decide(activity, Action(verb), data)
             return toast("That button is no longer supported.")
-        return _invoke({}, 501)
+        return _invoke({"error": "unsupported invoke"}, 400)  # never a 5xx for input
 
     async def _search(self, activity: Activity) -> InvokeResponse:
         value = activity.value if isinstance(activity.value, dict) else {}

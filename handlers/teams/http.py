@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from aiohttp import web
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, InvokeResponse
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration, OutboundHostValidator
@@ -67,7 +67,23 @@ def create_adapter(config: AgentAuthConfiguration) -> CloudAdapter:
             "teams turn failed", exc_info=error, extra={"activity_type": context.activity.type}
         )
         try:
-            await context.send_activity(ERROR_APOLOGY)
+            if context.activity.type == "invoke":
+                # A card action: answer the invoke itself (else the SDK answers 501).
+                await context.send_activity(
+                    Activity(
+                        type="invokeResponse",
+                        value=InvokeResponse(
+                            status=200,
+                            body={
+                                "statusCode": 200,
+                                "type": "application/vnd.microsoft.activity.message",
+                                "value": ERROR_APOLOGY,
+                            },
+                        ),
+                    )
+                )
+            else:
+                await context.send_activity(ERROR_APOLOGY)
         except Exception:
             log.warning("could not send the apology")
 
@@ -164,8 +180,10 @@ async def _well_formed(request: web.Request) -> bool:
         return False
     conversation = body.get("conversation")
     try:
-        Activity.model_validate(body)
-    except ValidationError:
+        # Answering needs a conversation reference: an activity that cannot give one
+        # would fail on the first reply (the SDK then answers 500/501).
+        Activity.model_validate(body).get_conversation_reference()
+    except (ValidationError, ValueError, TypeError, AttributeError):
         return False
     return (
         isinstance(body.get("type"), str)
