@@ -45,3 +45,30 @@ async def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -
             assert (await r.json())["database"] == "down"
     finally:
         await server.close()
+
+
+async def test_no_secret_reaches_the_logs_in_a_real_flow(
+    slack,
+    caplog,  # type: ignore[no-untyped-def]
+) -> None:
+    """Commands, a bug with the token in its message, and a forged request, all at DEBUG."""
+    import pytest as _pytest
+
+    from bot.commands import Bot
+    from handlers.logs import JsonFormatter
+    from tests.fakes import BOT_TOKEN, SIGNING_SECRET
+
+    caplog.set_level(logging.DEBUG)
+    await slack.command("widget pro in oz")
+    await slack.post("command=%2Fproduct&text=x", headers={"X-Slack-Signature": "v0=00"})
+
+    async def broken(self: Bot, **kwargs: object) -> None:
+        raise RuntimeError(f"token {BOT_TOKEN} leaked into an exception")
+
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Bot, "handle", broken)
+        await slack.command("widget pro in oz")
+    formatter = JsonFormatter()
+    lines = "\n".join(formatter.format(r) for r in caplog.records)
+    assert lines  # something was logged
+    assert BOT_TOKEN not in lines and SIGNING_SECRET not in lines
