@@ -135,6 +135,10 @@ class FakeSlack:
         if self.fail_next and method in ("chat.postMessage", "chat.update"):
             status, headers = self.fail_next.pop(0)
             call.status = status
+            if status == 0:  # a connection reset: nothing comes back
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()
             return web.json_response({"ok": False, "error": "fake"}, status=status, headers=headers)
         if method == "apps.connections.open":
             assert self.server is not None

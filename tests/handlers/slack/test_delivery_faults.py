@@ -160,3 +160,16 @@ async def test_after_a_429_the_platform_waits_instead_of_hammering(
     await drain(worker, outbox, clock)
     assert len(fake_slack.delivered("chat.postMessage")) == 11
     assert len(fake_slack.calls) == 12
+
+
+async def test_connection_resets_are_retried_and_delivered_once(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    worker, outbox = make_worker(engine, fake_slack, clock)
+    await outbox.enqueue(notifications=[dm(i) for i in range(5)], at=clock.now())
+    fake_slack.fail_next = [(0, {})] * 4  # four resets in a row
+    await drain(worker, outbox, clock)
+    delivered = Counter(c.body["text"] for c in fake_slack.delivered("chat.postMessage"))
+    assert len(delivered) == 5 and set(delivered.values()) == {1}
+    assert await outbox.counts() == {"sent": 5}
