@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The bot on SQLite with the demo catalog: HTTP server in the background, console in front.
+# The demo catalog's product owners are its product managers unless PRODUCT_MANAGERS is set.
+demo: export PRODUCT_MANAGERS ?= U01PMALICE,U01PMBRUNO,U01PMCHIDI,U01PMDANA
 demo: $(STAMP)
 	$(BIN)/salesbridge db upgrade
 	$(BIN)/salesbridge catalog import catalog/demo.yaml
