@@ -31,11 +31,10 @@ async def items(slack: SlackDriver) -> int:
         return int(await conn.scalar(sa.text("SELECT count(*) FROM feedback_item")) or 0)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_sqlite_locked_by_another_writer_waits_then_commits(
     slack: SlackDriver, db_url: str
 ) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite locking")
     form = await open_form(slack)
     path = db_url.split("///", 1)[1]
     locked = threading.Event()
@@ -57,9 +56,8 @@ async def test_sqlite_locked_by_another_writer_waits_then_commits(
     assert await items(slack) == 1
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_postgres_connections_killed_are_replaced(slack: SlackDriver, db_url: str) -> None:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL restart")
     form = await open_form(slack)
     name = db_url.rsplit("/", 1)[1]
     async with slack.services.engine.connect() as conn:  # what a restart does to the pool
