@@ -68,6 +68,26 @@ def submit(view: dict[str, Any], user: str, values: dict[str, Any]) -> dict[str,
     }
 
 
+def menu(s: SlackDriver, user: str, choice: str) -> dict[str, Any]:
+    """A pick in the overflow menu of `/briefing list` ("edit:1", "delete:1")."""
+    return {
+        "type": "block_actions",
+        "trigger_id": "1.2.3",
+        "user": {"id": user, "username": "x", "team_id": "T0TEAM"},
+        "response_url": s.fake.response_url(),
+        "container": {"type": "message"},
+        "actions": [
+            {
+                "type": "overflow",
+                "action_id": "briefing.menu",
+                "block_id": "b",
+                "selected_option": {"value": choice},
+                "action_ts": "1.1",
+            }
+        ],
+    }
+
+
 GOOD = {
     "held_on": "2026-11-20",
     "regions": ["AU", "NZ"],
@@ -98,22 +118,7 @@ async def test_log_list_correct_and_delete_briefings(slack_reports: SlackDriver)
     listed = (await s.command("list", command="/briefing", user=PMS[0])).json
     assert "#1 20 Nov 2026" in str(listed["blocks"])
     # Correcting one's own entry: the form comes back filled in, and saving updates it.
-    correct = {
-        "type": "block_actions",
-        "trigger_id": "1.2.3",
-        "user": {"id": PMS[0], "username": "a", "team_id": "T0TEAM"},
-        "response_url": s.fake.response_url(),
-        "container": {"type": "message"},
-        "actions": [
-            {
-                "type": "overflow",
-                "action_id": "briefing.menu",
-                "block_id": "b",
-                "selected_option": {"value": "edit:1"},
-                "action_ts": "1.1",
-            }
-        ],
-    }
+    correct = menu(s, PMS[0], "edit:1")
     await s.interaction(correct)
     again = opened(s)
     assert json.loads(again["private_metadata"]) == {"briefing": "1"}
@@ -123,26 +128,10 @@ async def test_log_list_correct_and_delete_briefings(slack_reports: SlackDriver)
     assert "· 60 min" in str(fixed.json["view"])
     # Another PM may neither correct nor delete it.
     await s.action("briefing.menu", "", user=PMS[1])  # no selection: ignored
-    payload = {
-        "type": "block_actions",
-        "trigger_id": "1.2.3",
-        "user": {"id": PMS[1], "username": "b", "team_id": "T0TEAM"},
-        "response_url": s.fake.response_url(),
-        "container": {"type": "message"},
-        "actions": [
-            {
-                "type": "overflow",
-                "action_id": "briefing.menu",
-                "block_id": "b",
-                "selected_option": {"value": "delete:1"},
-                "action_ts": "1.1",
-            }
-        ],
-    }
+    payload = menu(s, PMS[1], "delete:1")
     await s.interaction(payload)
     assert s.fake.responses[-1]["text"] == "You can only change your own briefings."
-    payload["user"]["id"] = PMS[0]  # type: ignore[index]
-    await s.interaction(payload)
+    await s.interaction(menu(s, PMS[0], "delete:1"))
     assert s.fake.responses[-1]["text"].startswith("Deleted briefing #1")
     assert s.services.bot.briefings is not None
     assert await s.services.bot.briefings.mine(UserRef("slack", PMS[0])) == []
