@@ -130,9 +130,6 @@ class ProductIndex:
     def __len__(self) -> int:
         return len(self._strings)
 
-    def strings_of(self) -> Iterable[tuple[int, str]]:
-        return zip(self._owner, self._display, strict=True)
-
     def _similar_words(self, word: str) -> list[tuple[str, float]]:
         """Vocabulary words that this query word may stand for, with a similarity 0..1."""
         hit = self._similar_cache.get(word)
