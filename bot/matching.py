@@ -31,6 +31,7 @@ CONNECTORS = frozenset({"in", "for", "at", "into", "to"})
 MATCH_THRESHOLD = 72.0  # below this a product is not "what was asked for"
 AMBIGUITY_MARGIN = 4.0  # candidates this close to the best are listed, never silently picked
 SUGGEST_THRESHOLD = 45.0
+PREFILTER_KEEP = 0.4  # share of the best prefilter weight a candidate needs to be scored
 
 
 def normalize(text: str) -> str:
@@ -209,6 +210,11 @@ class ProductIndex:
             for sid, weight in best_for_string.items():
                 acc[sid] = acc.get(sid, 0.0) + weight
         pool = heapq.nlargest(candidates, acc, key=acc.__getitem__)
+        if pool:
+            # Strings sharing far less with the query than the best one cannot win: do not
+            # pay the full scorer for them.
+            floor = acc[pool[0]] * PREFILTER_KEEP
+            pool = [sid for sid in pool if acc[sid] >= floor]
         if exact_sid is not None and exact_sid not in pool:
             pool.append(exact_sid)
         best: dict[int, Match] = {}
