@@ -34,9 +34,9 @@ def _element(f: FormField) -> dict[str, Any]:
             el["initial_value"] = f.initial
         if f.max_length:
             el["max_length"] = f.max_length
-    elif f.kind is FieldKind.SELECT:
+    elif f.kind in (FieldKind.SELECT, FieldKind.RADIO):  # one choice from fixed options
         el = {
-            "type": "static_select",
+            "type": "static_select" if f.kind is FieldKind.SELECT else "radio_buttons",
             "action_id": f.id,
             "options": [_option(c.value, c.label) for c in f.choices],
         }
@@ -73,15 +73,6 @@ def _element(f: FormField) -> dict[str, Any]:
         el = {"type": "multi_users_select", "action_id": f.id}
         if f.initial:
             el["initial_users"] = [u for u in f.initial.split("\n") if u]
-    elif f.kind is FieldKind.RADIO:
-        el = {
-            "type": "radio_buttons",
-            "action_id": f.id,
-            "options": [_option(c.value, c.label) for c in f.choices],
-        }
-        chosen = next((c for c in f.choices if c.value == f.initial), None)
-        if chosen:
-            el["initial_option"] = _option(chosen.value, chosen.label)
     else:  # pragma: no cover - exhaustiveness guard
         raise ValueError(f.kind)
     if f.placeholder and f.kind not in (FieldKind.RADIO, FieldKind.DATE, FieldKind.USERS):
