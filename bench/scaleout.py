@@ -1,6 +1,11 @@
 """Scale-out on PostgreSQL: 2 `serve --no-worker` + 2 `worker` processes, a mixed load,
 one worker killed with SIGKILL mid-run; then every notification is checked.
 
+The kill lands in the worst place: half-way through the decisions, the fake Slack takes
+the next DM, then kills the worker that sent it before answering, so the row is never
+marked sent. The other worker takes the claim over when its lease ends, finds the DM
+already in the conversation (by its metadata) and does not post it again.
+
 Run:  .venv/bin/python -m bench.scaleout [--items 40]
 
 Needs the local PostgreSQL (127.0.0.1:5432, trust auth). Slack is a fake Web API in this
@@ -27,10 +32,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.http import ROOT, wait_up
 from tests.conftest import demo_text
-from tests.fakes import SIGNING_SECRET, FakeSlack, payload_body, sign, slash_body
+from tests.fakes import SIGNING_SECRET, Call, FakeSlack, payload_body, sign, slash_body
 
 ADMIN = "postgresql+asyncpg://127.0.0.1:5432/postgres"
 PM = "U0PM1"
+# Each worker its own token, so that the fake can tell whose call it is answering.
+TOKENS = {"worker-1": "xoxb-scale-w1", "worker-2": "xoxb-scale-w2"}
 
 
 async def admin(sql: str) -> None:
@@ -136,11 +143,35 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         ("worker-1", ["worker"]),
         ("worker-2", ["worker"]),
     ):
+        token = {"SLACK_BOT_TOKEN": TOKENS[label]} if label in TOKENS else {}
         procs[label] = subprocess.Popen(
-            [*cli, *extra], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*cli, *extra],
+            env={**env, **token},
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-    urls = [f"http://127.0.0.1:{p}/slack/events" for p in ports]
     report: dict[str, Any] = {}
+    armed = asyncio.Event()
+    killed = asyncio.Event()
+
+    async def kill_between_post_and_answer(call: Call) -> None:
+        """The first DM once armed: Slack has it; the worker that sent it never hears so."""
+        sender = next((w for w, t in TOKENS.items() if t == call.token), None)
+        if (
+            armed.is_set()
+            and not killed.is_set()
+            and sender is not None
+            and call.method == "chat.postMessage"
+            and str(call.body.get("channel", "")).startswith("U")
+        ):
+            procs[sender].send_signal(signal.SIGKILL)
+            procs[sender].wait()
+            killed.set()
+            report["killed"] = f"{sender} (SIGKILL) after Slack took its DM, before the answer"
+
+    fake.after_call = kill_between_post_and_answer
+    urls = [f"http://127.0.0.1:{p}/slack/events" for p in ports]
     try:
         for url in urls:
             await wait_up(url)
@@ -159,8 +190,8 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
             for i in range(1, items + 1):
                 await post(http, urls[i % 2], decide(i))
                 if i == items // 2:
-                    procs["worker-1"].send_signal(signal.SIGKILL)
-                    report["killed"] = "worker-1 (SIGKILL) after half the decisions"
+                    armed.set()
+            await asyncio.wait_for(killed.wait(), timeout=30)  # the DMs go out meanwhile
             # A catalog import through the CLI: announcements, and both servers must
             # answer from the new catalog (the index is invalidated across processes).
             changed = demo_text().replace(
@@ -201,7 +232,9 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
             await asyncio.sleep(0.5)
         async with engine.connect() as conn:
             rows = (
-                await conn.execute(sa.text("SELECT kind, target, dedupe_key, status FROM outbox"))
+                await conn.execute(
+                    sa.text("SELECT kind, target, dedupe_key, status, result FROM outbox")
+                )
             ).all()
         await engine.dispose()
     finally:
@@ -219,6 +252,12 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         if str(c.body.get("channel", "")).startswith("U")
     )
     doubled = sum(n - 1 for n in delivered.values() if n > 1)
+    # Every post carries its outbox key: no key may have been posted twice, whatever the kind.
+    keys = Counter(
+        c.body["metadata"]["event_payload"]["key"]
+        for c in fake.delivered("chat.postMessage")
+        if c.body.get("metadata")
+    )
     report.update(
         {
             "outbox rows": dict(statuses),
@@ -226,6 +265,10 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
             "DMs delivered (distinct)": len(delivered),
             "DMs delivered twice": doubled,
             "DMs lost": len(dm_rows) - len(delivered),
+            "posts with a repeated outbox key": sum(n - 1 for n in keys.values() if n > 1),
+            "found already delivered (not re-posted)": sum(
+                1 for r in rows if (_json(r.result) or {}).get("recovered")
+            ),
             "announcements posted": sum(
                 1
                 for c in fake.delivered("chat.postMessage")
@@ -234,6 +277,10 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         }
     )
     return report
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 if __name__ == "__main__":

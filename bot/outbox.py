@@ -27,6 +27,10 @@ class OutboxMessage:
     target: str
     payload: dict[str, Any]
     attempts: int  # including the one now under way
+    # An earlier attempt may have reached the platform (a worker died mid-send, a timeout,
+    # a 5xx): look for that delivery before sending again (see `Recover`).
+    unsure: bool = False
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +40,13 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryLater:
-    """A temporary failure: 429 (with Retry-After), 5xx, a timeout, a reset connection."""
+    """A temporary failure: 429 (with Retry-After), 5xx, a timeout, a reset connection.
+    `maybe_sent`: the request may have been carried out all the same (a timeout or a 5xx
+    after the request went out), so the next attempt looks before it sends."""
 
     error: str
     retry_after: float | None = None
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +69,13 @@ class OutboxStore(Protocol):
     ) -> None: ...
 
     async def reschedule(
-        self, *, message_id: int, at: dt.datetime, error: str, count_attempt: bool = True
+        self,
+        *,
+        message_id: int,
+        at: dt.datetime,
+        error: str,
+        count_attempt: bool = True,
+        maybe_sent: bool = False,
     ) -> None: ...
 
     async def park(self, *, message_id: int, error: str) -> None: ...
@@ -136,7 +149,8 @@ class Worker:
                 outcome = await self._deliver(message)
             except Exception as exc:  # a bug in a sender must not stop the worker
                 log.exception("delivery crashed", extra={"outbox_id": message.id})
-                outcome = RetryLater(f"{type(exc).__name__}: {exc}")
+                # It may have crashed after the platform took the message.
+                outcome = RetryLater(f"{type(exc).__name__}: {exc}", maybe_sent=True)
         if isinstance(outcome, Sent):
             await self._store.mark_sent(
                 message_id=message.id, result=outcome.result, now=self._now()
@@ -162,6 +176,7 @@ class Worker:
                 message_id=message.id,
                 at=self._now() + dt.timedelta(seconds=delay),
                 error=outcome.error,
+                maybe_sent=outcome.maybe_sent,
             )
 
     async def run_forever(self, *, idle: float = 1.0) -> None:

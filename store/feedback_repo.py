@@ -28,6 +28,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Timestamps are stored as UTC without a zone (SQLite keeps none)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """INSERT with ON CONFLICT support on both backends."""
     if conn.dialect.name == "postgresql":
@@ -342,6 +347,12 @@ class SqlOutbox:
                         status="sending",
                         claimed_until=now + lease,
                         attempts=_outbox_t.c.attempts + 1,
+                        # Taking over an expired claim: its worker died, perhaps after the
+                        # platform took the message. (SET sees the row's old status.)
+                        unsure=sa.case(
+                            (_outbox_t.c.status == "sending", sa.true()),
+                            else_=_outbox_t.c.unsure,
+                        ),
                     )
                     .returning(_outbox_t)
                 )
@@ -349,7 +360,15 @@ class SqlOutbox:
         return sorted(
             (
                 OutboxMessage(
-                    r.id, r.dedupe_key, r.platform, r.kind, r.target, dict(r.payload), r.attempts
+                    r.id,
+                    r.dedupe_key,
+                    r.platform,
+                    r.kind,
+                    r.target,
+                    dict(r.payload),
+                    r.attempts,
+                    unsure=bool(r.unsure),
+                    created_at=_aware(r.created_at),
                 )
                 for r in rows
             ),
@@ -362,12 +381,23 @@ class SqlOutbox:
                 sa.update(_outbox_t)
                 .where(_outbox_t.c.id == message_id)
                 .values(
-                    status="sent", sent_at=now, result=result, claimed_until=None, last_error=None
+                    status="sent",
+                    sent_at=now,
+                    result=result,
+                    claimed_until=None,
+                    last_error=None,
+                    unsure=False,
                 )
             )
 
     async def reschedule(
-        self, *, message_id: int, at: dt.datetime, error: str, count_attempt: bool = True
+        self,
+        *,
+        message_id: int,
+        at: dt.datetime,
+        error: str,
+        count_attempt: bool = True,
+        maybe_sent: bool = False,
     ) -> None:
         values: dict[str, Any] = {
             "status": "pending",
@@ -377,6 +407,8 @@ class SqlOutbox:
         }
         if not count_attempt:  # not sent at all: the claim's attempt does not count
             values["attempts"] = _outbox_t.c.attempts - 1
+        if maybe_sent:  # stays set until sent: a later clean failure does not clear it
+            values["unsure"] = True
         async with self.engine.begin() as conn:
             await conn.execute(
                 sa.update(_outbox_t).where(_outbox_t.c.id == message_id).values(**values)

@@ -168,6 +168,9 @@ class OutboxRow(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(index=True)
     claimed_until: dt.datetime | None = None
+    # An earlier attempt may have reached the platform (its worker died mid-send, or it
+    # timed out): the next attempt looks for that delivery before sending again.
+    unsure: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: dt.datetime

@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class Call:
     body: dict[str, Any]
     status: int = 200
     answer: dict[str, Any] = field(default_factory=dict)
+    token: str = ""  # the bearer token it came with
 
 
 @dataclass
@@ -83,6 +85,12 @@ class FakeSlack:
     # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
     rate_limit: float | None = None
     _window: list[float] = field(default_factory=list)
+    # Messages as conversations.history shows them, newest last, by conversation id (a
+    # post to a user id lands in "D" + the rest of the id, like the app's DM).
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Called with each successful Web API call after it is recorded and before it is
+    # answered: a test can kill the caller in the window between "done" and "told so".
+    after_call: Callable[[Call], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -108,16 +116,19 @@ class FakeSlack:
         return str(self.server.make_url(f"/respond/{rid}"))
 
     async def _body(self, request: web.Request) -> dict[str, Any]:
+        # slack_sdk sends some methods' arguments in the query string, even on a POST.
+        args: dict[str, Any] = dict(request.query)
         if request.method == "GET":
-            return dict(request.query)
+            return args
         if request.content_type == "application/json":
             data = await request.json()
-            return data if isinstance(data, dict) else {"_": data}
-        return dict(await request.post())
+            return {**args, **(data if isinstance(data, dict) else {"_": data})}
+        return {**args, **await request.post()}
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        call = Call(method, await self._body(request))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        call = Call(method, await self._body(request), token=token)
         self.calls.append(call)
         error = self.error_for.get(str(call.body.get("channel") or ""))
         if error:
@@ -148,11 +159,20 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
             )
+        channel = str(call.body.get("channel") or "C0FAKE")
         call.answer = {
             "ok": True,
-            "ts": f"{len(self.calls)}.000100",
-            "channel": str(call.body.get("channel") or "C0FAKE"),
+            # Seconds since the epoch like Slack's, made unique by the call's number.
+            "ts": f"{int(time.time())}.{len(self.calls):06d}",
+            "channel": channel,
         }
+        if method == "chat.postMessage":
+            call.answer["channel"] = _dm_channel(channel)  # Slack answers with the DM's id
+            self._remember(channel, call)
+        if method == "conversations.open":
+            call.answer["channel"] = {"id": _dm_channel(str(call.body.get("users") or ""))}
+        if method == "conversations.history":
+            call.answer = self._history(call.body)
         if method == "files.getUploadURLExternal":
             fid = f"F{len(self.calls):05d}"
             assert self.server is not None
@@ -168,7 +188,39 @@ class FakeSlack:
             call.answer["permalink"] = (
                 f"https://acme.slack.com/archives/{channel}/p{ts.replace('.', '')}"
             )
+        if self.after_call is not None:
+            await self.after_call(call)
         return web.json_response(call.answer)
+
+    def _remember(self, channel: str, call: Call) -> None:
+        metadata = call.body.get("metadata")
+        if isinstance(metadata, str):  # form-encoded calls carry it as JSON text
+            metadata = json.loads(metadata)
+        message = {"type": "message", "ts": call.answer["ts"], "text": call.body.get("text")}
+        if metadata:
+            message["metadata"] = metadata
+        self.history.setdefault(_dm_channel(channel), []).append(message)
+
+    def _history(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `oldest` honoured, metadata only when asked for, paged by cursor."""
+        oldest = float(body.get("oldest") or 0)
+        limit = int(body.get("limit") or 100)
+        start = int(body.get("cursor") or 0)
+        found = [
+            m
+            for m in reversed(self.history.get(str(body.get("channel")), []))
+            if float(m["ts"]) > oldest
+        ]
+        if str(body.get("include_all_metadata")).lower() not in ("true", "1"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["fid"]] = await request.read()
@@ -194,6 +246,11 @@ class FakeSlack:
     def delivered(self, method: str) -> list[Call]:
         """Calls of `method` that succeeded (a 429 or 500 delivered nothing)."""
         return [c for c in self.calls if c.method == method and c.status == 200]
+
+
+def _dm_channel(channel: str) -> str:
+    """The app's DM with a user, for a user id; any other conversation id as it is."""
+    return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
 
 
 @dataclass

@@ -1,9 +1,18 @@
-"""Delivers outbox messages to Slack: DMs, and triage cards posted then updated in place."""
+"""Delivers outbox messages to Slack: DMs, and triage cards posted then updated in place.
+
+Slack has no idempotency key, so every post carries its outbox key as message metadata; a
+message an earlier attempt may have delivered (its worker died between Slack's answer and
+marking the row sent, or the request timed out) is looked for in the conversation before it
+is posted again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -22,6 +31,22 @@ log = logging.getLogger(__name__)
 TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+METADATA_TYPE = "salesbridge_outbox"  # message metadata event_type; payload {"key": dedupe}
+HISTORY_PAGES = 5  # how far back (x 200 messages) to look for an earlier delivery
+CLOCK_SKEW = 120.0  # seconds before the row's creation that a search starts
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    channel: str
+    ts: str
+    recovered: bool = False  # found already delivered by an earlier attempt
+
+    def result(self, **extra: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"channel": self.channel, "ts": self.ts, **extra}
+        if self.recovered:
+            out["recovered"] = True
+        return out
 
 
 class SlackNotifier:
@@ -49,8 +74,10 @@ class SlackNotifier:
             return Failed(f"unknown outbox kind {message.kind!r}")
         except SlackApiError as exc:
             return self._classify(exc)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # never reached Slack
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300])
+        except (aiohttp.ClientError, TimeoutError) as exc:  # may have reached it
+            return RetryLater(f"{type(exc).__name__}: {exc}"[:300], maybe_sent=True)
 
     @staticmethod
     def _classify(exc: SlackApiError) -> Outcome:
@@ -70,8 +97,64 @@ class SlackNotifier:
                 wait = 1.0
             return RetryLater(f"rate limited ({error})", retry_after=wait)
         if status >= 500:
-            return RetryLater(f"HTTP {status} ({error})")
-        return RetryLater(error) if error in TRANSIENT else Failed(error)
+            return RetryLater(f"HTTP {status} ({error})", maybe_sent=True)
+        if error in TRANSIENT:
+            return RetryLater(error, maybe_sent=error != "ratelimited")
+        return Failed(error)
+
+    async def _post(self, message: OutboxMessage, channel: str, **body: Any) -> Posted:
+        """chat.postMessage tagged with the outbox key. A message an earlier attempt may
+        have delivered is looked for first, so a crash or a timeout does not post it twice."""
+        if message.unsure:
+            found = await self._find(message, channel)
+            if found is not None:
+                log.info(
+                    "outbox message was already delivered",
+                    extra={"outbox_id": message.id, "kind": message.kind},
+                )
+                return found
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": message.dedupe_key}}
+        response = await self._client.chat_postMessage(channel=channel, metadata=metadata, **body)
+        return Posted(str(response.get("channel") or channel), str(response.get("ts")))
+
+    async def _find(self, message: OutboxMessage, channel: str) -> Posted | None:
+        """The earlier delivery of `message` in `channel`, if there is one. Without the
+        scopes to read it (or on any error but a rate limit) the message is sent again:
+        at-least-once, as before, rather than not at all."""
+        try:
+            conversation = channel
+            if channel[:1] in ("U", "W"):  # a user: the app's DM with them
+                opened = await self._client.conversations_open(users=channel)
+                conversation = str((opened.get("channel") or {}).get("id") or channel)
+            since = message.created_at or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+            cursor: str | None = None
+            for _ in range(HISTORY_PAGES):
+                page = await self._client.conversations_history(
+                    channel=conversation,
+                    oldest=f"{since.timestamp() - CLOCK_SKEW:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for m in page.get("messages") or ():
+                    meta = m.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if (
+                        meta.get("event_type") == METADATA_TYPE
+                        and payload.get("key") == message.dedupe_key
+                    ):
+                        return Posted(conversation, str(m.get("ts")), recovered=True)
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            if getattr(exc.response, "status_code", 200) == 429:
+                raise  # wait it out like any rate limit; the message stays unsure
+            log.warning(
+                "cannot look for an earlier delivery; sending again",
+                extra={"outbox_id": message.id, "error": str(exc.response.get("error"))},
+            )
+        return None
 
     async def _coverage_files(self, message: OutboxMessage) -> Outcome:
         """The chart and CSV of a coverage report (and, weekly, the report itself)."""
@@ -83,7 +166,7 @@ class SlackNotifier:
             return Failed(str(exc))
         png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
         if message.payload.get("digest"):
-            await self._client.chat_postMessage(channel=message.target, **blocks.coverage(report))
+            await self._post(message, message.target, **blocks.coverage(report))
         stamp = report.period.label.split(" ")[0]
         await self._client.files_upload_v2(
             channel=message.target,
@@ -106,8 +189,7 @@ class SlackNotifier:
     async def _digest(self, message: OutboxMessage) -> Outcome:
         p = message.payload
         body = blocks.digest(str(p.get("title") or ""), [str(x) for x in p.get("lines", [])])
-        response = await self._client.chat_postMessage(channel=message.target, **body)
-        return Sent({"channel": response.get("channel"), "ts": response.get("ts")})
+        return Sent((await self._post(message, message.target, **body)).result())
 
     async def _dm(self, message: OutboxMessage) -> Outcome:
         p = message.payload
@@ -121,8 +203,7 @@ class SlackNotifier:
         )
         body = blocks.decision_dm(notice)
         # Posting to a user id lands in the app's DM with that user.
-        response = await self._client.chat_postMessage(channel=message.target, **body)
-        return Sent({"channel": response.get("channel"), "ts": response.get("ts")})
+        return Sent((await self._post(message, message.target, **body)).result())
 
     async def _triage(self, message: OutboxMessage) -> Outcome:
         item = await self._feedback.get(int(message.payload["item"]))
@@ -147,16 +228,14 @@ class SlackNotifier:
         if reminder and item.triage_ts:
             # Raised again in the card's thread (and to the channel): the original card
             # stays the one that is updated, so no stale buttons are left behind.
-            response = await self._client.chat_postMessage(
-                channel=channel, thread_ts=item.triage_ts, reply_broadcast=True, **card
+            posted = await self._post(
+                message, channel, thread_ts=item.triage_ts, reply_broadcast=True, **card
             )
-            return Sent({"channel": channel, "ts": str(response.get("ts")), "reminder": True})
-        response = await self._client.chat_postMessage(channel=channel, **card)
-        ts = str(response.get("ts"))
-        await self._feedback.remember_triage_message(
-            item.id, str(response.get("channel") or channel), ts
-        )
-        return Sent({"channel": channel, "ts": ts})
+            return Sent(posted.result(reminder=True))
+        posted = await self._post(message, channel, **card)
+        # Found already posted or not, the card's ts is what later updates need.
+        await self._feedback.remember_triage_message(item.id, posted.channel, posted.ts)
+        return Sent(posted.result())
 
 
 def make_slack_notifier(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,9 @@ from store.conversations import SqlConversations
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
 RETRY_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
+NOT_TAKEN = frozenset({412, 429})  # refused before anything was posted
+
+log = logging.getLogger(__name__)
 
 
 class TeamsNotifier:
@@ -35,6 +39,13 @@ class TeamsNotifier:
         self._feedback = feedback
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
+        if message.unsure:
+            # The connector cannot list a conversation's activities, so there is no way to
+            # look for an earlier delivery: this one may repeat (at-least-once).
+            log.warning(
+                "re-sending a Teams message an earlier attempt may have delivered",
+                extra={"outbox_id": message.id, "kind": message.kind},
+            )
         try:
             if message.payload.get("type") == "digest":
                 return await self._digest(message)
@@ -50,12 +61,18 @@ class TeamsNotifier:
                     wait = float(retry_after) if retry_after else None
                 except ValueError:
                     wait = None
-                return RetryLater(f"HTTP {exc.status}", retry_after=wait)
+                return RetryLater(
+                    f"HTTP {exc.status}",
+                    retry_after=wait,
+                    maybe_sent=exc.status not in NOT_TAKEN,
+                )
             if exc.status == 403:  # the user blocked or removed the bot: do not insist
                 return Failed("HTTP 403: the bot cannot write to this conversation")
             return Failed(f"HTTP {exc.status}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # never reached the connector
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300])
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return RetryLater(f"{type(exc).__name__}: {exc}"[:300], maybe_sent=True)
 
     async def _send(
         self, reference: dict[str, Any], activity: Activity, update_id: str | None = None

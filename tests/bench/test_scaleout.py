@@ -15,5 +15,10 @@ async def test_scale_out_with_a_killed_worker(pg_database: str | None) -> None:
     assert report["outbox rows"] == {"sent": report["outbox rows"]["sent"]}  # none dead
     assert report["DM rows"] == 30  # 20 decisions, 10 subscriber digests
     assert (report["DMs lost"], report["DMs delivered twice"]) == (0, 0)
+    assert report["posts with a repeated outbox key"] == 0
+    # The kill landed between Slack taking a DM and the worker hearing so, and the worker
+    # that took the claim over found that DM instead of posting it again.
+    assert report["killed"].endswith("(SIGKILL) after Slack took its DM, before the answer")
+    assert report["found already delivered (not re-posted)"] >= 1
     assert report["answers after import"] == ["Widget Lite: Available in Australia"] * 2
     assert report["announcements posted"] == 2

@@ -6,17 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog import CatalogService
 from bot.feedback import FeedbackService, Settings
-from bot.outbox import Worker
+from bot.outbox import Sent, Worker
 from bot.ports import Notification
 from handlers.slack.notifier import SlackNotifier
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
-from tests.fakes import BOT_TOKEN, FakeSlack
+from tests.fakes import BOT_TOKEN, Call, FakeSlack
 
 
 class Clock:
@@ -84,7 +85,13 @@ async def test_429_and_500_storm_delivers_each_message_exactly_once(
     await drain(worker, outbox, clock)
     delivered = Counter(c.body["text"] for c in fake_slack.delivered("chat.postMessage"))
     assert len(delivered) == 30 and set(delivered.values()) == {1}  # none lost, none doubled
-    assert len(fake_slack.calls) == 30 + 24  # the failures were really tried
+    posts = [c for c in fake_slack.calls if c.method == "chat.postMessage"]
+    assert len(posts) == 30 + 24  # the failures were really tried
+    # A 500 or 503 may have posted all the same: before each retry of those, the DM was
+    # looked for (by its metadata) in the conversation.
+    looks = Counter(c.method for c in fake_slack.calls if c.method.startswith("conversations."))
+    assert looks["conversations.history"] >= 12
+    assert looks["conversations.open"] == looks["conversations.history"]
     assert await outbox.counts() == {"sent": 30}
     retried = [m for m in await outbox.messages() if m["attempts"] > 1]
     assert retried and all(m["last_error"] is None for m in retried)
@@ -173,3 +180,71 @@ async def test_connection_resets_are_retried_and_delivered_once(
     delivered = Counter(c.body["text"] for c in fake_slack.delivered("chat.postMessage"))
     assert len(delivered) == 5 and set(delivered.values()) == {1}
     assert await outbox.counts() == {"sent": 5}
+
+
+async def test_a_message_delivered_before_its_worker_died_is_not_posted_again(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    notifier_worker, outbox = make_worker(engine, fake_slack, clock)
+    await outbox.enqueue(notifications=[dm(1), dm(2)], at=clock.now())
+    # A worker claims both, and Slack takes the first DM; the worker dies before it can
+    # mark the row sent (SIGKILL, a lost connection to the database...).
+    claimed = await outbox.claim(limit=10, lease=dt.timedelta(seconds=60), now=clock.now())
+    assert [m.unsure for m in claimed] == [False, False]
+    dying = SlackNotifier(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, retry_handlers=[]),
+        feedback=None,  # type: ignore[arg-type]  # DMs do not need it
+    )
+    assert isinstance(await dying.deliver(claimed[0]), Sent)
+    clock.at += dt.timedelta(seconds=61)
+    assert await notifier_worker.run_once() == 2  # the lease ran out: taken over
+    texts = Counter(c.body["text"] for c in fake_slack.delivered("chat.postMessage"))
+    assert sorted(texts.values()) == [1, 1]  # dm(1) found, not re-posted; dm(2) sent
+    rows = {m["dedupe_key"]: m for m in await outbox.messages()}
+    assert rows["test:1:U0SALES1"]["status"] == "sent"
+    assert rows["test:1:U0SALES1"]["result"].get("recovered") is True
+    assert rows["test:2:U0SALES1"]["result"].get("recovered") is None
+    assert not any(m["unsure"] for m in rows.values())
+
+
+async def test_a_post_that_failed_after_slack_took_it_is_not_repeated(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    worker, outbox = make_worker(engine, fake_slack, clock)
+    await outbox.enqueue(notifications=[dm(1)], at=clock.now())
+
+    async def answer_500_once(call: Call) -> None:
+        if call.method == "chat.postMessage":
+            fake_slack.after_call = None
+            raise web.HTTPInternalServerError()  # the message is in the DM all the same
+
+    fake_slack.after_call = answer_500_once
+    await worker.run_once()
+    [row] = await outbox.messages()
+    assert (row["status"], row["unsure"]) == ("pending", True)
+    fake_slack.fail_next = [(429, {"Retry-After": "1"})]  # a clean refusal keeps it unsure
+    await drain(worker, outbox, clock)
+    assert len(fake_slack.delivered("chat.postMessage")) == 1
+    [row] = await outbox.messages()
+    assert (row["status"], row["result"].get("recovered")) == ("sent", True)
+
+
+async def test_without_the_history_scope_a_message_is_sent_again_rather_than_lost(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    worker, outbox = make_worker(engine, fake_slack, clock)
+    await outbox.enqueue(notifications=[dm(1)], at=clock.now())
+    fake_slack.fail_next = [(503, {})]  # may have been posted: the retry looks first
+    fake_slack.error_for["D0SALES1"] = "missing_scope"  # ...but may not read the DM
+    await drain(worker, outbox, clock)
+    assert await outbox.counts() == {"sent": 1}
+    assert len(fake_slack.delivered("chat.postMessage")) == 1
+    assert [c.method for c in fake_slack.calls] == [
+        "chat.postMessage",
+        "conversations.open",
+        "conversations.history",
+        "chat.postMessage",
+    ]
