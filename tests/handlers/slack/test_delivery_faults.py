@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog import CatalogService
 from bot.feedback import FeedbackService, Settings
-from bot.outbox import Sent, Worker
+from bot.outbox import OutboxMessage, Outcome, Sent, Worker
 from bot.ports import Notification
 from handlers.slack.notifier import SlackNotifier
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
@@ -248,3 +248,20 @@ async def test_without_the_history_scope_a_message_is_sent_again_rather_than_los
         "conversations.history",
         "chat.postMessage",
     ]
+
+
+async def test_a_sender_that_crashed_leaves_its_message_unsure(
+    engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    clock = Clock()
+    _, outbox = make_worker(engine, fake_slack, clock)
+
+    async def crash(message: OutboxMessage) -> Outcome:
+        raise RuntimeError("after the post, perhaps")
+
+    worker = Worker(store=outbox, deliver=crash, now=clock.now)
+    await outbox.enqueue(notifications=[dm(1)], at=clock.now())
+    await worker.run_once()
+    [row] = await outbox.messages()
+    assert (row["status"], row["unsure"]) == ("pending", True)
+    assert row["last_error"] == "RuntimeError: after the post, perhaps"
