@@ -32,6 +32,10 @@ MATCH_THRESHOLD = 72.0  # below this a product is not "what was asked for"
 AMBIGUITY_MARGIN = 4.0  # candidates this close to the best are listed, never silently picked
 SUGGEST_THRESHOLD = 45.0
 PREFILTER_KEEP = 0.4  # share of the best prefilter weight a candidate needs to be scored
+# Memoised results per index (so per catalog version): questions differ, but the product
+# and market parts of them repeat ("widget pro" asked about in every market). Cleared
+# when full rather than evicted one by one: refilling is cheap, bookkeeping is not.
+CACHE_ENTRIES = 20000
 
 
 def normalize(text: str) -> str:
@@ -120,6 +124,7 @@ class ProductIndex:
         for w in sorted(compacts - fuzzy_words):
             self._compact_by_len.setdefault((w[0], len(w)), []).append(w)
         self._similar_cache: dict[str, list[tuple[str, float]]] = {}
+        self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
 
     @staticmethod
     def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
@@ -169,7 +174,7 @@ class ProductIndex:
                     if v not in out:
                         out[v] = 1.0 - 0.5 * _score / len(word)
         hits = sorted(out.items(), key=lambda kv: -kv[1])[:32]
-        if len(self._similar_cache) > 20000:
+        if len(self._similar_cache) > CACHE_ENTRIES:
             self._similar_cache.clear()
         self._similar_cache[word] = hits
         return hits
@@ -179,6 +184,16 @@ class ProductIndex:
         q = normalize(query)
         if not q:
             return []
+        key = (q, limit, candidates)
+        hit = self._search_cache.get(key)
+        if hit is None:
+            hit = tuple(self._search(q, limit, candidates))
+            if len(self._search_cache) > CACHE_ENTRIES:
+                self._search_cache.clear()
+            self._search_cache[key] = hit
+        return list(hit)
+
+    def _search(self, q: str, limit: int, candidates: int) -> list[Match]:
         words = q.split()
         compact = q.replace(" ", "")
         exact_sid = self._exact.get(q)
@@ -258,6 +273,7 @@ class RegionLexicon:
                 if len(norm) >= 4:
                     self._fuzzy.append((norm, code))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
+        self._fuzzy_cache: dict[str, tuple[str, float] | None] = {}
 
     def find(self, words: Sequence[str]) -> list[RegionHit]:
         """Every span of 1-3 words that names a region, best first."""
@@ -271,14 +287,21 @@ class RegionLexicon:
                     hits.append(RegionHit(code, start, start + size, 100.0))
                     continue
                 if len(span) >= 5 and self._fuzzy_labels:
-                    got = process.extractOne(
-                        span, self._fuzzy_labels, scorer=fuzz.ratio, score_cutoff=84
-                    )
-                    if got is not None:
-                        hits.append(
-                            RegionHit(self._fuzzy[got[2]][1], start, start + size, float(got[1]))
-                        )
+                    fuzzy = self._fuzzy_find(span)
+                    if fuzzy is not None:
+                        hits.append(RegionHit(fuzzy[0], start, start + size, fuzzy[1]))
         return hits
+
+    def _fuzzy_find(self, span: str) -> tuple[str, float] | None:
+        """The region a misspelt span names, if any (code, score); memoised."""
+        if span in self._fuzzy_cache:
+            return self._fuzzy_cache[span]
+        got = process.extractOne(span, self._fuzzy_labels, scorer=fuzz.ratio, score_cutoff=84)
+        found = (self._fuzzy[got[2]][1], float(got[1])) if got is not None else None
+        if len(self._fuzzy_cache) > CACHE_ENTRIES:
+            self._fuzzy_cache.clear()
+        self._fuzzy_cache[span] = found
+        return found
 
 
 # --------------------------------------------------------------------------- query parsing

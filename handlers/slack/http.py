@@ -75,13 +75,19 @@ def slack_route(
         # raises on a `payload` that is not JSON, which must be a 400, not a 500.
         if not _signed(verifier, body, request.headers):
             return web.json_response({"error": "invalid request"}, status=401)
-        if not _well_formed(body, request.content_type):
+        data = _parsed(body, request.content_type)  # parsed once for every check below
+        if data is None:
             return web.json_response({"error": "malformed request"}, status=400)
-        if not _response_url_allowed(body, request.content_type, allowed_hosts):
+        if not _response_url_allowed(data, allowed_hosts):
             log.warning("response_url to an unexpected host refused")
             return web.json_response({"error": "unexpected response_url"}, status=400)
-        event_id = _event_id(body, request.content_type)
-        if event_id and seen is not None and not await seen.first_time(f"slack:{event_id}"):
+        event_id = data.get("event_id") if request.content_type == "application/json" else None
+        if (
+            isinstance(event_id, str)
+            and event_id
+            and seen is not None
+            and not await seen.first_time(f"slack:{event_id}")
+        ):
             # Slack retries an event it thinks we missed (X-Slack-Retry-Num): once is enough.
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         bolt_response = await app.async_dispatch(await to_bolt_request(request))
@@ -91,17 +97,20 @@ def slack_route(
     return web.post("/slack/events", handle)
 
 
-def _well_formed(body: str, content_type: str) -> bool:
-    """The shapes bolt (and our listeners) rely on; anything else is a 400, not a 500."""
+def _parsed(body: str, content_type: str) -> dict[str, object] | None:
+    """The request as data (an event, an interaction payload, or a slash command's form), or
+    None when it is not in a shape bolt and our listeners rely on: a 400, not a 500."""
     try:
         if content_type == "application/json":
-            return isinstance(json.loads(body), dict)
+            data = json.loads(body)
+            return data if isinstance(data, dict) else None
         form = urllib.parse.parse_qs(body, keep_blank_values=True)
         if "payload" not in form:
-            return True
-        return _interaction_ok(json.loads(form["payload"][0]))
+            return {k: v[0] for k, v in form.items()}
+        payload = json.loads(form["payload"][0])
+        return payload if _interaction_ok(payload) else None
     except ValueError:
-        return False
+        return None
 
 
 def _interaction_ok(p: object) -> bool:
@@ -138,30 +147,11 @@ def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) 
     return verifier.is_valid(body, timestamp, signature)
 
 
-def _form_payload(body: str, content_type: str) -> dict[str, object]:
-    if content_type == "application/json":
-        data = json.loads(body)
-        return data if isinstance(data, dict) else {}
-    form = urllib.parse.parse_qs(body, keep_blank_values=True)
-    if "payload" in form:
-        data = json.loads(form["payload"][0])
-        return data if isinstance(data, dict) else {}
-    return {k: v[0] for k, v in form.items()}
-
-
-def _response_url_allowed(body: str, content_type: str, hosts: set[str | None]) -> bool:
+def _response_url_allowed(data: dict[str, object], hosts: set[str | None]) -> bool:
     """bolt's `respond` posts to the request's response_url: only to Slack's own hosts."""
-    data = _form_payload(body, content_type)
     urls = [data.get("response_url")]
     urls += [u.get("response_url") for u in data.get("response_urls") or [] if isinstance(u, dict)]  # type: ignore[union-attr]
     for url in urls:
         if url and (not isinstance(url, str) or urlsplit(url).hostname not in hosts):
             return False
     return True
-
-
-def _event_id(body: str, content_type: str) -> str | None:
-    if content_type != "application/json":
-        return None
-    value = _form_payload(body, content_type).get("event_id")
-    return value if isinstance(value, str) and value else None

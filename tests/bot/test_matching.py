@@ -136,3 +136,22 @@ def test_alternatives_are_close_or_absent(demo_view: CatalogView) -> None:
     assert isinstance(fleet, ProductAnswer) and fleet.alternatives == ()
     available = answer_query(demo_view, "widget pro in oz")
     assert isinstance(available, ProductAnswer) and available.alternatives == ()
+
+
+def test_memoised_matching_answers_the_same_and_stays_bounded(
+    demo_view: CatalogView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.matching
+
+    queries = [q for q, _, _ in SINGLE]
+    first = [answer_query(demo_view, q) for q in queries]
+    assert [answer_query(demo_view, q) for q in queries] == first  # from the memo
+    index = demo_view.products
+    got = index.search("widget pro")
+    got.clear()  # a caller changing its list must not change the memo
+    assert index.search("widget pro")[0].matched == "Widget Pro"
+    monkeypatch.setattr(bot.matching, "CACHE_ENTRIES", 3)
+    for q in queries:
+        index.search(q)
+    assert len(index._search_cache) <= 4
+    assert index.search("widget pro")[0].matched == "Widget Pro"  # refilled after clearing
