@@ -13,6 +13,7 @@ import heapq
 import math
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -79,14 +80,24 @@ def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
 
 
 class ProductIndex:
-    """Inverted word index over product names, aliases and SKUs, rebuilt per catalog version."""
+    """Inverted word index over product names, aliases and SKUs, rebuilt per catalog version.
+
+    It lives as long as its catalog version and holds every catalog string a few times
+    over, so it keeps as little per string as it can: the catalog's own display strings
+    (normalized forms are recomputed for the few candidates scored), one shared object
+    per distinct word, a bare id for a word found in one string only, and word weights
+    (idf) computed when used rather than stored.
+    """
 
     def __init__(self, products: Sequence[tuple[int, Sequence[str]]]) -> None:
-        self._strings: list[str] = []  # normalized catalog strings
-        self._display: list[str] = []
-        self._owner: list[int] = []
-        self._exact: dict[str, int] = {}  # normalized or compacted string -> string id
-        postings: dict[str, list[int]] = {}
+        self._display: list[str] = []  # the caller's strings, not copies
+        self._owner = array("q")  # string id -> the caller's key
+        # Exact matches: compact form ("widgetpro") -> first string id with it, and the few
+        # spaced forms whose first string is not the first one with their compact form.
+        self._exact: dict[str, int] = {}
+        self._spaced: dict[str, int] = {}
+        postings: dict[str, int | list[int]] = {}
+        same: dict[str, str] = {}  # one object per distinct word while building
         fuzzy_words: set[str] = set()
         compacts: set[str] = set()  # "widgetpro" for "Widget Pro": found when typed as one word
         for key, names in products:
@@ -94,24 +105,30 @@ class ProductIndex:
                 norm = normalize(name)
                 if not norm:
                     continue
-                sid = len(self._strings)
-                self._strings.append(norm)
+                sid = len(self._display)
                 self._display.append(name)
                 self._owner.append(key)
-                self._exact.setdefault(norm, sid)
+                words = [same.setdefault(w, w) for w in norm.split()]
                 compact = norm.replace(" ", "")
-                self._exact.setdefault(compact, sid)
-                words = norm.split()
+                compact = same.setdefault(compact, compact)
+                first = self._exact.setdefault(compact, sid)
+                if first != sid and len(words) > 1 and norm not in self._spaced:
+                    if normalize(self._display[first]) != norm:
+                        self._spaced[norm] = sid
                 for w in set(words):
-                    postings.setdefault(w, []).append(sid)
+                    _post(postings, w, sid)
                     fuzzy_words.add(w)
                 if len(words) > 1:
-                    postings.setdefault(compact, []).append(sid)
+                    _post(postings, compact, sid)
                     compacts.add(compact)
-        self._postings = postings
-        self._vocab = sorted(postings)
-        n = max(len(self._strings), 1)
-        self._idf = {w: math.log(1 + n / len(ids)) for w, ids in postings.items()}
+        del same
+        # Most words (SKU numbers, run-together names) belong to one string: a bare id.
+        self._postings: dict[str, int | tuple[int, ...]] = {
+            w: ids if isinstance(ids, int) else tuple(ids) for w, ids in postings.items()
+        }
+        del postings
+        self._vocab = sorted(self._postings)
+        self._n = max(len(self._display), 1)
         # Fuzzy look-up compares words of about the same length only; run-together names
         # ("widgetpro") are kept apart because there are as many of them as strings.
         self._by_len = self._buckets(w for w in fuzzy_words if not w.isdigit())
@@ -121,6 +138,21 @@ class ProductIndex:
             self._compact_by_len.setdefault((w[0], len(w)), []).append(w)
         self._similar_cache: dict[str, list[tuple[str, float]]] = {}
 
+    def _ids(self, word: str) -> tuple[int, ...]:
+        ids = self._postings[word]
+        return (ids,) if isinstance(ids, int) else ids
+
+    def _idf(self, count: int) -> float:
+        return math.log(1 + self._n / count)
+
+    def _exact_id(self, q: str, compact: str) -> int | None:
+        """The first string whose normalized form is `q`, else the first whose compact form
+        is `compact` (a name typed as one word, or spaced where the catalog runs it on)."""
+        first = self._exact.get(compact)
+        if first is None or " " not in q or normalize(self._display[first]) == q:
+            return first
+        return self._spaced.get(q, first)
+
     @staticmethod
     def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -129,7 +161,7 @@ class ProductIndex:
         return out
 
     def __len__(self) -> int:
-        return len(self._strings)
+        return len(self._display)
 
     def _similar_words(self, word: str) -> list[tuple[str, float]]:
         """Vocabulary words that this query word may stand for, with a similarity 0..1."""
@@ -181,9 +213,7 @@ class ProductIndex:
             return []
         words = q.split()
         compact = q.replace(" ", "")
-        exact_sid = self._exact.get(q)
-        if exact_sid is None:
-            exact_sid = self._exact.get(compact)
+        exact_sid = self._exact_id(q, compact)
         # Prefilter: accumulate idf-weighted word similarities per catalog string.
         acc: dict[int, float] = {}
         query_words = {*words}
@@ -192,15 +222,13 @@ class ProductIndex:
         budget = 60000  # postings visited; common words are visited last and may be cut
         ordered = sorted(
             query_words,
-            key=lambda w: min(
-                (len(self._postings.get(v, ())) for v, _ in self._similar_words(w)), default=0
-            ),
+            key=lambda w: min((len(self._ids(v)) for v, _ in self._similar_words(w)), default=0),
         )
         for w in ordered:
             best_for_string: dict[int, float] = {}
             for v, sim in self._similar_words(w):
-                weight = self._idf[v] * sim
-                ids = self._postings[v]
+                ids = self._ids(v)
+                weight = self._idf(len(ids)) * sim
                 if budget <= 0 and acc:
                     break
                 budget -= len(ids)
@@ -219,7 +247,7 @@ class ProductIndex:
             pool.append(exact_sid)
         best: dict[int, Match] = {}
         for sid in pool:
-            s = self._strings[sid]
+            s = normalize(self._display[sid])
             exact = sid == exact_sid or s == q or s.replace(" ", "") == compact
             # WRatio judges the whole string; word_score that every word asked for is there.
             score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s.split())) / 2
@@ -229,6 +257,16 @@ class ProductIndex:
                 best[owner] = Match(owner, score, self._display[sid], exact)
         ranked = sorted(best.values(), key=lambda m: (-m.score, m.key))
         return ranked[:limit]
+
+
+def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
+    ids = postings.get(word)
+    if ids is None:
+        postings[word] = sid
+    elif isinstance(ids, int):
+        postings[word] = [ids, sid]
+    else:
+        ids.append(sid)
 
 
 # --------------------------------------------------------------------------- regions
