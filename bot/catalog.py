@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot import matching
@@ -130,8 +130,12 @@ class CatalogService:
         preparer: ChangePreparer | None = None,
         *,
         version_ttl: float = 1.0,
+        after_build: Callable[[], object] | None = None,
     ) -> None:
         self._repo = repo
+        # Called (in a worker thread) once a new catalog version replaced the old one, e.g.
+        # to hand the memory freed by loading and indexing back to the operating system.
+        self._after_build = after_build
         self._view: CatalogView | None = None
         self._lock = asyncio.Lock()
         # Announcements, history and verification of a change (bot/updates.py), if wired.
@@ -161,6 +165,8 @@ class CatalogService:
                 catalog = await self._repo.load_sales_catalog()
                 # Index building is CPU work: keep it off the event loop.
                 self._view = await asyncio.to_thread(CatalogView.build, catalog)
+                if self._after_build is not None:
+                    await asyncio.to_thread(self._after_build)
                 log.info(
                     "catalog index built",
                     extra={"version": catalog.version, "products": len(catalog.products)},
