@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import heapq
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bot import matching
@@ -281,15 +282,28 @@ def region_overview(view: CatalogView, region: Region) -> RegionOverview:
     cached = view._region_cache.get(region.code)
     if cached is not None:
         return cached
-    options = [_option(view, p, region) for p in view.catalog.products]
-    sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
-    sellable.sort(
+    count = 0
+
+    def sellable() -> Iterator[Option]:
+        nonlocal count
+        for p in view.catalog.products:
+            o = _option(view, p, region)
+            if o.assessment and o.assessment.verdict.sellable:
+                count += 1
+                yield o
+
+    # Only the listed few are kept (nsmallest is sorted()[:n], ties in catalog order): a
+    # large catalog would otherwise hold an assessment per product at once, a peak the
+    # allocator keeps after the answer is cached.
+    listed = heapq.nsmallest(
+        REGION_LIST_LIMIT,
+        sellable(),
         key=lambda o: (
             o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE,
             o.product.name,
-        )
+        ),
     )
-    out = RegionOverview(region, tuple(sellable[:REGION_LIST_LIMIT]), len(sellable))
+    out = RegionOverview(region, tuple(listed), count)
     view._region_cache[region.code] = out
     return out
 
