@@ -1,17 +1,23 @@
 """Start-up and memory of `salesbridge serve` with 1k, 10k and 100k synthetic products.
 
-Run:  .venv/bin/python -m bench.serve [--sizes 1000,10000,100000]
+Run:  .venv/bin/python -m bench.serve [--sizes 1000,10000,100000] [--workdir DIR]
 
 For each size: a synthetic catalog file (names, aliases, SKUs, a few availability rules
 each, internal fields) is imported into a fresh SQLite database; then `salesbridge serve`
 is started and timed until GET /healthz answers (the match index is built before the port
 opens), 200 signed lookups are sent, and the process's resident memory is read.
+
+By default everything happens in a fresh temporary directory. With --workdir DIR the
+databases are kept in DIR and a size whose import already finished there is not imported
+again (its import time is then reported as "-"): for iterating on start-up and memory
+without paying the 100k import (~70 s) on every run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import subprocess
@@ -66,8 +72,9 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def measure(n: int, tmp: Path, api_url: str) -> tuple[float, float, float]:
+async def measure(n: int, tmp: Path, api_url: str) -> tuple[float | None, float, float]:
     db = tmp / f"s{n}.db"
+    imported = tmp / f"s{n}.imported"  # written once the import has finished
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
@@ -77,14 +84,22 @@ async def measure(n: int, tmp: Path, api_url: str) -> tuple[float, float, float]
         "SLACK_API_URL": api_url,
     }
     cli = [sys.executable, "-m", "handlers.cli"]
-    file = tmp / f"catalog{n}.yaml"
-    catalog_file(n, file)
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    t0 = time.perf_counter()
-    subprocess.run(
-        [*cli, "catalog", "import", str(file)], env=env, cwd=ROOT, check=True, capture_output=True
-    )
-    import_s = time.perf_counter() - t0
+    import_s: float | None = None
+    if not imported.exists():
+        db.unlink(missing_ok=True)
+        file = tmp / f"catalog{n}.yaml"
+        catalog_file(n, file)
+        subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
+        t0 = time.perf_counter()
+        subprocess.run(
+            [*cli, "catalog", "import", str(file)],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        import_s = time.perf_counter() - t0
+        imported.touch()
     port = 38100 + n % 97
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -118,14 +133,26 @@ async def measure(n: int, tmp: Path, api_url: str) -> tuple[float, float, float]
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="keep the databases here and reuse finished imports (default: a fresh temp dir)",
+    )
     args = ap.parse_args()
     fake = FakeSlack()
     await fake.start()
     rows = [("products", "import s", "start-up to /healthz s", "RSS MB after 200 lookups")]
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.workdir is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            work = args.workdir
+            work.mkdir(parents=True, exist_ok=True)
         for n in (int(x) for x in args.sizes.split(",")):
-            imp, startup, memory = await measure(n, Path(tmp), fake.api_url)
-            rows.append((f"{n:,}", f"{imp:.1f}", f"{startup:.2f}", f"{memory:.0f}"))
+            imp, startup, memory = await measure(n, work, fake.api_url)
+            shown = "-" if imp is None else f"{imp:.1f}"
+            rows.append((f"{n:,}", shown, f"{startup:.2f}", f"{memory:.0f}"))
             print(rows[-1], flush=True)
     await fake.close()
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import heapq
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bot import matching
@@ -130,8 +131,12 @@ class CatalogService:
         preparer: ChangePreparer | None = None,
         *,
         version_ttl: float = 1.0,
+        after_build: Callable[[], object] | None = None,
     ) -> None:
         self._repo = repo
+        # Called (in a worker thread) once a new catalog version replaced the old one, e.g.
+        # to hand the memory freed by loading and indexing back to the operating system.
+        self._after_build = after_build
         self._view: CatalogView | None = None
         self._lock = asyncio.Lock()
         # Announcements, history and verification of a change (bot/updates.py), if wired.
@@ -161,6 +166,8 @@ class CatalogService:
                 catalog = await self._repo.load_sales_catalog()
                 # Index building is CPU work: keep it off the event loop.
                 self._view = await asyncio.to_thread(CatalogView.build, catalog)
+                if self._after_build is not None:
+                    await asyncio.to_thread(self._after_build)
                 log.info(
                     "catalog index built",
                     extra={"version": catalog.version, "products": len(catalog.products)},
@@ -275,15 +282,28 @@ def region_overview(view: CatalogView, region: Region) -> RegionOverview:
     cached = view._region_cache.get(region.code)
     if cached is not None:
         return cached
-    options = [_option(view, p, region) for p in view.catalog.products]
-    sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
-    sellable.sort(
+    count = 0
+
+    def sellable() -> Iterator[Option]:
+        nonlocal count
+        for p in view.catalog.products:
+            o = _option(view, p, region)
+            if o.assessment and o.assessment.verdict.sellable:
+                count += 1
+                yield o
+
+    # Only the listed few are kept (nsmallest is sorted()[:n], ties in catalog order): a
+    # large catalog would otherwise hold an assessment per product at once, a peak the
+    # allocator keeps after the answer is cached.
+    listed = heapq.nsmallest(
+        REGION_LIST_LIMIT,
+        sellable(),
         key=lambda o: (
             o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE,
             o.product.name,
-        )
+        ),
     )
-    out = RegionOverview(region, tuple(sellable[:REGION_LIST_LIMIT]), len(sellable))
+    out = RegionOverview(region, tuple(listed), count)
     view._region_cache[region.code] = out
     return out
 

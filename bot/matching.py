@@ -13,6 +13,7 @@ import heapq
 import math
 import re
 import unicodedata
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -84,14 +85,24 @@ def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
 
 
 class ProductIndex:
-    """Inverted word index over product names, aliases and SKUs, rebuilt per catalog version."""
+    """Inverted word index over product names, aliases and SKUs, rebuilt per catalog version.
+
+    It lives as long as its catalog version, and a large catalog has hundreds of thousands
+    of distinct words (every SKU number, every run-together name), so it keeps little per
+    word and per string: the sorted vocabulary, which string ids hold each word as one flat
+    array (no per-word list, no int object per id), the caller's own display strings
+    (normalized forms are recomputed for the few candidates scored), and word weights (idf)
+    computed when used rather than stored.
+    """
 
     def __init__(self, products: Sequence[tuple[int, Sequence[str]]]) -> None:
-        self._strings: list[str] = []  # normalized catalog strings
-        self._display: list[str] = []
-        self._owner: list[int] = []
-        self._exact: dict[str, int] = {}  # normalized or compacted string -> string id
-        postings: dict[str, list[int]] = {}
+        self._display: list[str] = []  # the caller's strings, not copies
+        self._owner = array("q")  # string id -> the caller's key
+        # Spaced forms ("widget pro") whose first string is not the first string with their
+        # compact form ("widgetpro", e.g. an alias): exact matches are found through these.
+        self._spaced: dict[str, int] = {}
+        exact: dict[str, int] = {}  # compact form -> first string id with it
+        postings: dict[str, int | list[int]] = {}  # a bare id while a word has only one
         fuzzy_words: set[str] = set()
         compacts: set[str] = set()  # "widgetpro" for "Widget Pro": found when typed as one word
         for key, names in products:
@@ -99,33 +110,74 @@ class ProductIndex:
                 norm = normalize(name)
                 if not norm:
                     continue
-                sid = len(self._strings)
-                self._strings.append(norm)
+                sid = len(self._display)
                 self._display.append(name)
                 self._owner.append(key)
-                self._exact.setdefault(norm, sid)
-                compact = norm.replace(" ", "")
-                self._exact.setdefault(compact, sid)
                 words = norm.split()
+                compact = norm.replace(" ", "")
+                first = exact.setdefault(compact, sid)
+                if first != sid and len(words) > 1 and norm not in self._spaced:
+                    if normalize(self._display[first]) != norm:
+                        self._spaced[norm] = sid
                 for w in set(words):
-                    postings.setdefault(w, []).append(sid)
+                    _post(postings, w, sid)
                     fuzzy_words.add(w)
                 if len(words) > 1:
-                    postings.setdefault(compact, []).append(sid)
+                    _post(postings, compact, sid)
                     compacts.add(compact)
-        self._postings = postings
-        self._vocab = sorted(postings)
-        n = max(len(self._strings), 1)
-        self._idf = {w: math.log(1 + n / len(ids)) for w, ids in postings.items()}
+        # The vocabulary keeps the one object per word that the postings dict kept.
+        self._vocab: list[str] = sorted(postings)
+        self._starts = array("I", [0])  # vocabulary index -> its ids in _ids[start:next start]
+        self._ids = array("I")
+        self._exact = array("i")  # vocabulary index -> first string with that compact form
+        for w in self._vocab:
+            ids = postings[w]
+            if isinstance(ids, int):
+                self._ids.append(ids)
+            else:
+                self._ids.extend(ids)
+            self._starts.append(len(self._ids))
+            self._exact.append(exact.get(w, -1))  # every compact form is a word or posted
+        del postings, exact
+        self._n = max(len(self._display), 1)
         # Fuzzy look-up compares words of about the same length only; run-together names
         # ("widgetpro") are kept apart because there are as many of them as strings.
-        self._by_len = self._buckets(w for w in fuzzy_words if not w.isdigit())
+        self._by_len = self._buckets(self._word(w) for w in fuzzy_words if not w.isdigit())
         # Run-together names are many (one per string): bucket them by first letter as well.
         self._compact_by_len: dict[tuple[str, int], list[str]] = {}
         for w in sorted(compacts - fuzzy_words):
-            self._compact_by_len.setdefault((w[0], len(w)), []).append(w)
-        self._similar_cache: dict[str, list[tuple[str, float]]] = {}
+            self._compact_by_len.setdefault((w[0], len(w)), []).append(self._word(w))
+        self._similar_cache: dict[str, list[tuple[int, float]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
+
+    def _find(self, word: str) -> int:
+        """The word's place in the vocabulary, or -1."""
+        i = bisect.bisect_left(self._vocab, word)
+        return i if i < len(self._vocab) and self._vocab[i] == word else -1
+
+    def _word(self, word: str) -> str:
+        """The vocabulary's own object for `word` (equal strings are not stored twice)."""
+        return self._vocab[self._find(word)]
+
+    def _ids_at(self, i: int) -> array[int]:
+        return self._ids[self._starts[i] : self._starts[i + 1]]
+
+    def _count_at(self, i: int) -> int:
+        return self._starts[i + 1] - self._starts[i]
+
+    def _idf(self, count: int) -> float:
+        return math.log(1 + self._n / count)
+
+    def _exact_id(self, q: str, compact: str) -> int | None:
+        """The first string whose normalized form is `q`, else the first whose compact form
+        is `compact` (a name typed as one word, or spaced where the catalog runs it on)."""
+        i = self._find(compact)
+        first = self._exact[i] if i >= 0 else -1
+        if first < 0:
+            return None
+        if " " not in q or normalize(self._display[first]) == q:
+            return first
+        return self._spaced.get(q, first)
 
     @staticmethod
     def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
@@ -135,22 +187,22 @@ class ProductIndex:
         return out
 
     def __len__(self) -> int:
-        return len(self._strings)
+        return len(self._display)
 
-    def _similar_words(self, word: str) -> list[tuple[str, float]]:
-        """Vocabulary words that this query word may stand for, with a similarity 0..1."""
+    def _similar_words(self, word: str) -> list[tuple[int, float]]:
+        """Vocabulary words (by place) this query word may stand for, with a similarity 0..1."""
         hit = self._similar_cache.get(word)
         if hit is not None:
             return hit
-        out: dict[str, float] = {}
-        if word in self._postings:
-            out[word] = 1.0
+        out: dict[int, float] = {}
+        at = self._find(word)
+        if at >= 0:
+            out[at] = 1.0
         if len(word) >= 3:
             # A prefix stands for the whole word ("ent" -> "enterprise"), slightly discounted.
             i = bisect.bisect_left(self._vocab, word)
             while i < len(self._vocab) and self._vocab[i].startswith(word):
-                v = self._vocab[i]
-                out.setdefault(v, 0.75 + 0.2 * len(word) / len(v))
+                out.setdefault(i, 0.75 + 0.2 * len(word) / len(self._vocab[i]))
                 i += 1
                 if len(out) > 64:
                     break
@@ -172,8 +224,9 @@ class ProductIndex:
                     score_cutoff=max_edits,
                     limit=None,
                 ):
-                    if v not in out:
-                        out[v] = 1.0 - 0.5 * _score / len(word)
+                    at = self._find(v)
+                    if at not in out:
+                        out[at] = 1.0 - 0.5 * _score / len(word)
         hits = sorted(out.items(), key=lambda kv: -kv[1])[:32]
         if len(self._similar_cache) > CACHE_ENTRIES:
             self._similar_cache.clear()
@@ -197,9 +250,7 @@ class ProductIndex:
     def _search(self, q: str, limit: int, candidates: int) -> list[Match]:
         words = q.split()
         compact = q.replace(" ", "")
-        exact_sid = self._exact.get(q)
-        if exact_sid is None:
-            exact_sid = self._exact.get(compact)
+        exact_sid = self._exact_id(q, compact)
         # Prefilter: accumulate idf-weighted word similarities per catalog string.
         acc: dict[int, float] = {}
         query_words = {*words}
@@ -208,15 +259,13 @@ class ProductIndex:
         budget = 60000  # postings visited; common words are visited last and may be cut
         ordered = sorted(
             query_words,
-            key=lambda w: min(
-                (len(self._postings.get(v, ())) for v, _ in self._similar_words(w)), default=0
-            ),
+            key=lambda w: min((self._count_at(i) for i, _ in self._similar_words(w)), default=0),
         )
         for w in ordered:
             best_for_string: dict[int, float] = {}
-            for v, sim in self._similar_words(w):
-                weight = self._idf[v] * sim
-                ids = self._postings[v]
+            for at, sim in self._similar_words(w):
+                ids = self._ids_at(at)
+                weight = self._idf(len(ids)) * sim
                 if budget <= 0 and acc:
                     break
                 budget -= len(ids)
@@ -235,7 +284,7 @@ class ProductIndex:
             pool.append(exact_sid)
         best: dict[int, Match] = {}
         for sid in pool:
-            s = self._strings[sid]
+            s = normalize(self._display[sid])
             exact = sid == exact_sid or s == q or s.replace(" ", "") == compact
             # WRatio judges the whole string; word_score that every word asked for is there.
             score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s.split())) / 2
@@ -245,6 +294,18 @@ class ProductIndex:
                 best[owner] = Match(owner, score, self._display[sid], exact)
         ranked = sorted(best.values(), key=lambda m: (-m.score, m.key))
         return ranked[:limit]
+
+
+def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
+    """Add `sid` to the word's ids: most words (SKU numbers, run-together names) only ever
+    have one, and a bare int costs far less than a list while the index is built."""
+    ids = postings.get(word)
+    if ids is None:
+        postings[word] = sid
+    elif isinstance(ids, int):
+        postings[word] = [ids, sid]
+    else:
+        ids.append(sid)
 
 
 # --------------------------------------------------------------------------- regions

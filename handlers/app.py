@@ -25,6 +25,7 @@ from bot.ports import Notification, SystemClock
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
 from handlers.config import Settings
+from handlers.memory import release_free_memory
 from handlers.teams.inbound import ANNOUNCE_KEY
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
@@ -66,7 +67,7 @@ SERVICES = web.AppKey("services", Services)
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     repo = SqlRepository(engine)
-    catalog = CatalogService(repo)
+    catalog = CatalogService(repo, after_build=release_free_memory)
     conversations = SqlConversations(engine)
 
     async def channels() -> list[tuple[str, str]]:
@@ -298,6 +299,7 @@ def create_app(
             # otherwise walk every catalog object and stall requests (gc.freeze docs).
             gc.collect()
             gc.freeze()
+            release_free_memory()  # what the collection just freed as well
         except Exception as exc:  # e.g. not migrated yet: /healthz will say so
             log.warning("catalog not loaded at start-up", extra={"error": type(exc).__name__})
 

@@ -14,7 +14,6 @@ from bot.catalog_file import CatalogError, dump_catalog
 from handlers.app import build_services, create_app, run_worker
 from handlers.config import Settings
 from handlers.logs import setup_logging
-from store import migrate
 
 
 @click.group()
@@ -71,6 +70,9 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(settings: Settings, revision: str) -> None:
     """Apply migrations up to REVISION."""
+
+    # Imported here, not at the top: Alembic costs ~10 MB that `serve` would keep for good.
+    from store import migrate
 
     async def run() -> None:
         services = build_services(settings)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,79 @@ from store.models import (
 )
 
 CATALOG_VERSION = "catalog_version"
+
+
+_CHUNK = 2000  # rows fetched at a time while loading the catalog
+
+
+async def _chunks(conn: AsyncConnection, query: sa.Select[Any]) -> AsyncIterator[Sequence[Any]]:
+    """The rows of `query` a chunk at a time. A large catalog has several rules a product:
+    fetching every raw row at once sets a peak that the allocator keeps afterwards."""
+    result = await conn.stream(query.execution_options(yield_per=_CHUNK))
+    async for chunk in result.partitions():  # one round trip a chunk, not one a row
+        yield chunk
+
+
+_RuleKey = tuple[str, str, str | None, dt.date | None, str | None]
+
+
+class _Shared:
+    """One object per distinct value among those a catalog repeats.
+
+    A large catalog says "GLOBAL: available" or "traits: [Fast, Secure]" for thousands of
+    products, and every row read from the database is a fresh copy that would live as long
+    as the catalog. Everything shared is immutable (str, date, frozen dataclasses, tuples
+    of them). Look-ups are keyed by the raw column values, so that a repeat costs one
+    C-level hash and the objects are built on first sight only. Dropped once loaded.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._dates: dict[dt.date, dt.date] = {}
+        self._rules: dict[_RuleKey, Rule] = {}
+        self._tuples: dict[tuple[object, ...], tuple[Any, ...]] = {}
+
+    def text(self, value: str) -> str:
+        return self._texts.setdefault(value, value)
+
+    def opt_text(self, value: str | None) -> str | None:
+        return None if value is None else self._texts.setdefault(value, value)
+
+    def rule(self, key: _RuleKey) -> Rule:
+        rule = self._rules.get(key)
+        if rule is None:
+            region, status, reason, from_date, band = key
+            rule = self._rules[key] = Rule(
+                self.text(region),
+                Status(status),
+                self.opt_text(reason),
+                None if from_date is None else self._dates.setdefault(from_date, from_date),
+                self.opt_text(band),
+            )
+        return rule
+
+    def texts(self, values: Iterable[str]) -> tuple[str, ...]:
+        k = tuple(values)
+        got = self._tuples.get((str, k))
+        if got is None:
+            got = self._tuples[(str, k)] = tuple(self.text(v) for v in k)
+        return got
+
+    def competitors(self, values: Iterable[dict[str, str]]) -> tuple[Competitor, ...]:
+        k = tuple((c["name"], c["difference"]) for c in values)
+        got = self._tuples.get((Competitor, k))
+        if got is None:
+            got = tuple(Competitor(self.text(a), self.text(b)) for a, b in k)
+            self._tuples[(Competitor, k)] = got
+        return got
+
+    def docs(self, values: Iterable[dict[str, str]]) -> tuple[Doc, ...]:
+        k = tuple((d["title"], d["url"]) for d in values)
+        got = self._tuples.get((Doc, k))
+        if got is None:
+            got = self._tuples[(Doc, k)] = tuple(Doc(self.text(a), self.text(b)) for a, b in k)
+        return got
+
 
 _band_t = PricingBandRow.__table__  # type: ignore[attr-defined]
 _region_t = RegionRow.__table__  # type: ignore[attr-defined]
@@ -120,36 +194,56 @@ class SqlRepository:
             )
             for r in await conn.execute(sa.select(_region_t).order_by(_region_t.c.position))
         ]
-        rules: dict[int, list[Rule]] = defaultdict(list)
-        for r in await conn.execute(
-            sa.select(_rule_t).order_by(_rule_t.c.product_id, _rule_t.c.position)
-        ):
-            rules[r.product_id].append(
-                Rule(r.region_code, Status(r.status), r.reason, r.from_date, r.pricing_band_code)
-            )
-        products = [
-            (
-                r.id,
-                SalesProduct(
-                    sku=r.sku,
-                    name=r.name,
-                    lifecycle=Lifecycle(r.lifecycle),
-                    pricing_band=r.pricing_band_code,
-                    summary=r.summary or "",
-                    aliases=tuple(r.aliases or ()),
-                    traits=tuple(r.traits or ()),
-                    competitors=tuple(
-                        Competitor(c["name"], c["difference"]) for c in r.competitors or ()
+        # The catalog lives as long as the process: values it repeats are kept once.
+        shared = _Shared()
+        for b in bands:
+            shared.text(b.code)
+        for region in regions:
+            shared.text(region.code)
+        rules: dict[int, tuple[Rule, ...]] = {}
+        pid: int | None = None
+        current: list[Rule] = []
+        rule_rows = sa.select(
+            _rule_t.c.product_id,
+            _rule_t.c.region_code,
+            _rule_t.c.status,
+            _rule_t.c.reason,
+            _rule_t.c.from_date,
+            _rule_t.c.pricing_band_code,
+        ).order_by(_rule_t.c.product_id, _rule_t.c.position)
+        async for chunk in _chunks(conn, rule_rows):
+            for product_id, region, status, reason, from_date, band in chunk:
+                if product_id != pid:
+                    if pid is not None:
+                        rules[pid] = tuple(current)
+                    pid, current = product_id, []
+                current.append(shared.rule((region, status, reason, from_date, band)))
+        if pid is not None:
+            rules[pid] = tuple(current)
+        products: list[tuple[int, SalesProduct]] = []
+        product_rows = sa.select(*_SALES_PRODUCT_COLUMNS).order_by(
+            _product_t.c.position, _product_t.c.id
+        )
+        async for chunk in _chunks(conn, product_rows):
+            products.extend(
+                (
+                    r.id,
+                    SalesProduct(
+                        sku=r.sku,
+                        name=r.name,
+                        lifecycle=Lifecycle(r.lifecycle),
+                        pricing_band=shared.opt_text(r.pricing_band_code),
+                        summary=r.summary or "",
+                        aliases=tuple(r.aliases or ()),
+                        traits=shared.texts(r.traits or ()),
+                        competitors=shared.competitors(r.competitors or ()),
+                        docs=shared.docs(r.docs or ()),
+                        owner=shared.opt_text(r.owner),
+                        rules=rules.pop(r.id, ()),
                     ),
-                    docs=tuple(Doc(d["title"], d["url"]) for d in r.docs or ()),
-                    owner=r.owner,
-                    rules=tuple(rules.get(r.id, ())),
-                ),
+                )
+                for r in chunk
             )
-            for r in await conn.execute(
-                sa.select(*_SALES_PRODUCT_COLUMNS).order_by(_product_t.c.position, _product_t.c.id)
-            )
-        ]
         return int(version or 0), bands, regions, products
 
     async def load_sales_catalog(self) -> SalesCatalog:
