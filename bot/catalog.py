@@ -99,6 +99,7 @@ class CatalogView:
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
     _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
     _alt_cache: dict[tuple[str, str], tuple[Option, ...]] = field(default_factory=dict)
+    _answer_cache: dict[tuple[str, str], ProductAnswer] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SalesCatalog) -> CatalogView:
@@ -273,9 +274,18 @@ def _alternatives(view: CatalogView, product: SalesProduct, region: Region) -> t
 
 
 def product_answer(view: CatalogView, product: SalesProduct, region: Region) -> ProductAnswer:
-    a = assess(view.catalog, product, region.code)
-    alts = () if a.verdict is Verdict.AVAILABLE else alternatives(view, product, region)
-    return ProductAnswer(product, region, a, alts)
+    """Cached per catalog version like alternatives(): the answer (before the asker's
+    verification details) depends on the catalog only, and the same one object is handed
+    out each time, which lets renderers memoise on it."""
+    key = (product.sku, region.code)
+    cached = view._answer_cache.get(key)
+    if cached is None:
+        if len(view._answer_cache) > 50_000:
+            view._answer_cache.clear()
+        a = assess(view.catalog, product, region.code)
+        alts = () if a.verdict is Verdict.AVAILABLE else alternatives(view, product, region)
+        cached = view._answer_cache[key] = ProductAnswer(product, region, a, alts)
+    return cached
 
 
 def region_overview(view: CatalogView, region: Region) -> RegionOverview:

@@ -68,3 +68,22 @@ def test_share_button_only_when_asked(demo_view: CatalogView) -> None:
     reply = answer_query(demo_view, "australia widget pro")
     assert any(b["type"] == "actions" for b in render(reply)["blocks"])
     assert not any(b["type"] == "actions" for b in render(reply, share=False)["blocks"])
+
+
+def test_a_product_answer_renders_the_same_from_the_memo_and_cannot_be_corrupted(
+    demo_view: CatalogView,
+) -> None:
+    import dataclasses
+
+    reply = answer_query(demo_view, "widget lite in australia")
+    assert isinstance(reply, ProductAnswer)
+    assert answer_query(demo_view, "widget lite oz") is reply  # one object per version
+    first = render(reply)
+    first["blocks"].append({"type": "divider"})  # e.g. the "Shared by" line
+    again = render(reply)
+    assert {"type": "divider"} not in again["blocks"]
+    assert again == render(reply)
+    verified = dataclasses.replace(reply, verified=(dt.datetime(2026, 11, 1), "U0PM1"))
+    assert render(verified) != again  # what the asker sees is part of the key
+    assert "<@U0PM1>" in str(render(verified)["blocks"])
+    assert render(reply, share=False) != again
