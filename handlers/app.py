@@ -7,7 +7,9 @@ import contextlib
 import datetime as dt
 import gc
 import logging
-from dataclasses import dataclass
+import threading
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +28,7 @@ from bot.reports import CoverageService
 from bot.updates import ProductUpdates
 from handlers.config import Settings
 from handlers.memory import release_free_memory
-from handlers.teams.inbound import ANNOUNCE_KEY
+from handlers.teams.keys import ANNOUNCE_KEY
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.db import make_engine
@@ -54,7 +56,18 @@ class Services:
     conversations: SqlConversations
     updates: ProductUpdates
 
-    teams: Any = None  # TeamsParts, set by build_services
+    teams: Any = None  # TeamsParts, built by teams_parts() on first use
+    # The route builds them in a thread, a delivery in the event loop: once between them.
+    _teams_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def teams_parts(self) -> TeamsParts:
+        """The Teams adapter, bot and notifier. With MICROSOFT_APP_ID set they are built at
+        start-up; otherwise (Emulator mode, or a Slack-only install) on first use: the
+        Agents SDK costs about a second of start-up and ~25 MB that Slack never needs."""
+        with self._teams_lock:
+            if self.teams is None:
+                self.teams = _teams(self)
+            return self.teams
 
     def wake_worker(self) -> None:
         """A commit just wrote to the outbox: deliver now rather than at the next poll."""
@@ -151,7 +164,13 @@ def build_services(settings: Settings) -> Services:
         conversations,
         updates,
     )
-    senders["teams"] = _teams(services).deliver
+    if settings.microsoft_app_id:
+        services.teams_parts()
+
+    async def deliver_to_teams(message: OutboxMessage) -> Outcome:
+        return await services.teams_parts().deliver(message)
+
+    senders["teams"] = deliver_to_teams
     if settings.slack_bot_token:
         from handlers.slack.notifier import make_slack_notifier
 
@@ -190,8 +209,7 @@ def _teams(services: Services) -> TeamsParts:
         conversations=services.conversations,
         feedback=services.feedback,
     )
-    services.teams = TeamsParts(adapter, config, bot, notifier.deliver)
-    return services.teams
+    return TeamsParts(adapter, config, bot, notifier.deliver)
 
 
 async def weekly(services: Services) -> None:
@@ -285,9 +303,7 @@ def create_app(
     else:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
 
-    from handlers.teams.http import teams_route
-
-    teams_route(app, services.teams.adapter, services.teams.bot, services.teams.config)
+    _teams_route(app, services)
     if not settings.microsoft_app_id:
         log.warning("MICROSOFT_APP_ID is not set: /api/messages runs in Emulator mode (no auth)")
 
@@ -327,6 +343,42 @@ def _background(services: Services):  # type: ignore[no-untyped-def]
             log.warning("outbox worker did not stop in time")
 
     return ctx
+
+
+def _teams_route(app: web.Application, services: Services) -> None:
+    """POST /api/messages; the Teams parts are built on the first activity unless they
+    already were (MICROSOFT_APP_ID set). Building imports the Agents SDK: done in a thread
+    so Slack requests are not held up meanwhile."""
+    handler: web.Handler | None = None
+    lock = asyncio.Lock()
+    with warnings.catch_warnings():  # the SDK looks the configuration up by this string key
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        app["agent_configuration"] = _DeferredTeamsConfig(services)
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        nonlocal handler
+        if handler is None:
+            async with lock:
+                if handler is None:
+                    parts = await asyncio.to_thread(services.teams_parts)
+                    from handlers.teams.http import teams_handler
+
+                    handler = teams_handler(parts.adapter, parts.bot, parts.config)
+        return await handler(request)
+
+    app.router.add_post("/api/messages", messages)
+
+
+class _DeferredTeamsConfig:
+    """Stands in for the SDK's auth configuration on the app (state cannot change once the
+    app runs) and forwards to the real one, which exists by the time the SDK reads it: the
+    route builds the Teams parts before handing it any request."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._services.teams_parts().config, name)
 
 
 def _route_args(route: web.RouteDef) -> tuple[str, str, web.Handler]:

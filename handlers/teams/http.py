@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import warnings
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -91,15 +91,15 @@ def create_adapter(config: AgentAuthConfiguration) -> CloudAdapter:
     return adapter
 
 
-def teams_route(
-    app: web.Application, adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration
-) -> None:
-    # The SDK's decorator reads the configuration from the app; it answers 401 before the
-    # bot runs when a token is required and missing or invalid.
-    with warnings.catch_warnings():  # the SDK looks the configuration up by this string key
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["agent_configuration"] = config
+def teams_handler(
+    adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler for POST /api/messages (mounted by handlers.app, which builds the Teams
+    parts on first use)."""
 
+    # The SDK's decorator reads the configuration from the app ("agent_configuration", see
+    # handlers.app); it answers 401 before the bot runs when a token is required and
+    # missing or invalid.
     @jwt_authorization_decorator
     async def authorized(request: web.Request) -> web.Response:
         response = await adapter.process(request, bot)
@@ -132,7 +132,7 @@ def teams_route(
             )
         return await authorized(request)
 
-    app.router.add_post("/api/messages", messages)
+    return messages
 
 
 def _plausible_token(request: web.Request) -> bool:

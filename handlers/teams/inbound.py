@@ -9,18 +9,15 @@ from typing import Any
 from microsoft_agents.activity import Activity
 
 from bot.types import UserRef
+from handlers.teams.keys import ANNOUNCE_KEY, TRIAGE_KEY, user_key
+
+__all__ = ["ANNOUNCE_KEY", "TRIAGE_KEY", "user_key"]  # re-exported: callers import them here
 
 _MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 
-TRIAGE_KEY = "teams:triage"
 TRIAGE_PHRASE = "use this channel for triage"
-ANNOUNCE_KEY = "teams:announce"
 ANNOUNCE_PHRASE = "use this channel for announcements"
-
-
-def user_key(aad_id: str) -> str:
-    return f"teams:user:{aad_id}"
 
 
 def user_of(activity: Activity) -> UserRef:

@@ -192,7 +192,7 @@ async def test_proactive_delivery_retries_what_teams_says_to_retry(teams: TeamsD
             attempts=1,
         )
 
-    deliver = teams.services.teams.deliver
+    deliver = teams.services.teams_parts().deliver
     never_talked = await deliver(dm("aad-stranger"))
     assert isinstance(never_talked, Failed) and "no conversation" in never_talked.error
     await teams.say("help")  # the user's first turn stores the conversation reference
