@@ -179,6 +179,11 @@ class ProductIndex:
             return first
         return self._spaced.get(q, first)
 
+    def forget(self) -> None:
+        """Drop every memoised result (a benchmark measures new questions, not repeats)."""
+        self._similar_cache.clear()
+        self._search_cache.clear()
+
     @staticmethod
     def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
         out: dict[int, list[str]] = {}
@@ -353,6 +358,10 @@ class RegionLexicon:
                     if fuzzy is not None:
                         hits.append(RegionHit(fuzzy[0], start, start + size, fuzzy[1]))
         return hits
+
+    def forget(self) -> None:
+        """Drop memoised look-ups (see ProductIndex.forget)."""
+        self._fuzzy_cache.clear()
 
     def _fuzzy_find(self, span: str) -> tuple[str, float] | None:
         """The region a misspelt span names, if any (code, score); memoised."""
