@@ -134,7 +134,7 @@ def start_servers(tmp: Path, api_url: str) -> dict[str, tuple[subprocess.Popen[b
         "SLACK_API_URL": api_url,
         "PRODUCT_MANAGERS": "U0PM",
     }
-    salesbridge = [sys.executable, "-m", "handlers.cli"]
+    salesbridge = [sys.executable, "-m", "handlers.launch"]
     subprocess.run(
         [*salesbridge, "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True
     )

@@ -127,7 +127,7 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         "LOG_LEVEL": "WARNING",
         "OUTBOX_LEASE_SECONDS": "10",
     }
-    cli = [sys.executable, "-m", "handlers.cli"]
+    cli = [sys.executable, "-m", "handlers.launch"]
     subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run(
         [*cli, "catalog", "import", "catalog/demo.yaml"],

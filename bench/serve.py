@@ -83,7 +83,7 @@ async def measure(n: int, tmp: Path, api_url: str) -> tuple[float | None, float,
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_API_URL": api_url,
     }
-    cli = [sys.executable, "-m", "handlers.cli"]
+    cli = [sys.executable, "-m", "handlers.launch"]
     import_s: float | None = None
     if not imported.exists():
         db.unlink(missing_ok=True)

@@ -318,6 +318,8 @@ def create_app(
             release_free_memory()  # what the collection just freed as well
         except Exception as exc:  # e.g. not migrated yet: /healthz will say so
             log.warning("catalog not loaded at start-up", extra={"error": type(exc).__name__})
+        finally:
+            gc.enable()  # `salesbridge serve` starts with it off (handlers/cli.py)
 
     async def dispose(_app: web.Application) -> None:
         await services.updates.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ from handlers.logs import setup_logging
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Salesbridge: product truth for sales, in Slack and Teams."""
+    if ctx.invoked_subcommand != "serve":
+        gc.enable()  # off during start-up when run as `salesbridge` (handlers/launch.py)
     settings = Settings()
     setup_logging(settings.log_level)
     ctx.obj = settings
