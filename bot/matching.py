@@ -179,6 +179,10 @@ class ProductIndex:
             return first
         return self._spaced.get(q, first)
 
+    def knows(self, word: str) -> bool:
+        """Does `word` (normalized) stand for any catalog word — itself, a prefix, a typo?"""
+        return bool(self._similar_words(word))
+
     def forget(self) -> None:
         """Drop every memoised result (a benchmark measures new questions, not repeats)."""
         self._similar_cache.clear()
@@ -402,6 +406,10 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
         return (int(filler), 0 if at_edge else 1, -(h.end - h.start), -h.score)
 
     options: list[tuple[str | None, list[str]]] = []
+    # A reading whose market is named exactly by words no product name shares: the whole
+    # text, market words included, cannot name a product better (those words only add
+    # misses), so once that reading finds a product the text is not searched as a whole.
+    clear_market: set[int] = set()
     for h in sorted(hits, key=edge_rank)[:4]:
         # A connector word ("in", "for") is never itself the market when more follows it.
         if h.end - h.start == 1 and words[h.start] in CONNECTORS and h.end < len(words):
@@ -409,12 +417,17 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
         rest = words[: h.start] + words[h.end :]
         if h.start > 0 and words[h.start - 1] in CONNECTORS:
             rest = words[: h.start - 1] + words[h.end :]
+        if h.score >= 100.0 and not any(products.knows(w) for w in words[h.start : h.end]):
+            clear_market.add(len(options))
         options.append((h.code, [w for w in _strip(rest) if w not in CONNECTORS]))
     options.append((None, _strip(words)))
 
     best: ParsedQuery | None = None
     best_key: tuple[float, int] | None = None
+    found_with_clear_market = False
     for order, (code, rest) in enumerate(options):
+        if code is None and found_with_clear_market:
+            break  # the whole-text reading is the last one
         product_text = " ".join(rest)
         matches = tuple(products.search(product_text)) if product_text else ()
         top = matches[0].score if matches else 0.0
@@ -424,6 +437,8 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
             key = (200.0, -order)  # the whole text is a region: region-only question
         if best_key is None or key > best_key:
             best, best_key = ParsedQuery(code, product_text, matches), key
+        if order in clear_market and top >= MATCH_THRESHOLD:
+            found_with_clear_market = True
         if code is not None and (not product_text or (matches and matches[0].exact)):
             break  # a market and an exact product: no other reading can beat it
     assert best is not None

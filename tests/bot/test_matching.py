@@ -155,3 +155,28 @@ def test_memoised_matching_answers_the_same_and_stays_bounded(
         index.search(q)
     assert len(index._search_cache) <= 4
     assert index.search("widget pro")[0].matched == "Widget Pro"  # refilled after clearing
+
+
+def test_a_clear_market_spares_the_whole_text_search_without_changing_any_answer(
+    demo_view: CatalogView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries = [q for q, _, _ in SINGLE] + ["japan connect", "connect japan", "oz widget"]
+    index = ProductIndex([(0, ["Japan Connect"]), (1, ["Widget Pro", "WP"]), (2, ["Connect Hub"])])
+    lexicon = RegionLexicon([("JP", ["Japan"]), ("AU", ["Australia", "Oz"])])
+    searched: list[str] = []
+    real_search = ProductIndex.search
+
+    def spy(self: ProductIndex, query: str, **kw: int) -> list:  # type: ignore[type-arg]
+        searched.append(query)
+        return real_search(self, query, **kw)
+
+    monkeypatch.setattr(ProductIndex, "search", spy)
+    pruned = [parse_query(q, lexicon, index) for q in queries]
+    assert "australia widget pro" not in searched  # found in Australia: not searched whole
+    assert "japan connect" in searched  # "japan" is a product word: the whole text counts
+    monkeypatch.setattr(ProductIndex, "knows", lambda self, w: True)  # never prune
+    index.forget()
+    assert [parse_query(q, lexicon, index) for q in queries] == pruned
+    assert parse_query("japan connect", lexicon, index).region is None  # the product itself
+    demo = [answer_query(demo_view, q) for q, _, _ in SINGLE]
+    assert all(not isinstance(r, NotFound) for r in demo)
