@@ -319,7 +319,7 @@ def create_app(
         except Exception as exc:  # e.g. not migrated yet: /healthz will say so
             log.warning("catalog not loaded at start-up", extra={"error": type(exc).__name__})
         finally:
-            gc.enable()  # `salesbridge serve` starts with it off (handlers/cli.py)
+            gc.enable()  # `salesbridge serve` starts with it off (handlers/launch.py)
 
     async def dispose(_app: web.Application) -> None:
         await services.updates.close()
