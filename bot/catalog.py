@@ -100,6 +100,8 @@ class CatalogView:
     _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
     _alt_cache: dict[tuple[str, str], tuple[Option, ...]] = field(default_factory=dict)
     _answer_cache: dict[tuple[str, str], ProductAnswer] = field(default_factory=dict)
+    _sellable_cache: dict[str, dict[str, Option]] = field(default_factory=dict)
+    _likeness_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SalesCatalog) -> CatalogView:
@@ -247,30 +249,69 @@ def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tu
     return cached
 
 
+SMALL_CATALOG = 5000  # up to this size every product is a candidate alternative
+
+
+def _likeness_text(p: SalesProduct) -> str:
+    return " ".join((p.name, *p.traits, p.summary))
+
+
 def _alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
     catalog = view.catalog
-    pool: Sequence[SalesProduct]
-    if len(catalog.products) <= 5000:
-        pool = catalog.products
-    else:  # large catalogs: only the product's name neighbours are considered
+    if len(catalog.products) > SMALL_CATALOG:
+        # Large catalogs: only the product's name neighbours are considered.
         keys = [m.key for m in view.products.search(product.name, limit=60, candidates=120)]
-        pool = [catalog.products[k] for k in keys]
-    options = [_option(view, p, region) for p in pool if p.sku != product.sku]
-    sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
-    if not sellable:
-        return ()
+        pool = [catalog.products[k] for k in keys if catalog.products[k].sku != product.sku]
+        options = [_option(view, p, region) for p in pool]
+        sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
+        order = matching.closest_products(
+            product.name,
+            _likeness_text(product),
+            [(o.product.name, _likeness_text(o.product)) for o in sellable],
+            ALTERNATIVES,
+        )
+        return tuple(sellable[i] for i in order)
+    # Small catalogs: the closest sellable products are the first sellable ones of the
+    # product's likeness ranking over the whole catalog (closest_products scores each
+    # candidate on its own and sorts stably, so ranking all and then keeping the sellable
+    # ones orders them exactly as ranking the sellable ones would). The ranking (per
+    # product) and what is sellable (per region) are then worked out once per catalog
+    # version instead of once per product and market.
+    sellable_here = _sellable_in(view, region)
+    out: list[Option] = []
+    for i in _likeness(view, product):
+        option = sellable_here.get(catalog.products[i].sku)
+        if option is not None:
+            out.append(option)
+            if len(out) == ALTERNATIVES:
+                break
+    return tuple(out)
 
-    def text(p: SalesProduct) -> str:
-        return " ".join((p.name, *p.traits, p.summary))
 
-    order = matching.closest_products(
-        product.name,
-        text(product),
-        [(o.product.name, text(o.product)) for o in sellable],
-        ALTERNATIVES,
-    )
-    ranked = [sellable[i] for i in order]
-    return tuple(ranked[:ALTERNATIVES])
+def _sellable_in(view: CatalogView, region: Region) -> dict[str, Option]:
+    cached = view._sellable_cache.get(region.code)
+    if cached is None:
+        options = (_option(view, p, region) for p in view.catalog.products)
+        cached = view._sellable_cache[region.code] = {
+            o.product.sku: o for o in options if o.assessment and o.assessment.verdict.sellable
+        }
+    return cached
+
+
+def _likeness(view: CatalogView, product: SalesProduct) -> tuple[int, ...]:
+    """Catalog positions of the products that could stand in for `product`, best first."""
+    cached = view._likeness_cache.get(product.sku)
+    if cached is None:
+        others = [i for i, p in enumerate(view.catalog.products) if p.sku != product.sku]
+        products = view.catalog.products
+        order = matching.closest_products(
+            product.name,
+            _likeness_text(product),
+            [(products[i].name, _likeness_text(products[i])) for i in others],
+            len(others),
+        )
+        cached = view._likeness_cache[product.sku] = tuple(others[k] for k in order)
+    return cached
 
 
 def product_answer(view: CatalogView, product: SalesProduct, region: Region) -> ProductAnswer:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.catalog import assess
+from bot.catalog import CatalogView, assess
 from bot.replies import NO_COVERAGE
 from bot.types import (
     Lifecycle,
@@ -132,3 +132,28 @@ def test_regional_band_override_applies_below_its_region() -> None:
     assert assess(catalog(), p, "AU").band == BANDS["C"]  # inherited from APAC's override
     assert assess(catalog(), p, "NZ").band == BANDS["C"]
     assert assess(catalog(), p, "EMEA").band == BANDS["B"]  # the product's own band
+
+
+def test_alternatives_match_ranking_the_sellable_products_directly(demo_view: CatalogView) -> None:
+    """The shared per-product ranking and per-region sellable sets give exactly what ranking
+    each market's sellable products for each product would."""
+    from bot import matching
+    from bot.catalog import ALTERNATIVES, _alternatives, _likeness_text, assess
+
+    catalog = demo_view.catalog
+    for product in catalog.products:
+        for region in catalog.regions.values():
+            sellable = [
+                p
+                for p in catalog.products
+                if p.sku != product.sku and assess(catalog, p, region.code).verdict.sellable
+            ]
+            order = matching.closest_products(
+                product.name,
+                _likeness_text(product),
+                [(p.name, _likeness_text(p)) for p in sellable],
+                ALTERNATIVES,
+            )
+            expected = [sellable[i].sku for i in order]
+            got = [o.product.sku for o in _alternatives(demo_view, product, region)]
+            assert got == expected, (product.sku, region.code)
