@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench import print_table
 from bench.synthetic import typo
 from bot.catalog_file import parse_catalog
 from tests.fakes import SIGNING_SECRET, FakeSlack, sign
@@ -204,11 +205,7 @@ async def main() -> None:
                     f"{rps[name] / rps['bare aiohttp']:.0%}",
                 )
             )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for k, row in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if k == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(rows)
 
 
 if __name__ == "__main__":

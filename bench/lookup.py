@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz import utils as rf_utils
 from thefuzz import process as tf_process
 
+from bench import print_table
 from bench.synthetic import Query, SynthProduct, make_catalog, make_queries
 from bot.matching import ProductIndex, RegionLexicon, parse_query
 
@@ -179,11 +180,7 @@ def main() -> None:
     rows = [header]
     for size in (int(s) for s in args.sizes.split(",")):
         rows += run(size, args.queries, args.rounds)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for k, row in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if k == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(rows)
 
 
 if __name__ == "__main__":

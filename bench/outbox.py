@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench import print_table
 from bot.catalog import CatalogService
 from bot.feedback import FeedbackService, Settings
 from bot.outbox import Worker
@@ -146,11 +147,7 @@ async def main() -> None:
             )
         if pg:
             await drop(pg)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for k, row in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if k == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(rows)
 
 
 if __name__ == "__main__":

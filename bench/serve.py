@@ -29,6 +29,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
+from bench import print_table
 from bench.http import ROOT, load
 from bench.synthetic import make_catalog
 from tests.fakes import SIGNING_SECRET, FakeSlack
@@ -155,11 +156,7 @@ async def main() -> None:
             rows.append((f"{n:,}", shown, f"{startup:.2f}", f"{memory:.0f}"))
             print(rows[-1], flush=True)
     await fake.close()
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for k, row in enumerate(rows):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if k == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ PREFILTER_KEEP = 0.4  # share of the best prefilter weight a candidate needs to 
 # Memoised results per index (so per catalog version): questions differ, but the product
 # and market parts of them repeat ("widget pro" asked about in every market). Cleared
 # when full rather than evicted one by one: refilling is cheap, bookkeeping is not. The
-# bound keeps a long-running process's memory flat (~35 MB at most for the three).
+# bound keeps a long-running process's memory flat.
 CACHE_ENTRIES = 8192
 
 

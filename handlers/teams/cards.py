@@ -226,23 +226,20 @@ def form(
                 choices=[{"title": c.label, "value": c.value} for c in f.choices],
             )
             initial = (initial or "").replace("\n", ",") or None
-        elif f.kind is FieldKind.MULTI_SEARCH:
-            el.update(
-                type="Input.ChoiceSet",
-                isMultiSelect=True,
-                style="filtered",
-                choices=[],
-                **{"choices.data": {"type": "Data.Query", "dataset": PRODUCTS_DATASET}},
+        elif f.kind in (FieldKind.MULTI_SEARCH, FieldKind.USERS):
+            # Searched as the user types: our products, or (the people picker) the
+            # organisation's directory, which the Teams client searches itself.
+            dataset = (
+                PRODUCTS_DATASET
+                if f.kind is FieldKind.MULTI_SEARCH
+                else "graph.microsoft.com/users"
             )
-            initial = (initial or "").replace("\n", ",") or None
-        elif f.kind is FieldKind.USERS:
-            # Teams' people picker: the client searches the organisation's directory.
             el.update(
                 type="Input.ChoiceSet",
                 isMultiSelect=True,
                 style="filtered",
                 choices=[],
-                **{"choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}},
+                **{"choices.data": {"type": "Data.Query", "dataset": dataset}},
             )
             initial = (initial or "").replace("\n", ",") or None
         elif f.kind in (FieldKind.SELECT, FieldKind.RADIO):
