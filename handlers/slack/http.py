@@ -6,12 +6,15 @@ import json
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -90,24 +93,39 @@ def slack_route(
         ):
             # Slack retries an event it thinks we missed (X-Slack-Retry-Num): once is enough.
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
         return await to_aiohttp_response(bolt_response)
 
     verifier = SignatureVerifier(signing_secret)  # the same secret bolt checks with
     return web.post("/slack/events", handle)
 
 
-def _parsed(body: str, content_type: str) -> dict[str, object] | None:
+def _bolt_request(request: web.Request, body: str, data: dict[str, Any]) -> AsyncBoltRequest:
+    """bolt's request, carrying the body as we parsed it. bolt would parse it again, and its
+    parser takes any form that merely contains the letters "payload" for an interaction and
+    yields an empty body: `/product payload manager uk` would reach no listener."""
+    req = AsyncBoltRequest(
+        body="",
+        query=request.query_string or None,  # Slack sends none: skip parsing ""
+        headers=request.headers,  # type: ignore[arg-type]
+    )
+    req.raw_body = body  # what bolt's own signature check reads
+    req.body = data
+    req.context = build_async_context(AsyncBoltContext(), data)
+    return req
+
+
+def _parsed(body: str, content_type: str) -> dict[str, Any] | None:
     """The request as data (an event, an interaction payload, or a slash command's form), or
     None when it is not in a shape bolt and our listeners rely on: a 400, not a 500."""
     try:
         if content_type == "application/json":
             data = json.loads(body)
             return data if isinstance(data, dict) else None
-        form = urllib.parse.parse_qs(body, keep_blank_values=True)
+        form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
         if "payload" not in form:
-            return {k: v[0] for k, v in form.items()}
-        payload = json.loads(form["payload"][0])
+            return form  # a slash command's fields
+        payload = json.loads(form["payload"])
         return payload if _interaction_ok(payload) else None
     except ValueError:
         return None
@@ -147,7 +165,7 @@ def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) 
     return verifier.is_valid(body, timestamp, signature)
 
 
-def _response_url_allowed(data: dict[str, object], hosts: set[str | None]) -> bool:
+def _response_url_allowed(data: dict[str, Any], hosts: set[str | None]) -> bool:
     """bolt's `respond` posts to the request's response_url: only to Slack's own hosts."""
     urls = [data.get("response_url")]
     urls += [u.get("response_url") for u in data.get("response_urls") or [] if isinstance(u, dict)]  # type: ignore[union-attr]
