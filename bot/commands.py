@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -165,11 +164,11 @@ class Bot:
         if self.updates is None:
             return reply
         if isinstance(reply, ProductAnswer):
-            return dataclasses.replace(
-                reply,
-                verified=await self.updates.verification(reply.product.sku),
-                can_verify=self.is_pm(user, reply.product),
-            )
+            verified = await self.updates.verification(reply.product.sku)
+            can_verify = self.is_pm(user, reply.product)
+            if (verified, can_verify) == (reply.verified, reply.can_verify):
+                return reply  # the shared answer object as it is: renderers memoise on it
+            return reply.with_freshness(verified, can_verify)
         if isinstance(reply, NotFound):
             await self.updates.record_miss(
                 query=reply.query, region_code=reply.region.code if reply.region else None

@@ -69,11 +69,17 @@ def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
         return 0.0
     got = 0.0
     used: set[int] = set()
+    ratio = fuzz.ratio
     for w in query_words:
+        if w in words:  # nothing scores above the word itself (ratio 100, first such word)
+            got += len(w) * 100.0
+            used.add(words.index(w))
+            continue
         best, best_j = 0.0, -1
+        prefix = len(w) >= 2
         for j, v in enumerate(words):
-            sim = fuzz.ratio(w, v)
-            if len(w) >= 2 and v.startswith(w):
+            sim = ratio(w, v)
+            if prefix and v.startswith(w):
                 sim = max(sim, 70 + 30 * len(w) / len(v))
             if sim > best:
                 best, best_j = sim, j
@@ -149,6 +155,7 @@ class ProductIndex:
             self._compact_by_len.setdefault((w[0], len(w)), []).append(self._word(w))
         self._similar_cache: dict[str, list[tuple[int, float]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
+        self._forms: dict[int, tuple[str, list[str], str]] = {}
 
     def _find(self, word: str) -> int:
         """The word's place in the vocabulary, or -1."""
@@ -187,6 +194,7 @@ class ProductIndex:
         """Drop every memoised result (a benchmark measures new questions, not repeats)."""
         self._similar_cache.clear()
         self._search_cache.clear()
+        self._forms.clear()
 
     @staticmethod
     def _buckets(words: Iterable[str]) -> dict[int, list[str]]:
@@ -256,6 +264,18 @@ class ProductIndex:
             self._search_cache[key] = hit
         return list(hit)
 
+    def _scored_form(self, sid: int) -> tuple[str, list[str], str]:
+        """A candidate's normalized form, its words and its compact form; memoised for the
+        strings that keep coming up as candidates (not stored for every string)."""
+        hit = self._forms.get(sid)
+        if hit is None:
+            s = normalize(self._display[sid])
+            hit = (s, s.split(), s.replace(" ", ""))
+            if len(self._forms) > CACHE_ENTRIES:
+                self._forms.clear()
+            self._forms[sid] = hit
+        return hit
+
     def _search(self, q: str, limit: int, candidates: int) -> list[Match]:
         words = q.split()
         compact = q.replace(" ", "")
@@ -266,13 +286,14 @@ class ProductIndex:
         if len(words) > 1:
             query_words.add(compact)
         budget = 60000  # postings visited; common words are visited last and may be cut
+        similar = {w: self._similar_words(w) for w in query_words}
         ordered = sorted(
             query_words,
-            key=lambda w: min((self._count_at(i) for i, _ in self._similar_words(w)), default=0),
+            key=lambda w: min((self._count_at(i) for i, _ in similar[w]), default=0),
         )
         for w in ordered:
             best_for_string: dict[int, float] = {}
-            for at, sim in self._similar_words(w):
+            for at, sim in similar[w]:
                 ids = self._ids_at(at)
                 weight = self._idf(len(ids)) * sim
                 if budget <= 0 and acc:
@@ -293,10 +314,10 @@ class ProductIndex:
             pool.append(exact_sid)
         best: dict[int, Match] = {}
         for sid in pool:
-            s = normalize(self._display[sid])
-            exact = sid == exact_sid or s == q or s.replace(" ", "") == compact
+            s, s_words, s_compact = self._scored_form(sid)
+            exact = sid == exact_sid or s == q or s_compact == compact
             # WRatio judges the whole string; word_score that every word asked for is there.
-            score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s.split())) / 2
+            score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s_words)) / 2
             owner = self._owner[sid]
             cur = best.get(owner)
             if cur is None or score > cur.score:

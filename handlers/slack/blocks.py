@@ -159,21 +159,22 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
 # product and market (bot.catalog.product_answer), so the same question asked again in
 # that version is keyed by those objects' identities; the entry keeps them alive, so an id
 # cannot be reused by another object while its entry exists.
-_ANSWER_BLOCKS: dict[tuple[object, ...], tuple[tuple[object, ...], list[dict[str, Any]]]] = {}
+_ANSWER_BLOCKS: dict[tuple[object, ...], tuple[tuple[object, ...], str, list[dict[str, Any]]]] = {}
 _ANSWER_BLOCKS_MAX = 4096
 
 
-def _product_answer_cached(reply: ProductAnswer, share: bool) -> list[dict[str, Any]]:
+def _product_answer_cached(reply: ProductAnswer, share: bool) -> Message:
     held = (reply.product, reply.region, reply.assessment, reply.alternatives)
     key = (*map(id, held), reply.verified, reply.can_verify, share)
     hit = _ANSWER_BLOCKS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], held, strict=True)):
-        return list(hit[1])  # a new list: a caller may append to it (a "Shared by" line)
-    blocks = product_answer(reply, share=share)
+        # A new list: a caller may append to it (a "Shared by" line).
+        return {"text": hit[1], "blocks": list(hit[2])}
+    text, blocks = esc(reply.fallback), product_answer(reply, share=share)
     if len(_ANSWER_BLOCKS) >= _ANSWER_BLOCKS_MAX:
         _ANSWER_BLOCKS.clear()
-    _ANSWER_BLOCKS[key] = (held, blocks)
-    return list(blocks)
+    _ANSWER_BLOCKS[key] = (held, text, blocks)
+    return {"text": text, "blocks": list(blocks)}
 
 
 def render(reply: AnyReply, *, share: bool = True) -> Message:
@@ -184,8 +185,8 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
     if isinstance(reply, BriefingList):
         return briefing_list(reply)
     if isinstance(reply, ProductAnswer):
-        blocks = _product_answer_cached(reply, share)
-    elif isinstance(reply, Ambiguous):
+        return _product_answer_cached(reply, share)
+    if isinstance(reply, Ambiguous):
         where = f" in *{esc(reply.region.name)}*" if reply.region else ""
         blocks = [
             _section(f"Several products match “{esc(reply.query)}”{where}:"),

@@ -3,10 +3,21 @@ ambiguity, nothing found. They read like a conversation: query in, answer out.""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import pytest
+from rapidfuzz import fuzz
 
 from bot.catalog import CatalogView, answer_query
-from bot.matching import ProductIndex, RegionLexicon, normalize, parse_query, pick
+from bot.matching import (
+    ProductIndex,
+    RegionLexicon,
+    normalize,
+    parse_query,
+    pick,
+    word_score,
+)
 from bot.replies import Ambiguous, NotFound, ProductAnswer, ProductOverview, RegionOverview
 
 SINGLE = [
@@ -180,3 +191,48 @@ def test_a_clear_market_spares_the_whole_text_search_without_changing_any_answer
     assert parse_query("japan connect", lexicon, index).region is None  # the product itself
     demo = [answer_query(demo_view, q) for q, _, _ in SINGLE]
     assert all(not isinstance(r, NotFound) for r in demo)
+
+
+def _word_score_by_definition(query_words: list[str], words: list[str]) -> float:
+    """word_score without its shortcut for a query word found as it is."""
+    total = sum(len(w) for w in query_words)
+    got, used = 0.0, set()
+    for w in query_words:
+        best, best_j = 0.0, -1
+        for j, v in enumerate(words):
+            sim = fuzz.ratio(w, v)
+            if len(w) >= 2 and v.startswith(w):
+                sim = max(sim, 70 + 30 * len(w) / len(v))
+            if sim > best:
+                best, best_j = sim, j
+        got += len(w) * best
+        if best >= 60:
+            used.add(best_j)
+    explained = sum(len(words[j]) for j in used) / sum(len(v) for v in words)
+    return got / total * (0.85 + 0.15 * explained)
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("widget pro", "widget pro max"),
+        ("pro", "pro pro widget"),  # the word twice: the first one counts
+        ("wid pro", "widget pro"),  # a prefix
+        ("widgte pro", "widget pro"),
+        ("p", "pro p"),
+        ("ledger sync ledger", "ledger sync"),
+    ],
+)
+def test_word_score_shortcut_scores_as_the_definition(query: str, name: str) -> None:
+    assert word_score(query.split(), name.split()) == pytest.approx(
+        _word_score_by_definition(query.split(), name.split())
+    )
+
+
+def test_an_answer_with_freshness_keeps_every_other_field(demo_view: CatalogView) -> None:
+    answer = answer_query(demo_view, "widget lite in australia")
+    assert isinstance(answer, ProductAnswer) and answer.alternatives
+    seen = (dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "U0PM")
+    assert answer.with_freshness(seen, True) == dataclasses.replace(
+        answer, verified=seen, can_verify=True
+    )
