@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -137,6 +138,10 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         capture_output=True,
     )
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # Each process's log, shown if the run fails: a server that never came up says why.
+    logs = {
+        label: tempfile.TemporaryFile() for label in ("serve-a", "serve-b", "worker-1", "worker-2")
+    }
     for label, extra in (
         ("serve-a", ["serve", "--host", "127.0.0.1", "--port", str(ports[0]), "--no-worker"]),
         ("serve-b", ["serve", "--host", "127.0.0.1", "--port", str(ports[1]), "--no-worker"]),
@@ -149,7 +154,7 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
             env={**env, **token},
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=logs[label],
         )
     report: dict[str, Any] = {}
     armed = asyncio.Event()
@@ -173,8 +178,14 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
     fake.after_call = kill_between_post_and_answer
     urls = [f"http://127.0.0.1:{p}/slack/events" for p in ports]
     try:
-        for url in urls:
-            await wait_up(url)
+        for url, label in zip(urls, ("serve-a", "serve-b"), strict=True):
+            try:
+                await wait_up(url)
+            except RuntimeError as exc:
+                logs[label].seek(0)
+                tail = logs[label].read().decode(errors="replace")[-3000:]
+                code = procs[label].poll()
+                raise RuntimeError(f"{exc} (exit code {code}); its log:\n{tail}") from None
         async with aiohttp.ClientSession() as http:
             # Subscriptions, lookups and feedback submissions, spread over both servers.
             for i in range(10):
@@ -243,6 +254,8 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
                 p.terminate()
                 p.wait(timeout=20)
         await fake.close()
+        for log in logs.values():
+            log.close()
         await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     statuses = Counter(r.status for r in rows)
     dm_rows = [r for r in rows if r.kind == "dm"]
