@@ -30,7 +30,7 @@ import aiohttp
 import yaml
 
 from bench import print_table
-from bench.http import ROOT, load
+from bench.http import MIX, ROOT, load
 from bench.synthetic import make_catalog
 from tests.fakes import SIGNING_SECRET, FakeSlack
 
@@ -123,7 +123,7 @@ async def measure(n: int, tmp: Path, api_url: str) -> tuple[float | None, float,
                     raise RuntimeError("serve exited")
                 await asyncio.sleep(0.02)
         startup = time.perf_counter() - start
-        await load(f"http://127.0.0.1:{port}/slack/events", 8, 200)
+        await load(f"http://127.0.0.1:{port}/slack/events", 8, 200, iter(MIX))
         memory = rss_mb(proc.pid)
     finally:
         proc.terminate()
