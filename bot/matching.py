@@ -32,6 +32,10 @@ CONNECTORS = frozenset({"in", "for", "at", "into", "to"})
 MATCH_THRESHOLD = 72.0  # below this a product is not "what was asked for"
 AMBIGUITY_MARGIN = 4.0  # candidates this close to the best are listed, never silently picked
 SUGGEST_THRESHOLD = 45.0
+# Below this many vocabulary words, the words a typo is compared with are kept joined per
+# length (a few MB at most), so a misspelt word costs one comparison call, not up to ten.
+SMALL_VOCABULARY = 50_000
+REGION_CUTOFF = 84  # fuzz.ratio a misspelt market name needs ("austrlia" ~ "australia")
 PREFILTER_KEEP = 0.4  # share of the best prefilter weight a candidate needs to be scored
 # Memoised results per index (so per catalog version): questions differ, but the product
 # and market parts of them repeat ("widget pro" asked about in every market). Cleared
@@ -156,6 +160,7 @@ class ProductIndex:
         self._similar_cache: dict[str, list[tuple[int, float]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
         self._forms: dict[int, tuple[str, list[str], str]] = {}
+        self._typo_windows: dict[tuple[str, int, int], list[list[str]]] = {}
 
     def _find(self, word: str) -> int:
         """The word's place in the vocabulary, or -1."""
@@ -227,28 +232,41 @@ class ProductIndex:
             # Typos: 'synk' ~ 'sync', 'moniter' ~ 'monitor', 'sheild' ~ 'shield' (OSA
             # distance counts a swap of two letters as one edit).
             max_edits = 1 if len(word) < 6 else 2
-            lengths = range(len(word) - max_edits, len(word) + max_edits + 1)
-            buckets = [self._by_len.get(n) for n in lengths]
-            if len(word) >= 8:  # perhaps a name typed as one word: "ledgersynk"
-                buckets += [self._compact_by_len.get((word[0], n)) for n in lengths]
-            for bucket in buckets:
-                if not bucket:
-                    continue
-                for v, _score, _i in process.extract(
-                    word,
-                    bucket,
-                    scorer=OSA.distance,
-                    score_cutoff=max_edits,
-                    limit=None,
+            for group in self._typo_groups(word, max_edits):
+                for v, edits, _i in process.extract(
+                    word, group, scorer=OSA.distance, score_cutoff=max_edits, limit=None
                 ):
                     at = self._find(v)
                     if at not in out:
-                        out[at] = 1.0 - 0.5 * _score / len(word)
+                        out[at] = 1.0 - 0.5 * edits / len(word)
         hits = sorted(out.items(), key=lambda kv: -kv[1])[:32]
         if len(self._similar_cache) > CACHE_ENTRIES:
             self._similar_cache.clear()
         self._similar_cache[word] = hits
         return hits
+
+    def _typo_groups(self, word: str, max_edits: int) -> list[list[str]]:
+        """The vocabulary words a misspelt `word` is compared with: those within
+        `max_edits` letters of its length (and, from 8 letters, run-together names with its
+        first letter). Each comparison call has a fixed cost, so a small vocabulary's
+        per-length lists are joined into one (built once per length); a large one's are
+        long enough to be compared one by one. Either way the words come out ranked by edits,
+        equal ones by length, then alphabetically."""
+        small = len(self._vocab) <= SMALL_VOCABULARY
+        key = (word[0] if len(word) >= 8 else "", len(word), max_edits)
+        hit = self._typo_windows.get(key) if small else None
+        if hit is not None:
+            return hit
+        lengths = range(len(word) - max_edits, len(word) + max_edits + 1)
+        groups = [b for n in lengths if (b := self._by_len.get(n))]
+        compacts: list[list[str]] = []
+        if len(word) >= 8:  # perhaps a name typed as one word: "ledgersynk"
+            compacts = [b for n in lengths if (b := self._compact_by_len.get((word[0], n)))]
+        if not small:
+            return groups + compacts
+        hit = [joined for part in (groups, compacts) if (joined := [w for b in part for w in b])]
+        self._typo_windows[key] = hit
+        return hit
 
     def search(self, query: str, *, limit: int = 8, candidates: int = 40) -> list[Match]:
         """Best products for `query`, best first, at most one Match per product."""
@@ -366,6 +384,7 @@ class RegionLexicon:
                     self._fuzzy.append((norm, code))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
         self._fuzzy_cache: dict[str, tuple[str, float] | None] = {}
+        self._reachable_by_len: dict[int, tuple[list[str], list[int]]] = {}
 
     def find(self, words: Sequence[str]) -> list[RegionHit]:
         """Every span of 1-3 words that names a region, best first."""
@@ -388,12 +407,33 @@ class RegionLexicon:
         """Drop memoised look-ups (see ProductIndex.forget)."""
         self._fuzzy_cache.clear()
 
+    def _reachable(self, n: int) -> tuple[list[str], list[int]]:
+        """The labels a span of n characters can reach REGION_CUTOFF with, in their own
+        order, and their places. fuzz.ratio is at most 200·min(n, L)/(n + L) for lengths n
+        and L, so most labels are out of reach of a given span: not comparing them saves
+        most of the look-up (words of a product name are checked as markets too)."""
+        hit = self._reachable_by_len.get(n)
+        if hit is None:
+            places = [
+                i
+                for i, (label, _code) in enumerate(self._fuzzy)
+                if 200 * min(n, len(label)) >= REGION_CUTOFF * (n + len(label))
+            ]
+            hit = ([self._fuzzy[i][0] for i in places], places)
+            self._reachable_by_len[n] = hit
+        return hit
+
     def _fuzzy_find(self, span: str) -> tuple[str, float] | None:
         """The region a misspelt span names, if any (code, score); memoised."""
         if span in self._fuzzy_cache:
             return self._fuzzy_cache[span]
-        got = process.extractOne(span, self._fuzzy_labels, scorer=fuzz.ratio, score_cutoff=84)
-        found = (self._fuzzy[got[2]][1], float(got[1])) if got is not None else None
+        labels, places = self._reachable(len(span))
+        got = (
+            process.extractOne(span, labels, scorer=fuzz.ratio, score_cutoff=REGION_CUTOFF)
+            if labels
+            else None
+        )
+        found = (self._fuzzy[places[got[2]]][1], float(got[1])) if got is not None else None
         if len(self._fuzzy_cache) > CACHE_ENTRIES:
             self._fuzzy_cache.clear()
         self._fuzzy_cache[span] = found

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.catalog import CatalogView, answer_query
 from bot.matching import (
@@ -236,3 +236,39 @@ def test_an_answer_with_freshness_keeps_every_other_field(demo_view: CatalogView
     assert answer.with_freshness(seen, True) == dataclasses.replace(
         answer, verified=seen, can_verify=True
     )
+
+
+def test_misspelt_markets_are_found_as_against_every_label(demo_view: CatalogView) -> None:
+    # Only labels within reach of the span's length are compared: the same answers as
+    # comparing with all of them, for spans of every length.
+    lexicon = demo_view.regions
+    spans = [
+        "austrlia",
+        "untied kingdom",
+        "jpan",
+        "grmany",
+        "widget pro",
+        "europe middle east and afrika",
+        "latin amerca",
+        "sgp",
+        "a" * 40,
+        "nort america",
+    ]
+    for span in spans:
+        got = process.extractOne(span, lexicon._fuzzy_labels, scorer=fuzz.ratio, score_cutoff=84)
+        expected = (lexicon._fuzzy[got[2]][1], float(got[1])) if got is not None else None
+        assert lexicon._fuzzy_find(span) == expected, span
+
+
+def test_a_small_vocabulary_compares_a_typo_with_every_length_at_once(
+    demo_view: CatalogView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.matching
+
+    index = demo_view.products
+    words = ["widgte", "entreprise", "moniter", "ledgersynk", "pro", "syncc", "gatewya", "xq"]
+    joined = [index._similar_words(w) for w in words]
+    assert len(index._typo_groups("entreprise", 2)) == 2  # every length joined, twice
+    monkeypatch.setattr(bot.matching, "SMALL_VOCABULARY", 0)  # one look-up per length
+    index.forget()
+    assert [index._similar_words(w) for w in words] == joined
