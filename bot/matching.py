@@ -33,7 +33,8 @@ MATCH_THRESHOLD = 72.0  # below this a product is not "what was asked for"
 AMBIGUITY_MARGIN = 4.0  # candidates this close to the best are listed, never silently picked
 SUGGEST_THRESHOLD = 45.0
 # Below this many vocabulary words, the words a typo is compared with are kept joined per
-# length (a few MB at most), so a misspelt word costs one comparison call, not up to ten.
+# length (~11 MB at most for 10k products), so a misspelt word costs one comparison call,
+# not up to ten.
 SMALL_VOCABULARY = 50_000
 REGION_CUTOFF = 84  # fuzz.ratio a misspelt market name needs ("austrlia" ~ "australia")
 PREFILTER_KEEP = 0.4  # share of the best prefilter weight a candidate needs to be scored
@@ -250,8 +251,8 @@ class ProductIndex:
         `max_edits` letters of its length (and, from 8 letters, run-together names with its
         first letter). Each comparison call has a fixed cost, so a small vocabulary's
         per-length lists are joined into one (built once per length); a large one's are
-        long enough to be compared one by one. Either way the words come out ranked by edits,
-        equal ones by length, then alphabetically."""
+        long enough to be compared one by one. The hits rank the same either way: by edits,
+        then (as the lists are laid out) by length, then alphabetically."""
         small = len(self._vocab) <= SMALL_VOCABULARY
         key = (word[0] if len(word) >= 8 else "", len(word), max_edits)
         hit = self._typo_windows.get(key) if small else None
