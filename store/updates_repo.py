@@ -150,25 +150,33 @@ class SqlUpdatesRepository:
     async def record_misses(
         self, *, counts: Sequence[tuple[str, str | None, int]], at: dt.datetime
     ) -> None:
-        """Add many counts in one transaction (the flush of a process's tally)."""
+        """Add many counts in one statement run for every row (the flush of a process's
+        tally: a busy second's hundreds of distinct misses must not cost a round trip
+        each)."""
         if not counts:
             return
         async with self.engine.begin() as conn:
-            for query, region, n in counts:
-                stmt = dialect_insert(conn, _miss_t).values(
-                    query=query[:200],
-                    region_code=region or "",
-                    day=at.date(),
-                    count=n,
-                    first_at=at,
-                    last_at=at,
-                )
-                await conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["query", "region_code", "day"],
-                        set_={"count": _miss_t.c.count + n, "last_at": at},
-                    )
-                )
+            stmt = dialect_insert(conn, _miss_t)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["query", "region_code", "day"],
+                    set_={
+                        "count": _miss_t.c.count + stmt.excluded.count,
+                        "last_at": stmt.excluded.last_at,
+                    },
+                ),
+                [
+                    {
+                        "query": query[:200],
+                        "region_code": region or "",
+                        "day": at.date(),
+                        "count": n,
+                        "first_at": at,
+                        "last_at": at,
+                    }
+                    for query, region, n in counts
+                ],
+            )
 
     async def misses(self, *, since: dt.datetime, limit: int = 20) -> list[tuple[str, str, int]]:
         """What was not found since `since` (counts of those days only), most asked first."""

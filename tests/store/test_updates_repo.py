@@ -1,0 +1,31 @@
+"""Lookup misses on SQLite and PostgreSQL: a flush adds to the day's counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.updates_repo import SqlUpdatesRepository
+
+
+async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngine) -> None:
+    repo = SqlUpdatesRepository(engine)
+    monday = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    await repo.record_misses(
+        counts=[("quantum toaster", "DE", 2), ("banana phone", None, 1), ("x" * 300, "AU", 1)],
+        at=monday,
+    )
+    await repo.record_misses(
+        counts=[("quantum toaster", "DE", 3), ("banana phone", "AU", 1)],
+        at=monday + dt.timedelta(hours=1),
+    )
+    await repo.record_misses(counts=[("quantum toaster", "DE", 4)], at=monday + dt.timedelta(1))
+    await repo.record_misses(counts=[], at=monday)
+    got = await repo.misses(since=monday, limit=10)
+    assert got[0] == ("quantum toaster", "DE", 9)  # 2 + 3 on Monday, 4 on Tuesday
+    assert ("banana phone", "", 1) in got and ("banana phone", "AU", 1) in got
+    assert ("x" * 200, "AU", 1) in got  # kept to 200 characters
+    assert await repo.misses(since=monday + dt.timedelta(1), limit=10) == [
+        ("quantum toaster", "DE", 4)
+    ]
