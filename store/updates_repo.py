@@ -155,6 +155,12 @@ class SqlUpdatesRepository:
         each)."""
         if not counts:
             return
+        # One row per key: questions cut to 200 characters may meet, and one statement
+        # should not update a row twice (PostgreSQL refuses that in a multi-row INSERT).
+        merged: dict[tuple[str, str], int] = {}
+        for query, region, n in counts:
+            key = (query[:200], region or "")
+            merged[key] = merged.get(key, 0) + n
         async with self.engine.begin() as conn:
             stmt = dialect_insert(conn, _miss_t)
             await conn.execute(
@@ -167,14 +173,14 @@ class SqlUpdatesRepository:
                 ),
                 [
                     {
-                        "query": query[:200],
-                        "region_code": region or "",
+                        "query": query,
+                        "region_code": region,
                         "day": at.date(),
                         "count": n,
                         "first_at": at,
                         "last_at": at,
                     }
-                    for query, region, n in counts
+                    for (query, region), n in merged.items()
                 ],
             )
 

@@ -13,7 +13,12 @@ async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngin
     repo = SqlUpdatesRepository(engine)
     monday = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
     await repo.record_misses(
-        counts=[("quantum toaster", "DE", 2), ("banana phone", None, 1), ("x" * 300, "AU", 1)],
+        counts=[
+            ("quantum toaster", "DE", 2),
+            ("banana phone", None, 1),
+            ("x" * 300, "AU", 1),
+            ("x" * 250, "AU", 1),  # the same 200 characters: one row, counted twice
+        ],
         at=monday,
     )
     await repo.record_misses(
@@ -25,7 +30,7 @@ async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngin
     got = await repo.misses(since=monday, limit=10)
     assert got[0] == ("quantum toaster", "DE", 9)  # 2 + 3 on Monday, 4 on Tuesday
     assert ("banana phone", "", 1) in got and ("banana phone", "AU", 1) in got
-    assert ("x" * 200, "AU", 1) in got  # kept to 200 characters
+    assert ("x" * 200, "AU", 2) in got  # kept to 200 characters
     assert await repo.misses(since=monday + dt.timedelta(1), limit=10) == [
         ("quantum toaster", "DE", 4)
     ]
