@@ -7,6 +7,7 @@ import dataclasses
 import heapq
 import logging
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -98,10 +99,9 @@ class CatalogView:
     top_level: tuple[str, ...]
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
     _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
-    _alt_cache: dict[tuple[str, str], tuple[Option, ...]] = field(default_factory=dict)
     _answer_cache: dict[tuple[str, str], ProductAnswer] = field(default_factory=dict)
     _sellable_cache: dict[str, dict[str, Option]] = field(default_factory=dict)
-    _likeness_cache: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _likeness_cache: dict[str, tuple[array[int], bool]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, catalog: SalesCatalog) -> CatalogView:
@@ -237,26 +237,19 @@ def _option(view: CatalogView, product: SalesProduct, region: Region) -> Option:
     return Option(product, assess(view.catalog, product, region.code))
 
 
-def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
-    """Sellable products in the region that are closest to `product` (name, traits, family).
-    Cached per catalog version: the answer only depends on the catalog."""
-    key = (product.sku, region.code)
-    cached = view._alt_cache.get(key)
-    if cached is None:
-        if len(view._alt_cache) > 50_000:  # bounded: a cache, not a copy of the catalog
-            view._alt_cache.clear()
-        cached = view._alt_cache[key] = _alternatives(view, product, region)
-    return cached
-
-
 SMALL_CATALOG = 5000  # up to this size every product is a candidate alternative
+# How much of a product's likeness ranking is kept: the first few sellable products in a
+# market are nearly always among them (4 bytes each, so at most ~5 MB at SMALL_CATALOG).
+LIKENESS_KEPT = 256
 
 
 def _likeness_text(p: SalesProduct) -> str:
     return " ".join((p.name, *p.traits, p.summary))
 
 
-def _alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
+def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
+    """Sellable products in the region that are closest to `product` (name, traits, family).
+    Not memoised itself: product_answer, its one caller, keeps the whole answer."""
     catalog = view.catalog
     if len(catalog.products) > SMALL_CATALOG:
         # Large catalogs: only the product's name neighbours are considered.
@@ -278,9 +271,20 @@ def _alternatives(view: CatalogView, product: SalesProduct, region: Region) -> t
     # product) and what is sellable (per region) are then worked out once per catalog
     # version instead of once per product and market.
     sellable_here = _sellable_in(view, region)
+    kept, complete = _likeness(view, product)
+    out = _first_sellable(view, kept, sellable_here)
+    if len(out) < ALTERNATIVES and not complete:
+        # Rare: too few sellable here among the kept best; the whole ranking decides.
+        out = _first_sellable(view, _rank_likeness(view, product), sellable_here)
+    return out
+
+
+def _first_sellable(
+    view: CatalogView, ranking: Sequence[int], sellable: dict[str, Option]
+) -> tuple[Option, ...]:
     out: list[Option] = []
-    for i in _likeness(view, product):
-        option = sellable_here.get(catalog.products[i].sku)
+    for i in ranking:
+        option = sellable.get(view.catalog.products[i].sku)
         if option is not None:
             out.append(option)
             if len(out) == ALTERNATIVES:
@@ -298,24 +302,33 @@ def _sellable_in(view: CatalogView, region: Region) -> dict[str, Option]:
     return cached
 
 
-def _likeness(view: CatalogView, product: SalesProduct) -> tuple[int, ...]:
-    """Catalog positions of the products that could stand in for `product`, best first."""
+def _likeness(view: CatalogView, product: SalesProduct) -> tuple[array[int], bool]:
+    """The first LIKENESS_KEPT of `product`'s likeness ranking, and whether that is all of
+    it; once per product and catalog version (the whole ranking would cost memory that
+    grows with the square of the catalog)."""
     cached = view._likeness_cache.get(product.sku)
     if cached is None:
-        others = [i for i, p in enumerate(view.catalog.products) if p.sku != product.sku]
-        products = view.catalog.products
-        order = matching.closest_products(
-            product.name,
-            _likeness_text(product),
-            [(products[i].name, _likeness_text(products[i])) for i in others],
-            len(others),
-        )
-        cached = view._likeness_cache[product.sku] = tuple(others[k] for k in order)
+        ranking = _rank_likeness(view, product)
+        cached = (array("I", ranking[:LIKENESS_KEPT]), len(ranking) <= LIKENESS_KEPT)
+        view._likeness_cache[product.sku] = cached
     return cached
 
 
+def _rank_likeness(view: CatalogView, product: SalesProduct) -> list[int]:
+    """Catalog positions of the products that could stand in for `product`, best first."""
+    products = view.catalog.products
+    others = [i for i, p in enumerate(products) if p.sku != product.sku]
+    order = matching.closest_products(
+        product.name,
+        _likeness_text(product),
+        [(products[i].name, _likeness_text(products[i])) for i in others],
+        len(others),
+    )
+    return [others[k] for k in order]
+
+
 def product_answer(view: CatalogView, product: SalesProduct, region: Region) -> ProductAnswer:
-    """Cached per catalog version like alternatives(): the answer (before the asker's
+    """Cached per catalog version: the answer (before the asker's
     verification details) depends on the catalog only, and the same one object is handed
     out each time, which lets renderers memoise on it."""
     key = (product.sku, region.code)

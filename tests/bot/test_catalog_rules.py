@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.catalog import CatalogView, assess
+from bot.catalog import assess
 from bot.replies import NO_COVERAGE
 from bot.types import (
     Lifecycle,
@@ -134,13 +134,21 @@ def test_regional_band_override_applies_below_its_region() -> None:
     assert assess(catalog(), p, "EMEA").band == BANDS["B"]  # the product's own band
 
 
-def test_alternatives_match_ranking_the_sellable_products_directly(demo_view: CatalogView) -> None:
+@pytest.mark.parametrize("kept", [256, 1])  # 1: many lists need the whole ranking
+def test_alternatives_match_ranking_the_sellable_products_directly(
+    kept: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The shared per-product ranking and per-region sellable sets give exactly what ranking
     each market's sellable products for each product would."""
+    import bot.catalog
     from bot import matching
-    from bot.catalog import ALTERNATIVES, _alternatives, _likeness_text, assess
+    from bot.catalog import ALTERNATIVES, _likeness_text, alternatives, assess
+    from bot.catalog_file import parse_catalog
+    from tests.conftest import demo_text, view_of
 
-    catalog = demo_view.catalog
+    monkeypatch.setattr(bot.catalog, "LIKENESS_KEPT", kept)
+    view = view_of(parse_catalog(demo_text()))  # its own memos, built with `kept`
+    catalog = view.catalog
     for product in catalog.products:
         for region in catalog.regions.values():
             sellable = [
@@ -155,5 +163,5 @@ def test_alternatives_match_ranking_the_sellable_products_directly(demo_view: Ca
                 ALTERNATIVES,
             )
             expected = [sellable[i].sku for i in order]
-            got = [o.product.sku for o in _alternatives(demo_view, product, region)]
+            got = [o.product.sku for o in alternatives(view, product, region)]
             assert got == expected, (product.sku, region.code)
