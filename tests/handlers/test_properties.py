@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from handlers.app import build_services, create_app
 from handlers.config import Settings
+from handlers.slack.http import _form
 from store import migrate
 from tests.conftest import demo_text
 from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack, sign
@@ -206,3 +207,12 @@ def test_teams_activities(live: Live, body: dict[str, Any]) -> None:
 
 def test_and_afterwards_it_still_answers(live: Live) -> None:
     still_answers(live)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    body=st.text(alphabet="ab=&%+2F0Ez é;", max_size=40)
+    | st.dictionaries(st.text(max_size=8), st.text(max_size=12)).map(urllib.parse.urlencode)
+)
+def test_form_bodies_are_read_as_parse_qsl_reads_them(body: str) -> None:
+    assert _form(body) == dict(urllib.parse.parse_qsl(body, keep_blank_values=True))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
-from tests.fakes import sign, slash_body
-from tests.handlers.conftest import SlackDriver
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from handlers.slack.http import BotAuthorize
+from tests.fakes import BOT_TOKEN, sign, slash_body
+from tests.handlers.conftest import PMS, SlackDriver
 
 
 async def test_lookup_is_answered_in_the_ack_ephemerally(slack: SlackDriver) -> None:
@@ -63,6 +67,15 @@ async def test_share_of_a_vanished_product_says_so(slack: SlackDriver) -> None:
     assert slack.fake.responses[0]["response_type"] == "ephemeral"
 
 
+async def test_one_auth_test_and_the_bot_token_on_every_listener_call(slack: SlackDriver) -> None:
+    for text in ("australia widget pro", "uk widget lite", "help"):
+        assert (await slack.command(text)).status == 200
+    assert (await slack.command("edit widget pro", user=PMS[0])).status == 200  # views.open
+    assert slack.fake.methods().count("auth.test") == 1
+    (opened,) = slack.fake.delivered("views.open")
+    assert opened.token == BOT_TOKEN
+
+
 async def test_unsigned_forged_and_stale_requests_get_401(slack: SlackDriver) -> None:
     body = slash_body("/product", "australia widget pro")
     assert (await slack.post(body, headers={})).status == 401
@@ -87,3 +100,23 @@ async def test_a_question_containing_the_word_payload_is_still_answered(slack: S
     answer = await slack.command("widget pro payload in australia")
     assert answer.status == 200
     assert answer.json["text"] == "Widget Pro: Available in Australia"
+
+
+async def test_authorization_is_retried_after_a_failed_auth_test_then_kept() -> None:
+    class Client:
+        token = BOT_TOKEN
+        calls = 0
+
+        async def auth_test(self) -> dict[str, str]:
+            Client.calls += 1
+            if Client.calls == 1:
+                raise SlackApiError("down", {"ok": False, "error": "fatal_error"})
+            return {"ok": "true", "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
+
+    authorize = BotAuthorize(Client())  # type: ignore[arg-type]
+    with pytest.raises(SlackApiError):
+        await authorize(context=None, enterprise_id=None, team_id="T0TEAM", user_id="U1")
+    first = await authorize(context=None, enterprise_id=None, team_id="T0TEAM", user_id="U1")
+    again = await authorize(context=None, enterprise_id=None, team_id="T0TEAM", user_id="U2")
+    assert again is first and Client.calls == 2
+    assert (first.bot_token, first.bot_user_id, first.bot_id) == (BOT_TOKEN, "U0BOT", "B0BOT")
