@@ -161,6 +161,7 @@ class ProductIndex:
         for w in sorted(compacts - fuzzy_words):
             self._compact_by_len.setdefault((w[0], len(w)), []).append(self._word(w))
         self._similar_cache: dict[str, list[tuple[int, float]]] = {}
+        self._postings_cache: dict[str, tuple[int, list[tuple[int, int, float]]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
         self._forms: dict[int, tuple[str, list[str], str]] = {}
         self._typo_windows: dict[tuple[str, int, int], list[list[str]]] = {}
@@ -174,12 +175,6 @@ class ProductIndex:
         """The vocabulary's own object for `word` (equal strings are not stored twice)."""
         return self._vocab[self._find(word)]
 
-    def _ids_at(self, i: int) -> array[int]:
-        return self._ids[self._starts[i] : self._starts[i + 1]]
-
-    def _count_at(self, i: int) -> int:
-        return self._starts[i + 1] - self._starts[i]
-
     def _idf(self, count: int) -> float:
         return math.log(1 + self._n / count)
 
@@ -190,7 +185,7 @@ class ProductIndex:
         first = self._exact[i] if i >= 0 else -1
         if first < 0:
             return None
-        if " " not in q or normalize(self._display[first]) == q:
+        if " " not in q or self._scored_form(first)[0] == q:
             return first
         return self._spaced.get(q, first)
 
@@ -201,6 +196,7 @@ class ProductIndex:
     def forget(self) -> None:
         """Drop every memoised result (a benchmark measures new questions, not repeats)."""
         self._similar_cache.clear()
+        self._postings_cache.clear()
         self._search_cache.clear()
         self._forms.clear()
 
@@ -248,6 +244,23 @@ class ProductIndex:
         self._similar_cache[word] = hits
         return hits
 
+    def _postings(self, word: str) -> tuple[int, list[tuple[int, int, float]]]:
+        """What a query word adds to the prefilter: the fewest strings any of its similar
+        words is in (rare words are visited first), and for each similar word where its
+        string ids are in _ids and the weight (idf x similarity) each of them gets."""
+        hit = self._postings_cache.get(word)
+        if hit is None:
+            starts, entries, fewest = self._starts, [], None
+            for at, sim in self._similar_words(word):
+                start, end = starts[at], starts[at + 1]
+                entries.append((start, end, self._idf(end - start) * sim))
+                fewest = end - start if fewest is None else min(fewest, end - start)
+            hit = (fewest or 0, entries)
+            if len(self._postings_cache) > CACHE_ENTRIES:
+                self._postings_cache.clear()
+            self._postings_cache[word] = hit
+        return hit
+
     def _typo_groups(self, word: str, max_edits: int) -> list[list[str]]:
         """The vocabulary words a misspelt `word` is compared with: those within
         `max_edits` letters of its length (and, from 8 letters, run-together names with its
@@ -271,9 +284,12 @@ class ProductIndex:
         self._typo_windows[key] = hit
         return hit
 
-    def search(self, query: str, *, limit: int = 8, candidates: int = 40) -> list[Match]:
-        """Best products for `query`, best first, at most one Match per product."""
-        q = normalize(query)
+    def search(
+        self, query: str, *, limit: int = 8, candidates: int = 40, normalized: bool = False
+    ) -> list[Match]:
+        """Best products for `query`, best first, at most one Match per product.
+        normalized: `query` is already in normalize()'s form (parse_query's product text)."""
+        q = query if normalized else normalize(query)
         if not q:
             return []
         key = (q, limit, candidates)
@@ -307,20 +323,15 @@ class ProductIndex:
         if len(words) > 1:
             query_words.add(compact)
         budget = 60000  # postings visited; common words are visited last and may be cut
-        similar = {w: self._similar_words(w) for w in query_words}
-        ordered = sorted(
-            query_words,
-            key=lambda w: min((self._count_at(i) for i, _ in similar[w]), default=0),
-        )
-        for w in ordered:
+        postings = {w: self._postings(w) for w in query_words}
+        all_ids = self._ids
+        for w in sorted(query_words, key=lambda w: postings[w][0]):
             best_for_string: dict[int, float] = {}
-            for at, sim in similar[w]:
-                ids = self._ids_at(at)
-                weight = self._idf(len(ids)) * sim
+            for start, end, weight in postings[w][1]:
                 if budget <= 0 and acc:
                     break
-                budget -= len(ids)
-                for sid in ids:
+                budget -= end - start
+                for sid in all_ids[start:end]:
                     if best_for_string.get(sid, 0.0) < weight:
                         best_for_string[sid] = weight
             for sid, weight in best_for_string.items():
@@ -333,7 +344,7 @@ class ProductIndex:
             pool = [sid for sid in pool if acc[sid] >= floor]
         if exact_sid is not None and exact_sid not in pool:
             pool.append(exact_sid)
-        best: dict[int, Match] = {}
+        best: dict[int, tuple[float, int, bool]] = {}  # owner -> its best (score, sid, exact)
         for sid in pool:
             s, s_words, s_compact = self._scored_form(sid)
             exact = sid == exact_sid or s == q or s_compact == compact
@@ -341,10 +352,10 @@ class ProductIndex:
             score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s_words)) / 2
             owner = self._owner[sid]
             cur = best.get(owner)
-            if cur is None or score > cur.score:
-                best[owner] = Match(owner, score, self._display[sid], exact)
-        ranked = sorted(best.values(), key=lambda m: (-m.score, m.key))
-        return ranked[:limit]
+            if cur is None or score > cur[0]:
+                best[owner] = (score, sid, exact)
+        ranked = sorted(best, key=lambda owner: (-best[owner][0], owner))[:limit]
+        return [Match(o, best[o][0], self._display[best[o][1]], best[o][2]) for o in ranked]
 
 
 def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
@@ -360,6 +371,10 @@ def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
 
 
 # --------------------------------------------------------------------------- regions
+
+
+# A span not looked up yet (None: looked up, names no market); compared by identity.
+_UNSEEN: tuple[str, float] = ("", -1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,29 +401,38 @@ class RegionLexicon:
                 if len(norm) >= 4:
                     self._fuzzy.append((norm, code))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
-        self._fuzzy_cache: dict[str, tuple[str, float] | None] = {}
         self._reachable_by_len: dict[int, tuple[list[str], list[int]]] = {}
+        # Every span looked up, with what it names (code, score) or None: one dictionary
+        # look-up per span. The exact names stay when the spans learnt since are dropped.
+        self._named = {label: (code, 100.0) for label, code in self._exact.items()}
+        self._spans: dict[str, tuple[str, float] | None] = dict(self._named)
 
     def find(self, words: Sequence[str]) -> list[RegionHit]:
         """Every span of 1-3 words that names a region, best first."""
         hits: list[RegionHit] = []
         n = len(words)
+        spans = self._spans
         for size in (3, 2, 1):
-            for start in range(0, n - size + 1):
-                span = " ".join(words[start : start + size])
-                code = self._exact.get(span)
-                if code is not None:
-                    hits.append(RegionHit(code, start, start + size, 100.0))
-                    continue
-                if len(span) >= 5 and self._fuzzy_labels:
-                    fuzzy = self._fuzzy_find(span)
-                    if fuzzy is not None:
-                        hits.append(RegionHit(fuzzy[0], start, start + size, fuzzy[1]))
+            for start in range(n - size + 1):
+                span = " ".join(words[start : start + size]) if size > 1 else words[start]
+                got = spans.get(span, _UNSEEN)
+                if got is _UNSEEN:
+                    got = self._learn(span)
+                if got is not None:
+                    hits.append(RegionHit(got[0], start, start + size, got[1]))
         return hits
+
+    def _learn(self, span: str) -> tuple[str, float] | None:
+        """What a span seen for the first time names: a misspelt market, or nothing."""
+        got = self._fuzzy_find(span) if len(span) >= 5 and self._fuzzy_labels else None
+        if len(self._spans) > CACHE_ENTRIES + len(self._named):
+            self._spans = dict(self._named)
+        self._spans[span] = got
+        return got
 
     def forget(self) -> None:
         """Drop memoised look-ups (see ProductIndex.forget)."""
-        self._fuzzy_cache.clear()
+        self._spans = dict(self._named)
 
     def _reachable(self, n: int) -> tuple[list[str], list[int]]:
         """The labels a span of n characters can reach REGION_CUTOFF with, in their own
@@ -427,20 +451,14 @@ class RegionLexicon:
         return hit
 
     def _fuzzy_find(self, span: str) -> tuple[str, float] | None:
-        """The region a misspelt span names, if any (code, score); memoised."""
-        if span in self._fuzzy_cache:
-            return self._fuzzy_cache[span]
+        """The region a misspelt span names, if any (code, score)."""
         labels, places = self._reachable(len(span))
         got = (
             process.extractOne(span, labels, scorer=fuzz.ratio, score_cutoff=REGION_CUTOFF)
             if labels
             else None
         )
-        found = (self._fuzzy[places[got[2]]][1], float(got[1])) if got is not None else None
-        if len(self._fuzzy_cache) > CACHE_ENTRIES:
-            self._fuzzy_cache.clear()
-        self._fuzzy_cache[span] = found
-        return found
+        return (self._fuzzy[places[got[2]]][1], float(got[1])) if got is not None else None
 
 
 # --------------------------------------------------------------------------- query parsing
@@ -493,7 +511,7 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
         if code is None and found_with_clear_market:
             break  # the whole-text reading is the last one
         product_text = " ".join(rest)
-        matches = tuple(products.search(product_text)) if product_text else ()
+        matches = tuple(products.search(product_text, normalized=True)) if product_text else ()
         top = matches[0].score if matches else 0.0
         # Prefer reading a market into the text unless that ruins the product match.
         key = (top + (3.0 if code is not None else 0.0), -order)
