@@ -46,6 +46,11 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
         client=AsyncWebClient(base_url=settings.slack_api_url),
         authorize=BotAuthorize(AsyncWebClient(token=token, base_url=settings.slack_api_url)),
         signing_secret=secret,
+        # slack_route, the only way HTTP requests reach this app, checks each signature
+        # (with this secret, on the same bytes) before anything else: 401 before the body
+        # is even parsed, and before an event id is remembered. Bolt checking it again
+        # cost ~3 % of every answer. Socket Mode requests carry no signature to check.
+        request_verification_enabled=False,
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
     )
@@ -113,7 +118,7 @@ def slack_route(
         bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
         return await to_aiohttp_response(bolt_response)
 
-    verifier = SignatureVerifier(signing_secret)  # the same secret bolt checks with
+    verifier = SignatureVerifier(signing_secret)  # the app's only signature check
     return web.post("/slack/events", handle)
 
 
