@@ -211,14 +211,19 @@ def _register_command(
     enqueue: Callable[[Sequence[Notification]], Awaitable[None]] | None,
 ) -> None:
     @app.command(slash)
-    async def command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def command(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> BoltResponse | None:
         reply = await bot.handle(user=user_of(body), command=slash, text=body.get("text") or "")
         if isinstance(reply, OpenForm):  # e.g. /product edit widget pro
             await ack()
             await client.views_open(trigger_id=body["trigger_id"], view=views.modal(reply.spec))
-            return
-        # Answered in the ack itself: the user sees it at once, privately.
-        await ack(**blocks.render(reply), response_type="ephemeral")
+            return None
+        # Answered in the ack itself: the user sees it at once, privately. The ack is the
+        # response this listener returns (bolt sends a listener's BoltResponse as it is,
+        # and only once the listener is done): a product answer's JSON is kept, not
+        # encoded again for each asker.
+        answer = BoltResponse(status=200, body=blocks.ephemeral_json(reply))  # JSON, so typed so
         if isinstance(reply, Report) and enqueue is not None and body.get("channel_id"):
             # The chart and the CSV take longer than Slack's 3 seconds: the worker uploads.
             await enqueue(
@@ -237,3 +242,4 @@ def _register_command(
                 ]
             )
             wake()
+        return answer

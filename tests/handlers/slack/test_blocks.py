@@ -7,7 +7,7 @@ import datetime as dt
 from bot.catalog import CatalogView, answer_query
 from bot.replies import Assessment, Notice, ProductAnswer
 from bot.types import Competitor, Doc, Lifecycle, PricingBand, Region, SalesProduct, Verdict
-from handlers.slack.blocks import render
+from handlers.slack.blocks import ephemeral_json, render
 
 HOSTILE = SalesProduct(
     sku="X-1",
@@ -87,3 +87,21 @@ def test_a_product_answer_renders_the_same_from_the_memo_and_cannot_be_corrupted
     assert render(verified) != again  # what the asker sees is part of the key
     assert "<@U0PM1>" in str(render(verified)["blocks"])
     assert render(reply, share=False) != again
+
+
+async def test_the_ack_body_is_what_bolt_would_encode_and_a_product_answer_is_kept(
+    demo_view: CatalogView,
+) -> None:
+    import dataclasses
+    import json
+
+    from slack_bolt.context.ack.async_ack import AsyncAck
+
+    for q in ["australia widget pro", "widget lite oz", "australia widget", "australia", "zzz"]:
+        reply = answer_query(demo_view, q)
+        sent = await AsyncAck()(**render(reply), response_type="ephemeral")  # what ack() sends
+        assert json.loads(ephemeral_json(reply)) == json.loads(sent.body), q
+    reply = answer_query(demo_view, "widget lite in australia")
+    assert ephemeral_json(reply) is ephemeral_json(reply)  # encoded once, then kept
+    verified = dataclasses.replace(reply, verified=(dt.datetime(2026, 11, 1), "U0PM1"))
+    assert "<@U0PM1>" in ephemeral_json(verified) and "<@U0PM1>" not in ephemeral_json(reply)
