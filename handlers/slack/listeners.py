@@ -223,7 +223,7 @@ def _register_command(
         # response this listener returns (bolt sends a listener's BoltResponse as it is,
         # and only once the listener is done): a product answer's JSON is kept, not
         # encoded again for each asker.
-        answer = BoltResponse(status=200, body=blocks.ephemeral_json(reply))  # JSON, so typed so
+        answer = BoltResponse(status=200, body=blocks.ephemeral_json(reply))  # typed as JSON
         if isinstance(reply, Report) and enqueue is not None and body.get("channel_id"):
             # The chart and the CSV take longer than Slack's 3 seconds: the worker uploads.
             await enqueue(
