@@ -161,7 +161,6 @@ class ProductIndex:
         self._compact_by_len: dict[tuple[str, int], list[str]] = {}
         for w in sorted(compacts - fuzzy_words):
             self._compact_by_len.setdefault((w[0], len(w)), []).append(self._word(w))
-        self._similar_cache: dict[str, list[tuple[int, float]]] = {}
         self._postings_cache: dict[str, tuple[int, list[tuple[int, int, float]]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
         self._forms: dict[int, tuple[str, list[str], str]] = {}
@@ -192,11 +191,10 @@ class ProductIndex:
 
     def knows(self, word: str) -> bool:
         """Does `word` (normalized) stand for any catalog word — itself, a prefix, a typo?"""
-        return bool(self._similar_words(word))
+        return bool(self._postings(word)[1])
 
     def forget(self) -> None:
         """Drop every memoised result (a benchmark measures new questions, not repeats)."""
-        self._similar_cache.clear()
         self._postings_cache.clear()
         self._search_cache.clear()
         self._forms.clear()
@@ -212,10 +210,8 @@ class ProductIndex:
         return len(self._display)
 
     def _similar_words(self, word: str) -> list[tuple[int, float]]:
-        """Vocabulary words (by place) this query word may stand for, with a similarity 0..1."""
-        hit = self._similar_cache.get(word)
-        if hit is not None:
-            return hit
+        """Vocabulary words (by place) this query word may stand for, with a similarity 0..1
+        (not memoised itself: _postings keeps what the search needs of it)."""
         out: dict[int, float] = {}
         at = self._find(word)
         if at >= 0:
@@ -239,16 +235,12 @@ class ProductIndex:
                     at = self._find(v)
                     if at not in out:
                         out[at] = 1.0 - 0.5 * edits / len(word)
-        hits = sorted(out.items(), key=lambda kv: -kv[1])[:32]
-        if len(self._similar_cache) > CACHE_ENTRIES:
-            self._similar_cache.clear()
-        self._similar_cache[word] = hits
-        return hits
+        return sorted(out.items(), key=lambda kv: -kv[1])[:32]
 
     def _postings(self, word: str) -> tuple[int, list[tuple[int, int, float]]]:
-        """What a query word adds to the prefilter: the fewest strings any of its similar
-        words is in (rare words are visited first), and for each similar word where its
-        string ids are in _ids and the weight (idf x similarity) each of them gets."""
+        """What a query word adds to the prefilter, memoised per word: the fewest strings
+        any of its similar words is in (rare words are visited first), and for each similar
+        word where its string ids are in _ids and the weight (idf x similarity) they get."""
         hit = self._postings_cache.get(word)
         if hit is None:
             starts, entries, fewest = self._starts, [], None
