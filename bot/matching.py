@@ -381,23 +381,24 @@ class RegionLexicon:
     """Region codes, names and aliases; codes and short aliases must match exactly."""
 
     def __init__(self, regions: Iterable[tuple[str, Sequence[str]]]) -> None:
-        self._exact: dict[str, str] = {}
+        # Exact names (code, 100.0), with and without their spaces: they stay in the span
+        # memo below when the spans learnt since are dropped.
+        self._named: dict[str, tuple[str, float] | None] = {}
         self._fuzzy: list[tuple[str, str]] = []  # (normalized label, code), labels >= 4 chars
         for code, labels in regions:
             for label in (code, *labels):
                 norm = normalize(label)
                 if not norm:
                     continue
-                self._exact.setdefault(norm, code)
-                self._exact.setdefault(norm.replace(" ", ""), code)
+                self._named.setdefault(norm, (code, 100.0))
+                self._named.setdefault(norm.replace(" ", ""), (code, 100.0))
                 if len(norm) >= 4:
                     self._fuzzy.append((norm, code))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
         self._reachable_by_len: dict[int, tuple[list[str], list[int]]] = {}
         # Every span looked up, with what it names (code, score) or None: one dictionary
-        # look-up per span. The exact names stay when the spans learnt since are dropped.
-        self._named = {label: (code, 100.0) for label, code in self._exact.items()}
-        self._spans: dict[str, tuple[str, float] | None] = dict(self._named)
+        # look-up per span.
+        self._spans = dict(self._named)
 
     def find(self, words: Sequence[str]) -> list[RegionHit]:
         """Every span of 1-3 words that names a region, best first."""

@@ -134,7 +134,7 @@ def _bolt_request(request: web.Request, body: str, data: dict[str, Any]) -> Asyn
         query=request.query_string or None,  # Slack sends none: skip parsing ""
         headers=request.headers,  # type: ignore[arg-type]
     )
-    req.raw_body = body  # what bolt's own signature check reads
+    req.raw_body = body  # the request as it came (bolt copies HTTP requests from it)
     req.mode = "http"
     return req
 
