@@ -10,8 +10,9 @@ from typing import Protocol
 
 from bot.catalog import CatalogService
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
+from bot.ids import Dataset, FormId
 from bot.ports import Clock
-from bot.types import UserRef, is_listed
+from bot.types import Refused, UserRef, Why, is_listed
 
 NOT_A_PM = "Only product managers log briefings."
 MAX_MINUTES = 8 * 60
@@ -61,11 +62,6 @@ class BriefingRepository(Protocol):
     ) -> list[Briefing]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
-    message: str
-
-
 def briefing_form(
     regions: Sequence[Choice],
     *,
@@ -76,7 +72,7 @@ def briefing_form(
     v = values or {}
     state = {"briefing": str(briefing_id)} if briefing_id else {}
     return FormSpec(
-        id="briefing.save",
+        id=FormId.BRIEFING,
         title="Log a briefing" if not briefing_id else f"Briefing #{briefing_id}",
         submit="Save",
         intro="A session you gave to a sales team. Management sees briefings per region.",
@@ -116,6 +112,7 @@ def briefing_form(
                 "Products covered",
                 FieldKind.MULTI_SEARCH,
                 required=False,
+                dataset=Dataset.PRODUCTS,
                 initial=v.get("products"),
             ),
             FormField(
@@ -132,7 +129,9 @@ def briefing_form(
 
 
 def _many(value: str | None) -> tuple[str, ...]:
-    return tuple(x.strip() for x in (value or "").split(SEP) if x.strip())
+    """Several values: joined by newlines, or by commas (a Teams multi-select); no region
+    code, SKU or user id contains either."""
+    return tuple(x.strip() for x in (value or "").replace(",", SEP).split(SEP) if x.strip())
 
 
 class BriefingService:
@@ -158,7 +157,7 @@ class BriefingService:
 
     async def form(self, *, user: UserRef, briefing_id: int | None = None) -> FormSpec | Refused:
         if not self.may_log(user):
-            return Refused(NOT_A_PM)
+            return Refused(NOT_A_PM, Why.NOT_ALLOWED)
         values: Values | None = None
         if briefing_id is not None:
             b = await self._own(user, briefing_id)
@@ -229,7 +228,7 @@ class BriefingService:
         self, *, user: UserRef, values: Values, briefing_id: int | None = None
     ) -> Briefing | Errors | Refused:
         if not self.may_log(user):
-            return Refused(NOT_A_PM)
+            return Refused(NOT_A_PM, Why.NOT_ALLOWED)
         if briefing_id is not None:
             own = await self._own(user, briefing_id)
             if isinstance(own, Refused):
@@ -241,14 +240,14 @@ class BriefingService:
         if briefing_id is None:
             return await self._repo.add_briefing(pm=user, draft=draft, at=now)
         updated = await self._repo.update_briefing(briefing_id=briefing_id, draft=draft, at=now)
-        return updated or Refused(f"Briefing #{briefing_id} is gone.")
+        return updated or Refused(f"Briefing #{briefing_id} is gone.", Why.GONE)
 
     async def _own(self, user: UserRef, briefing_id: int) -> Briefing | Refused:
         b = await self._repo.get_briefing(briefing_id=briefing_id)
         if b is None:
-            return Refused(f"There is no briefing #{briefing_id}.")
+            return Refused(f"There is no briefing #{briefing_id}.", Why.GONE)
         if b.pm != user:
-            return Refused("You can only change your own briefings.")
+            return Refused("You can only change your own briefings.", Why.NOT_ALLOWED)
         return b
 
     async def delete(self, *, user: UserRef, briefing_id: int) -> str:

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from bot.briefings import BriefingList, BriefingService
-from bot.briefings import Refused as BriefingRefused
 from bot.catalog import CatalogService
-from bot.editing import EditRefused, ProductEditor
+from bot.editing import ProductEditor
+from bot.feedback import FeedbackService, HomeView, feedback_form
 from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
@@ -24,7 +24,7 @@ from bot.replies import (
     Reply,
 )
 from bot.reports import CoverageService, PeriodError, Report
-from bot.types import SalesProduct, UserRef, is_listed
+from bot.types import Refused, SalesProduct, UserRef, is_listed
 from bot.updates import ProductUpdates
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Command:
     name: str  # the word typed on Teams / in the console; Slack's slash command is "/" + name
     usage_hint: str
     description: str
-    opens_form: bool = False  # answered by a form (Slack modal, Teams card), not a text reply
+    on_slack: bool = True  # a Slack slash command (App Home stands in for `home` there)
 
     @property
     def slash(self) -> str:
@@ -62,18 +62,22 @@ COMMANDS: tuple[Command, ...] = (
         "feedback",
         "[what the client said]",
         "Send client feedback to the product team",
-        opens_form=True,
+    ),
+    Command(
+        "home",
+        "",
+        "Your feedback and what became of it; for product managers, the open queue",
+        on_slack=False,
     ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 # What a command can answer: a reply, a coverage report, or a PM's own briefings.
-AnyReply = Reply | Report | BriefingList
+AnyReply = Reply | Report | BriefingList | HomeView
 MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
 VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
-FORM_ONLY = "That command opens a form: use it in Slack or Teams."
 
 
 def help_reply() -> Help:
@@ -90,6 +94,15 @@ def split_command(line: str) -> tuple[str, str]:
     return head.lstrip("/").casefold(), rest.strip()
 
 
+def parse_line(line: str) -> tuple[str, str]:
+    """A typed line (Teams chat, the console): a line starting with "/" or with a command's
+    name is that command; any other line is a product question."""
+    name, rest = split_command(line)
+    if line.lstrip().startswith("/") or name in BY_NAME or name == "help":
+        return name, rest
+    return "product", line.strip()
+
+
 class Bot:
     """The use cases behind the command table; handlers call this and render the reply."""
 
@@ -101,10 +114,12 @@ class Bot:
         editor: ProductEditor | None = None,
         briefings: BriefingService | None = None,
         coverage: CoverageService | None = None,
+        feedback: FeedbackService | None = None,
         product_managers: frozenset[str] = frozenset(),
         managers: frozenset[str] = frozenset(),
     ) -> None:
         self.managers = managers
+        self.feedback = feedback
         self.briefings = briefings
         self.coverage = coverage
         self.catalog = catalog
@@ -143,8 +158,12 @@ class Bot:
                 return await self.coverage.report(text)
             except PeriodError as exc:
                 return Notice(str(exc))
-        if BY_NAME[name].opens_form:
-            return Notice(FORM_ONLY)
+        if name == "feedback":
+            return OpenForm(feedback_form(values={"details": text[:3000] or None}))
+        if name == "home":
+            if self.feedback is None:
+                return help_reply()
+            return await self.feedback.home(user)
         if text.strip().casefold() in HELP_WORDS:
             return help_reply()
         words = text.split()
@@ -219,7 +238,7 @@ class Bot:
         if not isinstance(got, SalesProduct):
             return got
         form = await self.editor.form(user=user, sku=got.sku)
-        return Notice(form.message) if isinstance(form, EditRefused) else OpenForm(form)
+        return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
 
     async def _history(self, text: str) -> Reply:
         assert self.updates is not None
@@ -235,9 +254,18 @@ class Bot:
             mine = await self.briefings.mine(user)
             return BriefingList(tuple(reversed(mine))[:20])
         form = await self.briefings.form(user=user)
-        return Notice(form.message) if isinstance(form, BriefingRefused) else OpenForm(form)
+        return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
 
     async def handle_line(self, *, user: UserRef, line: str) -> AnyReply:
-        """A whole typed line (console, Teams chat): the first word picks the command."""
-        name, rest = split_command(line)
+        """A whole typed line (console, Teams chat): see parse_line."""
+        name, rest = parse_line(line)
         return await self.handle(user=user, command=name, text=rest)
+
+    async def shared_answer(self, *, sku: str, region_code: str) -> ProductAnswer | None:
+        """The answer a "Share in channel" press posts: what the asker saw, with its
+        freshness, and no buttons that only the asker's role allowed."""
+        reply = await self.catalog.answer_for(sku=sku, region_code=region_code)
+        if not isinstance(reply, ProductAnswer):
+            return None
+        verified = await self.updates.verification(reply.product.sku) if self.updates else None
+        return reply.with_freshness(verified, False)

@@ -21,9 +21,12 @@ from bot.catalog_file import (
     parse_catalog,
 )
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
+from bot.ids import FormId
+from bot.payloads import Digest
 from bot.ports import Notification
-from bot.types import Competitor, Lifecycle, Rule, SalesProduct, UserRef, is_listed
+from bot.types import Competitor, Lifecycle, Refused, Rule, SalesProduct, UserRef, Why, is_listed
 
+GONE = "That product is no longer in the catalog."
 NOT_ALLOWED = "Only product managers (or the product's owner) can edit a product."
 CONFLICT = (
     "Someone changed the catalog while you were editing. Nothing was saved: open the form "
@@ -64,11 +67,6 @@ def saved_text(edited: Edited) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EditRefused:
-    message: str
-
-
 def rule_line(r: Rule) -> str:
     """A rule as the form shows it: 'JP: restricted band C — Deal desk approval'."""
     out = f"{r.region}: {r.status.value}"
@@ -83,7 +81,7 @@ def rule_line(r: Rule) -> str:
 
 def edit_form(product: SalesProduct, spec: CatalogSpec) -> FormSpec:
     return FormSpec(
-        id="product.edit",
+        id=FormId.PRODUCT,
         title=f"Edit {product.name}"[:24],
         submit="Save",
         intro=f"Changes are validated like a catalog import and announced to sales. "
@@ -247,22 +245,20 @@ class ProductEditor:
     async def product(self, sku: str) -> SalesProduct | None:
         return (await self._catalog.view()).by_sku.get(sku)
 
-    async def form(self, *, user: UserRef, sku: str) -> FormSpec | EditRefused:
+    async def form(self, *, user: UserRef, sku: str) -> FormSpec | Refused:
         product = await self.product(sku)
         if product is None:
-            return EditRefused("That product is no longer in the catalog.")
+            return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):
-            return EditRefused(NOT_ALLOWED)
+            return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
         return edit_form(product, await self._catalog.export_catalog())
 
-    async def submit(
-        self, *, user: UserRef, sku: str, values: Values
-    ) -> Edited | Errors | EditRefused:
+    async def submit(self, *, user: UserRef, sku: str, values: Values) -> Edited | Errors | Refused:
         product = await self.product(sku)
         if product is None:
-            return EditRefused("That product is no longer in the catalog.")
+            return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):  # checked again: forms can be forged
-            return EditRefused(NOT_ALLOWED)
+            return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
         # The version first: a change committed after it makes this edit a conflict.
         version = await self._catalog.catalog_version()
         spec = await self._catalog.export_catalog()
@@ -274,7 +270,7 @@ class ProductEditor:
                 parsed, actor=user.id, source="edit", expected_version=version
             )
         except CatalogConflict:
-            return EditRefused(CONFLICT)
+            return Refused(CONFLICT, Why.CONFLICT)
         after = next(p for p in parsed.products if p.sku == sku)
         return Edited(after, changes)
 
@@ -286,20 +282,20 @@ class ProductEditor:
         name: str,
         difference: str,
         notify: Sequence[Notification] = (),
-    ) -> Edited | Errors | EditRefused:
+    ) -> Edited | Errors | Refused:
         """Feedback feeds knowledge: a competitive development becomes part of the answer."""
         product = await self.product(sku)
         if product is None:
-            return EditRefused("That product is no longer in the catalog.")
+            return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):
-            return EditRefused(NOT_ALLOWED)
+            return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
         if not name.strip() or not difference.strip():
             return {"difference": "Name the competitor and how we differ."}
         version = await self._catalog.catalog_version()
         spec = await self._catalog.export_catalog()
         product = next((p for p in spec.products if p.sku == sku), None)
         if product is None:
-            return EditRefused("That product is no longer in the catalog.")
+            return Refused(GONE, Why.GONE)
         updated = dataclasses.replace(
             product,
             competitors=(
@@ -315,13 +311,13 @@ class ProductEditor:
                 new, actor=user.id, source="edit", extra=notify, expected_version=version
             )
         except CatalogConflict:
-            return EditRefused(CONFLICT)
+            return Refused(CONFLICT, Why.CONFLICT)
         return Edited(updated, changes)
 
 
 def competitive_form(item_id: int, product_name: str, details: str) -> FormSpec:
     return FormSpec(
-        id="feedback.compete",
+        id=FormId.COMPETE,
         title="Competitive difference",
         submit="Add",
         intro=f"Add to {product_name}'s answer, from feedback #{item_id}. Sales see it "
@@ -347,9 +343,7 @@ def told_submitter(item_id: int, submitter: UserRef, product_name: str, line: st
         kind="dm",
         target=submitter.id,
         dedupe_key=f"fb:{item_id}:compete:{submitter.platform}:{submitter.id}",
-        payload={
-            "type": "digest",
-            "title": f"Your feedback #{item_id} is now part of {product_name}'s answer",
-            "lines": [line],
-        },
+        payload=Digest(
+            f"Your feedback #{item_id} is now part of {product_name}'s answer", (line,)
+        ).encode(),
     )

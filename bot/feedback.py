@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from bot import matching
 from bot.catalog import CatalogService, CatalogView
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
+from bot.ids import ActionId, Dataset, FormId
+from bot.payloads import Decision, Triage, TriageReason
 from bot.ports import Clock, FeedbackRepository, Notification
-from bot.types import UserRef, is_listed
+from bot.types import Refused, UserRef, Why, is_listed
 
 
 class Kind(enum.StrEnum):
@@ -76,13 +78,13 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 
 class Action(enum.StrEnum):
-    """Neutral action names that each platform round-trips (render -> click -> parse)."""
+    """The triage decisions; their ids are bot.ids.ActionId's TRIAGE_* presses."""
 
-    NOW = "triage.now"
-    LATER = "triage.later"
-    DECLINE = "triage.decline"
-    MERGE = "triage.merge"
-    ACTIONED = "triage.actioned"
+    NOW = ActionId.TRIAGE_NOW.value
+    LATER = ActionId.TRIAGE_LATER.value
+    DECLINE = ActionId.TRIAGE_DECLINE.value
+    MERGE = ActionId.TRIAGE_MERGE.value
+    ACTIONED = ActionId.TRIAGE_ACTIONED.value
 
 
 ACTION_STATUS = {
@@ -260,11 +262,11 @@ class AlreadyDecided:
 
     @property
     def message(self) -> str:
-        return self.message_for(lambda user_id: user_id)
+        return self.message_for(lambda user: user.id)
 
-    def message_for(self, mention: Callable[[str], str]) -> str:
+    def message_for(self, mention: Callable[[UserRef], str]) -> str:
         """`mention` renders the decider (a Slack mention, a plain name on Teams)."""
-        who = mention(self.item.decided_by.id) if self.item.decided_by else "someone"
+        who = mention(self.item.decided_by) if self.item.decided_by else "someone"
         when = self.item.decided_at.strftime("%d %b %H:%M UTC") if self.item.decided_at else ""
         return (
             f"#{self.item.id} was already decided: {STATUS_LABEL[self.item.status]} "
@@ -274,15 +276,56 @@ class AlreadyDecided:
 
 
 @dataclass(frozen=True, slots=True)
-class Refused:
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Settings:
     product_managers: frozenset[str] = frozenset()
     triage_channel: str | None = None
     stale_after_days: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TriageView:
+    """An item as product managers see it on its triage card, and what they may do."""
+
+    item: Item
+    similar: tuple[Item, ...] = ()
+    region_name: str | None = None
+    reminder: bool = False  # raised again: still waiting for a decision
+    problem: AlreadyDecided | Refused | None = None  # told to the PM who just pressed
+
+    @property
+    def allowed(self) -> tuple[Action, ...]:
+        return tuple(a for a in Action if self.item.status in TRANSITIONS[ACTION_STATUS[a]])
+
+    @property
+    def fallback(self) -> str:
+        item = self.item
+        return f"Feedback #{item.id}: {item.title} ({STATUS_LABEL[item.status]})"
+
+
+NOTE_FIELD = FormField(
+    "note",
+    "Note to the submitter (needed to decline)",
+    FieldKind.MULTILINE,
+    required=False,
+    max_length=1000,
+    placeholder="Why, and what happens next",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """My feedback with its statuses; for product managers, the open queue as well."""
+
+    mine: tuple[Item, ...]
+    queue: tuple[Item, ...] | None = None
+
+    @property
+    def fallback(self) -> str:
+        head = f"Your feedback: {len(self.mine)} item{'' if len(self.mine) == 1 else 's'}"
+        if self.queue is not None:
+            waiting = sum(1 for i in self.queue if i.status is Status.NEW)
+            head += f"; open queue: {len(self.queue)} ({waiting} waiting for a decision)"
+        return head
 
 
 SubmitResult = Invalid | SimilarFound | Submitted | Supported
@@ -325,6 +368,7 @@ def feedback_form(
             "product",
             "Product",
             FieldKind.SEARCH,
+            dataset=Dataset.PRODUCT,
             initial=v.get("product"),
             initial_label=product_label,
             placeholder="Type a product name (or “not product-specific”)",
@@ -394,7 +438,7 @@ def feedback_form(
         ),
     ]
     return FormSpec(
-        id="feedback.submit",
+        id=FormId.FEEDBACK,
         title=FORM_TITLE,
         submit=FORM_SUBMIT,
         intro=SIMILAR_INTRO
@@ -428,7 +472,7 @@ def note_form(action: Action, item: Item, merge_targets: Sequence[Item] = ()) ->
         )
     )
     return FormSpec(
-        id="triage.note",
+        id=FormId.NOTE,
         title=ACTION_LABEL[action].rstrip("…")[:24],
         submit=ACTION_LABEL[action].rstrip("…")[:24],
         intro=f"#{item.id} {item.title}",
@@ -589,20 +633,26 @@ class FeedbackService:
             submitter=user,
             at=self._clock.now(),
             # The triage post is written in the same transaction as the item.
-            notifications=lambda item: [self._triage_notification(item, "new")],
+            notifications=lambda item: [self._triage_notification(item, "new", TriageReason.FIRST)],
         )
         return Submitted(item, similar)
 
     async def support(self, *, user: UserRef, item_id: int, draft: Draft) -> Supported | Refused:
         item = await self._repo.get_item(item_id=item_id)
         if item is None or not item.is_open:
-            return Refused(f"#{item_id} is no longer open; send your feedback as new instead.")
+            return Refused(
+                f"#{item_id} is no longer open; send your feedback as new instead.", Why.CLOSED
+            )
         updated = await self._repo.add_supporter(
             item_id=item_id,
             user=user,
             client=draft.client,
             at=self._clock.now(),
-            notifications=[self._triage_notification(item, f"support:{user.id}:{draft.client}")],
+            notifications=[
+                self._triage_notification(
+                    item, f"support:{user.id}:{draft.client}", TriageReason.REFRESH
+                )
+            ],
         )
         return Supported(updated)
 
@@ -621,9 +671,9 @@ class FeedbackService:
     async def authorize(self, *, user: UserRef, item_id: int) -> Item | Refused:
         item = await self._repo.get_item(item_id=item_id)
         if item is None:
-            return Refused(f"There is no feedback #{item_id}.")
+            return Refused(f"There is no feedback #{item_id}.", Why.GONE)
         if not self.may_decide(user, owner=await self._owner_of(item)):
-            return Refused(NOT_A_PM)
+            return Refused(NOT_A_PM, Why.NOT_ALLOWED)
         return item
 
     async def merge_targets(self, item: Item) -> list[Item]:
@@ -651,11 +701,11 @@ class FeedbackService:
         if to is not Status.MERGED:
             merge_into = None  # a merge target chosen on a card means nothing to other actions
         if to is Status.DECLINED and not note:
-            return Refused(DECLINE_NEEDS_NOTE)
+            return Refused(DECLINE_NEEDS_NOTE, Why.NEEDS_NOTE)
         if to is Status.MERGED:
             target = await self._repo.get_item(item_id=merge_into) if merge_into else None
             if target is None or target.id == item.id or not target.is_open:
-                return Refused("Pick an open item to merge into.")
+                return Refused("Pick an open item to merge into.", Why.BAD_TARGET)
         if item.status not in TRANSITIONS[to]:
             if item.decided_by is not None:
                 return AlreadyDecided(item)
@@ -669,22 +719,18 @@ class FeedbackService:
                 kind="dm",
                 target=person.id,
                 dedupe_key=f"fb:{item.id}:{to.value}:dm:{person.platform}:{person.id}",
-                payload={
-                    "type": "decision",
-                    "item": item.id,
-                    "status": to.value,
-                    "title": item.title,
-                    "note": note,
-                    "by": user.id,
-                    "merged_into": merge_into,
-                },
+                payload=Decision(
+                    item.id, item.title, to.value, note, user.id, user.platform, merge_into
+                ).encode(),
             )
             for person in self._recipients(item)
         ]
-        notifications.append(self._triage_notification(item, to.value))
+        notifications.append(self._triage_notification(item, to.value, TriageReason.REFRESH))
         if merge_into is not None:  # the target's card now counts the merged item
             notifications.append(
-                self._triage_notification(replace(item, id=merge_into), f"merged:{item.id}")
+                self._triage_notification(
+                    replace(item, id=merge_into), f"merged:{item.id}", TriageReason.REFRESH
+                )
             )
         decided = await self._repo.transition(
             transition=transition, allowed_from=TRANSITIONS[to], notifications=notifications
@@ -705,14 +751,15 @@ class FeedbackService:
                 seen.append(p)
         return seen
 
-    def _triage_notification(self, item: Item, reason: str) -> Notification:
-        """Post (or refresh in place) the item's card in the triage channel."""
+    def _triage_notification(self, item: Item, event: str, reason: TriageReason) -> Notification:
+        """Post, refresh in place, or raise again the item's card in the triage channel.
+        `event` makes the dedupe key unique per cause; `reason` tells the notifier what to do."""
         return Notification(
             platform=item.submitter.platform,
             kind="triage",
             target=self.settings.triage_channel or "",
-            dedupe_key=f"fb:{item.id}:triage:{reason}",
-            payload={"type": "triage", "item": item.id},
+            dedupe_key=f"fb:{item.id}:triage:{event}",
+            payload=Triage(item.id, reason).encode(),
         )
 
     # -- seeing it
@@ -722,6 +769,27 @@ class FeedbackService:
 
     async def queue(self) -> list[Item]:
         return await self._repo.open_items(product_sku=None)
+
+    async def home(self, user: UserRef) -> HomeView:
+        mine = tuple(await self.my_items(user))
+        return HomeView(mine, tuple(await self.queue()) if self.may_decide(user) else None)
+
+    async def triage_view(
+        self,
+        item: Item,
+        *,
+        reminder: bool = False,
+        problem: AlreadyDecided | Refused | None = None,
+    ) -> TriageView:
+        view = await self._catalog.view()
+        region = view.catalog.regions.get(item.region_code or "")
+        return TriageView(
+            item,
+            tuple(await self.similar_open_to(item)) if item.is_open else (),
+            region.name if region else None,
+            reminder,
+            problem,
+        )
 
     async def get(self, item_id: int) -> Item | None:
         return await self._repo.get_item(item_id=item_id)
@@ -756,29 +824,24 @@ class FeedbackService:
             await self._repo.mark_reminded(
                 item_id=item.id,
                 at=now,
-                notifications=[self._triage_notification(item, f"remind:{now.date()}")],
+                notifications=[
+                    self._triage_notification(item, f"remind:{now.date()}", TriageReason.REMINDER)
+                ],
             )
         return len(items)
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionNotice:
-    """The close-the-loop DM, from an outbox payload."""
-
-    item_id: int
-    title: str
-    status: Status
-    note: str | None
-    by: str
-    merged_into: int | None = None
-
-    @property
-    def fallback(self) -> str:
-        text = (
-            f"Your feedback #{self.item_id} “{self.title}”: "
-            + decision_sentence(self.status, self.merged_into)
-            + "."
-        )
-        if self.note:
-            text += f" Note from product: {self.note}"
-        return text
+def decision_text(decision: Decision) -> str:
+    """The close-the-loop DM's text, the same on every platform."""
+    try:
+        status = Status(decision.status)
+    except ValueError:
+        status = Status.NEW
+    text = (
+        f"Your feedback #{decision.item_id} “{decision.title}”: "
+        + decision_sentence(status, decision.merged_into)
+        + "."
+    )
+    if decision.note:
+        text += f" Note from product: {decision.note}"
+    return text

@@ -38,6 +38,7 @@ class FormField:
     placeholder: str | None = None
     hint: str | None = None
     max_length: int | None = None
+    dataset: str | None = None  # what a SEARCH / MULTI_SEARCH field looks up (bot.ids.Dataset)
 
 
 @dataclass(frozen=True, slots=True)

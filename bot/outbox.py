@@ -61,8 +61,15 @@ Outcome = Sent | RetryLater | Failed
 
 class OutboxStore(Protocol):
     async def claim(
-        self, *, limit: int, lease: dt.timedelta, now: dt.datetime
-    ) -> list[OutboxMessage]: ...
+        self,
+        *,
+        limit: int,
+        lease: dt.timedelta,
+        now: dt.datetime,
+        platforms: frozenset[str] | None = None,
+    ) -> list[OutboxMessage]:
+        """Due messages (only `platforms`' when given), leased to this worker."""
+        ...
 
     async def mark_sent(
         self, *, message_id: int, result: dict[str, Any], now: dt.datetime
@@ -109,8 +116,12 @@ class Worker:
         concurrency: int = 8,
         max_attempts: int = MAX_ATTEMPTS,
         lease: dt.timedelta = LEASE,
+        platforms: frozenset[str] | None = None,
     ) -> None:
         self._lease = lease
+        # The platforms this worker can deliver to: another process delivers the rest (the
+        # local console its own), so they must not be claimed and parked as undeliverable.
+        self.platforms = platforms
         self._store = store
         self._deliver = deliver
         self._now = now
@@ -130,7 +141,9 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many were claimed."""
-        messages = await self._store.claim(limit=self._batch, lease=self._lease, now=self._now())
+        messages = await self._store.claim(
+            limit=self._batch, lease=self._lease, now=self._now(), platforms=self.platforms
+        )
         await asyncio.gather(*(self._one(m) for m in messages))
         return len(messages)
 

@@ -41,6 +41,22 @@ class CatalogRepository(Protocol):
         ...
 
 
+class ConversationStore(Protocol):
+    """Where to reach a person or a channel later (Teams proactive messages), by key."""
+
+    async def save(self, *, key: str, reference: dict[str, Any]) -> None: ...
+
+    async def get(self, *, key: str) -> dict[str, Any] | None: ...
+
+    async def keys(self, *, prefix: str) -> list[str]: ...
+
+
+class SeenStore(Protocol):
+    """Inbound deliveries already handled (a platform's retry is acknowledged, not rerun)."""
+
+    async def first_time(self, key: str) -> bool: ...
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """Timezone-aware UTC."""

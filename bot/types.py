@@ -42,6 +42,25 @@ class Verdict(enum.StrEnum):
         return self in (Verdict.AVAILABLE, Verdict.RESTRICTED)
 
 
+class Why(enum.StrEnum):
+    """Why a request was refused: decides logging and where a form shows the message."""
+
+    NOT_ALLOWED = "not_allowed"  # the actor may not do this (worth a line in the log)
+    GONE = "gone"  # what it points at no longer exists
+    NEEDS_NOTE = "needs_note"  # a note to the submitter is required
+    BAD_TARGET = "bad_target"  # the chosen merge target cannot be merged into
+    CLOSED = "closed"  # not in a state that allows it
+    CONFLICT = "conflict"  # someone else changed it meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A request the core will not carry out, with the message its user reads."""
+
+    message: str
+    why: Why = Why.CLOSED
+
+
 @dataclass(frozen=True, slots=True)
 class UserRef:
     platform: str  # "slack" | "teams" | "console"

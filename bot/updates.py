@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.announcements import EVERYWHERE, Digest, Line, digests, lines_for
+from bot import payloads
+from bot.announcements import EVERYWHERE, Line, digests, lines_for
 from bot.catalog import CatalogService
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.catalog_file import product_dict as file_form
@@ -71,10 +72,6 @@ def _product_dict(product: SalesProduct | None) -> dict[str, Any]:
     return dict(json.loads(json.dumps(file_form(product, {}), default=str)))
 
 
-def digest_payload(d: Digest) -> dict[str, Any]:
-    return {"type": "digest", "title": d.title, "lines": list(d.lines)}
-
-
 class ProductUpdates:
     def __init__(
         self,
@@ -119,7 +116,7 @@ class ProductUpdates:
                 kind=d.kind,
                 target=d.target,
                 dedupe_key=f"announce:{change_set}:{d.platform}:{d.kind}:{d.target}",
-                payload=digest_payload(d),
+                payload=payloads.Digest(d.title, d.lines).encode(),
             )
             for d in digests(lines, regions=regions, channels=channel_list, subscribers=subscribers)
         ]
@@ -211,11 +208,9 @@ class ProductUpdates:
                 kind="dm",
                 target=owner,
                 dedupe_key=f"nudge:{week}:{owner}",
-                payload={
-                    "type": "digest",
-                    "title": f"Still accurate? Not verified for {self.stale_after_days}+ days",
-                    "lines": lines,
-                },
+                payload=payloads.Digest(
+                    f"Still accurate? Not verified for {self.stale_after_days}+ days", tuple(lines)
+                ).encode(),
             )
             for owner, lines in per_owner.items()
         ]
@@ -290,9 +285,7 @@ class ProductUpdates:
             kind="announce",
             target=channel,
             dedupe_key=f"gaps:{week}:{platform}:{channel}",
-            payload={
-                "type": "digest",
-                "title": "What sales looked for and could not find",
-                "lines": lines,
-            },
+            payload=payloads.Digest(
+                "What sales looked for and could not find", tuple(lines)
+            ).encode(),
         )

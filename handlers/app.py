@@ -9,6 +9,7 @@ import gc
 import logging
 import threading
 import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +23,16 @@ from bot.commands import Bot
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
+from bot.interactions import Interactions
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
+from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
 from handlers.config import Settings
 from handlers.memory import release_free_memory
-from handlers.teams.keys import ANNOUNCE_KEY
+from handlers.tasks import Background
+from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.db import make_engine
@@ -55,6 +59,8 @@ class Services:
     worker: Worker
     conversations: SqlConversations
     updates: ProductUpdates
+    interactions: Interactions
+    background: Background = field(default_factory=Background)
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -93,6 +99,8 @@ def build_services(settings: Settings) -> Services:
             out += [(code, f"slack:{ch}") for code, ch in settings.region_channels.items()]
         if await conversations.get(key=ANNOUNCE_KEY) is not None:
             out.append((EVERYWHERE, "teams:announce"))
+        for key in await conversations.keys(prefix=REGION_PREFIX):
+            out.append((key.removeprefix(REGION_PREFIX), key))  # "teams:region:APAC"
         return out
 
     clock = SystemClock()
@@ -130,39 +138,42 @@ def build_services(settings: Settings) -> Services:
         max_attempts=settings.outbox_max_attempts,
         lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
     )
+    bot = Bot(
+        catalog=catalog,
+        updates=updates,
+        editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
+        briefings=BriefingService(
+            repo=briefing_repo,
+            catalog=catalog,
+            clock=clock,
+            product_managers=settings.product_managers,
+        ),
+        feedback=feedback,
+        coverage=CoverageService(
+            briefings=briefing_repo,
+            items=feedback_repo,
+            catalog=catalog,
+            clock=clock,
+            timezone=settings.report_timezone,
+            default_target=settings.default_briefing_target,
+            pm_target=settings.pm_briefing_target,
+        ),
+        product_managers=settings.product_managers,
+        managers=settings.managers,
+    )
     services = Services(
         settings,
         engine,
         repo,
         catalog,
-        Bot(
-            catalog=catalog,
-            updates=updates,
-            editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
-            briefings=BriefingService(
-                repo=briefing_repo,
-                catalog=catalog,
-                clock=clock,
-                product_managers=settings.product_managers,
-            ),
-            coverage=CoverageService(
-                briefings=briefing_repo,
-                items=feedback_repo,
-                catalog=catalog,
-                clock=clock,
-                timezone=settings.report_timezone,
-                default_target=settings.default_briefing_target,
-                pm_target=settings.pm_briefing_target,
-            ),
-            product_managers=settings.product_managers,
-            managers=settings.managers,
-        ),
+        bot,
         feedback,
         feedback_repo,
         outbox,
         worker,
         conversations,
         updates,
+        Interactions(bot=bot, feedback=feedback),
     )
     if settings.microsoft_app_id:
         services.teams_parts()
@@ -175,6 +186,7 @@ def build_services(settings: Settings) -> Services:
         from handlers.slack.notifier import make_slack_notifier
 
         senders["slack"] = make_slack_notifier(settings, feedback, services.bot.coverage).deliver
+    worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
 
 
@@ -197,8 +209,7 @@ def _teams(services: Services) -> TeamsParts:
     config = auth_configuration(settings)
     adapter = create_adapter(config)
     bot = TeamsBot(
-        bot=services.bot,
-        feedback=services.feedback,
+        interactions=services.interactions,
         conversations=services.conversations,
         wake=services.wake_worker,
         seen=SqlSeen(services.engine),
@@ -208,31 +219,41 @@ def _teams(services: Services) -> TeamsParts:
         app_id=settings.microsoft_app_id,
         conversations=services.conversations,
         feedback=services.feedback,
+        coverage=services.bot.coverage,
     )
     return TeamsParts(adapter, config, bot, notifier.deliver)
 
 
 async def weekly(services: Services) -> None:
-    """Owners' "still accurate?" nudges and the PMs' gap list; the dedupe keys carry the
-    week, so any number of workers checking hourly send each once a week."""
+    """Owners' "still accurate?" nudges, the PMs' gap list and the management digest, on
+    every platform that has somewhere to send them. The dedupe keys carry the week, so any
+    number of workers checking hourly send each once a week."""
     notes = await services.updates.stale_nudges()
     settings = services.settings
-    triage = ("slack", settings.triage_channel) if settings.triage_channel else None
-    gaps = await services.updates.gap_notification(triage=triage)
-    if gaps is not None:
-        notes.append(gaps)
-    if settings.management_channel and services.bot.coverage is not None:
+    conversations = services.conversations
+    triages = [("slack", settings.triage_channel)] if settings.triage_channel else []
+    if await conversations.get(key=TRIAGE_KEY) is not None:
+        triages.append(("teams", TRIAGE_KEY.removeprefix("teams:")))
+    for triage in triages:
+        gaps = await services.updates.gap_notification(triage=triage)
+        if gaps is not None:
+            notes.append(gaps)
+    managements = [("slack", settings.management_channel)] if settings.management_channel else []
+    if await conversations.get(key=MANAGEMENT_KEY) is not None:
+        managements.append(("teams", MANAGEMENT_KEY.removeprefix("teams:")))
+    if managements and services.bot.coverage is not None:
         now = dt.datetime.now(dt.UTC)
         week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
-        notes.append(
+        notes += [
             Notification(
-                platform="slack",
+                platform=platform,
                 kind="coverage",
-                target=settings.management_channel,
-                dedupe_key=f"coverage:{week}:{settings.management_channel}",
-                payload={"type": "coverage", "period": "this quarter", "digest": True},
+                target=target,
+                dedupe_key=f"coverage:{week}:{platform}:{target}",
+                payload=Coverage("this quarter", digest=True).encode(),
             )
-        )
+            for platform, target in managements
+        ]
     if notes:
         await services.outbox.enqueue(notifications=notes)
         services.wake_worker()
@@ -286,8 +307,10 @@ def create_app(
 
     if settings.slack_signing_secret:
         from handlers.slack.http import create_slack_app, slack_route
+        from handlers.slack.render import Effects
 
-        slack = create_slack_app(settings, services)
+        effects = Effects(_enqueuer(services), services.wake_worker, services.background)
+        slack = create_slack_app(settings, interactions=services.interactions, effects=effects)
         app.router.add_route(
             *_route_args(
                 slack_route(
@@ -322,6 +345,7 @@ def create_app(
             gc.enable()  # `salesbridge serve` starts with it off (handlers/launch.py)
 
     async def dispose(_app: web.Application) -> None:
+        await services.background.close()
         await services.updates.close()
         await services.engine.dispose()
 
@@ -381,6 +405,13 @@ class _DeferredTeamsConfig:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._services.teams_parts().config, name)
+
+
+def _enqueuer(services: Services) -> Callable[[Sequence[Notification]], Awaitable[None]]:
+    async def enqueue(notifications: Sequence[Notification]) -> None:
+        await services.outbox.enqueue(notifications=notifications)
+
+    return enqueue
 
 
 def _route_args(route: web.RouteDef) -> tuple[str, str, web.Handler]:

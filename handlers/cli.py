@@ -176,13 +176,25 @@ def manifest_teams(settings: Settings, out: Path) -> None:
 @click.pass_obj
 def chat(settings: Settings, user: str) -> None:
     """A local console: run any command as USER, no Slack or Teams needed."""
-    from handlers.console import run_console
+    from bot.outbox import Worker
+    from handlers.console import Inboxes, run_console
 
     async def run() -> None:
         services = build_services(settings)
+        inboxes = Inboxes()
+        # The console delivers its own users' messages (a server's worker leaves them).
+        worker = Worker(
+            store=services.outbox, deliver=inboxes.deliver, platforms=frozenset({"console"})
+        )
+
+        async def deliver() -> None:
+            while await worker.run_once():
+                pass
+
         try:
-            await run_console(services.bot, user=user)
+            await run_console(services.interactions, user=user, inboxes=inboxes, deliver=deliver)
         finally:
+            await services.updates.close()
             await services.engine.dispose()
 
     try:

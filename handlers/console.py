@@ -1,14 +1,41 @@
-"""`salesbridge chat`: a local console that runs any command as a chosen user, as plain text."""
+"""`salesbridge chat`: a local console that runs the whole loop as text, as any user.
+
+Commands answer as on Slack; forms become prompts, field by field; a reply's buttons are
+listed by number and pressed by typing the number; and each user has an inbox, so the triage
+card a sales user's feedback produced waits for a product manager after `/as`, and the DM
+their decision sends waits for the sales user when `/as` goes back.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TextIO
 
+from bot import payloads
 from bot.briefings import BriefingList, describe
-from bot.commands import AnyReply, Bot
+from bot.commands import AnyReply
+from bot.feedback import STATUS_LABEL, HomeView, Status, TriageView, decision_text
+from bot.forms import Choice, FieldKind, FormField, Values, is_number
+from bot.ids import Button
+from bot.interactions import (
+    Ask,
+    Done,
+    FormErrors,
+    Interaction,
+    Interactions,
+    Outcome,
+    Private,
+    Refresh,
+    Show,
+    buttons_for,
+    card_inputs,
+)
+from bot.outbox import Failed, OutboxMessage, Sent
+from bot.outbox import Outcome as Delivery
 from bot.replies import (
     Ambiguous,
     Assessment,
@@ -29,8 +56,12 @@ from bot.types import UserRef
 BANNER = (
     "Salesbridge console. Type a command as you would in Slack, e.g. "
     "`/product australia widget pro`.\n"
-    "`/as U123` switches user, `help` lists commands, `quit` (or Ctrl-D) leaves."
+    "`/as U123` switches user, a number presses a listed button, `inbox` shows your messages, "
+    "`help` lists commands, `quit` (or Ctrl-D) leaves. In a form, an empty line keeps what is "
+    "shown (or skips an optional field) and `cancel` leaves the form."
 )
+CANCEL = "cancel"
+TRIAGE = "triage"  # the console's triage channel: every product manager's inbox
 
 
 def _verdict(a: Assessment) -> str:
@@ -42,7 +73,7 @@ def _option(o: Option) -> str:
     return f"  - {o.product.name}" + (f": {_verdict(o.assessment)}" if o.assessment else "")
 
 
-def render_text(reply: AnyReply) -> str:
+def render_text(reply: AnyReply | TriageView) -> str:
     """Readable plain text: the fallback line first, then the details."""
     lines = [reply.fallback]
     if isinstance(reply, Report):
@@ -55,6 +86,10 @@ def render_text(reply: AnyReply) -> str:
         return "\n".join(lines)
     if isinstance(reply, BriefingList):
         return "\n".join([*lines, *(f"  {describe(b)}" for b in reply.items)])
+    if isinstance(reply, TriageView):
+        return "\n".join([*lines, *_triage_lines(reply)])
+    if isinstance(reply, HomeView):
+        return "\n".join([*lines, *_home_lines(reply)])
     if isinstance(reply, ProductAnswer):
         p = reply.product
         lines.append(f"  Pricing band: {band_text(reply.assessment.band)}")
@@ -87,35 +122,315 @@ def render_text(reply: AnyReply) -> str:
     return "\n".join(lines)
 
 
+def _when(at: dt.datetime | None) -> str:
+    return f"{at:%d %b %Y %H:%M} UTC" if at else ""
+
+
+def _triage_lines(card: TriageView) -> list[str]:
+    item = card.item
+    clients = ", ".join([item.client, *(s.client for s in item.supporters)])
+    lines = [
+        f"  Product: {item.product_name or '—'}   Client: {clients}   "
+        f"Region: {card.region_name or '—'}",
+        f"  From {item.submitter.id} on {_when(item.created_at)}",
+        *(f"  > {line}" for line in item.details.splitlines()),
+    ]
+    if card.reminder:
+        lines.insert(0, f"  Waiting for a decision since {_when(item.created_at)}")
+    if card.similar:
+        lines.append(
+            "  Similar open items: " + "; ".join(f"#{s.id} {s.title}" for s in card.similar)
+        )
+    status = f"  Status: {STATUS_LABEL[item.status]}"
+    if item.decided_by:
+        status += f" by {item.decided_by.id} on {_when(item.decided_at)}"
+    if item.merged_into:
+        status += f" (into #{item.merged_into})"
+    lines.append(status)
+    if item.note:
+        lines.append(f"  Note: {item.note}")
+    if card.problem is not None:
+        lines.append(f"  ! {card.problem.message}")
+    return lines
+
+
+def _home_lines(view: HomeView) -> list[str]:
+    lines = ["  My feedback:"]
+    lines += [
+        f"    #{i.id} {i.title}: {STATUS_LABEL[i.status]}" + (f" — {i.note}" if i.note else "")
+        for i in reversed(view.mine)
+    ] or ["    nothing yet"]
+    if view.queue is not None:
+        waiting = sorted((i for i in view.queue if i.status is Status.NEW), key=lambda i: i.id)
+        lines.append(f"  Open queue: {len(view.queue)}, {len(waiting)} waiting for a decision")
+        lines += [f"    #{i.id} {i.title} (since {_when(i.created_at)})" for i in waiting[:10]]
+    return lines
+
+
+# --------------------------------------------------------------------------- inboxes
+
+
+@dataclass
+class Inboxes:
+    """What the outbox delivers to console users: DMs per user, triage cards for PMs."""
+
+    messages: dict[str, list[str]] = field(default_factory=dict)
+    triage: dict[int, payloads.TriageReason] = field(default_factory=dict)  # item -> why
+
+    async def deliver(self, message: OutboxMessage) -> Delivery:
+        try:
+            payload = payloads.decode(message.payload)
+        except payloads.PayloadError as exc:
+            return Failed(str(exc))
+        if isinstance(payload, payloads.Triage):
+            self.triage[payload.item_id] = payload.reason
+        elif isinstance(payload, payloads.Decision):
+            self.messages.setdefault(message.target, []).append(decision_text(payload))
+        elif isinstance(payload, payloads.Digest):
+            text = "\n".join([payload.title + ":", *(f"  - {x}" for x in payload.lines)])
+            self.messages.setdefault(message.target, []).append(text)
+        return Sent({"inbox": message.target})
+
+
+# --------------------------------------------------------------------------- the loop
+
+Read = Callable[[str], Awaitable[str | None]]
+
+
+class Console:
+    def __init__(
+        self,
+        interactions: Interactions,
+        *,
+        user: str,
+        read: Read,
+        out: Callable[[str], None],
+        inboxes: Inboxes | None = None,
+        deliver: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.interactions = interactions
+        self.user = UserRef("console", user)
+        self._read = read
+        self._out = out
+        self.inboxes = inboxes or Inboxes()
+        self._deliver = deliver  # runs the outbox for console users, if wired
+        self._buttons: list[tuple[Button, tuple[FormField, ...]]] = []
+
+    async def run(self) -> None:
+        while True:
+            line = await self._read(f"{self.user.id}> ")
+            if line is None:
+                return
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line in {"quit", "exit", "/quit"}:
+                return
+            await self.line(line)
+
+    async def line(self, line: str) -> None:
+        if line.startswith("/as "):
+            self.user = UserRef("console", line[4:].strip())
+            self._buttons = []
+            self._out(f"(now acting as {self.user.id})")
+            await self._show_inbox(quiet=True)
+            return
+        if line == "inbox":
+            await self._show_inbox(quiet=False)
+            return
+        if is_number(line) and 0 < int(line) <= len(self._buttons):
+            button, inputs = self._buttons[int(line) - 1]
+            values = await self._fill(inputs) if inputs else {}
+            if values is None:
+                return
+            await self._outcome(
+                await self.interactions.handle(
+                    Interaction(self.user, button.action, button.value, values)
+                )
+            )
+            return
+        await self._outcome(await self.interactions.line(user=self.user, line=line))
+
+    async def _outcome(self, outcome: Outcome) -> None:
+        if outcome.wake or outcome.enqueue:
+            await self._run_outbox()
+        if isinstance(outcome, Show):
+            self._print(outcome.reply)
+        elif isinstance(outcome, Refresh):
+            self._print(outcome.card)
+        elif isinstance(outcome, Ask | FormErrors):
+            await self._form(outcome)
+        elif isinstance(outcome, Private | Done):
+            self._out(outcome.text)
+        await self._show_inbox(quiet=True)
+
+    def _print(self, reply: AnyReply | TriageView) -> None:
+        text = render_text(reply)
+        inputs = card_inputs(reply)
+        self._buttons = [(b, inputs) for b in buttons_for(reply)]
+        if self._buttons:
+            text += "\n" + "  ".join(
+                f"[{n}] {b.label}" for n, (b, _) in enumerate(self._buttons, 1)
+            )
+        self._out(text)
+
+    async def _run_outbox(self) -> None:
+        if self._deliver is not None:
+            await self._deliver()
+
+    async def _show_inbox(self, *, quiet: bool) -> None:
+        await self._run_outbox()
+        mine = self.inboxes.messages.pop(self.user.id, [])
+        for text in mine:
+            self._out(f"(message) {text}")
+        feedback = self.interactions.feedback
+        shown = bool(mine)
+        if self.inboxes.triage and feedback.may_decide(self.user):
+            pending, self.inboxes.triage = self.inboxes.triage, {}
+            for item_id, reason in sorted(pending.items()):
+                item = await feedback.get(item_id)
+                if item is not None:
+                    self._out(f"(triage, {reason.value})")
+                    self._print(
+                        await feedback.triage_view(
+                            item, reminder=reason is payloads.TriageReason.REMINDER
+                        )
+                    )
+                    shown = True
+        if not shown and not quiet:
+            self._out("(no new messages)")
+
+    # -- forms as prompts
+
+    async def _form(self, outcome: Ask | FormErrors) -> None:
+        form = outcome.form
+        values: Values = dict(outcome.values)
+        if isinstance(outcome, FormErrors):
+            for field_id, message in outcome.errors.items():
+                self._out(f"  ! {field_id}: {message}")
+            if form is None:
+                return
+            fields: tuple[FormField, ...] = tuple(f for f in form.fields if f.id in outcome.errors)
+        else:
+            assert form is not None
+            self._out(f"== {form.title} ==" + (f"\n{form.intro}" if form.intro else ""))
+            fields = form.fields
+        filled = await self._fill(fields, values)
+        if filled is None:
+            self._out("(form cancelled)")
+            return
+        submission = Interaction(self.user, form.id, values=filled, state=dict(form.state))
+        await self._outcome(await self.interactions.handle(submission))
+
+    async def _fill(
+        self, fields: tuple[FormField, ...], values: Values | None = None
+    ) -> Values | None:
+        out: Values = dict(values or {})
+        for f in fields:
+            got = await self._field(f, out.get(f.id) or f.initial)
+            if got is _CANCELLED or not isinstance(got, str | None):
+                return None
+            out[f.id] = got
+        return out
+
+    async def _field(self, f: FormField, current: str | None) -> str | object | None:
+        """One field: its prompt, the spec's checks, choices by number."""
+        while True:
+            shown = f" [{current}]" if current else ("" if f.required else " (optional)")
+            choices = await self._choices(f, current)
+            if choices is _CANCELLED:
+                return _CANCELLED
+            assert isinstance(choices, list)
+            if choices:
+                for n, c in enumerate(choices, 1):
+                    self._out(f"    {n}. {c.label}")
+            answer = await self._read(f"  {f.label}{shown}: ")
+            if answer is None or answer.strip().casefold() == CANCEL:
+                return _CANCELLED
+            answer = answer.strip()
+            if not answer:
+                if current or not f.required:
+                    return current
+                self._out("    (required)")
+                continue
+            got, problem = _parse_answer(f, answer, choices)
+            if problem:
+                self._out(f"    {problem}")
+                continue
+            return got
+
+    async def _choices(self, f: FormField, current: str | None) -> list[Choice] | object:
+        if f.kind in (FieldKind.SELECT, FieldKind.RADIO, FieldKind.MULTI_SELECT):
+            return list(f.choices)
+        if f.kind in (FieldKind.SEARCH, FieldKind.MULTI_SEARCH):
+            query = await self._read(f"  {f.label} — search (empty keeps {current or 'nothing'}): ")
+            if query is None or query.strip().casefold() == CANCEL:
+                return _CANCELLED
+            if not query.strip():
+                return []
+            return await self.interactions.search(f.dataset or "", query.strip())
+        return []
+
+
+_CANCELLED = object()
+
+
+def _parse_answer(f: FormField, answer: str, choices: list[Choice]) -> tuple[str | None, str]:
+    """The value typed for `f` and, if it cannot be that, what to fix."""
+    if choices:
+        picks = [p.strip() for p in answer.split(",") if p.strip()]
+        many = f.kind in (FieldKind.MULTI_SELECT, FieldKind.MULTI_SEARCH)
+        if not all(is_number(p) and 0 < int(p) <= len(choices) for p in picks):
+            return None, f"Type {'numbers' if many else 'a number'} from the list."
+        if not many and len(picks) != 1:
+            return None, "Type one number."
+        return "\n".join(choices[int(p) - 1].value for p in picks), ""
+    if f.kind in (FieldKind.SEARCH, FieldKind.MULTI_SEARCH):
+        return None, "Search for it first (type a few letters)."
+    if f.kind is FieldKind.USERS:
+        return "\n".join(x.strip() for x in answer.split(",") if x.strip()), ""
+    if f.max_length and len(answer) > f.max_length:
+        return None, f"At most {f.max_length} characters."
+    if f.kind is FieldKind.NUMBER and not is_number(answer.replace(",", "")):
+        return None, "A whole number."
+    if f.kind is FieldKind.DATE:
+        try:
+            dt.date.fromisoformat(answer)
+        except ValueError:
+            return None, "A date like 2026-12-02."
+    if f.kind is FieldKind.MULTILINE:
+        return answer.replace("\\n", "\n"), ""
+    return answer, ""
+
+
+def stdin_reader(stdin: TextIO) -> Read:
+    """Lines from a terminal (with a prompt) or from a pipe (a script, a test)."""
+    interactive = stdin.isatty()
+
+    async def read(prompt: str) -> str | None:
+        if interactive:
+            try:
+                return await asyncio.to_thread(input, prompt)
+            except EOFError:
+                return None
+        raw = stdin.readline()
+        return raw.rstrip("\n") if raw else None
+
+    return read
+
+
 async def run_console(
-    bot: Bot,
+    interactions: Interactions,
     *,
     user: str,
     stdin: TextIO = sys.stdin,
     out: Callable[[str], None] = print,
+    inboxes: Inboxes | None = None,
+    deliver: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    interactive = stdin.isatty()
-    current = UserRef("console", user)
-    if interactive:
+    if stdin.isatty():
         out(BANNER)
-    while True:
-        if interactive:
-            line = await asyncio.to_thread(input, f"{current.id}> ")
-        else:
-            raw = stdin.readline()
-            if not raw:
-                break
-            line = raw.rstrip("\n")
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line in {"quit", "exit", "/quit"}:
-            break
-        if line.startswith("/as "):
-            current = UserRef("console", line[4:].strip())
-            out(f"(now acting as {current.id})")
-            continue
-        if not line.startswith("/") and line.split()[0].casefold() not in {"help", "product"}:
-            line = "/product " + line  # a bare question is a product lookup
-        reply = await bot.handle_line(user=current, line=line)
-        out(render_text(reply))
+    console = Console(
+        interactions, user=user, read=stdin_reader(stdin), out=out, inboxes=inboxes, deliver=deliver
+    )
+    await console.run()

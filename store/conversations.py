@@ -31,6 +31,15 @@ class SqlConversations:
                     sa.insert(_ref_t).values(key=key, reference=reference, updated_at=now)
                 )
 
+    async def keys(self, *, prefix: str) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_ref_t.c.key)
+                .where(_ref_t.c.key.startswith(prefix, autoescape=True))
+                .order_by(_ref_t.c.key)
+            )
+        return [r[0] for r in rows]
+
     async def get(self, *, key: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
             value = await conn.scalar(sa.select(_ref_t.c.reference).where(_ref_t.c.key == key))

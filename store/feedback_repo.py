@@ -328,13 +328,20 @@ class SqlOutbox:
             await insert_notifications(conn, notifications, at=at or _now())
 
     async def claim(
-        self, *, limit: int, lease: dt.timedelta, now: dt.datetime
+        self,
+        *,
+        limit: int,
+        lease: dt.timedelta,
+        now: dt.datetime,
+        platforms: frozenset[str] | None = None,
     ) -> list[OutboxMessage]:
         due = sa.or_(
             sa.and_(_outbox_t.c.status == "pending", _outbox_t.c.next_attempt_at <= now),
             # A worker that died mid-send left its claim: take it over when the lease ends.
             sa.and_(_outbox_t.c.status == "sending", _outbox_t.c.claimed_until < now),
         )
+        if platforms is not None:
+            due = sa.and_(due, _outbox_t.c.platform.in_(sorted(platforms)))
         pick = sa.select(_outbox_t.c.id).where(due).order_by(_outbox_t.c.id).limit(limit)
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 
 from bot.briefings import BriefingService
-from bot.briefings import Refused as BriefingRefused
 from bot.catalog import CatalogService
 from bot.commands import VERIFY_REFUSED, Bot
-from bot.editing import EditRefused, ProductEditor
-from bot.feedback import Action, Decided, FeedbackService, Refused, Settings, Submitted
+from bot.editing import ProductEditor
+from bot.feedback import Action, Decided, FeedbackService, Settings, Submitted
 from bot.ports import SystemClock
-from bot.types import UserRef
+from bot.types import Refused, UserRef
 from store.briefings_repo import SqlBriefingRepository
 from store.feedback_repo import SqlFeedbackRepository
 from store.updates_repo import SqlUpdatesRepository
@@ -107,7 +106,7 @@ async def attempt(world, action: str, user: UserRef) -> bool:  # type: ignore[no
         assert isinstance(result, Decided | Refused)
         return isinstance(result, Decided)
     if action == "edit product":
-        return not isinstance(await editor.form(user=user, sku="WDG-PRO"), EditRefused)
+        return not isinstance(await editor.form(user=user, sku="WDG-PRO"), Refused)
     if action == "still accurate":
         return await bot.verify(user=user, sku="WDG-PRO") != VERIFY_REFUSED
     brief = {
@@ -118,16 +117,16 @@ async def attempt(world, action: str, user: UserRef) -> bool:  # type: ignore[no
         "minutes": "30",
     }
     if action == "log a briefing":
-        return not isinstance(await briefings.save(user=user, values=brief), BriefingRefused)
+        return not isinstance(await briefings.save(user=user, values=brief), Refused)
     # someone else's briefing: a PM logs one, then `user` tries to change and delete it
     mine = await briefings.save(
         user=UserRef("slack", SLACK_PM) if user.id != SLACK_PM else UserRef("teams", TEAMS_PM),
         values=brief,
     )
-    assert not isinstance(mine, BriefingRefused | dict)
+    assert not isinstance(mine, Refused | dict)
     changed = await briefings.save(user=user, values=brief, briefing_id=mine.id)
     deleted = await briefings.delete(user=user, briefing_id=mine.id)
-    return not isinstance(changed, BriefingRefused) or deleted.startswith("Deleted")
+    return not isinstance(changed, Refused) or deleted.startswith("Deleted")
 
 
 CASES = [

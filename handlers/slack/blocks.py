@@ -11,22 +11,21 @@ from typing import Any
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply
 from bot.feedback import (
-    ACTION_LABEL,
-    ACTION_STATUS,
     KIND_LABEL,
     NO_PRODUCT_LABEL,
     STATUS_LABEL,
-    TRANSITIONS,
     URGENCY_LABEL,
-    Action,
-    DecisionNotice,
-    Item,
-    Kind,
+    AlreadyDecided,
+    HomeView,
     Status,
+    TriageView,
+    decision_text,
 )
+from bot.forms import FormField
+from bot.ids import ActionId, Button
+from bot.interactions import briefing_buttons, buttons_for, card_inputs
+from bot.payloads import Decision
 from bot.replies import (
-    SHARE_LABEL,
-    VERIFY_LABEL,
     Ambiguous,
     Assessment,
     Help,
@@ -42,14 +41,8 @@ from bot.replies import (
     format_money,
 )
 from bot.reports import Report
-from bot.types import Verdict
+from bot.types import Refused, UserRef, Verdict
 
-SHARE_ACTION = "product.share"
-VERIFY_ACTION = "product.verify"
-EDIT_ACTION = "product.edit"
-COMPETE_ACTION = "feedback.compete"
-BRIEFING_MENU = "briefing.menu"
-COMPETE_LABEL = "Add to competitive differences"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 Message = dict[str, Any]
 
@@ -125,36 +118,35 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
     if r.verified and _USER_ID.match(r.verified[1]):
         verified = verified.replace(r.verified[1], f"<@{r.verified[1]}>")
     blocks.append(_context(f"SKU {esc(p.sku)} · {verified}"))
-    buttons = []
     if share:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": SHARE_ACTION,
-                "text": {"type": "plain_text", "text": SHARE_LABEL},
-                "value": f"{p.sku}|{r.region.code}",
-            }
-        )
-    if share and r.can_verify:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": EDIT_ACTION,
-                "text": {"type": "plain_text", "text": "Edit"},
-                "value": p.sku,
-            }
-        )
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": VERIFY_ACTION,
-                "text": {"type": "plain_text", "text": VERIFY_LABEL},
-                "value": p.sku,
-            }
-        )
-    if buttons:
-        blocks.append({"type": "actions", "elements": buttons})
+        blocks += actions(buttons_for(r))
     return blocks
+
+
+def button(b: Button) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": "button",
+        "action_id": b.action.value,
+        "text": {"type": "plain_text", "text": b.label[:75]},
+        "value": b.value,
+    }
+    if b.primary:
+        out["style"] = "primary"
+    return out
+
+
+def actions(buttons: Sequence[Button], block_id: str | None = None) -> list[dict[str, Any]]:
+    """The presses of a reply as actions blocks (at most 25 elements each)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(buttons), 25):
+        block: dict[str, Any] = {
+            "type": "actions",
+            "elements": [button(b) for b in buttons[start : start + 25]],
+        }
+        if block_id is not None and start == 0:
+            block["block_id"] = block_id
+        out.append(block)
+    return out
 
 
 # The blocks of recent product answers. A catalog version hands out one answer object per
@@ -276,18 +268,23 @@ def _money(value: int | None, currency: str | None) -> str:
     return format_money(value, currency or "USD") if value else "—"
 
 
-def triage_card(
-    item: Item,
-    *,
-    similar: Sequence[Item] = (),
-    region_name: str | None = None,
-    reminder: bool = False,
-) -> Message:
-    """The item as PMs see it in the triage channel, with the buttons its status allows."""
+def mention(user: UserRef) -> str:
+    """A person in Slack text: a mention for a Slack user, the plain id for anyone else."""
+    return f"<@{user.id}>" if user.platform == "slack" and _USER_ID.match(user.id) else esc(user.id)
+
+
+def shared_marker(user: UserRef) -> dict[str, Any]:
+    return _context(f"Shared by {mention(user)}")
+
+
+def triage_card(card: TriageView) -> Message:
+    """The item as PMs see it in the triage channel, with the presses its status allows and
+    a note to the submitter that travels with any of them."""
+    item = card.item
     product = esc(item.product_name) if item.product_name else NO_PRODUCT_LABEL
     clients = [item.client, *(s.client for s in item.supporters)]
     head = f"*#{item.id} · {esc(item.title)}*"
-    if reminder:
+    if card.reminder:
         head = f":hourglass: Waiting for a decision since {_when(item.created_at)}\n" + head
     blocks: list[dict[str, Any]] = [
         _section(head),
@@ -297,7 +294,7 @@ def triage_card(
                 {"type": "mrkdwn", "text": f"*Product*\n{product}"},
                 {"type": "mrkdwn", "text": f"*Kind*\n{KIND_LABEL[item.kind]}"},
                 {"type": "mrkdwn", "text": "*Client*\n" + esc(", ".join(clients))[:1900]},
-                {"type": "mrkdwn", "text": f"*Region*\n{esc(region_name or '—')}"},
+                {"type": "mrkdwn", "text": f"*Region*\n{esc(card.region_name or '—')}"},
                 {
                     "type": "mrkdwn",
                     "text": f"*Deal value*\n{_money(item.deal_value, item.deal_currency)}",
@@ -307,7 +304,7 @@ def triage_card(
         },
         _section(">" + esc(item.details).replace("\n", "\n>")),
     ]
-    links = [f"<@{item.submitter.id}> on {_when(item.created_at)}"]
+    links = [f"{mention(item.submitter)} on {_when(item.created_at)}"]
     if item.link:
         links.append(f"<{item.link}|link>")
     if item.permalink:
@@ -315,70 +312,71 @@ def triage_card(
     blocks.append(_context("From " + " · ".join(links)))
     if item.merged:
         blocks.append(_context("Merged in: " + ", ".join(f"#{i}" for i in item.merged)))
-    if similar:
+    if card.similar:
         blocks.append(
-            _context("Similar open items: " + "; ".join(f"#{s.id} {esc(s.title)}" for s in similar))
+            _context(
+                "Similar open items: " + "; ".join(f"#{s.id} {esc(s.title)}" for s in card.similar)
+            )
         )
     status = f"*Status:* {STATUS_LABEL[item.status]}"
     if item.decided_by:
-        status += f" by <@{item.decided_by.id}> on {_when(item.decided_at)}"
+        status += f" by {mention(item.decided_by)} on {_when(item.decided_at)}"
     if item.merged_into:
         status += f" (into #{item.merged_into})"
     if item.note:
         status += f"\n*Note:* {esc(item.note)}"
     blocks.append(_section(status))
-    elements: list[dict[str, Any]] = [
-        {
-            "type": "button",
-            "action_id": a.value,
-            "value": str(item.id),
-            "text": {"type": "plain_text", "text": ACTION_LABEL[a]},
-            **({"style": "primary"} if a in (Action.NOW, Action.ACTIONED) else {}),
-        }
-        for a in _allowed_actions(item)
-    ]
-    if item.kind is Kind.COMPETITIVE and item.product_sku:
-        elements.append(
-            {
-                "type": "button",
-                "action_id": COMPETE_ACTION,
-                "value": str(item.id),
-                "text": {"type": "plain_text", "text": COMPETE_LABEL},
-            }
-        )
-    if elements:
-        blocks.append({"type": "actions", "block_id": f"triage:{item.id}", "elements": elements})
-    text = f"Feedback #{item.id}: {item.title} ({STATUS_LABEL[item.status]})"
-    return {"text": esc(text), "blocks": blocks}
+    blocks += [_input(f) for f in card_inputs(card)]
+    blocks += actions(buttons_for(card), block_id=f"triage:{item.id}")
+    return {"text": esc(card.fallback), "blocks": blocks}
 
 
-def _allowed_actions(item: Item) -> list[Action]:
-    return [a for a in Action if item.status in TRANSITIONS[ACTION_STATUS[a]]]
+def _input(f: FormField) -> dict[str, Any]:
+    """An input a message carries: its value comes back with any press in the message."""
+    return {
+        "type": "input",
+        "block_id": f.id,
+        "optional": not f.required,
+        "label": {"type": "plain_text", "text": f.label},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": f.id,
+            "multiline": True,
+            **({"max_length": f.max_length} if f.max_length else {}),
+        },
+    }
 
 
-def decision_dm(notice: DecisionNotice) -> Message:
-    text = notice.fallback
-    blocks = [_section(esc(text))]
-    return {"text": esc(text), "blocks": blocks}
+def problem_text(problem: AlreadyDecided | Refused) -> str:
+    """What the presser is told, as mrkdwn (the decider as a mention)."""
+    if isinstance(problem, AlreadyDecided):
+        return problem.message_for(mention)
+    return esc(problem.message)
 
 
-def home(mine: Sequence[Item], queue: Sequence[Item] | None) -> dict[str, Any]:
+def decision_dm(decision: Decision) -> Message:
+    text = decision_text(decision)
+    return {"text": esc(text), "blocks": [_section(esc(text))]}
+
+
+def home(view: HomeView) -> dict[str, Any]:
     """App Home: my feedback with statuses and notes; for PMs, the open queue."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "My feedback"}},
     ]
-    if not mine:
+    if not view.mine:
         blocks.append(
             _section("Nothing yet. Use `/feedback` or the message shortcut *Send to product team*.")
         )
-    for item in list(reversed(mine))[:20]:
+    for item in list(reversed(view.mine))[:20]:
         line = f"*#{item.id}* {esc(item.title)}\n{STATUS_LABEL[item.status]}"
         if item.merged_into:
             line += f" into #{item.merged_into}"
         if item.note:
             line += f" — _{esc(item.note)}_"
         blocks.append(_section(line))
-    if queue is not None:
+    if view.queue is not None:
+        queue = view.queue
         blocks.append({"type": "divider"})
         counts = {
             s: sum(1 for i in queue if i.status is s)
@@ -449,6 +447,7 @@ def coverage(report: Report) -> Message:
 
 
 def briefing_list(reply: BriefingList) -> Message:
+    """A PM's briefings, each with a menu to correct or delete it."""
     blocks: list[dict[str, Any]] = [_section(esc(reply.fallback))]
     for b in reply.items:
         blocks.append(
@@ -457,16 +456,13 @@ def briefing_list(reply: BriefingList) -> Message:
                 "text": {"type": "mrkdwn", "text": esc(describe(b))},
                 "accessory": {
                     "type": "overflow",
-                    "action_id": BRIEFING_MENU,
+                    "action_id": ActionId.BRIEFING_MENU.value,
                     "options": [
                         {
-                            "text": {"type": "plain_text", "text": "Correct"},
-                            "value": f"edit:{b.id}",
-                        },
-                        {
-                            "text": {"type": "plain_text", "text": "Delete"},
-                            "value": f"delete:{b.id}",
-                        },
+                            "text": {"type": "plain_text", "text": x.label[:75]},
+                            "value": x.value,
+                        }
+                        for x in briefing_buttons(b)
                     ],
                 },
             }

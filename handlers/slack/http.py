@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -17,19 +17,21 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import Notification
+from bot.interactions import Interactions
 from handlers.config import Settings
-from handlers.slack import feedback, listeners
+from handlers.slack import listeners
+from handlers.slack.render import Effects
 
 if TYPE_CHECKING:
-    from handlers.app import Services
     from store.seen import SqlSeen
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Slack payloads are small; anything larger is not from Slack
 
 
-def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
+def create_slack_app(
+    settings: Settings, *, interactions: Interactions, effects: Effects
+) -> AsyncApp:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -54,12 +56,7 @@ def create_slack_app(settings: Settings, services: Services) -> AsyncApp:
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
     )
-
-    async def enqueue(notifications: Sequence[Notification]) -> None:
-        await services.outbox.enqueue(notifications=notifications)
-
-    listeners.register(app, services.bot, services.wake_worker, enqueue)
-    feedback.register(app, services.feedback, services.wake_worker, services.bot.editor)
+    listeners.register(app, interactions, effects)
     return app
 
 

@@ -1,10 +1,12 @@
-"""Slack payloads -> neutral inputs (UserRef, command text, action values)."""
+"""Slack payloads -> neutral inputs: the acting user, a command, a press, a submission."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.interactions import Interaction
 from bot.types import UserRef
+from handlers.slack.views import SEARCH_PREFIX, state_of, values_of
 
 
 def user_of(body: dict[str, Any]) -> UserRef:
@@ -14,9 +16,50 @@ def user_of(body: dict[str, Any]) -> UserRef:
     return UserRef("slack", str(uid or ""))
 
 
-def share_target(value: str) -> tuple[str, str] | None:
-    """The 'SKU|REGION' value of a Share button, or None when it is not of that shape."""
-    sku, sep, region = value.partition("|")
-    if not sep or not sku or not region or len(value) > 200:
-        return None
-    return sku, region
+def channel_of(body: dict[str, Any]) -> str | None:
+    """The conversation a command or press came from (files for the answer go there)."""
+    channel = body.get("channel")
+    if isinstance(channel, dict):
+        channel = channel.get("id")
+    channel = channel or body.get("channel_id")
+    return str(channel) if channel else None
+
+
+def press(body: dict[str, Any]) -> Interaction:
+    """A block_actions payload: the first action, and any inputs the message carries."""
+    action = (body.get("actions") or [{}])[0]
+    selected = action.get("selected_option")
+    value = selected.get("value") if isinstance(selected, dict) else action.get("value")
+    return Interaction(
+        user=user_of(body),
+        id=str(action.get("action_id") or ""),
+        value=str(value or "")[:2000],
+        values=values_of(body),
+        files_to=channel_of(body),
+    )
+
+
+def submission(body: dict[str, Any]) -> Interaction:
+    view = body.get("view") or {}
+    return Interaction(
+        user=user_of(body),
+        id=str(view.get("callback_id") or ""),
+        values=values_of(view),
+        state=state_of(view),
+    )
+
+
+def from_message(body: dict[str, Any], permalink: str | None) -> Interaction:
+    """The message shortcut: the message's text (and its permalink) become feedback."""
+    message = body.get("message") or {}
+    return Interaction(
+        user=user_of(body),
+        id=str(body.get("callback_id") or ""),
+        values={"details": str(message.get("text") or "") or None},
+        state={"permalink": permalink} if permalink else {},
+    )
+
+
+def dataset_of(action_id: str) -> str:
+    """The dataset a search field's options come from ("search.products" -> "products")."""
+    return action_id.removeprefix(SEARCH_PREFIX)

@@ -18,8 +18,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.feedback import DecisionNotice, FeedbackService, Status
+from bot import payloads
+from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
 from handlers.slack import blocks
@@ -63,15 +65,20 @@ class SlackNotifier:
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
-            if message.kind == "coverage":
-                return await self._coverage_files(message)
-            if message.payload.get("type") == "digest":  # announcements and subscriber DMs
-                return await self._digest(message)
-            if message.kind == "dm":
-                return await self._dm(message)
-            if message.kind == "triage":
-                return await self._triage(message)
-            return Failed(f"unknown outbox kind {message.kind!r}")
+            payload = payloads.decode(message.payload)
+        except payloads.PayloadError as exc:
+            return Failed(str(exc))
+        try:
+            if isinstance(payload, payloads.Coverage):
+                return await self._coverage_files(message, payload)
+            if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
+                body = blocks.digest(payload.title, payload.lines)
+                return Sent((await self._post(message, message.target, **body)).result())
+            if isinstance(payload, payloads.Decision):
+                # Posting to a user id lands in the app's DM with that user.
+                body = blocks.decision_dm(payload)
+                return Sent((await self._post(message, message.target, **body)).result())
+            return await self._triage(message, payload)
         except SlackApiError as exc:
             return self._classify(exc)
         except aiohttp.ClientConnectorError as exc:  # never reached Slack
@@ -156,16 +163,16 @@ class SlackNotifier:
             )
         return None
 
-    async def _coverage_files(self, message: OutboxMessage) -> Outcome:
+    async def _coverage_files(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
         """The chart and CSV of a coverage report (and, weekly, the report itself)."""
         if self._coverage is None:
             return Failed("coverage reports are not configured")
         try:
-            report = await self._coverage.report(str(message.payload.get("period") or ""))
+            report = await self._coverage.report(job.period)
         except PeriodError as exc:
             return Failed(str(exc))
         png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
-        if message.payload.get("digest"):
+        if job.digest:
             await self._post(message, message.target, **blocks.coverage(report))
         stamp = report.period.label.split(" ")[0]
         await self._client.files_upload_v2(
@@ -186,46 +193,22 @@ class SlackNotifier:
         )
         return Sent({"channel": message.target})
 
-    async def _digest(self, message: OutboxMessage) -> Outcome:
-        p = message.payload
-        body = blocks.digest(str(p.get("title") or ""), [str(x) for x in p.get("lines", [])])
-        return Sent((await self._post(message, message.target, **body)).result())
-
-    async def _dm(self, message: OutboxMessage) -> Outcome:
-        p = message.payload
-        notice = DecisionNotice(
-            item_id=int(p["item"]),
-            title=str(p.get("title") or ""),
-            status=Status(p["status"]),
-            note=p.get("note"),
-            by=str(p.get("by") or ""),
-            merged_into=p.get("merged_into"),
-        )
-        body = blocks.decision_dm(notice)
-        # Posting to a user id lands in the app's DM with that user.
-        return Sent((await self._post(message, message.target, **body)).result())
-
-    async def _triage(self, message: OutboxMessage) -> Outcome:
-        item = await self._feedback.get(int(message.payload["item"]))
+    async def _triage(self, message: OutboxMessage, job: payloads.Triage) -> Outcome:
+        item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")
         channel = item.triage_channel or message.target
         if not channel:
             return Failed("TRIAGE_CHANNEL is not set")
-        view = await self._feedback.catalog_view()
-        region = view.catalog.regions.get(item.region_code or "")
-        similar = await self._feedback.similar_open_to(item)
-        reminder = message.dedupe_key.split(":triage:", 1)[-1].startswith("remind")
-        card = blocks.triage_card(
-            item, similar=similar, region_name=region.name if region else None, reminder=reminder
-        )
-        if item.triage_ts and not reminder:
+        reminder = job.reason is TriageReason.REMINDER
+        card = blocks.triage_card(await self._feedback.triage_view(item, reminder=reminder))
+        if item.triage_ts and job.reason is TriageReason.REFRESH:
             await self._client.chat_update(channel=channel, ts=item.triage_ts, **card)
             return Sent({"channel": channel, "ts": item.triage_ts, "updated": True})
-        if not message.dedupe_key.endswith(":triage:new") and not reminder:
+        if not item.triage_ts and job.reason is not TriageReason.FIRST:
             # The first post has not gone out yet; an update needs its ts.
             return RetryLater("triage card not posted yet", retry_after=1.0)
-        if reminder and item.triage_ts:
+        if reminder:
             # Raised again in the card's thread (and to the channel): the original card
             # stays the one that is updated, so no stale buttons are left behind.
             posted = await self._post(

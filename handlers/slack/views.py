@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from bot.forms import FieldKind, FormField, FormSpec, Values
 
-SEARCH_PREFIX = "search."  # action_id of a SEARCH field: options come from our listener
+SEARCH_PREFIX = "search."  # + the field's dataset: the action_id of a searched field
 
 
 def esc(text: str) -> str:
@@ -23,7 +24,8 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": _text(label[:75]), "value": value[:150]}
 
 
-def _element(f: FormField) -> dict[str, Any]:
+def _element(f: FormField, initial: str | None) -> dict[str, Any]:
+    f = replace(f, initial=initial) if initial is not None else f
     if f.kind in (FieldKind.TEXT, FieldKind.MULTILINE, FieldKind.NUMBER, FieldKind.URL):
         el: dict[str, Any] = {
             "type": "plain_text_input",
@@ -44,7 +46,11 @@ def _element(f: FormField) -> dict[str, Any]:
         if chosen:
             el["initial_option"] = _option(chosen.value, chosen.label)
     elif f.kind is FieldKind.SEARCH:
-        el = {"type": "external_select", "action_id": SEARCH_PREFIX + f.id, "min_query_length": 0}
+        el = {
+            "type": "external_select",
+            "action_id": SEARCH_PREFIX + (f.dataset or f.id),
+            "min_query_length": 0,
+        }
         if f.initial:
             el["initial_option"] = _option(f.initial, f.initial_label or f.initial)
     elif f.kind is FieldKind.DATE:
@@ -57,14 +63,14 @@ def _element(f: FormField) -> dict[str, Any]:
             "action_id": f.id,
             "options": [_option(c.value, c.label) for c in f.choices],
         }
-        chosen = set((f.initial or "").split("\n"))
-        initial = [_option(c.value, c.label) for c in f.choices if c.value in chosen]
-        if initial:
-            el["initial_options"] = initial
+        picked = set((f.initial or "").split("\n"))
+        options = [_option(c.value, c.label) for c in f.choices if c.value in picked]
+        if options:
+            el["initial_options"] = options
     elif f.kind is FieldKind.MULTI_SEARCH:
         el = {
             "type": "multi_external_select",
-            "action_id": SEARCH_PREFIX + f.id,
+            "action_id": SEARCH_PREFIX + (f.dataset or f.id),
             "min_query_length": 0,
         }
         if f.initial:
@@ -80,7 +86,10 @@ def _element(f: FormField) -> dict[str, Any]:
     return el
 
 
-def modal(spec: FormSpec) -> dict[str, Any]:
+def modal(spec: FormSpec, values: Values | None = None) -> dict[str, Any]:
+    """A form as a modal, prefilled with `values` (what the user typed) over its own
+    initial values."""
+    values = values or {}
     blocks: list[dict[str, Any]] = []
     if spec.intro:
         blocks.append({"type": "section", "text": _text(esc(spec.intro)[:3000], "mrkdwn")})
@@ -89,7 +98,7 @@ def modal(spec: FormSpec) -> dict[str, Any]:
             "type": "input",
             "block_id": f.id,
             "label": _text(f.label),
-            "element": _element(f),
+            "element": _element(f, values.get(f.id)),
             "optional": not f.required,
         }
         if f.hint:
@@ -119,8 +128,9 @@ def message_view(title: str, text: str) -> dict[str, Any]:
 def values_of(view: dict[str, Any]) -> Values:
     """The submitted values by field id, whatever element carried them."""
     out: Values = {}
-    state = (view.get("state") or {}).get("values") or {}
-    for block_id, actions in state.items():
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    for block_id, actions in values.items() if isinstance(values, dict) else ():
         if not isinstance(actions, dict):
             continue
         for value in actions.values():
@@ -145,8 +155,9 @@ def values_of(view: dict[str, Any]) -> Values:
 
 
 def state_of(view: dict[str, Any]) -> dict[str, str]:
+    raw = view.get("private_metadata")
     try:
-        data = json.loads(view.get("private_metadata") or "{}")
+        data = json.loads(raw) if isinstance(raw, str) and raw else {}
     except ValueError:
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

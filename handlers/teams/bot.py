@@ -1,4 +1,5 @@
-"""The Teams ActivityHandler: commands in chat, card actions, search, references kept."""
+"""The Teams ActivityHandler: parse each activity to a neutral input, let bot/ decide, render
+the outcome as cards. Channel settings and conversation references are Teams' own."""
 
 from __future__ import annotations
 
@@ -11,50 +12,21 @@ from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Invok
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from bot.briefings import Refused as BriefingRefused
-from bot.briefings import describe
-from bot.commands import Bot, split_command
-from bot.editing import EditRefused, saved_text
-from bot.feedback import (
-    ACTION_STATUS,
-    NOT_A_PM,
-    Action,
-    AlreadyDecided,
-    Decided,
-    FeedbackService,
-    Invalid,
-    Refused,
-    SimilarFound,
-    Submitted,
-    Supported,
-    confirmation,
-    feedback_form,
-)
-from bot.forms import is_number
+from bot.channels import CHANNEL_ONLY, ChannelSetting, UnknownSetting
+from bot.feedback import FORM_TITLE
+from bot.ids import ActionId
+from bot.interactions import SHARED, Ask, FormErrors, Interaction, Interactions, Outcome, Show
+from bot.ports import ConversationStore, SeenStore
 from bot.replies import Notice
 from bot.reports import Report
-from handlers.teams import cards
-from handlers.teams.inbound import (
-    ANNOUNCE_KEY,
-    ANNOUNCE_PHRASE,
-    TRIAGE_KEY,
-    TRIAGE_PHRASE,
-    command_text,
-    invoke_parts,
-    is_channel,
-    user_key,
-    user_of,
-)
-from store.conversations import SqlConversations
-from store.seen import SqlSeen
+from bot.types import Refused
+from handlers.teams import cards, inbound
+from handlers.teams.keys import channel_key, user_key
 
 log = logging.getLogger(__name__)
 
-TRIAGE_SET = "This channel now receives feedback for triage."
-ANNOUNCE_SET = "This channel now receives product announcements."
-TRIAGE_CHANNEL_ONLY = "Send that in the Teams channel that should receive it."
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+SEARCH_RESULTS = 15  # Teams shows at most 15 type-ahead results
 
 
 def card_activity(card: dict[str, Any]) -> Activity:
@@ -74,28 +46,43 @@ def _invoke(body: dict[str, Any], status: int = 200) -> InvokeResponse:
 
 def card_response(card: dict[str, Any]) -> InvokeResponse:
     """Replace the card the user acted on (Universal Actions)."""
-    return _invoke({"statusCode": 200, "type": CARD_TYPE, "value": card})
+    return _invoke({"statusCode": 200, "type": cards.CARD_CONTENT_TYPE, "value": card})
 
 
 def toast(message: str) -> InvokeResponse:
-    return _invoke({"statusCode": 200, "type": MESSAGE_TYPE, "value": message})
+    return _invoke({"statusCode": 200, "type": MESSAGE_TYPE, "value": cards.safe_line(message)})
+
+
+def dialog(card: dict[str, Any]) -> InvokeResponse:
+    """A message extension's dialog (task module) showing `card`."""
+    return _invoke(
+        {
+            "task": {
+                "type": "continue",
+                "value": {
+                    "title": FORM_TITLE,
+                    "height": "large",
+                    "width": "medium",
+                    "card": {"contentType": cards.CARD_CONTENT_TYPE, "content": card},
+                },
+            }
+        }
+    )
 
 
 class TeamsBot(ActivityHandler):
     def __init__(
         self,
         *,
-        bot: Bot,
-        feedback: FeedbackService,
-        conversations: SqlConversations,
+        interactions: Interactions,
+        conversations: ConversationStore,
         wake: Callable[[], None],
-        seen: SqlSeen | None = None,
+        seen: SeenStore | None = None,
     ) -> None:
-        self._seen = seen
-        self._bot = bot
-        self._feedback = feedback
+        self._interactions = interactions
         self._conversations = conversations
         self._wake = wake
+        self._seen = seen
 
     async def on_turn(self, turn_context: TurnContext) -> None:  # type: ignore[override]
         activity = turn_context.activity
@@ -110,215 +97,138 @@ class TeamsBot(ActivityHandler):
     async def _remember(self, activity: Activity) -> None:
         """Keep where to reach this user (personal chat) for proactive messages later."""
         conversation = activity.conversation
-        if conversation is None or conversation.conversation_type not in (None, "personal"):
+        if conversation is None or not inbound.is_personal(activity):
             return
-        user = user_of(activity)
+        user = inbound.user_of(activity)
         if not user.id:
             return
-        try:
-            reference = activity.get_conversation_reference().model_dump(
-                mode="json", by_alias=True, exclude_none=True
-            )
-        except ValidationError:  # an activity too incomplete to answer later: skip it
-            return
-        await self._conversations.save(key=user_key(user.id), reference=reference)
+        reference = _reference(activity)
+        if reference is not None:
+            await self._conversations.save(key=user_key(user.id), reference=reference)
+
+    async def _render(self, outcome: Outcome, *, in_dialog: bool = False) -> dict[str, Any]:
+        if outcome.enqueue or outcome.wake:
+            self._wake()  # the use case wrote to the outbox (Teams enqueues nothing itself)
+        if isinstance(outcome, Show) and isinstance(outcome.reply, Report):
+            png = await asyncio.to_thread(_chart, outcome.reply)  # drawn off the event loop
+            return cards.coverage(outcome.reply, png)
+        return cards.outcome(outcome, in_dialog=in_dialog)
 
     # -- chat
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:  # type: ignore[override]
         activity = turn_context.activity
-        line = command_text(activity)
-        user = user_of(activity)
-        phrase = line.casefold().rstrip(".!")
-        if phrase in (TRIAGE_PHRASE, ANNOUNCE_PHRASE):
-            key = TRIAGE_KEY if phrase == TRIAGE_PHRASE else ANNOUNCE_KEY
-            notice = await self._set_channel(activity, key)
-            await turn_context.send_activity(card_activity(cards.render(notice)))
+        pressed = inbound.submitted(activity)
+        if pressed is not None:  # an Action.Submit from a client without Action.Execute
+            await self._submit_fallback(turn_context, pressed)
             return
-        name, rest = split_command(line)
-        if name == "feedback":
-            spec = feedback_form(values={"details": rest[:3000] or None})
-            await turn_context.send_activity(card_activity(cards.form(spec)))
+        line = inbound.command_text(activity)
+        user = inbound.user_of(activity)
+        setting = await self._interactions.channel_setting(user, line)
+        if setting is not None:
+            await self._set_channel(turn_context, setting)
             return
-        if name not in ("product", "help", "briefing", "coverage"):
-            line = "product " + line  # a bare question is a lookup
-        reply = await self._bot.handle_line(user=user, line=line)
-        if isinstance(reply, Report):  # with its chart, drawn off the event loop
-            png = await asyncio.to_thread(_chart, reply)
-            await turn_context.send_activity(card_activity(cards.coverage(reply, png)))
-            return
-        await turn_context.send_activity(card_activity(cards.render(reply)))
+        outcome = await self._interactions.line(user=user, line=line)
+        await turn_context.send_activity(card_activity(await self._render(outcome)))
 
-    async def _set_channel(self, activity: Activity, key: str) -> Notice:
-        user = user_of(activity)
-        if not is_channel(activity):
-            return Notice(TRIAGE_CHANNEL_ONLY)
-        if not self._feedback.may_decide(user):
-            log.warning("channel setting refused", extra={"user": user.id, "key": key})
-            return Notice(NOT_A_PM)
-        reference = activity.get_conversation_reference().model_dump(
-            mode="json", by_alias=True, exclude_none=True
-        )
-        await self._conversations.save(key=key, reference=reference)
-        return Notice(TRIAGE_SET if key == TRIAGE_KEY else ANNOUNCE_SET)
+    async def _submit_fallback(self, turn_context: TurnContext, pressed: Interaction) -> None:
+        outcome = await self._interactions.handle(pressed)
+        card = await self._render(outcome)
+        replaces = turn_context.activity.reply_to_id
+        if replaces and not _is_shared(outcome):
+            update = card_activity(card)
+            update.id = replaces
+            await turn_context.update_activity(update)
+        else:
+            await turn_context.send_activity(card_activity(card))
 
-    # -- invokes: card actions and type-ahead search
+    async def _set_channel(
+        self, turn_context: TurnContext, setting: ChannelSetting | UnknownSetting | Refused
+    ) -> None:
+        activity = turn_context.activity
+        if isinstance(setting, ChannelSetting) and not inbound.is_channel(activity):
+            setting = Refused(CHANNEL_ONLY)
+        if isinstance(setting, ChannelSetting):
+            reference = _reference(activity, thread=False)
+            if reference is None:
+                return
+            await self._conversations.save(key=channel_key(setting), reference=reference)
+            notice = Notice(setting.confirmation)
+        else:
+            notice = Notice(setting.message)
+        await turn_context.send_activity(card_activity(cards.render(notice)))
+
+    async def on_members_added_activity(  # type: ignore[override]
+        self, members_added: list[Any], turn_context: TurnContext
+    ) -> None:
+        """The app was added to a personal chat: welcome with what it can do for you."""
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        if inbound.is_personal(activity) and any(m.id == bot_id for m in members_added):
+            home = await self._interactions.home(inbound.user_of(activity))
+            await turn_context.send_activity(card_activity(cards.welcome(home)))
+
+    # -- invokes: card actions, type-ahead search, the message extension
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:  # type: ignore[override]
         activity = turn_context.activity
         if activity.name == "application/search":
-            return await self._search(activity)
+            dataset, query = inbound.search_query(activity)
+            choices = await self._interactions.search(dataset, query)
+            return _invoke(cards.search_response(choices, SEARCH_RESULTS))
         if activity.name == "adaptiveCard/action":
-            verb, data = invoke_parts(activity)
-            if verb == "feedback.submit":
-                return await self._submit(activity, data)
-            if verb == "product.edit":
-                return await self._edit(activity, data)
-            if verb == "briefing.save":
-                return await self._briefing(activity, data)
-            if verb == "product.editform":
-                return await self._edit_form(activity, data)
-            if verb == "product.verify":
-                return await self._verify(activity, data)
-            if verb in {a.value for a in Action}:
-                return await self._decide(activity, Action(verb), data)
-            return toast("That button is no longer supported.")
+            outcome = await self._interactions.handle(inbound.execute(activity))
+            if _is_shared(outcome):  # posted for everyone in the conversation
+                await turn_context.send_activity(card_activity(await self._render(outcome)))
+                return toast(SHARED)
+            return self._answer(outcome, await self._render(outcome))
+        if activity.name == "composeExtension/fetchTask":
+            return await self._fetch_task(activity)
+        if activity.name == "composeExtension/submitAction":
+            outcome = await self._interactions.handle(inbound.extension_submission(activity))
+            if isinstance(outcome, Ask | FormErrors):  # the dialog again, to fix or to go on
+                return dialog(await self._render(outcome, in_dialog=True))
+            card = await self._render(outcome)
+            return _invoke({"composeExtension": {"type": "message", "text": card["fallbackText"]}})
         return _invoke({"error": "unsupported invoke"}, 400)  # never a 5xx for input
 
-    async def _search(self, activity: Activity) -> InvokeResponse:
-        value = activity.value if isinstance(activity.value, dict) else {}
-        query = str(value.get("queryText") or "")[:200]
-        choices = await self._feedback.product_choices(query)
-        return _invoke(
-            {
-                "type": "application/vnd.microsoft.search.searchResponse",
-                "value": {"results": [{"title": c.label, "value": c.value} for c in choices[:50]]},
-            }
-        )
+    @staticmethod
+    def _answer(outcome: Outcome, card: dict[str, Any]) -> InvokeResponse:
+        message = cards.toast_text(outcome)
+        return toast(message) if message is not None else card_response(card)
 
-    async def _submit(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        values = {k: (str(v) if v not in (None, "") else None) for k, v in data.items()}
-        result = await self._feedback.submit(
-            user=user_of(activity), values=values, permalink=values.get("permalink")
-        )
-        label = await self._feedback.product_label(values.get("product"))
-        if isinstance(result, Invalid | Refused):
-            errors = (
-                result.errors if isinstance(result, Invalid) else {"duplicate_of": result.message}
+    async def _fetch_task(self, activity: Activity) -> InvokeResponse:
+        if inbound.extension_command(activity) != ActionId.FROM_MESSAGE:
+            return _invoke({"error": "unknown command"}, 400)
+        text, link = inbound.extension_message(activity)
+        outcome = await self._interactions.handle(
+            Interaction(
+                inbound.user_of(activity),
+                ActionId.FROM_MESSAGE,
+                values={"details": text or None},
+                state={"permalink": link} if link else {},
             )
-            return card_response(
-                cards.form(
-                    feedback_form(values=values, product_label=label), errors=errors, values=values
-                )
-            )
-        if isinstance(result, SimilarFound):
-            spec = feedback_form(values=values, product_label=label, similar=result.similar)
-            return card_response(cards.form(spec, values=values))
-        self._wake()
-        assert isinstance(result, Submitted | Supported)
-        return card_response(cards.render(Notice(confirmation(result))))
-
-    async def _briefing(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        briefings = self._bot.briefings
-        assert briefings is not None
-        # Teams sends a multi-select as "A,B"; the form spec joins values with newlines.
-        values = {
-            k: (str(v).replace(",", "\n") if k in ("regions", "products", "attendees") else str(v))
-            if v not in (None, "")
-            else None
-            for k, v in data.items()
-        }
-        raw = str(data.get("briefing") or "")
-        result = await briefings.save(
-            user=user_of(activity), values=values, briefing_id=int(raw) if is_number(raw) else None
         )
-        if isinstance(result, BriefingRefused):
-            return toast(result.message)
-        if isinstance(result, dict):
-            form = await briefings.form(
-                user=user_of(activity), briefing_id=int(raw) if is_number(raw) else None
-            )
-            assert not isinstance(form, BriefingRefused)
-            return card_response(cards.form(form, errors=result, values=values))
-        return card_response(cards.render(Notice(f"Saved: {describe(result)}")))
+        return dialog(await self._render(outcome, in_dialog=True))
 
-    async def _edit_form(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        assert self._bot.editor is not None
-        form = await self._bot.editor.form(
-            user=user_of(activity), sku=str(data.get("sku") or "")[:64]
+
+def _is_shared(outcome: Outcome) -> bool:
+    return isinstance(outcome, Show) and outcome.shared_by is not None
+
+
+def _reference(activity: Activity, *, thread: bool = True) -> dict[str, Any] | None:
+    """The activity's conversation reference; thread=False keeps a channel, not the thread a
+    message was typed in, so that posts there start threads of their own."""
+    try:
+        reference: dict[str, Any] = activity.get_conversation_reference().model_dump(
+            mode="json", by_alias=True, exclude_none=True
         )
-        if isinstance(form, EditRefused):
-            return toast(form.message)
-        return card_response(cards.form(form))
-
-    async def _verify(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        return toast(await self._bot.verify(user=user_of(activity), sku=str(data.get("sku") or "")))
-
-    async def _edit(self, activity: Activity, data: dict[str, Any]) -> InvokeResponse:
-        editor = self._bot.editor
-        assert editor is not None
-        user = user_of(activity)
-        sku = str(data.get("sku") or "")[:64]
-        values = {k: (str(v) if v not in (None, "") else None) for k, v in data.items()}
-        result = await editor.submit(user=user, sku=sku, values=values)
-        if isinstance(result, EditRefused):
-            log.warning("edit refused", extra={"user": user.id, "sku": sku})
-            return toast(result.message)
-        if isinstance(result, dict):
-            form = await editor.form(user=user, sku=sku)
-            assert not isinstance(form, EditRefused)
-            return card_response(cards.form(form, errors=result, values=values))
-        self._wake()
-        return card_response(cards.render(Notice(saved_text(result))))
-
-    async def _decide(
-        self, activity: Activity, action: Action, data: dict[str, Any]
-    ) -> InvokeResponse:
-        user = user_of(activity)
-        raw_item = str(data.get("item") or "")
-        if not is_number(raw_item):
-            return toast("That card no longer points at a feedback item.")
-        item_id = int(raw_item)
-        note = str(data.get("note") or "").strip() or None
-        target = str(data.get("target") or "")
-        result = await self._feedback.decide(
-            user=user,
-            item_id=item_id,
-            action=action,
-            note=note,
-            merge_into=int(target) if is_number(target) else None,
-        )
-        if isinstance(result, Decided):
-            self._wake()
-            return await self._triage_card(item_id)
-        if isinstance(result, Refused) and result.message == NOT_A_PM:
-            log.warning(
-                "triage attempt refused",
-                extra={"user": user.id, "item": item_id, "action": ACTION_STATUS[action].value},
-            )
-        message = result.message if isinstance(result, Refused | AlreadyDecided) else ""
-        return await self._triage_card(item_id, message)
-
-    async def _triage_card(self, item_id: int, message: str | None = None) -> InvokeResponse:
-        item = await self._feedback.get(item_id)
-        if item is None:
-            return toast(f"There is no feedback #{item_id}.")
-        return card_response(await triage_card(self._feedback, item, message))
-
-
-async def triage_card(
-    feedback: FeedbackService, item: Any, message: str | None = None
-) -> dict[str, Any]:
-    view = await feedback.catalog_view()
-    region = view.catalog.regions.get(item.region_code or "")
-    targets = await feedback.merge_targets(item) if item.is_open else []
-    return cards.triage(
-        item,
-        similar=await feedback.similar_open_to(item),
-        region_name=region.name if region else None,
-        merge_targets=targets,
-        message=message,
-    )
+    except ValidationError:  # an activity too incomplete to answer later: skip it
+        return None
+    if not thread:
+        conversation = reference.get("conversation") or {}
+        conversation["id"] = str(conversation.get("id") or "").split(";messageid=")[0]
+    return reference
 
 
 def _chart(report: Report) -> bytes:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.briefings import BriefingList, describe
-from bot.commands import AnyReply
+from bot.commands import AnyReply, help_reply
 from bot.feedback import (
-    ACTION_LABEL,
-    ACTION_STATUS,
     KIND_LABEL,
     NO_PRODUCT_LABEL,
     STATUS_LABEL,
-    TRANSITIONS,
     URGENCY_LABEL,
-    Action,
-    DecisionNotice,
-    Item,
+    HomeView,
+    Status,
+    TriageView,
+    decision_text,
 )
-from bot.forms import FieldKind, FormSpec
+from bot.forms import Choice, FieldKind, FormSpec
+from bot.ids import Button
+from bot.interactions import (
+    NOTHING_YET,
+    Ask,
+    FormErrors,
+    Outcome,
+    Private,
+    Refresh,
+    Show,
+    briefing_buttons,
+    buttons_for,
+    card_inputs,
+)
+from bot.payloads import Decision
 from bot.replies import (
     Ambiguous,
     Assessment,
@@ -36,6 +48,8 @@ from bot.replies import (
     format_money,
 )
 from bot.reports import Report
+from bot.types import UserRef
+from handlers.teams.inbound import STATE, VALUE, VERB
 
 CARD_VERSION = "1.5"  # Action.Execute (Universal Actions) needs 1.4+; Teams supports 1.5
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -88,19 +102,30 @@ def _option(o: Option) -> str:
     return f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
 
 
-def render(reply: AnyReply) -> Card:
+def execute(b: Button) -> dict[str, Any]:
+    """A press as an Action.Execute; the data carries the press's value back unchanged."""
+    return {
+        "type": "Action.Execute",
+        "title": b.label,
+        "verb": b.action.value,
+        "data": {VALUE: b.value},
+    }
+
+
+def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
+    """A reply as a card; a copy someone shared carries who shared it, and no presses."""
     body: list[dict[str, Any]]
     actions: list[dict[str, Any]] = []
     if isinstance(reply, Report):
         return coverage(reply)
+    if isinstance(reply, HomeView):
+        return home(reply)
     if isinstance(reply, BriefingList):
-        return card(
-            [
-                text(plain(reply.fallback), weight="Bolder"),
-                text("\n".join(f"- {plain(describe(b))}" for b in reply.items)),
-            ],
-            reply.fallback,
-        )
+        body = [text(plain(reply.fallback), weight="Bolder")]
+        for b in reply.items:
+            body.append(text(f"- {plain(describe(b))}"))
+            body.append({"type": "ActionSet", "actions": [execute(x) for x in briefing_buttons(b)]})
+        return card(body, reply.fallback)
     if isinstance(reply, ProductAnswer):
         p, a = reply.product, reply.assessment
         body = [
@@ -137,21 +162,8 @@ def render(reply: AnyReply) -> Card:
         actions = [
             {"type": "Action.OpenUrl", "title": d.title[:40], "url": d.url} for d in p.docs[:4]
         ]
-        if reply.can_verify:  # product managers only
-            actions += [
-                {
-                    "type": "Action.Execute",
-                    "title": "Still accurate",
-                    "verb": "product.verify",
-                    "data": {"sku": p.sku},
-                },
-                {
-                    "type": "Action.Execute",
-                    "title": "Edit",
-                    "verb": "product.editform",
-                    "data": {"sku": p.sku},
-                },
-            ]
+        if shared_by is None:
+            actions += [execute(b) for b in buttons_for(reply)]
     elif isinstance(reply, Ambiguous):
         where = f" in {plain(reply.region.name)}" if reply.region else ""
         body = [
@@ -189,7 +201,15 @@ def render(reply: AnyReply) -> Card:
             )
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(type(reply).__name__)
+    if shared_by is not None:
+        body.append(text(f"Shared by {plain(person(shared_by))}", isSubtle=True))
     return card(body, reply.fallback, actions)
+
+
+def person(user: UserRef) -> str:
+    """A person named in a card (a Teams mention needs the user's Teams id, which only their
+    own activities carry)."""
+    return user.id
 
 
 # --------------------------------------------------------------------------- forms
@@ -199,7 +219,8 @@ def form(
     spec: FormSpec,
     *,
     errors: dict[str, str] | None = None,
-    values: dict[str, str | None] | None = None,
+    values: Mapping[str, str | None] | None = None,
+    in_dialog: bool = False,
 ) -> Card:
     """A FormSpec as a card; submitting it is an Action.Execute with the spec id as verb."""
     errors = errors or {}
@@ -267,55 +288,55 @@ def form(
         if initial:
             el["value"] = initial
         body.append(el)
-    return card(
-        body,
-        spec.title,
-        [
-            {
-                "type": "Action.Execute",
-                "title": spec.submit,
-                "verb": spec.id,
-                "data": dict(spec.state),
-            }
-        ],
+    data: dict[str, Any] = {STATE: dict(spec.state)}
+    submit = (
+        {"type": "Action.Submit", "title": spec.submit, "data": {**data, VERB: spec.id}}
+        if in_dialog  # dialogs (task modules) take Action.Submit
+        else {"type": "Action.Execute", "title": spec.submit, "verb": spec.id, "data": data}
     )
+    return card(body, spec.title, [submit])
 
 
 # --------------------------------------------------------------------------- feedback
 
 
-def triage(
-    item: Item,
-    *,
-    similar: Sequence[Item] = (),
-    region_name: str | None = None,
-    merge_targets: Sequence[Item] = (),
-    message: str | None = None,
-) -> Card:
+def triage(view: TriageView) -> Card:
+    item = view.item
     clients = ", ".join([item.client, *(s.client for s in item.supporters)])
     deal = format_money(item.deal_value, item.deal_currency or "USD") if item.deal_value else "—"
-    body: list[dict[str, Any]] = [
+    body: list[dict[str, Any]] = []
+    if view.reminder:
+        body.append(
+            text(f"Waiting for a decision since {item.created_at:%d %b %Y}", color="Warning")
+        )
+    body += [
         text(f"#{item.id} · {plain(item.title)}", weight="Bolder"),
         facts(
             [
                 ("Product", plain(item.product_name or NO_PRODUCT_LABEL)),
                 ("Kind", KIND_LABEL[item.kind]),
                 ("Client", plain(clients)),
-                ("Region", plain(region_name or "—")),
+                ("Region", plain(view.region_name or "—")),
                 ("Deal value", deal),
                 ("Urgency", URGENCY_LABEL[item.urgency]),
             ]
         ),
         text(plain(item.details)),
+        text(f"From {plain(person(item.submitter))} on {item.created_at:%d %b %Y}", isSubtle=True),
     ]
-    if similar:
+    if item.merged:
+        body.append(text("Merged in: " + ", ".join(f"#{i}" for i in item.merged), isSubtle=True))
+    if view.similar:
         body.append(
             text(
-                "Similar open items: " + "; ".join(f"#{s.id} {plain(s.title)}" for s in similar),
+                "Similar open items: "
+                + "; ".join(f"#{s.id} {plain(s.title)}" for s in view.similar),
                 isSubtle=True,
             )
         )
     status = f"**Status:** {STATUS_LABEL[item.status]}"
+    if item.decided_by:
+        status += f" by {plain(person(item.decided_by))}"
     if item.merged_into:
         status += f" (into #{item.merged_into})"
     if item.decided_at:
@@ -323,48 +344,103 @@ def triage(
     body.append(text(status))
     if item.note:
         body.append(text(f"**Note:** {plain(item.note)}"))
-    if message:
-        body.append(text(plain(message), color="Attention"))
-    allowed = [a for a in Action if item.status in TRANSITIONS[ACTION_STATUS[a]]]
-    if Action.MERGE in allowed and not merge_targets:
-        allowed.remove(Action.MERGE)
-    if allowed:
+    if view.problem is not None:
+        body.append(text(plain(view.problem.message), color="Attention"))
+    for f in card_inputs(view):
         body.append(
             {
                 "type": "Input.Text",
-                "id": "note",
+                "id": f.id,
                 "isMultiline": True,
-                "label": "Note to the submitter (needed to decline)",
-                "maxLength": 1000,
+                "label": f.label,
+                **({"maxLength": f.max_length} if f.max_length else {}),
             }
         )
-    if Action.MERGE in allowed:
-        body.append(
-            {
-                "type": "Input.ChoiceSet",
-                "id": "target",
-                "label": "Merge into",
-                "style": "compact",
-                "choices": [
-                    {"title": f"#{t.id} {t.title}"[:80], "value": str(t.id)}
-                    for t in merge_targets[:50]
-                ],
-            }
-        )
-    actions = [
-        {
-            "type": "Action.Execute",
-            "title": ACTION_LABEL[a].rstrip("…"),
-            "verb": a.value,
-            "data": {"item": item.id},
+    return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
+
+
+def home(view: HomeView) -> Card:
+    """My feedback with statuses and notes; for PMs, the open queue (Slack's App Home)."""
+    body: list[dict[str, Any]] = [text("My feedback", weight="Bolder", size="Medium")]
+    lines = []
+    for item in list(reversed(view.mine))[:20]:
+        line = f"- #{item.id} {plain(item.title)}: {STATUS_LABEL[item.status]}"
+        if item.merged_into:
+            line += f" into #{item.merged_into}"
+        if item.note:
+            line += f" — {plain(item.note)}"
+        lines.append(line)
+    body.append(text("\n".join(lines) or NOTHING_YET))
+    if view.queue is not None:
+        counts = {
+            s: sum(1 for i in view.queue if i.status is s)
+            for s in (Status.NEW, Status.NOW, Status.LATER)
         }
-        for a in allowed
+        body.append(text("Open queue", weight="Bolder", size="Medium"))
+        body.append(text(" · ".join(f"{STATUS_LABEL[s]}: **{n}**" for s, n in counts.items())))
+        oldest = sorted(
+            (i for i in view.queue if i.status is Status.NEW), key=lambda i: i.created_at
+        )
+        body.append(
+            text(
+                "\n".join(
+                    f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}"
+                    for i in oldest[:10]
+                )
+                or "Nothing is waiting for a decision."
+            )
+        )
+    return card(body, view.fallback)
+
+
+def welcome(view: HomeView) -> Card:
+    """The first card in a personal chat: what to ask, and your feedback so far."""
+    intro = help_reply()
+    body = [
+        text(plain(intro.intro), weight="Bolder"),
+        text("\n".join(f"- {plain(e.lstrip('/'))}" for e in intro.examples)),
+        *home(view)["body"],
     ]
-    return card(body, f"Feedback #{item.id}: {item.title} ({STATUS_LABEL[item.status]})", actions)
+    return card(body, intro.fallback)
 
 
-def decision(notice: DecisionNotice) -> Card:
-    return card([text(plain(notice.fallback))], notice.fallback)
+def search_response(choices: Sequence[Choice], limit: int) -> dict[str, Any]:
+    """Type-ahead results; the last choice (e.g. "Not product-specific") is always kept."""
+    shown = list(choices[:limit])
+    if len(choices) > limit:
+        shown[-1] = choices[-1]
+    return {
+        "type": "application/vnd.microsoft.search.searchResponse",
+        "value": {"results": [{"title": c.label, "value": c.value} for c in shown]},
+    }
+
+
+def outcome(result: Outcome, *, in_dialog: bool = False) -> Card:
+    """A neutral outcome as the card to show (in place of the one pressed, or in a dialog)."""
+    if isinstance(result, Show):
+        return render(result.reply, shared_by=result.shared_by)
+    if isinstance(result, Ask):
+        return form(result.form, values=result.values, in_dialog=in_dialog)
+    if isinstance(result, FormErrors):
+        if result.form is None:
+            return render(Notice(" ".join(result.errors.values())))
+        return form(result.form, errors=result.errors, values=result.values, in_dialog=in_dialog)
+    if isinstance(result, Refresh):
+        return triage(result.card)
+    return render(Notice(result.text))
+
+
+def toast_text(result: Outcome) -> str | None:
+    """A private notice shows as a toast over the card, which stays as it was (as does a form
+    the asker may not see again, e.g. a forged one)."""
+    if isinstance(result, FormErrors) and result.form is None:
+        return " ".join(result.errors.values())
+    return result.text if isinstance(result, Private) else None
+
+
+def decision(notice: Decision) -> Card:
+    message = decision_text(notice)
+    return card([text(plain(message))], message)
 
 
 def digest(title: str, lines: Sequence[str]) -> Card:

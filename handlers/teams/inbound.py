@@ -1,4 +1,5 @@
-"""Teams activities -> neutral inputs: the acting user, the command line, card data."""
+"""Teams activities -> neutral inputs: the acting user, the typed line, a card's press or
+submission (Action.Execute, its Action.Submit fallback, a message extension's dialog)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,13 @@ from typing import Any
 
 from microsoft_agents.activity import Activity
 
+from bot.interactions import Interaction
 from bot.types import UserRef
-from handlers.teams.keys import ANNOUNCE_KEY, TRIAGE_KEY, user_key
-
-__all__ = ["ANNOUNCE_KEY", "TRIAGE_KEY", "user_key"]  # re-exported: callers import them here
 
 _MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
-
-TRIAGE_PHRASE = "use this channel for triage"
-ANNOUNCE_PHRASE = "use this channel for announcements"
+# Card data keys that are ours, not inputs the user filled in (cards.py writes them).
+VERB, VALUE, STATE = "verb", "value", "state"
 
 
 def user_of(activity: Activity) -> UserRef:
@@ -27,11 +25,15 @@ def user_of(activity: Activity) -> UserRef:
     return UserRef("teams", str(aad or (sender.id if sender else "")))
 
 
-def command_text(activity: Activity) -> str:
-    """The typed text without @mentions or markup: '<at>Salesbridge</at> product au x'."""
-    text = _MENTION.sub(" ", activity.text or "")
+def plain_text(text: str) -> str:
+    """Text without @mentions or markup: '<at>Salesbridge</at> product au x' -> 'product au x'."""
+    text = _MENTION.sub(" ", text)
     text = html.unescape(_TAGS.sub(" ", text))
     return " ".join(text.split())
+
+
+def command_text(activity: Activity) -> str:
+    return plain_text(activity.text or "")
 
 
 def is_channel(activity: Activity) -> bool:
@@ -39,9 +41,75 @@ def is_channel(activity: Activity) -> bool:
     return bool(conversation and conversation.conversation_type == "channel")
 
 
-def invoke_parts(activity: Activity) -> tuple[str, dict[str, Any]]:
-    """(verb, data) of an Action.Execute invoke; inputs are merged into data by Teams."""
-    value = activity.value if isinstance(activity.value, dict) else {}
-    action = value.get("action") if isinstance(value.get("action"), dict) else {}
-    data = action.get("data") if isinstance(action.get("data"), dict) else {}
-    return str(action.get("verb") or ""), dict(data)
+def is_personal(activity: Activity) -> bool:
+    """A one-to-one chat with the bot. Teams always says so; a client or emulator that leaves
+    conversationType out is judged by the conversation itself (channels and group chats are
+    "19:…" threads or group conversations)."""
+    conversation = activity.conversation
+    if conversation is None:
+        return False
+    if conversation.conversation_type is not None:
+        return conversation.conversation_type == "personal"
+    return not conversation.is_group and not str(conversation.id or "").startswith("19:")
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def from_data(user: UserRef, verb: str, data: dict[str, Any]) -> Interaction:
+    """A card's data (our value and state, and the inputs Teams merged in) as a neutral press
+    or submission."""
+    state = {str(k): str(v) for k, v in _dict(data.get(STATE)).items()}
+    values = {
+        str(k): (str(v) if v not in (None, "") else None)
+        for k, v in data.items()
+        if k not in (VERB, VALUE, STATE) and isinstance(v, str | int | float | bool | type(None))
+    }
+    return Interaction(
+        user=user,
+        id=verb,
+        value=str(data.get(VALUE) or "")[:2000],
+        values=values,
+        state=state,
+    )
+
+
+def execute(activity: Activity) -> Interaction:
+    """An Action.Execute invoke (adaptiveCard/action): value.action.verb and .data."""
+    action = _dict(_dict(activity.value).get("action"))
+    return from_data(user_of(activity), str(action.get("verb") or ""), _dict(action.get("data")))
+
+
+def submitted(activity: Activity) -> Interaction | None:
+    """An Action.Submit (older clients' fallback): a message whose value carries the verb."""
+    value = _dict(activity.value)
+    verb = value.get(VERB)
+    return from_data(user_of(activity), verb, value) if isinstance(verb, str) and verb else None
+
+
+def search_query(activity: Activity) -> tuple[str, str]:
+    """(dataset, typed text) of an application/search invoke."""
+    value = _dict(activity.value)
+    return str(value.get("dataset") or ""), str(value.get("queryText") or "")[:200]
+
+
+def extension_command(activity: Activity) -> str:
+    return str(_dict(activity.value).get("commandId") or "")
+
+
+def extension_message(activity: Activity) -> tuple[str, str | None]:
+    """The text and link of the message a message-extension action was started on."""
+    payload = _dict(_dict(activity.value).get("messagePayload"))
+    body = _dict(payload.get("body"))
+    text = str(body.get("content") or "")
+    if str(body.get("contentType") or "html").lower() == "html":
+        text = plain_text(text.replace("<br>", "\n"))
+    link = payload.get("linkToMessage")
+    return text[:3000], link if isinstance(link, str) else None
+
+
+def extension_submission(activity: Activity) -> Interaction:
+    """A message extension dialog's submission: its form's verb and inputs in value.data."""
+    data = _dict(_dict(activity.value).get("data"))
+    return from_data(user_of(activity), str(data.get(VERB) or ""), data)

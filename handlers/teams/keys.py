@@ -3,9 +3,24 @@ code that only needs the keys does not load it."""
 
 from __future__ import annotations
 
+from bot.channels import ChannelSetting, Role
+
 TRIAGE_KEY = "teams:triage"
 ANNOUNCE_KEY = "teams:announce"
+MANAGEMENT_KEY = "teams:management"
+REGION_PREFIX = "teams:region:"
 
 
 def user_key(aad_id: str) -> str:
     return f"teams:user:{aad_id}"
+
+
+def region_key(code: str) -> str:
+    return REGION_PREFIX + code
+
+
+def channel_key(setting: ChannelSetting) -> str:
+    if setting.role is Role.REGION:
+        assert setting.region is not None
+        return region_key(setting.region.code)
+    return {Role.TRIAGE: TRIAGE_KEY, Role.ANNOUNCE: ANNOUNCE_KEY}.get(setting.role, MANAGEMENT_KEY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -10,12 +11,15 @@ from microsoft_agents.activity import Activity, ConversationReference
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
-from bot.feedback import DecisionNotice, FeedbackService, Status
+from bot import payloads
+from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from bot.payloads import TriageReason
+from bot.ports import ConversationStore
+from bot.reports import CoverageService, PeriodError, Report
 from handlers.teams import cards
-from handlers.teams.bot import card_activity, triage_card
-from handlers.teams.inbound import ANNOUNCE_KEY, TRIAGE_KEY, user_key
-from store.conversations import SqlConversations
+from handlers.teams.bot import card_activity
+from handlers.teams.keys import TRIAGE_KEY, user_key
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
 RETRY_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
@@ -30,13 +34,15 @@ class TeamsNotifier:
         *,
         adapter: CloudAdapter,
         app_id: str | None,
-        conversations: SqlConversations,
+        conversations: ConversationStore,
         feedback: FeedbackService,
+        coverage: CoverageService | None = None,
     ) -> None:
         self._adapter = adapter
         self._app_id = app_id
         self._conversations = conversations
         self._feedback = feedback
+        self._coverage_service = coverage
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         if message.unsure:
@@ -47,13 +53,20 @@ class TeamsNotifier:
                 extra={"outbox_id": message.id, "kind": message.kind},
             )
         try:
-            if message.payload.get("type") == "digest":
-                return await self._digest(message)
-            if message.kind == "dm":
-                return await self._dm(message)
-            if message.kind == "triage":
-                return await self._triage(message)
-            return Failed(f"unknown outbox kind {message.kind!r}")
+            payload = payloads.decode(message.payload)
+        except payloads.PayloadError as exc:
+            return Failed(str(exc))
+        try:
+            if isinstance(payload, payloads.Triage):
+                return await self._triage(payload)
+            if isinstance(payload, payloads.Coverage):
+                return await self._coverage(message, payload)
+            card = (
+                cards.digest(payload.title, payload.lines)
+                if isinstance(payload, payloads.Digest)
+                else cards.decision(payload)
+            )
+            return await self._post(self._key(message), card)
         except aiohttp.ClientResponseError as exc:
             if exc.status in RETRY_STATUSES:
                 retry_after = (exc.headers or {}).get("Retry-After")
@@ -73,6 +86,28 @@ class TeamsNotifier:
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300])
         except (aiohttp.ClientError, TimeoutError) as exc:
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300], maybe_sent=True)
+
+    @staticmethod
+    def _key(message: OutboxMessage) -> str:
+        """A DM goes to the person's chat; anything else to the channel stored under its
+        name ("announce", "triage", "region:APAC", "management")."""
+        return user_key(message.target) if message.kind == "dm" else f"teams:{message.target}"
+
+    async def _post(self, key: str, card: dict[str, Any]) -> Outcome:
+        reference = await self._conversations.get(key=key)
+        if reference is None:
+            return Failed(f"no conversation stored for {key} (they have not used the bot yet)")
+        return Sent({"id": await self._send(reference, card_activity(card))})
+
+    async def _coverage(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
+        if self._coverage_service is None:
+            return Failed("coverage reports are not configured")
+        try:
+            report = await self._coverage_service.report(job.period)
+        except PeriodError as exc:
+            return Failed(str(exc))
+        png = await asyncio.to_thread(_chart, report)
+        return await self._post(self._key(message), cards.coverage(report, png))
 
     async def _send(
         self, reference: dict[str, Any], activity: Activity, update_id: str | None = None
@@ -106,47 +141,29 @@ class TeamsNotifier:
             raise outcome["error"]
         return str(outcome.get("id") or "")
 
-    async def _digest(self, message: OutboxMessage) -> Outcome:
-        key = ANNOUNCE_KEY if message.kind == "announce" else user_key(message.target)
-        reference = await self._conversations.get(key=key)
-        if reference is None:
-            return Failed(f"no Teams conversation for {key}")
-        p = message.payload
-        card = cards.digest(str(p.get("title") or ""), [str(x) for x in p.get("lines", [])])
-        return Sent({"id": await self._send(reference, card_activity(card))})
-
-    async def _dm(self, message: OutboxMessage) -> Outcome:
-        reference = await self._conversations.get(key=user_key(message.target))
-        if reference is None:
-            return Failed("no conversation with this user yet (they have not used the bot)")
-        p = message.payload
-        notice = DecisionNotice(
-            item_id=int(p["item"]),
-            title=str(p.get("title") or ""),
-            status=Status(p["status"]),
-            note=p.get("note"),
-            by=str(p.get("by") or ""),
-            merged_into=p.get("merged_into"),
-        )
-        activity_id = await self._send(reference, card_activity(cards.decision(notice)))
-        return Sent({"id": activity_id})
-
-    async def _triage(self, message: OutboxMessage) -> Outcome:
+    async def _triage(self, job: payloads.Triage) -> Outcome:
         reference = await self._conversations.get(key=TRIAGE_KEY)
         if reference is None:
             return Failed("no Teams triage channel: a PM sends 'use this channel for triage'")
-        item = await self._feedback.get(int(message.payload["item"]))
+        item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")
-        card = await triage_card(self._feedback, item)
+        reminder = job.reason is TriageReason.REMINDER
+        card = cards.triage(await self._feedback.triage_view(item, reminder=reminder))
         existing = item.triage_ts if item.triage_channel == TRIAGE_KEY else None
-        reminder = ":triage:remind" in message.dedupe_key
-        if existing and not reminder:
+        if existing and job.reason is TriageReason.REFRESH:
             await self._send(reference, card_activity(card), update_id=existing)
             return Sent({"id": existing, "updated": True})
-        if not message.dedupe_key.endswith(":triage:new") and not reminder:
+        if not existing and job.reason is not TriageReason.FIRST:
             return RetryLater("triage card not posted yet", retry_after=1.0)
         activity_id = await self._send(reference, card_activity(card))
         if not existing:  # a reminder leaves the original card as the one kept up to date
             await self._feedback.remember_triage_message(item.id, TRIAGE_KEY, activity_id)
         return Sent({"id": activity_id})
+
+
+def _chart(report: Report) -> bytes:
+    # matplotlib is imported on first use: most processes never draw a chart.
+    from handlers.charts import coverage_png
+
+    return coverage_png(report)

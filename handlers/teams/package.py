@@ -18,8 +18,8 @@ def manifest_for(app_id: str, directory: Path = MANIFEST_DIR) -> dict[str, Any]:
         raise ValueError("MICROSOFT_APP_ID must be the bot's GUID")
     data: dict[str, Any] = json.loads((directory / "manifest.json").read_text("utf-8"))
     data["id"] = app_id
-    for bot in data.get("bots", []):
-        bot["botId"] = app_id
+    for part in (*data.get("bots", []), *data.get("composeExtensions", [])):
+        part["botId"] = app_id
     return data
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from bot.catalog import CatalogService
 from bot.catalog_file import parse_catalog
-from bot.editing import CONFLICT, Edited, EditRefused, ProductEditor, parse_edit, rule_line
-from bot.types import UserRef
+from bot.editing import CONFLICT, Edited, ProductEditor, parse_edit, rule_line
+from bot.types import Refused, UserRef, Why
 from tests.conftest import demo_text
 
 PM = UserRef("slack", "U0PM1")
@@ -38,7 +38,7 @@ async def test_an_edit_that_raced_another_change_is_refused(
 
     monkeypatch.setattr(catalog_service, "export_catalog", export_then_someone_else_edits)
     result = await editor.submit(user=PM, sku="WDG-PRO", values={"summary": "New summary"})
-    assert result == EditRefused(CONFLICT)
+    assert result == Refused(CONFLICT, Why.CONFLICT)
     monkeypatch.undo()
     names = {p.name for p in (await catalog_service.export_catalog()).products}
     assert "Widget Air" in names  # the other change survived

@@ -195,7 +195,7 @@ async def test_two_pms_at_once_make_one_decision(svc: FeedbackService, engine) -
     told = [r for r in results if isinstance(r, AlreadyDecided)]
     assert len(decided) == 1 and len(told) == 2
     winner = decided[0].transition.actor.id
-    assert all(f"<@{winner}>" in r.message_for(lambda i: f"<@{i}>") for r in told)
+    assert all(f"<@{winner}>" in r.message_for(lambda u: f"<@{u.id}>") for r in told)
     assert all(f"by {winner}" in r.message for r in told)  # Teams: no Slack markup
     events = await SqlFeedbackRepository(engine).events(item_id=item_id)
     assert [(e["from_status"], e["to_status"]) for e in events] == [

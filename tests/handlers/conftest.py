@@ -55,14 +55,20 @@ class SlackDriver:
         hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
         hdrs.update(sign(body) if headers is None else headers)
         async with self.http.post(self.base + "/slack/events", data=body, headers=hdrs) as r:
-            return Answer(r.status, await r.text())
+            answer = Answer(r.status, await r.text())
+        # What a press does after its ack (answering through response_url, opening a form)
+        # is done by the time Slack would show it: wait for it, as a person would.
+        await self.services.background.idle()
+        return answer
 
     async def post_json(self, payload: dict[str, Any]) -> Answer:
         """An Events API delivery (JSON body, signed like everything else)."""
         body = json.dumps(payload)
         headers = {"Content-Type": "application/json", **sign(body)}
         async with self.http.post(self.base + "/slack/events", data=body, headers=headers) as r:
-            return Answer(r.status, await r.text())
+            answer = Answer(r.status, await r.text())
+        await self.services.background.idle()
+        return answer
 
     async def command(
         self,

@@ -79,8 +79,8 @@ def test_worker_delivers_and_stops_on_sigterm(run, tmp_path: Path) -> None:  # t
     async def enqueue() -> None:
         engine = make_engine(env["DATABASE_URL"])
         await SqlOutbox(engine).enqueue(
-            notifications=[Notification("fax", "dm", "U1", "cli:1", {})]
-        )  # no sender: parked as dead
+            notifications=[Notification("teams", "dm", "U1", "cli:1", {"type": "fax"})]
+        )  # no payload of ours: parked as dead
         await engine.dispose()
 
     asyncio.run(enqueue())
@@ -100,7 +100,7 @@ def test_worker_delivers_and_stops_on_sigterm(run, tmp_path: Path) -> None:  # t
         while time.monotonic() < deadline and not asyncio.run(dead()):
             time.sleep(0.2)
         parked = asyncio.run(dead())
-        assert [m["last_error"] for m in parked] == ["no sender for platform 'fax'"]
+        assert [m["last_error"] for m in parked] == ["unknown payload type 'fax'"]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

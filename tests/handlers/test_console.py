@@ -6,16 +6,23 @@ import io
 
 from bot.catalog import CatalogService
 from bot.commands import Bot
+from bot.feedback import FeedbackService, Settings
+from bot.interactions import Interactions
+from bot.ports import SystemClock
 from handlers.console import run_console
+from store.feedback_repo import SqlFeedbackRepository
 from tests.conftest import demo_text
 
 
 async def converse(catalog_service: CatalogService, script: str) -> list[str]:
     await catalog_service.import_catalog(demo_text())
     out: list[str] = []
-    await run_console(
-        Bot(catalog=catalog_service), user="U0SALES1", stdin=io.StringIO(script), out=out.append
+    repo = SqlFeedbackRepository(catalog_service._repo.engine)  # type: ignore[attr-defined]
+    feedback = FeedbackService(
+        repo=repo, catalog=catalog_service, clock=SystemClock(), settings=Settings()
     )
+    interactions = Interactions(bot=Bot(catalog=catalog_service), feedback=feedback)
+    await run_console(interactions, user="U0SALES1", stdin=io.StringIO(script), out=out.append)
     return out
 
 

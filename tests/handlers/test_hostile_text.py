@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.catalog_file import CatalogError, parse_catalog
-from bot.feedback import Item, Kind, Status, Urgency
+from bot.feedback import Item, Kind, Status, TriageView, Urgency
 from bot.types import UserRef
 from handlers.slack.blocks import triage_card
 from handlers.teams import cards
@@ -40,13 +40,13 @@ def hostile_item() -> Item:
 
 
 def test_feedback_text_is_escaped_on_slack() -> None:
-    shown = str(triage_card(hostile_item()))
+    shown = str(triage_card(TriageView(hostile_item())))
     for raw in ("<!channel>", "<@U0CEO>", "<https://evil.example"):
         assert raw not in shown
 
 
 def test_feedback_text_is_escaped_on_teams() -> None:
-    shown = str(cards.triage(hostile_item()))
+    shown = str(cards.triage(TriageView(hostile_item())))
     for raw in ("<at>", "<!channel>", "[x](https://evil)"):
         assert raw not in shown
 

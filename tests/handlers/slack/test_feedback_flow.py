@@ -82,7 +82,7 @@ async def test_feedback_end_to_end(slack: SlackDriver) -> None:
     picked = await slack.interaction(
         {
             "type": "block_suggestion",
-            "action_id": "search.product",
+            "action_id": "search.products",
             "block_id": "product",
             "value": "widgit pro",
             "container": {"type": "view", "view_id": "V0FORM"},

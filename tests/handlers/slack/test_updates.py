@@ -198,7 +198,7 @@ async def test_pm_edit_changes_the_answer_and_is_announced(updates: SlackDriver)
     # A PM opens the form from the command; the rules are one market per line.
     assert (await updates.command("edit widget lite", user=PMS[0])).status == 200
     form = opened(updates)
-    assert form["callback_id"] == "product.edit"
+    assert form["callback_id"] == "product.save"
     rules = next(b for b in form["blocks"] if b.get("block_id") == "availability")
     current = rules["element"]["initial_value"]
     assert "AU: not_available — Not licensed" in current
@@ -245,12 +245,11 @@ async def test_pm_edit_changes_the_answer_and_is_announced(updates: SlackDriver)
 async def test_owner_may_edit_their_own_product_only(updates: SlackDriver) -> None:
     editor = updates.services.bot.editor
     assert editor is not None
-    from bot.editing import EditRefused
-    from bot.types import UserRef
+    from bot.types import Refused, UserRef
 
     owner = UserRef("slack", "U01PMALICE")  # owns Widget Pro, not Ledger Sync (Bruno's)
-    assert not isinstance(await editor.form(user=owner, sku="WDG-PRO"), EditRefused)
-    assert isinstance(await editor.form(user=owner, sku="LDG-SYNC"), EditRefused)
+    assert not isinstance(await editor.form(user=owner, sku="WDG-PRO"), Refused)
+    assert isinstance(await editor.form(user=owner, sku="LDG-SYNC"), Refused)
 
 
 async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDriver) -> None:
@@ -277,7 +276,7 @@ async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDri
     assert updates.fake.responses[-1]["text"].startswith("Only product managers")
     await updates.action("feedback.compete", "1", user=PMS[0])
     form = opened(updates)
-    assert form["callback_id"] == "feedback.compete"
+    assert form["callback_id"] == "compete.save"
     done = await updates.interaction(
         view_submission(
             form, PMS[0], competitor="Gizmotron", difference="We sync offline in every tier"

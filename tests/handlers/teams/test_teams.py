@@ -126,23 +126,23 @@ async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
     await eventually(lambda: len(teams.connector.messages(CHANNEL)) == 3)
     card = card_of(teams.connector.messages(CHANNEL)[-1].body)
     verbs = [a["verb"] for a in card["actions"]]
-    assert verbs == ["triage.now", "triage.later", "triage.decline"]  # nothing to merge into
+    assert verbs == ["triage.now", "triage.later", "triage.decline", "triage.merge"]
 
     # A sales user's press changes nothing; a PM's double press decides once.
     _, refused = await teams.execute(
-        "triage.now", {"item": 1}, user=SALES_AAD, conversation_type="channel"
+        "triage.now", {"value": "1"}, user=SALES_AAD, conversation_type="channel"
     )
     assert "Only product managers" in str(refused["value"])
     (_, first), (_, second) = await asyncio.gather(
         teams.execute(
             "triage.now",
-            {"item": 1, "note": "On the Q1 plan"},
+            {"value": "1", "note": "On the Q1 plan"},
             user=PM_AAD,
             conversation_type="channel",
         ),
         teams.execute(
             "triage.now",
-            {"item": 1, "note": "On the Q1 plan"},
+            {"value": "1", "note": "On the Q1 plan"},
             user=PM_AAD,
             conversation_type="channel",
         ),
@@ -252,19 +252,25 @@ async def test_product_updates_on_teams(teams: TeamsDriver) -> None:
     await teams.say("product widget lite in oz", user=PM_AAD)
     answer = card_of(teams.connector.messages(f"a:dm-{PM_AAD}")[-1].body)
     assert [a.get("verb") for a in answer["actions"] if a["type"] == "Action.Execute"] == [
+        "product.share",
+        "product.edit",
         "product.verify",
-        "product.editform",
     ]
-    _, form = await teams.execute("product.editform", {"sku": "WDG-LITE"}, user=PM_AAD)
+    _, form = await teams.execute("product.edit", {"value": "WDG-LITE"}, user=PM_AAD)
     rules = next(el for el in form["value"]["body"] if el.get("id") == "availability")
     _, refused = await teams.execute(
-        "product.edit", {"sku": "WDG-LITE", "availability": "GLOBAL: available"}
+        "product.save", {"state": {"sku": "WDG-LITE"}, "availability": "GLOBAL: available"}
     )
     assert refused["value"].startswith("Only product managers")  # forged by sales
     new_rules = rules["value"].replace("AU: not_available — Not licensed", "AU: available")
     _, saved = await teams.execute(
-        "product.edit",
-        {"sku": "WDG-LITE", "lifecycle": "ga", "pricing_band": "A", "availability": new_rules},
+        "product.save",
+        {
+            "state": {"sku": "WDG-LITE"},
+            "lifecycle": "ga",
+            "pricing_band": "A",
+            "availability": new_rules,
+        },
         user=PM_AAD,
     )
     assert "Widget Lite saved." in str(saved["value"])
@@ -324,5 +330,5 @@ async def test_emulator_mode_only_talks_to_this_machine(teams: TeamsDriver) -> N
 
 async def test_a_teams_user_cannot_claim_a_slack_pms_id(teams: TeamsDriver) -> None:
     # U01PMALICE owns Widget Pro on Slack; a Teams activity naming that id is nobody.
-    _, refused = await teams.execute("product.editform", {"sku": "WDG-PRO"}, user="U01PMALICE")
+    _, refused = await teams.execute("product.edit", {"value": "WDG-PRO"}, user="U01PMALICE")
     assert refused["value"].startswith("Only product managers")

@@ -1,0 +1,51 @@
+"""Every neutral action, form and search id, defined once: the same string is the Slack
+action_id / callback_id, the Teams verb / dataset and the console's name for it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ActionId(enum.StrEnum):
+    """A press: a button (or menu entry, or message action) on any surface."""
+
+    SHARE = "product.share"  # value: "SKU|REGION"
+    VERIFY = "product.verify"  # value: SKU
+    EDIT = "product.edit"  # value: SKU; opens the edit form
+    COMPETE = "feedback.compete"  # value: item id; opens the competitive-difference form
+    BRIEFING_MENU = "briefing.menu"  # value: "correct:ID" | "delete:ID"
+    FROM_MESSAGE = "feedback.from_message"  # a message action: its text becomes feedback
+    TRIAGE_NOW = "triage.now"  # value: item id (also TRIAGE_*: the decisions)
+    TRIAGE_LATER = "triage.later"
+    TRIAGE_DECLINE = "triage.decline"
+    TRIAGE_MERGE = "triage.merge"
+    TRIAGE_ACTIONED = "triage.actioned"
+
+
+class FormId(enum.StrEnum):
+    """A form submission (a Slack modal's callback_id, a Teams card's submit verb)."""
+
+    FEEDBACK = "feedback.submit"
+    PRODUCT = "product.save"
+    BRIEFING = "briefing.save"
+    NOTE = "triage.note"
+    COMPETE = "compete.save"
+
+
+class Dataset(enum.StrEnum):
+    """What a search field looks up as the user types."""
+
+    PRODUCT = "products"  # one product, or "not product-specific"
+    PRODUCTS = "products.many"  # several real products
+    USERS = "users"  # people in the workspace (searched by the platform itself)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A press offered on a reply; each platform renders it and sends it back unchanged."""
+
+    action: ActionId
+    label: str
+    value: str
+    primary: bool = False

@@ -1,0 +1,496 @@
+"""Presses and form submissions, decided once for every platform.
+
+Each platform parses what it received into one neutral `Interaction` (who, which action or
+form, its value or values, its carried state), calls `Interactions.handle`, and renders the
+neutral `Outcome` it gets back. Nothing here knows Slack, Teams or the console.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.briefings import Briefing, BriefingList, describe
+from bot.channels import ChannelSetting, UnknownSetting, parse_setting
+from bot.commands import AnyReply, Bot, parse_line
+from bot.editing import NOT_ALLOWED, competitive_form, saved_text, told_submitter
+from bot.feedback import (
+    ACTION_LABEL,
+    ASKS_FOR_NOTE,
+    FORM_TITLE,
+    NO_PRODUCT,
+    NOT_A_PM,
+    NOTE_FIELD,
+    Action,
+    Decided,
+    FeedbackService,
+    HomeView,
+    Invalid,
+    Kind,
+    SimilarFound,
+    Supported,
+    TriageView,
+    confirmation,
+    feedback_form,
+    note_form,
+)
+from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
+from bot.ids import ActionId, Button, Dataset, FormId
+from bot.payloads import Coverage
+from bot.ports import Notification
+from bot.replies import SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
+from bot.reports import Report
+from bot.types import Refused, UserRef, Why
+
+log = logging.getLogger(__name__)
+
+# Copy, written once for every platform.
+UNKNOWN_ACTION = "That button is no longer supported."
+STALE = "That button no longer points at anything: ask again for a fresh answer."
+SHARE_GONE = "That product or market is no longer in the catalog."
+ITEM_GONE = "That item or its product is gone."
+NOTHING_TO_MERGE = "There is no other open item to merge into."
+FORM_STALE = "This form is out of date: open it again."
+SAVED = "Saved"
+BRIEFING_SAVED = "Briefing saved"
+SUPPORTED = "Added your client"
+SHARED = "Shared in this conversation."
+NOTHING_YET = (
+    "Nothing yet. Send feedback with “feedback …” or the message action “Send to product team”."
+)
+EDIT_LABEL = "Edit"
+COMPETE_LABEL = "Add to competitive differences"
+CORRECT_LABEL = "Correct"
+DELETE_LABEL = "Delete"
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """A press or a submission, as every platform hands it in."""
+
+    user: UserRef
+    id: str  # an ActionId or a FormId
+    value: str = ""  # the pressed button's value
+    values: Values = field(default_factory=dict)  # a form's fields, or inputs on the card
+    state: Mapping[str, str] = field(default_factory=dict)  # FormSpec.state, carried back
+    # Where files belonging to the answer can be uploaded (a Slack channel); None where the
+    # platform takes none.
+    files_to: str | None = None
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Outcome:
+    enqueue: tuple[Notification, ...] = ()  # for the outbox, written by the platform code
+    wake: bool = False  # the outbox has new rows: deliver now
+
+
+@dataclass(frozen=True, slots=True)
+class Show(_Outcome):
+    """Show a reply: to the asker only, or (shared) to everyone in the conversation."""
+
+    reply: AnyReply
+    shared_by: UserRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ask(_Outcome):
+    """Ask with a form (a Slack modal, a Teams card, console prompts)."""
+
+    form: FormSpec
+    values: Values = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FormErrors(_Outcome):
+    """The form again, with what to fix by field; nothing the user typed is lost."""
+
+    form: FormSpec | None  # None: not the asker's form to see again (e.g. a forged one)
+    errors: Errors
+    values: Values = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh(_Outcome):
+    """The triage card as it now is (a problem, if any, told to the presser)."""
+
+    card: TriageView
+
+
+@dataclass(frozen=True, slots=True)
+class Private(_Outcome):
+    """A short notice for the presser alone."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done(_Outcome):
+    """A form went through: say so (the form closes)."""
+
+    title: str
+    text: str
+
+
+Outcome = Show | Ask | FormErrors | Refresh | Private | Done
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+def buttons_for(reply: object) -> tuple[Button, ...]:
+    """The presses a reply offers, the same on every platform. A shared copy offers none."""
+    if isinstance(reply, ProductAnswer):
+        p = reply.product
+        out = [Button(ActionId.SHARE, SHARE_LABEL, f"{p.sku}|{reply.region.code}")]
+        if reply.can_verify:
+            out.append(Button(ActionId.EDIT, EDIT_LABEL, p.sku))
+            out.append(Button(ActionId.VERIFY, VERIFY_LABEL, p.sku))
+        return tuple(out)
+    if isinstance(reply, TriageView):
+        item = reply.item
+        out = [
+            Button(
+                ActionId(a.value),
+                ACTION_LABEL[a],
+                str(item.id),
+                primary=a in (Action.NOW, Action.ACTIONED),
+            )
+            for a in reply.allowed
+        ]
+        if item.kind is Kind.COMPETITIVE and item.product_sku:
+            out.append(Button(ActionId.COMPETE, COMPETE_LABEL, str(item.id)))
+        return tuple(out)
+    if isinstance(reply, BriefingList):
+        return tuple(b for briefing in reply.items for b in briefing_buttons(briefing))
+    return ()
+
+
+def briefing_buttons(briefing: Briefing) -> tuple[Button, ...]:
+    """Correct or delete one of your briefings (a menu on Slack, buttons elsewhere)."""
+    return tuple(
+        Button(ActionId.BRIEFING_MENU, f"{label} #{briefing.id}", f"{verb}:{briefing.id}")
+        for verb, label in (("correct", CORRECT_LABEL), ("delete", DELETE_LABEL))
+    )
+
+
+def card_inputs(reply: object) -> tuple[FormField, ...]:
+    """Inputs a card carries with its presses: a note to the submitter on every decision."""
+    if isinstance(reply, TriageView) and reply.allowed:
+        return (NOTE_FIELD,)
+    return ()
+
+
+# --------------------------------------------------------------------------- the table
+
+
+Handler = Callable[[Interaction], Awaitable[Outcome]]
+
+
+class Interactions:
+    """The one place a press or a submission is decided."""
+
+    def __init__(self, *, bot: Bot, feedback: FeedbackService) -> None:
+        self.bot = bot
+        self.feedback = feedback
+        self.table: dict[str, Handler] = {
+            ActionId.SHARE: self._share,
+            ActionId.VERIFY: self._verify,
+            ActionId.EDIT: self._edit,
+            ActionId.COMPETE: self._compete,
+            ActionId.BRIEFING_MENU: self._briefing_menu,
+            ActionId.FROM_MESSAGE: self._from_message,
+            **{ActionId(a.value): self._triage for a in Action},
+            FormId.FEEDBACK: self._submit_feedback,
+            FormId.PRODUCT: self._save_product,
+            FormId.BRIEFING: self._save_briefing,
+            FormId.NOTE: self._note,
+            FormId.COMPETE: self._save_competitor,
+        }
+
+    async def handle(self, i: Interaction) -> Outcome:
+        handler = self.table.get(i.id)
+        if handler is None:
+            return Private(UNKNOWN_ACTION)
+        return await handler(i)
+
+    async def command(
+        self, *, user: UserRef, name: str, text: str, files_to: str | None = None
+    ) -> Outcome:
+        """A command (a Slack slash command, a typed line) as an outcome."""
+        reply = await self.bot.handle(user=user, command=name, text=text)
+        if isinstance(reply, OpenForm):
+            return Ask(reply.spec)
+        if isinstance(reply, Report) and files_to:
+            # The chart and the CSV take longer than an answer may: the worker uploads them.
+            files = Notification(
+                platform="slack",
+                kind="coverage",
+                target=files_to,
+                dedupe_key=f"coverage:{uuid.uuid4().hex}",
+                payload=Coverage(text).encode(),
+            )
+            return Show(reply, enqueue=(files,), wake=True)
+        return Show(reply)
+
+    async def line(self, *, user: UserRef, line: str, files_to: str | None = None) -> Outcome:
+        """A typed line (Teams chat, the console): see bot.commands.parse_line."""
+        name, text = parse_line(line)
+        return await self.command(user=user, name=name, text=text, files_to=files_to)
+
+    async def search(self, dataset: str, query: str) -> list[Choice]:
+        """Choices for a search field, from the same matcher as /product."""
+        choices = await self.feedback.product_choices(query[:200])
+        if dataset == Dataset.PRODUCTS:  # several products: a real one each
+            return [c for c in choices if c.value != NO_PRODUCT]
+        return choices
+
+    async def home(self, user: UserRef) -> HomeView:
+        return await self.feedback.home(user)
+
+    async def channel_setting(
+        self, user: UserRef, line: str
+    ) -> ChannelSetting | UnknownSetting | Refused | None:
+        """ "use this channel for …": what it sets (product managers only), or None."""
+        view = await self.feedback.catalog_view()
+        got = parse_setting(line, view.regions, view.catalog.regions)
+        if isinstance(got, ChannelSetting) and not self.feedback.may_decide(user):
+            refused = Refused(NOT_A_PM, Why.NOT_ALLOWED)
+            self._log_refusal(Interaction(user, f"channel.{got.role.value}"), refused)
+            return refused
+        return got
+
+    # -- presses on answers
+
+    async def _share(self, i: Interaction) -> Outcome:
+        sku, sep, region = i.value.partition("|")
+        answer = (
+            await self.bot.shared_answer(sku=sku[:64], region_code=region[:32]) if sep else None
+        )
+        if answer is None:
+            return Private(SHARE_GONE)
+        return Show(answer, shared_by=i.user)
+
+    async def _verify(self, i: Interaction) -> Outcome:
+        return Private(await self.bot.verify(user=i.user, sku=i.value))
+
+    async def _edit(self, i: Interaction) -> Outcome:
+        editor = self.bot.editor
+        if editor is None:
+            return Private(UNKNOWN_ACTION)
+        form = await editor.form(user=i.user, sku=i.value[:64])
+        if isinstance(form, Refused):
+            return self._refused(i, form)
+        return Ask(form)
+
+    async def _briefing_menu(self, i: Interaction) -> Outcome:
+        briefings = self.bot.briefings
+        verb, _, raw = i.value.partition(":")
+        if briefings is None or not is_number(raw) or len(raw) > 12:
+            return Private(STALE)
+        if verb == "delete":
+            return Private(await briefings.delete(user=i.user, briefing_id=int(raw)))
+        form = await briefings.form(user=i.user, briefing_id=int(raw))
+        if isinstance(form, Refused):
+            return self._refused(i, form)
+        return Ask(form)
+
+    async def _from_message(self, i: Interaction) -> Outcome:
+        """A message action: the message's text (and link) become the feedback form."""
+        details = (i.values.get("details") or "")[:3000] or None
+        return Ask(feedback_form(values={"details": details}, permalink=i.state.get("permalink")))
+
+    # -- triage
+
+    def _item_id(self, raw: str) -> int | None:
+        return int(raw) if is_number(raw) and len(raw) < 12 else None
+
+    async def _triage(self, i: Interaction) -> Outcome:
+        item_id = self._item_id(i.value)
+        if item_id is None:
+            return Private(STALE)
+        action = Action(i.id)
+        note = (i.values.get("note") or "").strip() or None
+        target = self._item_id(i.values.get("target") or "")
+        if action in ASKS_FOR_NOTE and (
+            (action is Action.DECLINE and note is None)
+            or (action is Action.MERGE and target is None)
+        ):
+            got = await self.feedback.authorize(user=i.user, item_id=item_id)
+            if isinstance(got, Refused):
+                return self._refused(i, got)
+            targets = await self.feedback.merge_targets(got) if action is Action.MERGE else []
+            if action is Action.MERGE and not targets:
+                return Private(NOTHING_TO_MERGE)
+            form = note_form(action, got, targets)
+            return Ask(form, values={"note": note} if note else {})
+        return await self._decide(i, item_id, action, note, target)
+
+    async def _note(self, i: Interaction) -> Outcome:
+        """The note form's submission (a decline or a merge, or any decision with a note)."""
+        item_id = self._item_id(i.state.get("item", ""))
+        try:
+            action = Action(i.state.get("action", ""))
+        except ValueError:
+            action = None
+        if item_id is None or action is None:
+            return FormErrors(None, {"note": FORM_STALE}, dict(i.values))
+        note = (i.values.get("note") or "").strip() or None
+        target = self._item_id(i.values.get("target") or "")
+        result = await self.feedback.decide(
+            user=i.user, item_id=item_id, action=action, note=note, merge_into=target
+        )
+        if isinstance(result, Decided):
+            return Refresh(await self.feedback.triage_view(result.item), wake=True)
+        bad_target = isinstance(result, Refused) and result.why is Why.BAD_TARGET
+        errors = {"target" if bad_target else "note": result.message}
+        item = await self.feedback.get(item_id)
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            if item is None or result.why is Why.NOT_ALLOWED:
+                return FormErrors(None, errors, dict(i.values))
+        assert item is not None
+        targets = await self.feedback.merge_targets(item) if action is Action.MERGE else []
+        return FormErrors(note_form(action, item, targets), errors, dict(i.values))
+
+    async def _decide(
+        self, i: Interaction, item_id: int, action: Action, note: str | None, target: int | None
+    ) -> Outcome:
+        result = await self.feedback.decide(
+            user=i.user, item_id=item_id, action=action, note=note, merge_into=target
+        )
+        if isinstance(result, Decided):
+            return Refresh(await self.feedback.triage_view(result.item), wake=True)
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            if result.why is Why.GONE:
+                return Private(result.message)
+        item = await self.feedback.get(item_id)
+        if item is None:
+            return Private(result.message)
+        return Refresh(await self.feedback.triage_view(item, problem=result))
+
+    async def _compete(self, i: Interaction) -> Outcome:
+        editor = self.bot.editor
+        item_id = self._item_id(i.value)
+        item = await self.feedback.get(item_id) if item_id is not None else None
+        product = (
+            await editor.product(item.product_sku)
+            if editor is not None and item is not None and item.product_sku
+            else None
+        )
+        if editor is None or item is None or product is None:
+            return Private(ITEM_GONE)
+        if not editor.may_edit(i.user, product):
+            return self._refused(i, Refused(NOT_ALLOWED, Why.NOT_ALLOWED))
+        return Ask(competitive_form(item.id, product.name, item.details))
+
+    # -- forms
+
+    async def _submit_feedback(self, i: Interaction) -> Outcome:
+        permalink = i.state.get("permalink")
+        result = await self.feedback.submit(user=i.user, values=i.values, permalink=permalink)
+        if isinstance(result, Invalid | Refused):
+            label = await self.feedback.product_label(i.values.get("product"))
+            form = feedback_form(values=i.values, permalink=permalink, product_label=label)
+            if isinstance(result, Invalid):
+                return FormErrors(form, result.errors, dict(i.values))
+            return FormErrors(form, _on(form, "duplicate_of", result.message), dict(i.values))
+        if isinstance(result, SimilarFound):
+            label = await self.feedback.product_label(i.values.get("product"))
+            form = feedback_form(
+                values=i.values, permalink=permalink, product_label=label, similar=result.similar
+            )
+            return Ask(form, values=dict(i.values))
+        title = SUPPORTED if isinstance(result, Supported) else FORM_TITLE
+        return Done(title, confirmation(result), wake=True)
+
+    async def _save_product(self, i: Interaction) -> Outcome:
+        editor = self.bot.editor
+        if editor is None:
+            return Private(UNKNOWN_ACTION)
+        sku = i.state.get("sku", "")[:64]
+        result = await editor.submit(user=i.user, sku=sku, values=i.values)
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            shown = None if result.why in (Why.NOT_ALLOWED, Why.GONE) else result
+            form = await editor.form(user=i.user, sku=sku) if shown else None
+            spec = form if isinstance(form, FormSpec) else None
+            return FormErrors(spec, {"lifecycle": result.message}, dict(i.values))
+        if isinstance(result, dict):
+            form = await editor.form(user=i.user, sku=sku)
+            spec = form if isinstance(form, FormSpec) else None
+            return FormErrors(spec, result, dict(i.values))
+        return Done(SAVED, saved_text(result), wake=True)
+
+    async def _save_briefing(self, i: Interaction) -> Outcome:
+        briefings = self.bot.briefings
+        if briefings is None:
+            return Private(UNKNOWN_ACTION)
+        raw = i.state.get("briefing", "")
+        briefing_id = int(raw) if is_number(raw) and len(raw) < 12 else None
+        result = await briefings.save(user=i.user, values=i.values, briefing_id=briefing_id)
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            return FormErrors(None, {"held_on": result.message}, dict(i.values))
+        if isinstance(result, dict):
+            form = await briefings.form(user=i.user, briefing_id=briefing_id)
+            spec = form if isinstance(form, FormSpec) else None
+            return FormErrors(spec, result, dict(i.values))
+        return Done(BRIEFING_SAVED, f"Saved: {describe(result)}")
+
+    async def _save_competitor(self, i: Interaction) -> Outcome:
+        editor = self.bot.editor
+        item_id = self._item_id(i.state.get("item", ""))
+        item = await self.feedback.get(item_id) if item_id is not None else None
+        if editor is None or item is None or not item.product_sku:
+            return Private(ITEM_GONE)
+        product = await editor.product(item.product_sku)
+        form = competitive_form(item.id, product.name if product else "", item.details)
+        name = (i.values.get("competitor") or "").strip()
+        difference = (i.values.get("difference") or "").strip()
+        notify = [
+            told_submitter(
+                item.id, item.submitter, product.name if product else "", f"vs {name}: {difference}"
+            )
+        ]
+        result = await editor.add_competitor(
+            user=i.user, sku=item.product_sku, name=name, difference=difference, notify=notify
+        )
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            return FormErrors(None, {"difference": result.message}, dict(i.values))
+        if isinstance(result, dict):
+            return FormErrors(form, result, dict(i.values))
+        # Back to the item's card the form was opened from (the form closes on Slack).
+        return Refresh(await self.feedback.triage_view(item), wake=True)
+
+    # -- refusals, decided from data in one place
+
+    def _refused(self, i: Interaction, refused: Refused) -> Outcome:
+        self._log_refusal(i, refused)
+        return Private(refused.message)
+
+    @staticmethod
+    def _log_refusal(i: Interaction, refused: Refused) -> None:
+        if refused.why is Why.NOT_ALLOWED:
+            # Someone pressed or submitted what their role does not allow: worth a line.
+            log.warning(
+                "interaction refused",
+                extra={"user": i.user.id, "platform": i.user.platform, "action": i.id},
+            )
+
+
+def _on(form: FormSpec, preferred: str, message: str) -> Errors:
+    """An error for the field `preferred`, or the form's first field if it has no such one."""
+    ids = [f.id for f in form.fields]
+    return {preferred if preferred in ids else ids[0]: message}
+
+
+def all_ids() -> Sequence[str]:
+    """Every neutral action and form id (the parity test walks these)."""
+    return [*ActionId, *FormId]

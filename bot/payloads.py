@@ -1,0 +1,152 @@
+"""Outbox payloads: one dataclass per kind of message, each with one encode and one decode.
+
+The core decides everything a delivery needs (what to show, and why it is being sent) and
+writes it here; notifiers decode the payload and render it, never parsing keys or fields
+by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class PayloadError(ValueError):
+    """An outbox row whose payload is not one of ours (a bug, or an old row): park it."""
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _opt_text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _int(raw: Mapping[str, Any], key: str) -> int:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(f"{key} is not a number")
+    return value
+
+
+def _opt_int(raw: Mapping[str, Any], key: str) -> int | None:
+    return None if raw.get(key) is None else _int(raw, key)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The close-the-loop DM: a PM decided on someone's feedback."""
+
+    TYPE: ClassVar[str] = "decision"
+    item_id: int
+    title: str
+    status: str  # bot.feedback.Status value
+    note: str | None
+    by: str  # the deciding PM's user id
+    by_platform: str
+    merged_into: int | None = None
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "type": self.TYPE,
+            "item": self.item_id,
+            "title": self.title,
+            "status": self.status,
+            "note": self.note,
+            "by": self.by,
+            "by_platform": self.by_platform,
+            "merged_into": self.merged_into,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> Decision:
+        return cls(
+            item_id=_int(raw, "item"),
+            title=_text(raw, "title"),
+            status=_text(raw, "status"),
+            note=_opt_text(raw, "note"),
+            by=_text(raw, "by"),
+            by_platform=_text(raw, "by_platform"),
+            merged_into=_opt_int(raw, "merged_into"),
+        )
+
+
+class TriageReason(enum.StrEnum):
+    """Why a triage card is being delivered."""
+
+    FIRST = "first"  # the item is new: post its card
+    REFRESH = "refresh"  # something changed: update the card in place
+    REMINDER = "reminder"  # still waiting for a decision: raise it again
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """Post, refresh or raise again one item's triage card."""
+
+    TYPE: ClassVar[str] = "triage"
+    item_id: int
+    reason: TriageReason
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "item": self.item_id, "reason": self.reason.value}
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> Triage:
+        try:
+            reason = TriageReason(_text(raw, "reason"))
+        except ValueError:
+            raise PayloadError("unknown triage reason") from None
+        return cls(_int(raw, "item"), reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """A titled list of lines: announcements, subscriber DMs, nudges, the gap list."""
+
+    TYPE: ClassVar[str] = "digest"
+    title: str
+    lines: tuple[str, ...]
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "title": self.title, "lines": list(self.lines)}
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> Digest:
+        lines = raw.get("lines")
+        if not isinstance(lines, list):
+            raise PayloadError("lines is not a list")
+        return cls(_text(raw, "title"), tuple(str(x) for x in lines))
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """A coverage report's chart and CSV (and, for the weekly digest, the report itself)."""
+
+    TYPE: ClassVar[str] = "coverage"
+    period: str
+    digest: bool = False
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "period": self.period, "digest": self.digest}
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> Coverage:
+        return cls(_text(raw, "period"), bool(raw.get("digest")))
+
+
+Payload = Decision | Triage | Digest | Coverage
+_KINDS: dict[str, type[Decision] | type[Triage] | type[Digest] | type[Coverage]] = {
+    k.TYPE: k for k in (Decision, Triage, Digest, Coverage)
+}
+
+
+def decode(raw: Mapping[str, Any]) -> Payload:
+    kind = _KINDS.get(_text(raw, "type"))
+    if kind is None:
+        raise PayloadError(f"unknown payload type {raw.get('type')!r}")
+    return kind.decode(raw)
