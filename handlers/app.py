@@ -73,13 +73,15 @@ class Services:
         with self._teams_lock:
             if self.teams is None:
                 self.teams = _teams(self)
-            return self.teams
+            parts: TeamsParts = self.teams
+            return parts
 
     def wake_worker(self) -> None:
         """A commit just wrote to the outbox: deliver now rather than at the next poll."""
         self.worker.wake.set()
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICES = web.AppKey("services", Services)
 
 
@@ -375,7 +377,7 @@ def _teams_route(app: web.Application, services: Services) -> None:
     """POST /api/messages; the Teams parts are built on the first activity unless they
     already were (MICROSOFT_APP_ID set). Building imports the Agents SDK: done in a thread
     so Slack requests are not held up meanwhile."""
-    handler: web.Handler | None = None
+    handler: Handler | None = None
     lock = asyncio.Lock()
     with warnings.catch_warnings():  # the SDK looks the configuration up by this string key
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
@@ -414,7 +416,7 @@ def _enqueuer(services: Services) -> Callable[[Sequence[Notification]], Awaitabl
     return enqueue
 
 
-def _route_args(route: web.RouteDef) -> tuple[str, str, web.Handler]:
+def _route_args(route: web.RouteDef) -> tuple[str, str, Handler]:
     return route.method, route.path, route.handler
 
 
@@ -425,9 +427,9 @@ def _socket_mode(slack: object, settings: Settings):  # type: ignore[no-untyped-
     async def ctx(_app: web.Application):  # type: ignore[no-untyped-def]
         assert settings.slack_app_token is not None
         handler = AsyncSocketModeHandler(slack, settings.slack_app_token.get_secret_value())  # type: ignore[arg-type]
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("slack socket mode connected")
         yield
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
     return ctx

@@ -205,7 +205,7 @@ def _signed(verifier: SignatureVerifier, body: str, headers: Mapping[str, str]) 
 def _response_url_allowed(data: dict[str, Any], hosts: set[str | None]) -> bool:
     """bolt's `respond` posts to the request's response_url: only to Slack's own hosts."""
     urls = [data.get("response_url")]
-    urls += [u.get("response_url") for u in data.get("response_urls") or [] if isinstance(u, dict)]  # type: ignore[union-attr]
+    urls += [u.get("response_url") for u in data.get("response_urls") or [] if isinstance(u, dict)]
     for url in urls:
         if url and (not isinstance(url, str) or urlsplit(url).hostname not in hosts):
             return False

@@ -100,7 +100,7 @@ def teams_handler(
     # The SDK's decorator reads the configuration from the app ("agent_configuration", see
     # handlers.app); it answers 401 before the bot runs when a token is required and
     # missing or invalid.
-    @jwt_authorization_decorator
+    @jwt_authorization_decorator  # type: ignore[untyped-decorator]
     async def authorized(request: web.Request) -> web.Response:
         response = await adapter.process(request, bot)
         return response or web.Response(status=202)
@@ -130,7 +130,8 @@ def teams_handler(
             return web.json_response(
                 {"error": "Invalid token or authentication failed."}, status=401
             )
-        return await authorized(request)
+        answer: web.Response = await authorized(request)
+        return answer
 
     return messages
 

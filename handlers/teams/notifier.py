@@ -69,7 +69,7 @@ class TeamsNotifier:
             return await self._post(self._key(message), card)
         except aiohttp.ClientResponseError as exc:
             if exc.status in RETRY_STATUSES:
-                retry_after = (exc.headers or {}).get("Retry-After")
+                retry_after = exc.headers.get("Retry-After") if exc.headers else None
                 try:
                     wait = float(retry_after) if retry_after else None
                 except ValueError:
@@ -135,7 +135,7 @@ class TeamsNotifier:
             await self._adapter.continue_conversation(self._app_id, continuation, callback)
         else:  # Emulator mode: no credentials, replies go to the stored serviceUrl
             await self._adapter.continue_conversation_with_claims(
-                ClaimsIdentity({}, False), continuation, callback
+                ClaimsIdentity({}, None), continuation, callback
             )
         if "error" in outcome:
             raise outcome["error"]
