@@ -28,7 +28,6 @@ from bot.feedback import (
     FeedbackService,
     HomeView,
     Invalid,
-    Kind,
     SimilarFound,
     Supported,
     TriageView,
@@ -38,6 +37,7 @@ from bot.feedback import (
 )
 from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Button, Dataset, FormId
+from bot.items import Kind
 from bot.payloads import Coverage
 from bot.ports import Notification
 from bot.replies import SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer

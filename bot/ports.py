@@ -5,13 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
+from bot.items import Draft, Item, Status, Transition
 from bot.types import SalesCatalog, UserRef
-
-if TYPE_CHECKING:
-    from bot.feedback import Draft, Item, Status, Transition
 
 
 class CatalogRepository(Protocol):

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.briefings import Briefing
 from bot.catalog import CatalogService, region_path
-from bot.feedback import Item, Status
+from bot.items import Item, Status
 from bot.ports import Clock
 from bot.types import Region, UserRef
 

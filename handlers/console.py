@@ -18,7 +18,7 @@ from typing import TextIO
 from bot import payloads
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply
-from bot.feedback import STATUS_LABEL, HomeView, Status, TriageView, decision_text
+from bot.feedback import HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormField, Values, is_number
 from bot.ids import Button
 from bot.interactions import (
@@ -34,6 +34,7 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
+from bot.items import STATUS_LABEL, Status
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.outbox import Outcome as Delivery
 from bot.replies import (

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.feedback import Draft, Item, Kind, Status, Supporter, Transition, Urgency
+from bot.items import Draft, Item, Kind, Status, Supporter, Transition, Urgency
 from bot.outbox import OutboxMessage
 from bot.ports import Notification
 from bot.types import UserRef

@@ -60,3 +60,97 @@ def test_every_module_says_what_it_owns() -> None:
                 continue
             doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
             assert doc, f"{path} has no module docstring"
+
+
+def _copy_constants() -> set[str]:
+    """Module-level names in bot/ bound to user-facing copy (text with a space in it)."""
+    names: set[str] = set()
+    for path in (ROOT / "bot").rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and isinstance(
+                node.value, ast.Constant | ast.JoinedStr
+            ):
+                value = node.value.value if isinstance(node.value, ast.Constant) else " "
+                if isinstance(value, str) and " " in value:
+                    names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+COPY_ATTRIBUTES = {"message", "text", "fallback", "title", "confirmation"}
+
+
+def test_no_behaviour_depends_on_user_facing_copy() -> None:
+    """Outcomes are decided from data: no comparison (==, !=, in) involves a copy constant
+    or a reply's message/text, so rewording a message can never change what the bot does."""
+    copy = _copy_constants()
+    found = []
+    for d in ("bot", "store", "handlers"):
+        for path in (ROOT / d).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Compare):
+                    continue
+                for side in (node.left, *node.comparators):
+                    if (
+                        (isinstance(side, ast.Name) and side.id in copy)
+                        or (
+                            isinstance(side, ast.Attribute)
+                            and side.attr in COPY_ATTRIBUTES
+                            # ActivityTypes.message is an enum member, not a message's text
+                            and not (
+                                isinstance(side.value, ast.Name) and side.value.id[:1].isupper()
+                            )
+                        )
+                    ):
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, found
+
+
+def test_notifiers_decode_payloads_instead_of_reading_fields() -> None:
+    """The notifiers get typed payloads from bot.payloads.decode: they never read an outbox
+    payload's fields or a dedupe key's parts by hand."""
+    for path in (ROOT / "handlers").rglob("notifier.py"):
+        text = path.read_text(encoding="utf-8")
+        for needle in ("payload[", "payload.get(", "dedupe_key.split", "dedupe_key.endswith"):
+            assert needle not in text, f"{path.relative_to(ROOT)} reads {needle}…"
+        assert "in message.dedupe_key" not in text, path
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_cycles() -> None:
+    """bot/, store/ and handlers/ import each other without cycles (type-only imports too)."""
+    graph: dict[str, set[str]] = {}
+    for d in ("bot", "store", "handlers"):
+        for path in (ROOT / d).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            deps: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    deps.add(node.module)
+                elif isinstance(node, ast.Import):
+                    deps |= {a.name for a in node.names}
+            graph[_module_of(path)] = {
+                m for m in deps if m.split(".")[0] in {"bot", "store", "handlers"}
+            }
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(module: str, stack: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph.get(module, ())):
+            if dep not in graph:
+                continue
+            if state.get(dep) == 1:
+                cycles.append([*stack[stack.index(dep) :], dep] if dep in stack else [module, dep])
+            elif dep not in state:
+                visit(dep, [*stack, dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles

@@ -10,20 +10,11 @@ from typing import Any
 
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply
-from bot.feedback import (
-    KIND_LABEL,
-    NO_PRODUCT_LABEL,
-    STATUS_LABEL,
-    URGENCY_LABEL,
-    AlreadyDecided,
-    HomeView,
-    Status,
-    TriageView,
-    decision_text,
-)
+from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
 from bot.forms import FormField
 from bot.ids import ActionId, Button
 from bot.interactions import briefing_buttons, buttons_for, card_inputs
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
 from bot.payloads import Decision
 from bot.replies import (
     Ambiguous,

@@ -145,10 +145,10 @@ class SlackNotifier:
                 )
                 for m in page.get("messages") or ():
                     meta = m.get("metadata") or {}
-                    payload = meta.get("event_payload") or {}
+                    stamp = meta.get("event_payload") or {}  # the message's own metadata
                     if (
                         meta.get("event_type") == METADATA_TYPE
-                        and payload.get("key") == message.dedupe_key
+                        and stamp.get("key") == message.dedupe_key
                     ):
                         return Posted(conversation, str(m.get("ts")), recovered=True)
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None

@@ -7,16 +7,7 @@ from typing import Any
 
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply, help_reply
-from bot.feedback import (
-    KIND_LABEL,
-    NO_PRODUCT_LABEL,
-    STATUS_LABEL,
-    URGENCY_LABEL,
-    HomeView,
-    Status,
-    TriageView,
-    decision_text,
-)
+from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormSpec
 from bot.ids import Button
 from bot.interactions import (
@@ -31,6 +22,7 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
 from bot.payloads import Decision
 from bot.replies import (
     Ambiguous,

@@ -19,10 +19,10 @@ from bot.feedback import (
     Refused,
     Settings,
     SimilarFound,
-    Status,
     Submitted,
     Supported,
 )
+from bot.items import Status
 from bot.types import UserRef
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from tests.conftest import demo_text

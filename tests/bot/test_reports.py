@@ -10,7 +10,7 @@ import pytest
 
 from bot.briefings import Briefing
 from bot.catalog_file import parse_catalog
-from bot.feedback import Item, Kind, Status, Urgency
+from bot.items import Item, Kind, Status, Urgency
 from bot.reports import PeriodError, build_report, parse_period
 from bot.types import UserRef
 from tests.conftest import demo_text

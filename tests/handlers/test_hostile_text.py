@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.catalog_file import CatalogError, parse_catalog
-from bot.feedback import Item, Kind, Status, TriageView, Urgency
+from bot.feedback import TriageView
+from bot.items import Item, Kind, Status, Urgency
 from bot.types import UserRef
 from handlers.slack.blocks import triage_card
 from handlers.teams import cards

@@ -1,0 +1,137 @@
+"""Feedback items and their states: the values the triage state machine and the stores
+work on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from bot.types import UserRef
+
+
+class Kind(enum.StrEnum):
+    CLIENT_VIEW = "client_view"
+    MARKET_APPETITE = "market_appetite"
+    COMPETITIVE = "competitive"
+    FEATURE_REQUEST = "feature_request"
+    PROBLEM = "problem"
+
+
+KIND_LABEL = {
+    Kind.CLIENT_VIEW: "Client view",
+    Kind.MARKET_APPETITE: "Market appetite",
+    Kind.COMPETITIVE: "Competitive development",
+    Kind.FEATURE_REQUEST: "Feature request",
+    Kind.PROBLEM: "Problem",
+}
+
+
+class Urgency(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+URGENCY_LABEL = {
+    Urgency.LOW: "Low",
+    Urgency.NORMAL: "Normal",
+    Urgency.HIGH: "High: a deal depends on it",
+    Urgency.CRITICAL: "Critical: a client is at risk",
+}
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    NOW = "now"
+    LATER = "later"
+    DECLINED = "declined"
+    MERGED = "merged"
+    ACTIONED = "actioned"
+
+
+STATUS_LABEL = {
+    Status.NEW: "New",
+    Status.NOW: "Act now",
+    Status.LATER: "Later",
+    Status.DECLINED: "Declined",
+    Status.MERGED: "Merged",
+    Status.ACTIONED: "Actioned",
+}
+OPEN = frozenset({Status.NEW, Status.NOW, Status.LATER})
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A valid feedback submission, before it is stored."""
+
+    product_sku: str | None
+    product_name: str | None
+    kind: Kind
+    client: str
+    region_code: str | None
+    deal_value: int | None
+    deal_currency: str | None
+    urgency: Urgency
+    details: str
+    link: str | None
+    permalink: str | None = None
+
+    @property
+    def title(self) -> str:
+        first = self.details.strip().splitlines()[0] if self.details.strip() else ""
+        head = f"{self.product_name}: " if self.product_name else ""
+        text = head + first
+        return text if len(text) <= 120 else text[:119].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Supporter:
+    user: UserRef
+    client: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    title: str
+    product_sku: str | None
+    product_name: str | None
+    kind: Kind
+    client: str
+    region_code: str | None
+    deal_value: int | None
+    deal_currency: str | None
+    urgency: Urgency
+    details: str
+    link: str | None
+    permalink: str | None
+    submitter: UserRef
+    status: Status
+    created_at: dt.datetime
+    merged_into: int | None = None
+    decided_by: UserRef | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+    supporters: tuple[Supporter, ...] = ()
+    merged: tuple[int, ...] = ()  # items merged into this one
+    followers: tuple[UserRef, ...] = ()  # submitters and supporters of the merged items
+    triage_ts: str | None = None
+    triage_channel: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    item_id: int
+    actor: UserRef
+    from_status: Status
+    to_status: Status
+    at: dt.datetime
+    note: str | None = None
+    merged_into: int | None = None
