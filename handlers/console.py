@@ -58,6 +58,7 @@ BANNER = (
     "Salesbridge console. Type a command as you would in Slack, e.g. "
     "`/product australia widget pro`.\n"
     "`/as U123` switches user, a number presses a listed button, `inbox` shows your messages, "
+    "`/press feedback.from_message TEXT` sends a message's text as feedback, "
     "`help` lists commands, `quit` (or Ctrl-D) leaves. In a form, an empty line keeps what is "
     "shown (or skips an optional field) and `cancel` leaves the form."
 )
@@ -239,6 +240,11 @@ class Console:
         if line == "inbox":
             await self._show_inbox(quiet=False)
             return
+        if line.startswith("/press "):  # any press by its id, e.g. a message action
+            _, action, value = (line + " ").split(" ", 2)
+            press = Interaction(self.user, action, value.strip(), {"details": value.strip()})
+            await self._outcome(await self.interactions.handle(press))
+            return
         if is_number(line) and 0 < int(line) <= len(self._buttons):
             button, inputs = self._buttons[int(line) - 1]
             values = await self._fill(inputs) if inputs else {}
@@ -341,7 +347,15 @@ class Console:
             choices = await self._choices(f, current)
             if choices is _CANCELLED:
                 return _CANCELLED
+            if choices is None:  # nothing searched for: keep or skip the field
+                if current or not f.required:
+                    return current
+                self._out("    (required: type a few letters to search)")
+                continue
             assert isinstance(choices, list)
+            if not choices and f.kind in (FieldKind.SEARCH, FieldKind.MULTI_SEARCH):
+                self._out("    Nothing matches that; try other words.")
+                continue
             if choices:
                 for n, c in enumerate(choices, 1):
                     self._out(f"    {n}. {c.label}")
@@ -360,7 +374,7 @@ class Console:
                 continue
             return got
 
-    async def _choices(self, f: FormField, current: str | None) -> list[Choice] | object:
+    async def _choices(self, f: FormField, current: str | None) -> list[Choice] | object | None:
         if f.kind in (FieldKind.SELECT, FieldKind.RADIO, FieldKind.MULTI_SELECT):
             return list(f.choices)
         if f.kind in (FieldKind.SEARCH, FieldKind.MULTI_SEARCH):
@@ -368,7 +382,7 @@ class Console:
             if query is None or query.strip().casefold() == CANCEL:
                 return _CANCELLED
             if not query.strip():
-                return []
+                return None
             return await self.interactions.search(f.dataset or "", query.strip())
         return []
 
@@ -386,8 +400,6 @@ def _parse_answer(f: FormField, answer: str, choices: list[Choice]) -> tuple[str
         if not many and len(picks) != 1:
             return None, "Type one number."
         return "\n".join(choices[int(p) - 1].value for p in picks), ""
-    if f.kind in (FieldKind.SEARCH, FieldKind.MULTI_SEARCH):
-        return None, "Search for it first (type a few letters)."
     if f.kind is FieldKind.USERS:
         return "\n".join(x.strip() for x in answer.split(",") if x.strip()), ""
     if f.max_length and len(answer) > f.max_length:
