@@ -3,6 +3,7 @@ a signer for requests that look exactly like Slack's."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -91,6 +92,9 @@ class FakeSlack:
     # Called with each successful Web API call after it is recorded and before it is
     # answered: a test can kill the caller in the window between "done" and "told so".
     after_call: Callable[[Call], Awaitable[None]] | None = None
+    # A slow Slack: while set, every Web API call (but auth.test) and response_url post is
+    # answered only once the event is set.
+    held: asyncio.Event | None = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -128,6 +132,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if self.held is not None and method != "auth.test":
+            await self.held.wait()
         call = Call(method, await self._body(request), token=token)
         self.calls.append(call)
         error = self.error_for.get(str(call.body.get("channel") or ""))
@@ -237,6 +243,8 @@ class FakeSlack:
         return ws
 
     async def _respond(self, request: web.Request) -> web.Response:
+        if self.held is not None:
+            await self.held.wait()
         self.responses.append(await self._body(request))
         return web.Response(text="ok")
 

@@ -1,0 +1,116 @@
+"""Every neutral action and form has a Slack rendering, a Teams rendering and a console path,
+and the one interaction table decides it: parity by construction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.briefings import Briefing, BriefingList, briefing_form
+from bot.catalog import CatalogView, product_answer
+from bot.catalog_file import parse_catalog
+from bot.editing import competitive_form, edit_form
+from bot.feedback import Action, TriageView, feedback_form, note_form
+from bot.forms import Choice, FormSpec
+from bot.ids import ActionId, FormId
+from bot.interactions import Interactions, buttons_for
+from bot.items import Item, Kind, Status, Urgency
+from bot.types import UserRef
+from handlers.slack import blocks, views
+from handlers.teams import cards
+from tests.conftest import demo_text, view_of
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def _item(status: Status, kind: Kind = Kind.COMPETITIVE) -> Item:
+    return Item(
+        1, "Widget Pro: Gizmotron cut prices", "WDG-PRO", "Widget Pro", kind, "Acme", None,
+        None, None, Urgency.NORMAL, "Gizmotron cut prices", None, None,
+        UserRef("slack", "U0SALES1"), status, NOW,
+    )  # fmt: skip
+
+
+def _samples(view: CatalogView) -> list[Any]:
+    product = view.by_sku["WDG-PRO"]
+    answer = product_answer(view, product, view.catalog.regions["AU"]).with_freshness(None, True)
+    briefing = Briefing(
+        1, UserRef("slack", "U0PM1"), NOW.date(), ("AU",), None, (), 5, (), "x", None, 30
+    )
+    return [
+        answer,
+        TriageView(_item(Status.NEW)),
+        TriageView(_item(Status.NOW)),
+        BriefingList((briefing,)),
+    ]
+
+
+def _forms(view: CatalogView) -> list[FormSpec]:
+    spec = parse_catalog(demo_text())
+    return [
+        feedback_form(),
+        note_form(Action.DECLINE, _item(Status.NEW)),
+        edit_form(view.by_sku["WDG-PRO"], spec),
+        briefing_form([Choice("AU", "Australia")]),
+        competitive_form(1, "Widget Pro", "Gizmotron cut prices"),
+    ]
+
+
+def _walk(value: Any, key: str) -> set[str]:
+    """Every string under `key` anywhere in a JSON-like value."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, str):
+                found.add(v)
+            found |= _walk(v, key)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _walk(v, key)
+    return found
+
+
+def test_every_id_is_decided_by_the_one_table() -> None:
+    table = Interactions(bot=None, feedback=None).table  # type: ignore[arg-type]
+    assert set(table) == {*ActionId, *FormId}
+
+
+def test_every_press_renders_on_slack_teams_and_the_console() -> None:
+    view = view_of(parse_catalog(demo_text()))
+    samples = _samples(view)
+    slack = set()
+    teams = set()
+    console = set()
+    for reply in samples:
+        rendered = (
+            blocks.triage_card(reply) if isinstance(reply, TriageView) else blocks.render(reply)
+        )
+        slack |= _walk(rendered, "action_id")
+        card = cards.triage(reply) if isinstance(reply, TriageView) else cards.render(reply)
+        teams |= _walk(card, "verb")
+        console |= {b.action.value for b in buttons_for(reply)}  # listed by number
+    slack_manifest = yaml.safe_load((ROOT / "manifests" / "slack.yaml").read_text())
+    slack |= {s["callback_id"] for s in slack_manifest["features"]["shortcuts"]}
+    teams_manifest = json.loads((ROOT / "manifests" / "teams" / "manifest.json").read_text())
+    teams |= _walk(teams_manifest.get("composeExtensions", []), "id")
+    # The console has no message to act on: `/press feedback.from_message TEXT` stands in.
+    console.add(ActionId.FROM_MESSAGE.value)
+    for where, ids in (("Slack", slack), ("Teams", teams), ("console", console)):
+        missing = {a.value for a in ActionId} - ids
+        assert not missing, f"{where} cannot press {sorted(missing)}"
+
+
+def test_every_form_renders_on_slack_teams_and_the_console() -> None:
+    view = view_of(parse_catalog(demo_text()))
+    forms = _forms(view)
+    assert {f.id for f in forms} == {*FormId}
+    for form in forms:
+        assert views.modal(form)["callback_id"] == form.id
+        assert form.id in _walk(cards.form(form), "verb")
+    # The console asks any form field by field (tests/handlers/test_console_loop.py fills
+    # the feedback and briefing forms, which between them hold every kind of field).
