@@ -154,3 +154,33 @@ def test_no_import_cycles() -> None:
         if module not in state:
             visit(module, [module])
     assert not cycles, cycles
+
+
+def test_slack_listeners_only_parse_decide_and_render() -> None:
+    """Each Slack listener is a few lines (parse -> bot.interactions -> render): whatever
+    decides lives in bot/, whatever draws lives in the renderers."""
+    tree = ast.parse((ROOT / "handlers" / "slack" / "listeners.py").read_text(encoding="utf-8"))
+    listeners = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AsyncFunctionDef)
+        and any(
+            isinstance(d.func if isinstance(d, ast.Call) else d, ast.Attribute)
+            for d in node.decorator_list  # @app.command(...), @app.error
+        )
+    ]
+    assert len(listeners) >= 7
+    for node in listeners:
+        body = node.body[1:] if ast.get_docstring(node) else node.body
+        lines = body[-1].end_lineno - body[0].lineno + 1  # type: ignore[operator]
+        assert lines <= 10, f"{node.name} has {lines} lines"
+
+
+def test_teams_has_no_decisions_of_its_own() -> None:
+    """The Teams bot hands every press and submission to bot.interactions: it has no
+    per-verb methods deciding or submitting anything."""
+    from handlers.teams.bot import TeamsBot
+
+    own = [n for n in vars(TeamsBot) if n.startswith("_") and not n.startswith("__")]
+    verbs = ("_decide", "_submit", "_edit", "_verify", "_briefing", "_search", "_triage")
+    assert not [n for n in own if n.startswith(verbs) and n != "_submit_fallback"], own
