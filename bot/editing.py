@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -34,15 +34,27 @@ CONFLICT = (
 )
 NO_BAND = "-"
 RULES_HINT = (
-    "One market per line: REGION: status [from YYYY-MM-DD] [band CODE] [— reason]. "
-    "Statuses: available, not_available, restricted, planned, withdrawn."
+    "One market per line: REGION[/SEGMENT]: status [from YYYY-MM-DD] [band CODE] "
+    "[contact USER] [— reason]. Statuses: available, not_available, restricted, planned, "
+    "withdrawn."
 )
 _RULE = re.compile(
-    r"^(?P<region>[A-Za-z0-9_-]+)\s*:\s*(?P<status>[a-z_ ]+?)"
+    r"^(?P<region>[A-Za-z0-9_-]+)(?:\s*/\s*(?P<segment>[A-Za-z0-9_-]+))?\s*:\s*"
+    r"(?P<status>[a-z_ ]+?)"
     r"(?:\s+from\s+(?P<from>\d{4}-\d{2}-\d{2}))?"
     r"(?:\s+band\s+(?P<band>[A-Za-z0-9_-]+))?"
+    r"(?:\s+contact\s+(?P<contact>[A-Za-z0-9:_-]+))?"
     r"(?:\s*[—–-]{1,2}\s*(?P<reason>.+))?$"
 )
+# Rules are edited a page at a time: a product's rules can be far longer than one text
+# field holds (Slack's plain_text_input takes 3,000 characters; Teams and the console keep
+# the same limit), and a rule cut off a too-long field would silently fall back to its
+# parent region's. A page is prefilled with at most RULES_PAGE_CHARS, leaving room to add
+# lines, and saving it replaces exactly the rules it showed: every other rule is kept.
+RULES_FIELD_MAX = 3000
+RULES_PAGE_CHARS = 2000
+PAGE_KEYS_MAX = 1500  # the page's rule keys ride in the form's state (Slack: 3,000 chars)
+THEN_CLOSE = "close"
 _FIELD_OF = {  # catalog-file field -> form field, to put import errors in the right place
     "availability": "availability",
     "lifecycle": "lifecycle",
@@ -69,24 +81,137 @@ def saved_text(edited: Edited) -> str:
 
 def rule_line(r: Rule) -> str:
     """A rule as the form shows it: 'JP: restricted band C — Deal desk approval'."""
-    out = f"{r.region}: {r.status.value}"
+    segment: str | None = getattr(r, "segment", None)  # customer segments, where the
+    contact: str | None = getattr(r, "contact", None)  # catalog has them
+    out = f"{r.region}{'/' + segment if segment else ''}: {r.status.value}"
     if r.from_date:
         out += f" from {r.from_date.isoformat()}"
     if r.pricing_band:
         out += f" band {r.pricing_band}"
+    if contact:
+        out += f" contact {contact}"
     if r.reason:
         out += f" — {r.reason}"
     return out
 
 
-def edit_form(product: SalesProduct, spec: CatalogSpec) -> FormSpec:
+def rule_key(r: Rule) -> str:
+    """What one rule is about: its region (and customer segment, if it has one)."""
+    segment: str | None = getattr(r, "segment", None)
+    return f"{r.region}/{segment}" if segment else r.region
+
+
+def _dict_key(rule: dict[str, object]) -> str:
+    segment = rule.get("segment")
+    return f"{rule['region']}/{segment}" if segment else str(rule["region"])
+
+
+@dataclass(frozen=True, slots=True)
+class RulesPage:
+    """Rules [start, end) of a product, shown in one field; `too_long` are rules whose line
+    alone exceeds the field (kept, and named in the form, but editable only in the file)."""
+
+    number: int
+    start: int
+    end: int
+    total: int
+    pages: tuple[tuple[int, int], ...]
+    too_long: tuple[str, ...] = ()
+
+
+def rule_pages(rules: Sequence[Rule]) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...]]:
+    """The product's rules cut into runs that each fit a page, in the catalog's order."""
+    pages: list[tuple[int, int]] = []
+    too_long: list[str] = []
+    start, chars, keys = 0, 0, 0
+    for i, r in enumerate(rules):
+        line, key = len(rule_line(r)) + 1, len(rule_key(r)) + 1
+        if line > RULES_FIELD_MAX:
+            too_long.append(rule_key(r))
+        if i > start and (chars + line > RULES_PAGE_CHARS or keys + key > PAGE_KEYS_MAX):
+            pages.append((start, i))
+            start, chars, keys = i, 0, 0
+        chars, keys = chars + line, keys + key
+    pages.append((start, len(rules)))
+    return tuple(pages), tuple(too_long)
+
+
+def rules_page(rules: Sequence[Rule], number: int) -> RulesPage:
+    pages, too_long = rule_pages(rules)
+    number = min(max(number, 0), len(pages) - 1)
+    start, end = pages[number]
+    return RulesPage(number, start, end, len(rules), pages, too_long)
+
+
+def _page_label(rules: Sequence[Rule], start: int, end: int, regions: dict[str, str]) -> str:
+    def name(r: Rule) -> str:
+        return regions.get(r.region, r.region)
+
+    span = f"{name(rules[start])} … {name(rules[end - 1])}" if end > start else "none"
+    return f"rules {start + 1}–{end} ({span})"[:70]
+
+
+def _then_field(rules: Sequence[Rule], page: RulesPage, regions: dict[str, str]) -> FormField:
+    """Where to go after saving: close, or another page of rules (at most 99 listed:
+    Slack's static menus take 100 options)."""
+    others = [n for n in range(len(page.pages)) if n != page.number]
+    if len(others) > 98:
+        near = {0, page.number - 1, page.number + 1, len(page.pages) - 1}
+        others = [n for n in others if n in near or abs(n - page.number) < 40][:98]
+    return FormField(
+        "then",
+        "After saving",
+        FieldKind.SELECT,
+        required=False,
+        initial=THEN_CLOSE,
+        choices=(
+            Choice(THEN_CLOSE, "Close the form"),
+            *(
+                Choice(str(n), "Edit " + _page_label(rules, *page.pages[n], regions))
+                for n in others
+            ),
+        ),
+    )
+
+
+def edit_form(
+    product: SalesProduct, spec: CatalogSpec, *, page: int = 0, saved: str | None = None
+) -> FormSpec:
+    """The edit form with one page of the product's rules (`saved`: what the previous
+    page's save did, said first)."""
+    rules = product.rules
+    shown = rules_page(rules, page)
+    regions = {r.code: r.name for r in spec.regions}
+    intro = (
+        f"Changes are validated like a catalog import and announced to sales. SKU {product.sku}."
+    )
+    label = "Availability by market"
+    if len(shown.pages) > 1:
+        kept = shown.total - (shown.end - shown.start)
+        label += f" ({_page_label(rules, shown.start, shown.end, regions)} of {shown.total})"
+        intro += (
+            f" This page shows rules {shown.start + 1}–{shown.end} of {shown.total}; the other "
+            f"{kept} are kept as they are. To edit them, pick their page under “After saving”."
+        )
+    if shown.too_long:
+        intro += (
+            f" Too long to edit here, kept as they are: {', '.join(shown.too_long[:10])}"
+            + (f" and {len(shown.too_long) - 10} more" if len(shown.too_long) > 10 else "")
+            + " (change them in the catalog file)."
+        )
+    page_rules = [r for r in rules[shown.start : shown.end] if rule_key(r) not in shown.too_long]
+    state = {
+        "sku": product.sku,
+        "page": str(shown.number),
+        "rules": "\n".join(rule_key(r) for r in page_rules),
+    }
+    then = (_then_field(rules, shown, regions),) if len(shown.pages) > 1 else ()
     return FormSpec(
         id=FormId.PRODUCT,
         title=f"Edit {product.name}"[:24],
         submit="Save",
-        intro=f"Changes are validated like a catalog import and announced to sales. "
-        f"SKU {product.sku}.",
-        state={"sku": product.sku},
+        intro=f"{saved} {intro}" if saved else intro,
+        state=state,
         fields=(
             FormField(
                 "lifecycle",
@@ -108,13 +233,14 @@ def edit_form(product: SalesProduct, spec: CatalogSpec) -> FormSpec:
             ),
             FormField(
                 "availability",
-                "Availability by market",
+                label,
                 FieldKind.MULTILINE,
                 required=False,
                 hint=RULES_HINT,
-                max_length=3000,
-                initial="\n".join(rule_line(r) for r in product.rules) or None,
+                max_length=RULES_FIELD_MAX,
+                initial="\n".join(rule_line(r) for r in page_rules) or None,
             ),
+            *then,
             FormField(
                 "summary",
                 "Summary",
@@ -155,10 +281,46 @@ def _lines(value: str | None) -> list[str]:
     return [ln.strip() for ln in (value or "").splitlines() if ln.strip()]
 
 
-def parse_edit(values: Values, spec: CatalogSpec, sku: str) -> CatalogSpec | Errors:
-    """The catalog with this product as the form says, validated as an import is."""
+def page_keys(state: Mapping[str, str]) -> frozenset[str] | None:
+    """The rules the submitted page showed (None: a form from before pages, which showed
+    them all)."""
+    if "rules" not in state:
+        return None
+    return frozenset(k for k in state["rules"].split("\n") if k)
+
+
+def merge_page(
+    current: Sequence[dict[str, object]],
+    submitted: Sequence[dict[str, object]],
+    page: frozenset[str] | None,
+) -> list[dict[str, object]]:
+    """The product's rules after saving one page: the page's rules become the submitted
+    ones, in their place; a submitted rule for a market on another page replaces that one;
+    every other rule is kept as it is, in its order."""
+    if page is None:
+        return list(submitted)
+    new_keys = {_dict_key(r) for r in submitted}
+    out: list[dict[str, object]] = []
+    placed = False
+    for rule in current:
+        key = _dict_key(rule)
+        if key in page and not placed:
+            out.extend(submitted)
+            placed = True
+        if key not in page and key not in new_keys:
+            out.append(rule)
+    if not placed:
+        out.extend(submitted)
+    return out
+
+
+def parse_edit(
+    values: Values, spec: CatalogSpec, sku: str, page: frozenset[str] | None = None
+) -> CatalogSpec | Errors:
+    """The catalog with this product as the form says, validated as an import is. `page`:
+    the rules the form showed (the others stay as they are); None, all of them."""
     errors: Errors = {}
-    rules = []
+    rules: list[dict[str, object]] = []
     for n, line in enumerate(_lines(values.get("availability")), start=1):
         m = _RULE.match(line)
         if not m:
@@ -168,10 +330,14 @@ def parse_edit(values: Values, spec: CatalogSpec, sku: str) -> CatalogSpec | Err
             "region": m["region"].upper(),
             "status": m["status"].strip().replace(" ", "_"),
         }
+        if m["segment"]:
+            rule["segment"] = m["segment"].upper()
         if m["from"]:
             rule["from"] = dt.date.fromisoformat(m["from"]) if _date_ok(m["from"]) else m["from"]
         if m["band"]:
             rule["pricing_band"] = m["band"].upper()
+        if m["contact"]:
+            rule["contact"] = m["contact"]
         if m["reason"]:
             rule["reason"] = m["reason"].strip()
         rules.append(rule)
@@ -197,7 +363,7 @@ def parse_edit(values: Values, spec: CatalogSpec, sku: str) -> CatalogSpec | Err
     # A field the submission does not carry stays as it is; one sent empty is cleared.
     new = {
         "lifecycle": values.get("lifecycle") or product["lifecycle"],
-        "availability": rules,
+        "availability": merge_page(product.get("availability", []), rules, page),
         "summary": (values.get("summary") or "").strip(),
         "traits": _lines(values.get("traits")),
         "competitors": competitors,
@@ -245,15 +411,24 @@ class ProductEditor:
     async def product(self, sku: str) -> SalesProduct | None:
         return (await self._catalog.view()).by_sku.get(sku)
 
-    async def form(self, *, user: UserRef, sku: str) -> FormSpec | Refused:
+    async def form(
+        self, *, user: UserRef, sku: str, page: int = 0, saved: str | None = None
+    ) -> FormSpec | Refused:
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):
             return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
-        return edit_form(product, await self._catalog.export_catalog())
+        return edit_form(product, await self._catalog.export_catalog(), page=page, saved=saved)
 
-    async def submit(self, *, user: UserRef, sku: str, values: Values) -> Edited | Errors | Refused:
+    async def submit(
+        self,
+        *,
+        user: UserRef,
+        sku: str,
+        values: Values,
+        page: frozenset[str] | None = None,
+    ) -> Edited | Errors | Refused:
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -262,7 +437,7 @@ class ProductEditor:
         # The version first: a change committed after it makes this edit a conflict.
         version = await self._catalog.catalog_version()
         spec = await self._catalog.export_catalog()
-        parsed = parse_edit(values, spec, sku)
+        parsed = parse_edit(values, spec, sku, page)
         if not isinstance(parsed, CatalogSpec):
             return parsed
         try:

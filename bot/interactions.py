@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
 from bot.commands import AnyReply, Bot, parse_line
-from bot.editing import NOT_ALLOWED, competitive_form, saved_text, told_submitter
+from bot.editing import (
+    NOT_ALLOWED,
+    THEN_CLOSE,
+    competitive_form,
+    page_keys,
+    saved_text,
+    told_submitter,
+)
 from bot.feedback import (
     ACTION_LABEL,
     ASKS_FOR_NOTE,
@@ -414,17 +421,25 @@ class Interactions:
         if editor is None:
             return Private(UNKNOWN_ACTION)
         sku = i.state.get("sku", "")[:64]
-        result = await editor.submit(user=i.user, sku=sku, values=i.values)
+        page = _page_number(i.state.get("page", ""))
+        result = await editor.submit(user=i.user, sku=sku, values=i.values, page=page_keys(i.state))
         if isinstance(result, Refused):
             self._log_refusal(i, result)
             shown = None if result.why in (Why.NOT_ALLOWED, Why.GONE) else result
-            form = await editor.form(user=i.user, sku=sku) if shown else None
+            form = await editor.form(user=i.user, sku=sku, page=page) if shown else None
             spec = form if isinstance(form, FormSpec) else None
             return FormErrors(spec, {"lifecycle": result.message}, dict(i.values))
         if isinstance(result, dict):
-            form = await editor.form(user=i.user, sku=sku)
+            form = await editor.form(user=i.user, sku=sku, page=page)
             spec = form if isinstance(form, FormSpec) else None
             return FormErrors(spec, result, dict(i.values))
+        then = i.values.get("then") or THEN_CLOSE
+        if then != THEN_CLOSE:  # on to another page of rules, saying what this one did
+            form = await editor.form(
+                user=i.user, sku=sku, page=_page_number(then), saved=saved_text(result)
+            )
+            if isinstance(form, FormSpec):
+                return Ask(form, wake=True)
         return Done(SAVED, saved_text(result), wake=True)
 
     async def _save_briefing(self, i: Interaction) -> Outcome:
@@ -483,6 +498,10 @@ class Interactions:
                 "interaction refused",
                 extra={"user": i.user.id, "platform": i.user.platform, "action": i.id},
             )
+
+
+def _page_number(raw: str) -> int:
+    return int(raw) if is_number(raw) and len(raw) < 6 else 0
 
 
 def _on(form: FormSpec, preferred: str, message: str) -> Errors:

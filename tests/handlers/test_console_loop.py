@@ -13,10 +13,10 @@ from tests.conftest import demo_text
 PM = "U0PM1"
 
 
-async def converse(db_url: str, script: str) -> list[str]:
+async def converse(db_url: str, script: str, catalog: str | None = None) -> list[str]:
     settings = Settings(_env_file=None, database_url=db_url, product_managers=frozenset({PM}))  # type: ignore[call-arg]
     services = build_services(settings)
-    await services.catalog.import_catalog(demo_text())
+    await services.catalog.import_catalog(catalog or demo_text())
     inboxes = Inboxes()
     worker = Worker(
         store=services.outbox, deliver=inboxes.deliver, platforms=frozenset({"console"})
