@@ -3,15 +3,28 @@ SIGKILLed mid-run; nothing lost, nothing doubled, both servers see the new catal
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from bench.scaleout import run
 
 
+def free_ports(n: int) -> tuple[int, int]:
+    """Ports nobody holds now: several checkouts may run this suite on one machine at once."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = tuple(s.getsockname()[1] for s in socks)
+    for s in socks:
+        s.close()
+    return ports[0], ports[1]
+
+
 async def test_scale_out_with_a_killed_worker(pg_database: str | None) -> None:
     if pg_database is None:
         pytest.skip("PostgreSQL is not reachable")
-    report = await run(20, ports=(38301, 38302))
+    report = await run(20, ports=free_ports(2))
     assert report["outbox rows"] == {"sent": report["outbox rows"]["sent"]}  # none dead
     assert report["DM rows"] == 30  # 20 decisions, 10 subscriber digests
     assert (report["DMs lost"], report["DMs delivered twice"]) == (0, 0)
