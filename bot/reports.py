@@ -23,6 +23,9 @@ AGE_BUCKETS = ((7, "< 7 days"), (30, "7–30 days"), (None, "> 30 days"))
 STATUS_ORDER = {"none": 0, "behind": 1, "on track": 2}
 
 
+CHART_ALT = "Briefings per region against target"  # the coverage chart's alternative text
+
+
 class PeriodError(ValueError):
     pass
 

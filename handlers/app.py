@@ -29,6 +29,8 @@ from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
+from handlers.chart_links import ROUTE as CHART_ROUTE
+from handlers.chart_links import ChartLinks
 from handlers.config import Settings
 from handlers.memory import release_free_memory
 from handlers.tasks import Background
@@ -61,6 +63,7 @@ class Services:
     updates: ProductUpdates
     interactions: Interactions
     background: Background = field(default_factory=Background)
+    chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -177,6 +180,10 @@ def build_services(settings: Settings) -> Services:
         updates,
         Interactions(bot=bot, feedback=feedback),
     )
+    if settings.public_url and settings.link_secret:
+        services.chart_links = ChartLinks(
+            settings.link_secret.get_secret_value().encode(), settings.public_url
+        )
     if settings.microsoft_app_id:
         services.teams_parts()
 
@@ -210,11 +217,14 @@ def _teams(services: Services) -> TeamsParts:
     settings = services.settings
     config = auth_configuration(settings)
     adapter = create_adapter(config)
+    links = services.chart_links
+    chart_url = None if links is None else (lambda report: links.url(report.period))
     bot = TeamsBot(
         interactions=services.interactions,
         conversations=services.conversations,
         wake=services.wake_worker,
         seen=SqlSeen(services.engine),
+        chart_url=chart_url,
     )
     notifier = TeamsNotifier(
         adapter=adapter,
@@ -222,6 +232,7 @@ def _teams(services: Services) -> TeamsParts:
         conversations=services.conversations,
         feedback=services.feedback,
         coverage=services.bot.coverage,
+        chart_url=chart_url,
     )
     return TeamsParts(adapter, config, bot, notifier.deliver)
 
@@ -329,6 +340,10 @@ def create_app(
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
 
     _teams_route(app, services)
+    if services.chart_links is not None and services.bot.coverage is not None:
+        app.router.add_get(CHART_ROUTE, services.chart_links.handler(services.bot.coverage))
+    elif settings.public_url or settings.link_secret:
+        log.warning("set both PUBLIC_URL and LINK_SECRET to show coverage charts in Teams")
     if not settings.microsoft_app_id:
         log.warning("MICROSOFT_APP_ID is not set: /api/messages runs in Emulator mode (no auth)")
 

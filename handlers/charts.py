@@ -9,11 +9,14 @@ from matplotlib.figure import Figure  # the object API: no pyplot global state, 
 from bot.reports import Report
 
 COLORS = {"on track": "#2a9d8f", "behind": "#e9c46a", "none": "#e76f51"}
+DPI = 100
+MAX_WIDTH = 1024  # px: Teams shows an image of at most 1024 x 1024, Slack previews less
 
 
 def coverage_figure(report: Report) -> Figure:
     rows = report.regions
-    fig = Figure(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.5), dpi=100)
+    width = min(max(6.0, 0.9 * len(rows) + 2), MAX_WIDTH / DPI)
+    fig = Figure(figsize=(width, 4.5), dpi=DPI)
     ax = fig.subplots()
     xs = list(range(len(rows)))
     ax.bar(
@@ -27,13 +30,21 @@ def coverage_figure(report: Report) -> Figure:
         xs,
         [r.expected for r in rows],
         marker="_",
-        s=1400,
+        s=min(1400.0, (0.5 * width * 72 / max(1, len(rows))) ** 2),  # about a bar's width
         linewidths=3,
         color="black",
         zorder=3,
         label="target for the period",
     )
-    ax.set_xticks(xs, [r.name for r in rows], rotation=30, ha="right")
+    # Many regions share the width: smaller labels, upright so that neighbours do not overlap.
+    many = len(rows) > 12
+    ax.set_xticks(
+        xs,
+        [r.name for r in rows],
+        rotation=90 if many else 30,
+        ha="center" if many else "right",
+        fontsize=max(3.0, min(10.0, 400 / max(1, len(rows)))),
+    )
     ax.set_ylabel("briefings")
     ax.set_title(f"Briefings per region, {report.period.label}")
     ax.legend(loc="upper right")

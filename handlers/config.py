@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # that died mid-send); longer than any single send can take.
     outbox_lease_seconds: int = Field(default=60, ge=5)
     log_level: str = "INFO"
+    # Where Teams fetches what we serve (coverage charts), e.g. https://bot.example.com, and
+    # the key that signs those links; without both, Teams cards carry no chart.
+    public_url: str | None = None
+    link_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

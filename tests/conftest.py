@@ -18,6 +18,7 @@ from bot.types import SalesCatalog
 from store import migrate
 from store.db import make_engine, normalize_url
 from store.repository import SqlRepository
+from tests import validators
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = ROOT / "catalog" / "demo.yaml"
@@ -113,3 +114,38 @@ def view_of(spec: CatalogSpec) -> CatalogView:
 @pytest.fixture(scope="session")
 def demo_view() -> CatalogView:
     return view_of(parse_catalog(demo_text()))
+
+
+# ------------------------------------------------------------------ validators
+# What the app sent Slack or Teams is judged by tests/validators.py as it arrives at the fakes;
+# whatever a test (or its fixtures) produced that Slack or Teams would refuse fails that test.
+
+
+def _judge(when: str) -> None:
+    found = validators.take()
+    if found:
+        shown = "\n  ".join(found[:25])
+        more = f"\n  … and {len(found) - 25} more" if len(found) > 25 else ""
+        pytest.fail(
+            f"the platform validators refused what this test {when}:\n  {shown}{more}",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    validators.take()  # a previous test's leftovers are that test's
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    _judge("sent")
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    _judge("sent while its fixtures set up or closed")
+    return result

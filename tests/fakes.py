@@ -1,5 +1,6 @@
-"""Fakes on loopback: a Slack Web API that records calls (and can fail on demand), and
-a signer for requests that look exactly like Slack's."""
+"""Fakes on loopback: a Slack Web API that records calls (and can fail on demand), a Bot
+Connector, and a signer for requests that look exactly like Slack's. Everything the app sends
+them goes through tests/validators.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from tests import validators
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
@@ -136,6 +139,7 @@ class FakeSlack:
             await self.held.wait()
         call = Call(method, await self._body(request), token=token)
         self.calls.append(call)
+        validators.slack_web_api(method, call.body)
         error = self.error_for.get(str(call.body.get("channel") or ""))
         if error:
             call.status = 400  # Slack says 200 with ok: false; nothing was delivered
@@ -246,6 +250,7 @@ class FakeSlack:
         if self.held is not None:
             await self.held.wait()
         self.responses.append(await self._body(request))
+        validators.slack_response_url(self.responses[-1])
         return web.Response(text="ok")
 
     def methods(self) -> list[str]:
@@ -298,6 +303,7 @@ class FakeConnector:
         except ValueError:
             body = {}
         self.posted.append(Posted(request.method, request.path, body))
+        validators.teams_activity(body, f"Teams {request.method} {request.path}")
         if self.fail_next:
             status, headers = self.fail_next.pop(0)
             return web.json_response({"error": {"code": "fake"}}, status=status, headers=headers)

@@ -3,7 +3,6 @@ the outcome as cards. Channel settings and conversation references are Teams' ow
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -78,8 +77,10 @@ class TeamsBot(ActivityHandler):
         conversations: ConversationStore,
         wake: Callable[[], None],
         seen: SeenStore | None = None,
+        chart_url: ChartUrl | None = None,
     ) -> None:
         self._interactions = interactions
+        self._chart_url = chart_url
         self._conversations = conversations
         self._wake = wake
         self._seen = seen
@@ -110,8 +111,7 @@ class TeamsBot(ActivityHandler):
         if outcome.enqueue or outcome.wake:
             self._wake()  # the use case wrote to the outbox (Teams enqueues nothing itself)
         if isinstance(outcome, Show) and isinstance(outcome.reply, Report):
-            png = await asyncio.to_thread(_chart, outcome.reply)  # drawn off the event loop
-            return cards.coverage(outcome.reply, png)
+            return cards.coverage(outcome.reply, chart_url(self._chart_url, outcome.reply))
         return cards.outcome(outcome, in_dialog=in_dialog)
 
     # -- chat
@@ -231,8 +231,10 @@ def _reference(activity: Activity, *, thread: bool = True) -> dict[str, Any] | N
     return reference
 
 
-def _chart(report: Report) -> bytes:
-    # matplotlib is imported on first use: most processes never draw a chart.
-    from handlers.charts import coverage_png
+ChartUrl = Callable[[Report], str]
 
-    return coverage_png(report)
+
+def chart_url(make: ChartUrl | None, report: Report) -> str | None:
+    """Where Teams fetches the report's chart (none without PUBLIC_URL and LINK_SECRET, or
+    with no region to draw)."""
+    return make(report) if make is not None and report.regions else None

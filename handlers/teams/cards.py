@@ -39,11 +39,17 @@ from bot.replies import (
     band_text,
     format_money,
 )
-from bot.reports import Report
+from bot.reports import CHART_ALT, Report
 from bot.types import UserRef
 from handlers.teams.inbound import STATE, VALUE, VERB
 
-CARD_VERSION = "1.5"  # Action.Execute (Universal Actions) needs 1.4+; Teams supports 1.5
+# Every card declares 1.5: the highest version every Teams client renders, mobile included (a
+# card declaring more shows only its fallbackText there). Action.Execute needs 1.4. The forms'
+# type-ahead pickers (Input.ChoiceSet `style: "filtered"` with `choices.data`) are Teams' own
+# documented addition, which Teams renders in 1.5 cards on desktop and mobile; Adaptive Cards
+# adopted the same two properties in 1.6 (tests/validators.py checks them by 1.6's definition
+# and everything else by 1.5's schema).
+CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 Card = dict[str, Any]
 PRODUCTS_DATASET = "products"
@@ -94,14 +100,21 @@ def _option(o: Option) -> str:
     return f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
 
 
-def execute(b: Button) -> dict[str, Any]:
-    """A press as an Action.Execute; the data carries the press's value back unchanged."""
+def _execute(title: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+    """An Action.Execute, with the Action.Submit that clients without Universal Actions
+    render instead: it arrives as a message whose value carries the verb (inbound.submitted)."""
     return {
         "type": "Action.Execute",
-        "title": b.label,
-        "verb": b.action.value,
-        "data": {VALUE: b.value},
+        "title": title,
+        "verb": verb,
+        "data": data,
+        "fallback": {"type": "Action.Submit", "title": title, "data": {**data, VERB: verb}},
     }
+
+
+def execute(b: Button) -> dict[str, Any]:
+    """A press as an Action.Execute; the data carries the press's value back unchanged."""
+    return _execute(b.label, b.action.value, {VALUE: b.value})
 
 
 def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
@@ -284,7 +297,7 @@ def form(
     submit = (
         {"type": "Action.Submit", "title": spec.submit, "data": {**data, VERB: spec.id}}
         if in_dialog  # dialogs (task modules) take Action.Submit
-        else {"type": "Action.Execute", "title": spec.submit, "verb": spec.id, "data": data}
+        else _execute(spec.submit, spec.id, data)
     )
     return card(body, spec.title, [submit])
 
@@ -445,7 +458,8 @@ def digest(title: str, lines: Sequence[str]) -> Card:
     )
 
 
-def coverage(report: Report, chart_png: bytes | None = None) -> Card:
+def coverage(report: Report, chart_url: str | None = None) -> Card:
+    """The report as a card; the chart by URL (handlers/chart_links.py), never inlined."""
     body: list[dict[str, Any]] = [
         text(f"Coverage {report.period.label}", weight="Bolder", size="Medium")
     ]
@@ -470,14 +484,6 @@ def coverage(report: Report, chart_png: bytes | None = None) -> Card:
                 )
             )
         )
-    if chart_png:
-        import base64
-
-        body.append(
-            {
-                "type": "Image",
-                "altText": "Briefings per region against target",
-                "url": "data:image/png;base64," + base64.b64encode(chart_png).decode(),
-            }
-        )
+    if chart_url:
+        body.append({"type": "Image", "altText": CHART_ALT, "url": chart_url})
     return card(body, report.fallback)

@@ -36,21 +36,32 @@ def command_text(activity: Activity) -> str:
     return plain_text(activity.text or "")
 
 
-def is_channel(activity: Activity) -> bool:
+def conversation_type(activity: Activity) -> str | None:
+    """ "personal", "groupChat" or "channel". Teams always says so; a client or emulator that
+    leaves conversationType out is judged by the conversation itself: a channel's activities
+    carry the team and channel in channelData and channel threads are "19:…@thread.tacv2"
+    (or "@thread.skype"), group chats are other "19:…" threads, personal chats are "a:…"."""
     conversation = activity.conversation
-    return bool(conversation and conversation.conversation_type == "channel")
+    if conversation is None:
+        return None
+    if conversation.conversation_type:
+        return str(conversation.conversation_type)
+    data = _dict(activity.channel_data)
+    cid = str(conversation.id or "").split(";")[0]
+    if data.get("channel") or data.get("team") or cid.endswith(("@thread.tacv2", "@thread.skype")):
+        return "channel"
+    if conversation.is_group or cid.startswith("19:"):
+        return "groupChat"
+    return "personal"
+
+
+def is_channel(activity: Activity) -> bool:
+    return conversation_type(activity) == "channel"
 
 
 def is_personal(activity: Activity) -> bool:
-    """A one-to-one chat with the bot. Teams always says so; a client or emulator that leaves
-    conversationType out is judged by the conversation itself (channels and group chats are
-    "19:…" threads or group conversations)."""
-    conversation = activity.conversation
-    if conversation is None:
-        return False
-    if conversation.conversation_type is not None:
-        return conversation.conversation_type == "personal"
-    return not conversation.is_group and not str(conversation.id or "").startswith("19:")
+    """A one-to-one chat with the bot (where its conversation is kept for proactive DMs)."""
+    return conversation_type(activity) == "personal"
 
 
 def _dict(value: object) -> dict[str, Any]:

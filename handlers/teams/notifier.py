@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,9 +15,9 @@ from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.ports import ConversationStore
-from bot.reports import CoverageService, PeriodError, Report
+from bot.reports import CoverageService, PeriodError
 from handlers.teams import cards
-from handlers.teams.bot import card_activity
+from handlers.teams.bot import ChartUrl, card_activity, chart_url
 from handlers.teams.keys import TRIAGE_KEY, user_key
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
@@ -37,7 +36,9 @@ class TeamsNotifier:
         conversations: ConversationStore,
         feedback: FeedbackService,
         coverage: CoverageService | None = None,
+        chart_url: ChartUrl | None = None,
     ) -> None:
+        self._chart_url = chart_url
         self._adapter = adapter
         self._app_id = app_id
         self._conversations = conversations
@@ -106,8 +107,8 @@ class TeamsNotifier:
             report = await self._coverage_service.report(job.period)
         except PeriodError as exc:
             return Failed(str(exc))
-        png = await asyncio.to_thread(_chart, report)
-        return await self._post(self._key(message), cards.coverage(report, png))
+        card = cards.coverage(report, chart_url(self._chart_url, report))
+        return await self._post(self._key(message), card)
 
     async def _send(
         self, reference: dict[str, Any], activity: Activity, update_id: str | None = None
@@ -160,10 +161,3 @@ class TeamsNotifier:
         if not existing:  # a reminder leaves the original card as the one kept up to date
             await self._feedback.remember_triage_message(item.id, TRIAGE_KEY, activity_id)
         return Sent({"id": activity_id})
-
-
-def _chart(report: Report) -> bytes:
-    # matplotlib is imported on first use: most processes never draw a chart.
-    from handlers.charts import coverage_png
-
-    return coverage_png(report)

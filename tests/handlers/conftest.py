@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.app import Services, build_services, create_app
 from handlers.config import Settings
+from tests import validators
 from tests.conftest import demo_text
 from tests.fakes import BOT_TOKEN, SIGNING_SECRET, FakeSlack, payload_body, sign, slash_body
 
@@ -56,6 +57,7 @@ class SlackDriver:
         hdrs.update(sign(body) if headers is None else headers)
         async with self.http.post(self.base + "/slack/events", data=body, headers=hdrs) as r:
             answer = Answer(r.status, await r.text())
+        validators.slack_ack(body, hdrs["Content-Type"], answer.status, answer.body)
         # What a press does after its ack (answering through response_url, opening a form)
         # is done by the time Slack would show it: wait for it, as a person would.
         await self.services.background.idle()
@@ -67,6 +69,7 @@ class SlackDriver:
         headers = {"Content-Type": "application/json", **sign(body)}
         async with self.http.post(self.base + "/slack/events", data=body, headers=headers) as r:
             answer = Answer(r.status, await r.text())
+        validators.slack_ack(body, headers["Content-Type"], answer.status, answer.body)
         await self.services.background.idle()
         return answer
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.app import Services, build_services, create_app
 from handlers.config import Settings
+from tests import validators
 from tests.conftest import demo_text
 from tests.fakes import FakeConnector
 
@@ -77,7 +78,9 @@ class TeamsDriver:
             self.base + "/api/messages", data=json.dumps(activity), headers=hdrs
         ) as r:
             text = await r.text()
-            return r.status, (json.loads(text) if text else None)
+            answer = json.loads(text) if text else None
+        validators.teams_invoke(activity, answer)
+        return r.status, answer
 
     async def say(self, text: str, **kw: Any) -> tuple[int, Any]:
         return await self.post(self.activity(text=text, **kw))
