@@ -379,6 +379,20 @@ def product_overview(view: CatalogView, product: SalesProduct) -> ProductOvervie
     return ProductOverview(product, rows)
 
 
+WIDE_SEARCH = 1000  # products counted when a word many share fills the list of choices
+
+
+def _as_close(view: CatalogView, parsed: matching.ParsedQuery, chosen: list[matching.Match]) -> int:
+    """How many products match as well as those chosen: a query's search stops at its
+    limit, so a full list is counted again: the products named by every word asked for, or
+    (for a misspelt word) those a wider search finds as close."""
+    if len(chosen) < matching.SEARCH_LIMIT:
+        return len(chosen)
+    text = parsed.product_text
+    wide = view.products.search(text, limit=WIDE_SEARCH, candidates=WIDE_SEARCH, normalized=True)
+    return max(len(chosen), len(matching.pick(wide)[0]), view.products.with_words(text))
+
+
 def answer_query(view: CatalogView, text: str) -> Reply:
     parsed = matching.parse_query(text, view.regions, view.products)
     region = view.catalog.regions.get(parsed.region) if parsed.region else None
@@ -399,7 +413,7 @@ def answer_query(view: CatalogView, text: str) -> Reply:
             else Option(products[m.key], None)
             for m in chosen
         )
-        return Ambiguous(parsed.product_text, region, options)
+        return Ambiguous(parsed.product_text, region, options, _as_close(view, parsed, chosen))
     product = products[chosen[0].key]
     if region is None:
         return product_overview(view, product)

@@ -33,6 +33,7 @@ CONNECTORS = frozenset({"in", "for", "at", "into", "to"})
 MATCH_THRESHOLD = 72.0  # below this a product is not "what was asked for"
 AMBIGUITY_MARGIN = 4.0  # candidates this close to the best are listed, never silently picked
 SUGGEST_THRESHOLD = 45.0
+SEARCH_LIMIT = 8  # products a search returns: more than a list of choices should hold
 # Below this many vocabulary words, the words a typo is compared with are kept joined per
 # length (~11 MB at most for 10k products), so a misspelt word costs one comparison call,
 # not up to ten.
@@ -171,6 +172,18 @@ class ProductIndex:
         i = bisect.bisect_left(self._vocab, word)
         return i if i < len(self._vocab) and self._vocab[i] == word else -1
 
+    def with_words(self, query: str) -> int:
+        """How many products have a string holding every word of `query` (normalized) as it
+        is: the search's prefilter keeps the strongest candidates, so it cannot count them."""
+        owners: set[int] | None = None
+        for word in set(query.split()):
+            at = self._find(word)
+            if at < 0:
+                return 0
+            found = {self._owner[sid] for sid in self._ids[self._starts[at] : self._starts[at + 1]]}
+            owners = found if owners is None else owners & found
+        return len(owners or ())
+
     def _word(self, word: str) -> str:
         """The vocabulary's own object for `word` (equal strings are not stored twice)."""
         return self._vocab[self._find(word)]
@@ -278,7 +291,12 @@ class ProductIndex:
         return hit
 
     def search(
-        self, query: str, *, limit: int = 8, candidates: int = 40, normalized: bool = False
+        self,
+        query: str,
+        *,
+        limit: int = SEARCH_LIMIT,
+        candidates: int = 40,
+        normalized: bool = False,
     ) -> list[Match]:
         """Best products for `query`, best first, at most one Match per product.
         normalized: `query` is already in normalize()'s form (parse_query's product text)."""

@@ -55,6 +55,9 @@ def band_text(band: PricingBand | None) -> str:
     return f"{band.label} ({low}–{format_money(band.max, band.currency)})"
 
 
+MORE = "…and more"  # ends a text cut to fit a platform's limit
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """A product's verdict in one region, with why and from when."""
@@ -121,12 +124,30 @@ class Ambiguous:
     query: str
     region: Region | None
     options: tuple[Option, ...]
+    total: int = 0  # products that match as well; more than the options when the list is cut
+
+    @property
+    def cut(self) -> bool:
+        return self.total > len(self.options)
+
+    @property
+    def count_text(self) -> str:
+        """ "3 products", or "8 of 40 products" when only the first are listed."""
+        n = len(self.options)
+        return f"{n} of {self.total} products" if self.cut else f"{n} products"
+
+    @property
+    def hint(self) -> str:
+        if self.cut:
+            return "Add a word or two, or the SKU, to narrow it down."
+        return "Add a word or two to pick one, e.g. the full product name."
 
     @property
     def fallback(self) -> str:
         where = f" in {self.region.name}" if self.region else ""
         names = ", ".join(o.product.name for o in self.options)
-        return f"{len(self.options)} products match “{self.query}”{where}: {names}. Which one?"
+        ask = self.hint if self.cut else "Which one?"
+        return f"{self.count_text} match “{self.query}”{where}: {names}. {ask}"
 
 
 @dataclass(frozen=True, slots=True)

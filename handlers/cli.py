@@ -156,12 +156,16 @@ def manifest() -> None:
 @click.pass_obj
 def manifest_teams(settings: Settings, out: Path) -> None:
     """Build the Teams app package (manifest + icons) with MICROSOFT_APP_ID as the bot id."""
-    from handlers.teams.package import build_package
+    from handlers.teams.package import AppIdError, build_package
 
     if not settings.microsoft_app_id:
         click.echo("Set MICROSOFT_APP_ID (the bot's Microsoft App ID) first.", err=True)
         sys.exit(1)
-    build_package(out, app_id=settings.microsoft_app_id)
+    try:
+        build_package(out, app_id=settings.microsoft_app_id)
+    except AppIdError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
     click.echo(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
 
 

@@ -17,6 +17,7 @@ from bot.interactions import briefing_buttons, buttons_for, card_inputs
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
 from bot.payloads import Decision
 from bot.replies import (
+    MORE,
     Ambiguous,
     Assessment,
     Help,
@@ -44,7 +45,8 @@ _ICON = {
     Verdict.NOT_AVAILABLE: ":no_entry:",
     Verdict.WITHDRAWN: ":x:",
 }
-MAX_TEXT = 2900  # a section's text may hold 3,000 characters
+MAX_TEXT = 3000  # a section's (or a context element's) text may hold 3,000 characters
+_BOUNDARY = 200  # how far back a cut looks for the end of a line or a word
 
 
 def esc(text: str) -> str:
@@ -52,12 +54,32 @@ def esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """mrkdwn that fits `limit` characters: cut at the end of a line or word, never inside
+    an escape (`&amp;`) or a link or mention (`<…>`), and marked as cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(MORE) - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    tag = cut.rfind("<")
+    if tag != -1 and ">" not in cut[tag:]:
+        cut = cut[:tag]
+    for sep in ("\n", " "):
+        at = cut.rfind(sep)
+        if at > len(cut) - _BOUNDARY:
+            cut = cut[:at]
+            break
+    return f"{cut.rstrip()} {MORE}"
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_TEXT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_TEXT]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
 
 
 def _verdict(a: Assessment) -> str:
@@ -202,9 +224,9 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
     if isinstance(reply, Ambiguous):
         where = f" in *{esc(reply.region.name)}*" if reply.region else ""
         blocks = [
-            _section(f"Several products match “{esc(reply.query)}”{where}:"),
+            _section(f"{reply.count_text} match “{esc(reply.query)}”{where}:"),
             _section("\n".join(_option_line(o) for o in reply.options)),
-            _context("Add a word or two to pick one, e.g. the full product name."),
+            _context(esc(reply.hint)),
         ]
     elif isinstance(reply, RegionOverview):
         head = f"*Sellable in {esc(reply.region.name)}*: {reply.total_sellable} products"
@@ -284,7 +306,7 @@ def triage_card(card: TriageView) -> Message:
             "fields": [
                 {"type": "mrkdwn", "text": f"*Product*\n{product}"},
                 {"type": "mrkdwn", "text": f"*Kind*\n{KIND_LABEL[item.kind]}"},
-                {"type": "mrkdwn", "text": "*Client*\n" + esc(", ".join(clients))[:1900]},
+                {"type": "mrkdwn", "text": "*Client*\n" + clip(esc(", ".join(clients)), 1900)},
                 {"type": "mrkdwn", "text": f"*Region*\n{esc(card.region_name or '—')}"},
                 {
                     "type": "mrkdwn",
@@ -387,7 +409,7 @@ def digest(title: str, lines: Sequence[str]) -> Message:
     """An announcement or a subscriber's DM: one message, however many changes."""
     body = "\n".join(f"• {esc(line)}" for line in lines)
     return {
-        "text": esc(f"{title}: " + "; ".join(lines))[:3000],
+        "text": clip(esc(f"{title}: " + "; ".join(lines))),
         "blocks": [_section(f"*{esc(title)}*"), _section(body)],
     }
 
@@ -434,7 +456,7 @@ def coverage(report: Report) -> Message:
             )
         )
     blocks.append(_context("Chart and CSV follow in this conversation."))
-    return {"text": esc(report.fallback)[:3000], "blocks": blocks[:50]}
+    return {"text": clip(esc(report.fallback)), "blocks": blocks[:50]}
 
 
 def briefing_list(reply: BriefingList) -> Message:

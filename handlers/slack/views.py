@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.forms import FieldKind, FormField, FormSpec, Values
+from handlers.slack.blocks import clip
 
 SEARCH_PREFIX = "search."  # + the field's dataset: the action_id of a searched field
 
@@ -92,7 +93,7 @@ def modal(spec: FormSpec, values: Values | None = None) -> dict[str, Any]:
     values = values or {}
     blocks: list[dict[str, Any]] = []
     if spec.intro:
-        blocks.append({"type": "section", "text": _text(esc(spec.intro)[:3000], "mrkdwn")})
+        blocks.append({"type": "section", "text": _text(clip(esc(spec.intro)), "mrkdwn")})
     for f in spec.fields:
         block: dict[str, Any] = {
             "type": "input",
@@ -121,7 +122,7 @@ def message_view(title: str, text: str) -> dict[str, Any]:
         "type": "modal",
         "title": _text(title[:24]),
         "close": _text("Done"),
-        "blocks": [{"type": "section", "text": _text(text[:3000], "mrkdwn")}],
+        "blocks": [{"type": "section", "text": _text(clip(text), "mrkdwn")}],
     }
 
 

@@ -172,9 +172,9 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
     elif isinstance(reply, Ambiguous):
         where = f" in {plain(reply.region.name)}" if reply.region else ""
         body = [
-            text(f"Several products match “{plain(reply.query)}”{where}:"),
+            text(f"{reply.count_text} match “{plain(reply.query)}”{where}:"),
             text("\n".join(_option(o) for o in reply.options)),
-            text("Add a word or two to pick one.", isSubtle=True),
+            text(plain(reply.hint), isSubtle=True),
         ]
     elif isinstance(reply, RegionOverview):
         body = [

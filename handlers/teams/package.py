@@ -13,9 +13,16 @@ PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
+class AppIdError(ValueError):
+    """MICROSOFT_APP_ID is not a GUID (Teams refuses such a manifest)."""
+
+
 def manifest_for(app_id: str, directory: Path = MANIFEST_DIR) -> dict[str, Any]:
     if not _GUID.match(app_id):
-        raise ValueError("MICROSOFT_APP_ID must be the bot's GUID")
+        raise AppIdError(
+            f"MICROSOFT_APP_ID must be the bot's Microsoft App ID, a GUID such as "
+            f"00000000-0000-0000-0000-000000000000 (it is {app_id!r})"
+        )
     data: dict[str, Any] = json.loads((directory / "manifest.json").read_text("utf-8"))
     data["id"] = app_id
     for part in (*data.get("bots", []), *data.get("composeExtensions", [])):

@@ -67,3 +67,15 @@ def test_cli_builds_the_app_package(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         manifest = json.loads(zf.read("manifest.json"))
         assert png_size(zf.read("color.png")) == (192, 192)
     assert manifest["id"] == manifest["bots"][0]["botId"] == APP_ID
+
+
+def test_a_non_guid_app_id_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "app.zip"
+    monkeypatch.setenv("MICROSOFT_APP_ID", "my-bot")
+    result = CliRunner().invoke(main, ["manifest", "teams", "--out", str(out)])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert "MICROSOFT_APP_ID" in line and "GUID" in line and "'my-bot'" in line
+    assert not out.exists()
