@@ -26,6 +26,11 @@ STATUS_ORDER = {"none": 0, "behind": 1, "on track": 2}
 CHART_ALT = "Briefings per region against target"  # the coverage chart's alternative text
 
 
+def unlisted_regions(n: int) -> str:
+    """Ends a coverage list cut to fit a message."""
+    return f"…and {n} more region{'' if n == 1 else 's'}."
+
+
 class PeriodError(ValueError):
     pass
 

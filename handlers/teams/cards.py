@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ from bot.replies import (
     band_text,
     format_money,
 )
-from bot.reports import CHART_ALT, Report
+from bot.reports import CHART_ALT, Report, unlisted_regions
 from bot.types import UserRef
 from handlers.teams.inbound import STATE, VALUE, VERB
 
@@ -53,6 +54,9 @@ CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 Card = dict[str, Any]
 PRODUCTS_DATASET = "products"
+# Teams refuses a card over 28 KB: the coverage card lists regions in at most this many bytes.
+REGION_ROWS_BYTES = 18_000
+FACT_OVERHEAD = 20  # {"title": , "value": } around each row's two strings
 
 
 def plain(text: str) -> str:
@@ -463,18 +467,21 @@ def coverage(report: Report, chart_url: str | None = None) -> Card:
     body: list[dict[str, Any]] = [
         text(f"Coverage {report.period.label}", weight="Bolder", size="Medium")
     ]
-    body.append(
-        facts(
-            [
-                (
-                    plain(r.name),
-                    f"{r.briefings} of {r.expected:g} ({r.status}) · {r.minutes} min · "
-                    f"feedback {r.submitted} in / {r.decided} decided",
-                )
-                for r in report.regions
-            ]
+    rows: list[tuple[str, str]] = []
+    size = 0
+    for r in report.regions:  # those needing attention first, as long as the card has room
+        row = (
+            plain(r.name),
+            f"{r.briefings} of {r.expected:g} ({r.status}) · {r.minutes} min · "
+            f"feedback {r.submitted} in / {r.decided} decided",
         )
-    )
+        size += len(json.dumps(row, ensure_ascii=False).encode()) + FACT_OVERHEAD
+        if size > REGION_ROWS_BYTES:
+            break
+        rows.append(row)
+    body.append(facts(rows))
+    if len(rows) < len(report.regions):
+        body.append(text(plain(unlisted_regions(len(report.regions) - len(rows))), isSubtle=True))
     if report.pms:
         body.append(
             text(

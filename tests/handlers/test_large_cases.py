@@ -223,6 +223,8 @@ async def test_teams_briefing_form_and_coverage(teams_large: TeamsDriver) -> Non
     assert len(regions["choices"]) >= 250
     await teams_large.say("coverage this quarter", user=PM_AAD)
     report = last_card(teams_large, PM_AAD)
+    shown = json.dumps(report, ensure_ascii=False)
+    assert "more regions." in shown and len(shown.encode()) < 28 * 1024  # listed as room allows
     [image] = [el for el in report["body"] if el["type"] == "Image"]
     path = image["url"].removeprefix("https://bot.example.com")
     async with teams_large.http.get(teams_large.base + path) as r:
