@@ -23,7 +23,7 @@ from bot.catalog_file import (
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
 from bot.ids import FormId
 from bot.payloads import Digest
-from bot.ports import Notification
+from bot.ports import Lane, Notification
 from bot.types import Competitor, Lifecycle, Refused, Rule, SalesProduct, UserRef, Why, is_listed
 
 GONE = "That product is no longer in the catalog."
@@ -521,4 +521,5 @@ def told_submitter(item_id: int, submitter: UserRef, product_name: str, line: st
         payload=Digest(
             f"Your feedback #{item_id} is now part of {product_name}'s answer", (line,)
         ).encode(),
+        lane=Lane.INTERACTIVE,
     )

@@ -25,7 +25,7 @@ from bot.items import (
     Urgency,
 )
 from bot.payloads import Decision, Triage, TriageReason
-from bot.ports import Clock, FeedbackRepository, Notification
+from bot.ports import Clock, FeedbackRepository, Lane, Notification
 from bot.types import Refused, UserRef, Why, is_listed
 
 # new -> now | later | declined | merged; now|later -> actioned; any open -> declined.
@@ -608,6 +608,7 @@ class FeedbackService:
                 payload=Decision(
                     item.id, item.title, to.value, note, user.id, user.platform, merge_into
                 ).encode(),
+                lane=Lane.INTERACTIVE,
             )
             for person in self._recipients(item)
         ]
@@ -646,6 +647,8 @@ class FeedbackService:
             target=self.settings.triage_channel or "",
             dedupe_key=f"fb:{item.id}:triage:{event}",
             payload=Triage(item.id, reason).encode(),
+            # A reminder is sweep work; a new card or a refresh answers someone's action.
+            lane=Lane.BULK if reason is TriageReason.REMINDER else Lane.INTERACTIVE,
         )
 
     # -- seeing it

@@ -46,7 +46,7 @@ from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Button, Dataset, FormId
 from bot.items import Kind
 from bot.payloads import Coverage
-from bot.ports import Notification
+from bot.ports import Lane, Notification
 from bot.replies import SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
 from bot.reports import Report
 from bot.types import Refused, UserRef, Why
@@ -240,6 +240,7 @@ class Interactions:
                 target=files_to,
                 dedupe_key=f"coverage:{uuid.uuid4().hex}",
                 payload=Coverage(text).encode(),
+                lane=Lane.INTERACTIVE,  # the asker waits for the chart
             )
             return Show(reply, enqueue=(files,), wake=True)
         return Show(reply)

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.ports import Lane
+
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
@@ -31,6 +33,11 @@ class OutboxMessage:
     # a 5xx): look for that delivery before sending again (see `Recover`).
     unsure: bool = False
     created_at: dt.datetime | None = None
+    # The claim this worker holds (a token written on the row when it was claimed): every
+    # later write about the row is conditional on it, so a worker whose lease was taken
+    # over neither sends nor overwrites what the new owner does.
+    claim: str = ""
+    lane: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +49,14 @@ class Sent:
 class RetryLater:
     """A temporary failure: 429 (with Retry-After), 5xx, a timeout, a reset connection.
     `maybe_sent`: the request may have been carried out all the same (a timeout or a 5xx
-    after the request went out), so the next attempt looks before it sends."""
+    after the request went out), so the next attempt looks before it sends.
+    `attempted`: False when nothing was sent at all (waiting out another worker's rate
+    limit), which costs no attempt."""
 
     error: str
     retry_after: float | None = None
     maybe_sent: bool = False
+    attempted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +77,85 @@ class OutboxStore(Protocol):
         lease: dt.timedelta,
         now: dt.datetime,
         platforms: frozenset[str] | None = None,
+        lanes: frozenset[int] | None = None,
     ) -> list[OutboxMessage]:
-        """Due messages (only `platforms`' when given), leased to this worker."""
+        """Due messages (only `platforms'` and `lanes'` when given), most urgent lane first,
+        leased to this worker under one new claim token."""
+        ...
+
+    async def renew(self, *, claim: str, until: dt.datetime) -> int:
+        """Extend the lease of every row still held under `claim`; returns how many."""
+        ...
+
+    async def hold(
+        self, *, message_id: int, claim: str, now: dt.datetime, until: dt.datetime
+    ) -> bool:
+        """Just before sending: True (and the lease extended) only if the row is still
+        this claim's and its lease has not run out, so nobody else may have taken it."""
         ...
 
     async def mark_sent(
-        self, *, message_id: int, result: dict[str, Any], now: dt.datetime
-    ) -> None: ...
+        self, *, message_id: int, claim: str, result: dict[str, Any], now: dt.datetime
+    ) -> bool: ...
 
     async def reschedule(
         self,
         *,
         message_id: int,
+        claim: str,
         at: dt.datetime,
         error: str,
         count_attempt: bool = True,
         maybe_sent: bool = False,
-    ) -> None: ...
+    ) -> bool: ...
 
-    async def park(self, *, message_id: int, error: str) -> None: ...
+    async def park(self, *, message_id: int, claim: str, error: str) -> bool: ...
+
+
+class PauseStore(Protocol):
+    """Rate-limit pauses shared by every worker of every process (stored in the database)."""
+
+    async def paused_until(self, *, scope: str, now: dt.datetime) -> dt.datetime | None: ...
+
+    async def pause(self, *, scope: str, until: dt.datetime) -> None:
+        """Pause `scope` until `until` (a later pause already stored is kept)."""
+        ...
+
+
+class Paused(Exception):
+    """A platform call not made: some worker was told to wait (a 429) for this scope."""
+
+    def __init__(self, scope: str, seconds: float) -> None:
+        super().__init__(f"waiting out a rate limit on {scope}")
+        self.scope = scope
+        self.seconds = seconds
+
+
+class RateGate:
+    """What a notifier asks before each platform call, and tells after a 429. A scope is
+    "<platform>:<workspace>:<method>": Slack and Teams limit each method per workspace, so
+    a 429 on chat.update does not hold back chat.postMessage."""
+
+    def __init__(
+        self,
+        store: PauseStore | None,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._store = store
+        self._now = now
+
+    async def check(self, scope: str) -> None:
+        """Raises Paused while any worker has been told to wait for `scope`."""
+        if self._store is None:
+            return
+        now = self._now()
+        until = await self._store.paused_until(scope=scope, now=now)
+        if until is not None and until > now:
+            raise Paused(scope, (until - now).total_seconds())
+
+    async def limited(self, scope: str, seconds: float) -> None:
+        if self._store is not None:
+            await self._store.pause(scope=scope, until=self._now() + dt.timedelta(seconds=seconds))
 
 
 Deliver = Callable[[OutboxMessage], Awaitable[Outcome]]
@@ -104,7 +174,12 @@ def backoff(
 
 
 class Worker:
-    """Delivers due messages. Any number may run: claims are leased rows."""
+    """Delivers due messages. Any number may run: claims are leased rows.
+
+    `run_forever` runs two lanes side by side: one claims only interactive messages, the
+    other everything (interactive first), so a decision DM is never queued behind a batch
+    of bulk work. A batch's leases are renewed while it is being sent.
+    """
 
     def __init__(
         self,
@@ -117,8 +192,11 @@ class Worker:
         max_attempts: int = MAX_ATTEMPTS,
         lease: dt.timedelta = LEASE,
         platforms: frozenset[str] | None = None,
+        renew_every: float | None = None,
     ) -> None:
         self._lease = lease
+        # A third of the lease: two renewals may fail before another worker may take over.
+        self._renew_every = renew_every or max(0.5, lease.total_seconds() / 3)
         # The platforms this worker can deliver to: another process delivers the rest (the
         # local console its own), so they must not be claimed and parked as undeliverable.
         self.platforms = platforms
@@ -126,37 +204,55 @@ class Worker:
         self._deliver = deliver
         self._now = now
         self._batch = batch
+        self._concurrency = concurrency
         self._sem = asyncio.Semaphore(concurrency)
         self._max_attempts = max_attempts
-        self.wake = asyncio.Event()
+        self.wake = _Wake()
         self._stopping = False
-        # After a 429 the whole platform waits: sending on would only earn more 429s (and
-        # Slack may disable an app that keeps going).
-        self._paused_until: dict[str, dt.datetime] = {}
 
     def stop(self) -> None:
         """Finish the batch under way, then leave run_forever (no half-done database work)."""
         self._stopping = True
         self.wake.set()
 
-    async def run_once(self) -> int:
+    async def run_once(
+        self, *, lanes: frozenset[int] | None = None, sem: asyncio.Semaphore | None = None
+    ) -> int:
         """Claim one batch and deliver it; returns how many were claimed."""
         messages = await self._store.claim(
-            limit=self._batch, lease=self._lease, now=self._now(), platforms=self.platforms
+            limit=self._batch,
+            lease=self._lease,
+            now=self._now(),
+            platforms=self.platforms,
+            lanes=lanes,
         )
-        await asyncio.gather(*(self._one(m) for m in messages))
+        if not messages:
+            return 0
+        keeper = asyncio.create_task(self._keep(messages[0].claim))
+        try:
+            await asyncio.gather(*(self._one(m, sem or self._sem) for m in messages))
+        finally:
+            keeper.cancel()
         return len(messages)
 
-    async def _one(self, message: OutboxMessage) -> None:
-        async with self._sem:
-            paused = self._paused_until.get(message.platform)
-            if paused is not None and paused > self._now():
-                await self._store.reschedule(
-                    message_id=message.id,
-                    at=paused,
-                    error="waiting out a rate limit",
-                    count_attempt=False,
-                )
+    async def _keep(self, claim: str) -> None:
+        """Renew the batch's leases while it is being sent (slow answers, a long queue
+        behind the semaphore): only a worker that stopped running loses its claims."""
+        while True:
+            await asyncio.sleep(self._renew_every)
+            try:
+                await self._store.renew(claim=claim, until=self._now() + self._lease)
+            except Exception:  # the database may be briefly away; `hold` still decides
+                log.warning("outbox lease renewal failed", exc_info=True)
+
+    async def _one(self, message: OutboxMessage, sem: asyncio.Semaphore) -> None:
+        async with sem:
+            now = self._now()
+            if not await self._store.hold(
+                message_id=message.id, claim=message.claim, now=now, until=now + self._lease
+            ):
+                # The lease ran out while this message waited: another worker may have it.
+                log.warning("outbox claim lost before sending", extra={"outbox_id": message.id})
                 return
             try:
                 outcome = await self._deliver(message)
@@ -165,11 +261,21 @@ class Worker:
                 # It may have crashed after the platform took the message.
                 outcome = RetryLater(f"{type(exc).__name__}: {exc}", maybe_sent=True)
         if isinstance(outcome, Sent):
-            await self._store.mark_sent(
-                message_id=message.id, result=outcome.result, now=self._now()
+            kept = await self._store.mark_sent(
+                message_id=message.id, claim=message.claim, result=outcome.result, now=self._now()
+            )
+        elif isinstance(outcome, RetryLater) and not outcome.attempted:
+            kept = await self._store.reschedule(
+                message_id=message.id,
+                claim=message.claim,
+                at=self._now() + dt.timedelta(seconds=outcome.retry_after or 1.0),
+                error=outcome.error,
+                count_attempt=False,
             )
         elif isinstance(outcome, Failed) or message.attempts >= self._max_attempts:
-            await self._store.park(message_id=message.id, error=outcome.error)
+            kept = await self._store.park(
+                message_id=message.id, claim=message.claim, error=outcome.error
+            )
             log.warning(
                 "outbox message parked as dead",
                 extra={
@@ -180,31 +286,62 @@ class Worker:
                 },
             )
         else:
-            if outcome.retry_after is not None:
-                until = self._now() + dt.timedelta(seconds=outcome.retry_after)
-                current = self._paused_until.get(message.platform)
-                self._paused_until[message.platform] = max(until, current or until)
             delay = backoff(message.attempts, outcome.retry_after)
-            await self._store.reschedule(
+            kept = await self._store.reschedule(
                 message_id=message.id,
+                claim=message.claim,
                 at=self._now() + dt.timedelta(seconds=delay),
                 error=outcome.error,
                 maybe_sent=outcome.maybe_sent,
             )
+        if not kept:  # taken over meanwhile: the new owner looks before it sends again
+            log.warning("outbox claim lost while sending", extra={"outbox_id": message.id})
 
     async def run_forever(self, *, idle: float = 1.0) -> None:
-        """Drain what is due; then sleep until woken (a local commit) or `idle` passes."""
+        """Both lanes: drain what is due; then sleep until woken or `idle` passes."""
         self._stopping = False
-        while not self._stopping:
-            try:
-                claimed = await self.run_once()
-            except Exception:  # the database may be briefly away: try again shortly
-                log.exception("outbox claim failed")
-                claimed = 0
-            if claimed or self._stopping:
-                continue
-            self.wake.clear()
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout=idle)
-            except TimeoutError:
-                pass
+        interactive = asyncio.Semaphore(max(1, self._concurrency // 2))
+        await asyncio.gather(
+            self._lane(frozenset({Lane.INTERACTIVE}), interactive, idle),
+            self._lane(None, self._sem, idle),
+        )
+
+    async def _lane(
+        self, lanes: frozenset[int] | None, sem: asyncio.Semaphore, idle: float
+    ) -> None:
+        wake = self.wake.event()
+        try:
+            while not self._stopping:
+                try:
+                    claimed = await self.run_once(lanes=lanes, sem=sem)
+                except Exception:  # the database may be briefly away: try again shortly
+                    log.exception("outbox claim failed")
+                    claimed = 0
+                if claimed or self._stopping:
+                    continue
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=idle)
+                except TimeoutError:
+                    pass
+        finally:
+            self.wake.forget(wake)
+
+
+class _Wake:
+    """One `set()` (a local commit wrote to the outbox) wakes every lane."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+
+    def event(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def forget(self, event: asyncio.Event) -> None:
+        self._events.remove(event)
+
+    def set(self) -> None:
+        for event in self._events:
+            event.set()

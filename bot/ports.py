@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
@@ -66,6 +67,15 @@ class SystemClock:
         return dt.datetime.now(dt.UTC)
 
 
+class Lane(IntEnum):
+    """Delivery order: someone is waiting for an INTERACTIVE message (a decision DM, the card
+    a press refreshes, a chart they asked for); BULK work (announcement fan-out, reminders,
+    weekly digests) goes out after it and in a lane of its own, so it never delays one."""
+
+    INTERACTIVE = 0
+    BULK = 1
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     """A message for the outbox: written with the change that causes it, delivered later.
@@ -79,6 +89,7 @@ class Notification:
     target: str  # user id or channel id
     dedupe_key: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    lane: Lane = Lane.BULK
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
 from bot.interactions import Interactions
-from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, Worker
+from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, RateGate, Worker
 from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
 from bot.reports import CoverageService
@@ -194,7 +194,9 @@ def build_services(settings: Settings) -> Services:
     if settings.slack_bot_token:
         from handlers.slack.notifier import make_slack_notifier
 
-        senders["slack"] = make_slack_notifier(settings, feedback, services.bot.coverage).deliver
+        senders["slack"] = make_slack_notifier(
+            settings, feedback, services.bot.coverage, RateGate(outbox)
+        ).deliver
     worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
 
@@ -233,6 +235,7 @@ def _teams(services: Services) -> TeamsParts:
         feedback=services.feedback,
         coverage=services.bot.coverage,
         chart_url=chart_url,
+        gate=RateGate(services.outbox),
     )
     return TeamsParts(adapter, config, bot, notifier.deliver)
 

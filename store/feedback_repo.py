@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -16,12 +17,19 @@ from bot.items import Draft, Item, Kind, Status, Supporter, Transition, Urgency
 from bot.outbox import OutboxMessage
 from bot.ports import Notification
 from bot.types import UserRef
-from store.models import FeedbackEventRow, FeedbackItemRow, FeedbackSupporterRow, OutboxRow
+from store.models import (
+    FeedbackEventRow,
+    FeedbackItemRow,
+    FeedbackSupporterRow,
+    OutboxPauseRow,
+    OutboxRow,
+)
 
 _item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
 _sup_t = FeedbackSupporterRow.__table__  # type: ignore[attr-defined]
 _event_t = FeedbackEventRow.__table__  # type: ignore[attr-defined]
 _outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
+_pause_t = OutboxPauseRow.__table__  # type: ignore[attr-defined]
 
 
 def _now() -> dt.datetime:
@@ -61,6 +69,7 @@ async def insert_notifications(
                 "next_attempt_at": at,
                 "created_at": at,
                 "result": {},
+                "lane": int(n.lane),
             },
         )
     if rows:
@@ -334,6 +343,7 @@ class SqlOutbox:
         lease: dt.timedelta,
         now: dt.datetime,
         platforms: frozenset[str] | None = None,
+        lanes: frozenset[int] | None = None,
     ) -> list[OutboxMessage]:
         due = sa.or_(
             sa.and_(_outbox_t.c.status == "pending", _outbox_t.c.next_attempt_at <= now),
@@ -342,9 +352,17 @@ class SqlOutbox:
         )
         if platforms is not None:
             due = sa.and_(due, _outbox_t.c.platform.in_(sorted(platforms)))
-        pick = sa.select(_outbox_t.c.id).where(due).order_by(_outbox_t.c.id).limit(limit)
+        if lanes is not None:
+            due = sa.and_(due, _outbox_t.c.lane.in_(sorted(lanes)))
+        pick = (
+            sa.select(_outbox_t.c.id)
+            .where(due)
+            .order_by(_outbox_t.c.lane, _outbox_t.c.id)
+            .limit(limit)
+        )
         if self.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
+        token = uuid.uuid4().hex
         async with self.engine.begin() as conn:
             rows = list(
                 await conn.execute(
@@ -353,6 +371,7 @@ class SqlOutbox:
                     .values(
                         status="sending",
                         claimed_until=now + lease,
+                        claim_token=token,
                         attempts=_outbox_t.c.attempts + 1,
                         # Taking over an expired claim: its worker died, perhaps after the
                         # platform took the message. (SET sees the row's old status.)
@@ -376,57 +395,107 @@ class SqlOutbox:
                     r.attempts,
                     unsure=bool(r.unsure),
                     created_at=_aware(r.created_at),
+                    claim=token,
+                    lane=int(r.lane),
                 )
                 for r in rows
             ),
-            key=lambda m: m.id,
+            key=lambda m: (m.lane, m.id),
         )
 
-    async def mark_sent(self, *, message_id: int, result: dict[str, Any], now: dt.datetime) -> None:
+    @staticmethod
+    def _held(message_id: int, claim: str) -> Any:
+        return sa.and_(
+            _outbox_t.c.id == message_id,
+            _outbox_t.c.claim_token == claim,
+            _outbox_t.c.status == "sending",
+        )
+
+    async def _write(self, where: Any, **values: Any) -> bool:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(_outbox_t)
-                .where(_outbox_t.c.id == message_id)
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    result=result,
-                    claimed_until=None,
-                    last_error=None,
-                    unsure=False,
-                )
-            )
+            done = await conn.execute(sa.update(_outbox_t).where(where).values(**values))
+        return bool(done.rowcount)
+
+    async def renew(self, *, claim: str, until: dt.datetime) -> int:
+        where = sa.and_(_outbox_t.c.claim_token == claim, _outbox_t.c.status == "sending")
+        async with self.engine.begin() as conn:
+            done = await conn.execute(sa.update(_outbox_t).where(where).values(claimed_until=until))
+        return int(done.rowcount)
+
+    async def hold(
+        self, *, message_id: int, claim: str, now: dt.datetime, until: dt.datetime
+    ) -> bool:
+        # A lease that ran out may already be someone else's (their claim commits only
+        # later): past its end, the row is not sent under this claim any more.
+        where = sa.and_(self._held(message_id, claim), _outbox_t.c.claimed_until >= now)
+        return await self._write(where, claimed_until=until)
+
+    async def mark_sent(
+        self, *, message_id: int, claim: str, result: dict[str, Any], now: dt.datetime
+    ) -> bool:
+        return await self._write(
+            self._held(message_id, claim),
+            status="sent",
+            sent_at=now,
+            result=result,
+            claimed_until=None,
+            claim_token=None,
+            last_error=None,
+            unsure=False,
+        )
 
     async def reschedule(
         self,
         *,
         message_id: int,
+        claim: str,
         at: dt.datetime,
         error: str,
         count_attempt: bool = True,
         maybe_sent: bool = False,
-    ) -> None:
+    ) -> bool:
         values: dict[str, Any] = {
             "status": "pending",
             "next_attempt_at": at,
             "claimed_until": None,
+            "claim_token": None,
             "last_error": error[:2000],
         }
         if not count_attempt:  # not sent at all: the claim's attempt does not count
             values["attempts"] = _outbox_t.c.attempts - 1
         if maybe_sent:  # stays set until sent: a later clean failure does not clear it
             values["unsure"] = True
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(_outbox_t).where(_outbox_t.c.id == message_id).values(**values)
-            )
+        return await self._write(self._held(message_id, claim), **values)
 
-    async def park(self, *, message_id: int, error: str) -> None:
+    async def park(self, *, message_id: int, claim: str, error: str) -> bool:
+        return await self._write(
+            self._held(message_id, claim),
+            status="dead",
+            claimed_until=None,
+            claim_token=None,
+            last_error=error[:2000],
+        )
+
+    # -- rate-limit pauses, shared by every worker
+
+    async def paused_until(self, *, scope: str, now: dt.datetime) -> dt.datetime | None:
+        async with self.engine.connect() as conn:
+            until = await conn.scalar(
+                sa.select(_pause_t.c.until).where(_pause_t.c.scope == scope, _pause_t.c.until > now)
+            )
+        return None if until is None else _aware(until)
+
+    async def pause(self, *, scope: str, until: dt.datetime) -> None:
         async with self.engine.begin() as conn:
+            insert = dialect_insert(conn, _pause_t).values(scope=scope, until=until)
+            # Two workers told at once: the later end wins.
             await conn.execute(
-                sa.update(_outbox_t)
-                .where(_outbox_t.c.id == message_id)
-                .values(status="dead", claimed_until=None, last_error=error[:2000])
+                insert.on_conflict_do_update(
+                    index_elements=["scope"],
+                    set_={"until": sa.func.max(_pause_t.c.until, insert.excluded.until)}
+                    if conn.dialect.name == "sqlite"
+                    else {"until": sa.func.greatest(_pause_t.c.until, insert.excluded.until)},
+                )
             )
 
     async def counts(self) -> dict[str, int]:

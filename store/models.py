@@ -158,6 +158,7 @@ class OutboxRow(SQLModel, table=True):
     """Messages to deliver, written in the same transaction as the change that causes them."""
 
     __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_due", "status", "lane", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=255, unique=True)
     platform: str = Field(max_length=16)
@@ -171,10 +172,23 @@ class OutboxRow(SQLModel, table=True):
     # An earlier attempt may have reached the platform (its worker died mid-send, or it
     # timed out): the next attempt looks for that delivery before sending again.
     unsure: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The worker's claim (every write about a claimed row checks it) and the delivery lane
+    # (bot.ports.Lane: 0 interactive, claimed first and in a lane of its own; 1 bulk).
+    claim_token: str | None = Field(default=None, max_length=32)
+    lane: int = Field(default=1, sa_type=sa.SmallInteger, sa_column_kwargs={"server_default": "1"})
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
+
+
+class OutboxPauseRow(SQLModel, table=True):
+    """A 429's Retry-After, per "<platform>:<workspace>:<method>": every worker of every
+    process waits it out, not only the one that was told."""
+
+    __tablename__ = "outbox_pause"
+    scope: str = Field(primary_key=True, max_length=255)
+    until: dt.datetime
 
 
 # --------------------------------------------------------------------------- teams

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import payloads
 from bot.feedback import FeedbackService
-from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
@@ -51,6 +52,45 @@ class Posted:
         return out
 
 
+class GatedWebClient(AsyncWebClient):
+    """A Web API client whose every call first asks the shared rate gate: after a 429 on a
+    method, no worker of any process calls that method in this workspace until the
+    Retry-After has passed (Slack limits each method per workspace)."""
+
+    gate = RateGate(None)
+    workspace: str | None = None  # the team id, from one auth.test
+
+    async def scope(self, method: str) -> str:
+        if self.workspace is None:
+            try:  # straight to the SDK: auth.test is not a delivery
+                answer = await super().api_call("auth.test")
+                self.workspace = str(answer.get("team_id") or "") or None
+            except (SlackApiError, aiohttp.ClientError, TimeoutError):
+                pass  # asked again on the next call
+        # Without a team id yet, the token names the workspace (one token, one workspace).
+        workspace = self.workspace or hashlib.sha256((self.token or "").encode()).hexdigest()[:12]
+        return f"slack:{workspace}:{method}"
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        scope = await self.scope(api_method)
+        await self.gate.check(scope)
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            if getattr(exc.response, "status_code", 200) == 429:
+                await self.gate.limited(scope, _retry_after(exc))
+            raise
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", {}) or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
+    try:
+        return float(raw)
+    except ValueError:
+        return 1.0
+
+
 class SlackNotifier:
     def __init__(
         self,
@@ -79,6 +119,8 @@ class SlackNotifier:
                 body = blocks.decision_dm(payload)
                 return Sent((await self._post(message, message.target, **body)).result())
             return await self._triage(message, payload)
+        except Paused as exc:  # nothing was sent: this costs no attempt
+            return RetryLater(str(exc), retry_after=exc.seconds, attempted=False)
         except SlackApiError as exc:
             return self._classify(exc)
         except aiohttp.ClientConnectorError as exc:  # never reached Slack
@@ -96,13 +138,7 @@ class SlackNotifier:
             else "unknown"
         )
         if status == 429:
-            headers = getattr(response, "headers", {}) or {}
-            raw = headers.get("Retry-After") or headers.get("retry-after") or "1"
-            try:
-                wait = float(raw)
-            except ValueError:
-                wait = 1.0
-            return RetryLater(f"rate limited ({error})", retry_after=wait)
+            return RetryLater(f"rate limited ({error})", retry_after=_retry_after(exc))
         if status >= 500:
             return RetryLater(f"HTTP {status} ({error})", maybe_sent=True)
         if error in TRANSIENT:
@@ -222,16 +258,21 @@ class SlackNotifier:
 
 
 def make_slack_notifier(
-    settings: Settings, feedback: FeedbackService, coverage: CoverageService | None = None
+    settings: Settings,
+    feedback: FeedbackService,
+    coverage: CoverageService | None = None,
+    gate: RateGate | None = None,
 ) -> SlackNotifier:
     """A Web API client of its own: no SDK retries (the outbox owns retrying)."""
     assert settings.slack_bot_token is not None
-    client = AsyncWebClient(
+    client = GatedWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=10,
         retry_handlers=[],
     )
+    if gate is not None:
+        client.gate = gate
     return SlackNotifier(client=client, feedback=feedback, coverage=coverage)
 
 

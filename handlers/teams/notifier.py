@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,7 @@ from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
 from bot import payloads
 from bot.feedback import FeedbackService
-from bot.outbox import Failed, OutboxMessage, Outcome, RetryLater, Sent
+from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.ports import ConversationStore
 from bot.reports import CoverageService, PeriodError
@@ -37,8 +38,10 @@ class TeamsNotifier:
         feedback: FeedbackService,
         coverage: CoverageService | None = None,
         chart_url: ChartUrl | None = None,
+        gate: RateGate | None = None,
     ) -> None:
         self._chart_url = chart_url
+        self._gate = gate or RateGate(None)
         self._adapter = adapter
         self._app_id = app_id
         self._conversations = conversations
@@ -68,13 +71,11 @@ class TeamsNotifier:
                 else cards.decision(payload)
             )
             return await self._post(self._key(message), card)
+        except Paused as exc:  # nothing was sent: this costs no attempt
+            return RetryLater(str(exc), retry_after=exc.seconds, attempted=False)
         except aiohttp.ClientResponseError as exc:
             if exc.status in RETRY_STATUSES:
-                retry_after = exc.headers.get("Retry-After") if exc.headers else None
-                try:
-                    wait = float(retry_after) if retry_after else None
-                except ValueError:
-                    wait = None
+                wait = _retry_after(exc)
                 return RetryLater(
                     f"HTTP {exc.status}",
                     retry_after=wait,
@@ -113,8 +114,13 @@ class TeamsNotifier:
     async def _send(
         self, reference: dict[str, Any], activity: Activity, update_id: str | None = None
     ) -> str:
-        """Send (or replace) one activity in a stored conversation; returns its id."""
+        """Send (or replace) one activity in a stored conversation; returns its id. The
+        shared rate gate is asked first and told of a 429 (per tenant and operation)."""
         ref = ConversationReference.model_validate(reference)
+        tenant = ref.conversation.tenant_id if ref.conversation else None
+        workspace = tenant or urllib.parse.urlsplit(ref.service_url or "").hostname or "-"
+        scope = f"teams:{workspace}:{'update' if update_id else 'send'}"
+        await self._gate.check(scope)
         outcome: dict[str, Any] = {}
 
         async def callback(context: TurnContext) -> None:
@@ -139,7 +145,10 @@ class TeamsNotifier:
                 ClaimsIdentity({}, None), continuation, callback
             )
         if "error" in outcome:
-            raise outcome["error"]
+            error = outcome["error"]
+            if isinstance(error, aiohttp.ClientResponseError) and error.status == 429:
+                await self._gate.limited(scope, _retry_after(error) or 1.0)
+            raise error
         return str(outcome.get("id") or "")
 
     async def _triage(self, job: payloads.Triage) -> Outcome:
@@ -161,3 +170,11 @@ class TeamsNotifier:
         if not existing:  # a reminder leaves the original card as the one kept up to date
             await self._feedback.remember_triage_message(item.id, TRIAGE_KEY, activity_id)
         return Sent({"id": activity_id})
+
+
+def _retry_after(exc: aiohttp.ClientResponseError) -> float | None:
+    raw = exc.headers.get("Retry-After") if exc.headers else None
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None

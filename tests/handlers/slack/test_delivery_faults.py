@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog import CatalogService
 from bot.feedback import FeedbackService, Settings
-from bot.outbox import OutboxMessage, Outcome, Sent, Worker
+from bot.outbox import OutboxMessage, Outcome, RateGate, Sent, Worker
 from bot.ports import Notification
-from handlers.slack.notifier import SlackNotifier
+from handlers.slack.notifier import GatedWebClient, SlackNotifier
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.repository import SqlRepository
 from tests.fakes import BOT_TOKEN, Call, FakeSlack
@@ -56,7 +56,9 @@ def make_worker(
         clock=clock,
         settings=Settings(),
     )
-    client = AsyncWebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[])
+    client = GatedWebClient(token=BOT_TOKEN, base_url=fake.api_url, retry_handlers=[])
+    client.gate = RateGate(outbox, clock.now)
+    client.workspace = "T0TEAM"  # as auth.test says (kept out of the calls counted here)
     notifier = SlackNotifier(client=client, feedback=feedback)
     return Worker(
         store=outbox, deliver=notifier.deliver, now=clock.now, max_attempts=max_attempts

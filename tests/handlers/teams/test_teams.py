@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import sqlalchemy as sa
 
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver, start
 
@@ -202,6 +203,14 @@ async def test_proactive_delivery_retries_what_teams_says_to_retry(teams: TeamsD
         assert isinstance(outcome, RetryLater), status
         if status == 429:
             assert outcome.retry_after == 3.0
+            # Every worker now waits the 429 out (the pause is in the database): nothing
+            # is sent to the connector, and the wait costs no attempt.
+            posted = len(teams.connector.posted)
+            paused = await deliver(dm(SALES_AAD))
+            assert isinstance(paused, RetryLater) and not paused.attempted
+            assert len(teams.connector.posted) == posted
+            async with teams.services.engine.begin() as conn:
+                await conn.execute(sa.text("DELETE FROM outbox_pause"))  # time passes
     teams.connector.fail_next = [(403, {})]  # the user blocked the bot: park, don't insist
     blocked = await deliver(dm(SALES_AAD))
     assert isinstance(blocked, Failed) and "403" in blocked.error
