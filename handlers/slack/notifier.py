@@ -60,13 +60,18 @@ class GatedWebClient(AsyncWebClient):
     gate = RateGate(None)
     workspace: str | None = None  # the team id, from one auth.test
 
+    _asking: asyncio.Lock | None = None
+
     async def scope(self, method: str) -> str:
         if self.workspace is None:
-            try:  # straight to the SDK: auth.test is not a delivery
-                answer = await super().api_call("auth.test")
-                self.workspace = str(answer.get("team_id") or "") or None
-            except (SlackApiError, aiohttp.ClientError, TimeoutError):
-                pass  # asked again on the next call
+            self._asking = self._asking or asyncio.Lock()
+            async with self._asking:  # one auth.test for all the sends waiting on it
+                if self.workspace is None:
+                    try:  # straight to the SDK: auth.test is not a delivery
+                        answer = await super().api_call("auth.test")
+                        self.workspace = str(answer.get("team_id") or "") or None
+                    except (SlackApiError, aiohttp.ClientError, TimeoutError):
+                        pass  # asked again on the next call
         # Without a team id yet, the token names the workspace (one token, one workspace).
         workspace = self.workspace or hashlib.sha256((self.token or "").encode()).hexdigest()[:12]
         return f"slack:{workspace}:{method}"
