@@ -6,7 +6,12 @@ the next DM, then kills the worker that sent it before answering, so the row is 
 marked sent. The other worker takes the claim over when its lease ends, finds the DM
 already in the conversation (by its metadata) and does not post it again.
 
-Run:  .venv/bin/python -m bench.scaleout [--items 40]
+Run:  .venv/bin/python -m bench.scaleout [--items 40] [--storm RATE] [--slow SECONDS]
+
+Faults on top of the kill: `--storm 10` lets the fake take 10 chat writes a second and
+answers the rest 429 + Retry-After: 1; `--slow 8` answers every chat write after 8 s (the
+workers' lease is OUTBOX_LEASE_SECONDS=10, so only renewing it keeps a claim). The report
+counts, per method, the calls that reached Slack inside a 429 window some worker was given.
 
 Needs the local PostgreSQL (127.0.0.1:5432, trust auth). Slack is a fake Web API in this
 process; the servers and workers are real `salesbridge` processes.
@@ -105,16 +110,26 @@ def decide(item: int) -> str:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--items", type=int, default=40)
+    ap.add_argument("--storm", type=float, default=None, help="chat writes a second allowed")
+    ap.add_argument("--slow", type=float, default=None, help="seconds per chat write")
     args = ap.parse_args()
-    for k, v in (await run(args.items)).items():
+    started = time.perf_counter()
+    for k, v in (await run(args.items, storm=args.storm, slow=args.slow)).items():
         print(f"{k}: {v}")
+    print(f"seconds in all: {time.perf_counter() - started:.0f}")
 
 
-async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, Any]:
+async def run(
+    items: int,
+    ports: tuple[int, int] = (38201, 38202),
+    *,
+    storm: float | None = None,
+    slow: float | None = None,
+) -> dict[str, Any]:
     """The whole scenario; returns what it measured."""
     name = f"salesbridge_scale_{uuid.uuid4().hex[:8]}"
     await admin(f'CREATE DATABASE "{name}"')
-    fake = FakeSlack()
+    fake = FakeSlack(rate_limit=storm)
     await fake.start()
     env = {
         **os.environ,
@@ -163,6 +178,8 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
     async def kill_between_post_and_answer(call: Call) -> None:
         """The first DM once armed: Slack has it; the worker that sent it never hears so."""
         sender = next((w for w, t in TOKENS.items() if t == call.token), None)
+        if slow and call.method.startswith("chat."):
+            await asyncio.sleep(slow)
         if (
             armed.is_set()
             and not killed.is_set()
@@ -202,7 +219,8 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
                 await post(http, urls[i % 2], decide(i))
                 if i == items // 2:
                     armed.set()
-            await asyncio.wait_for(killed.wait(), timeout=30)  # the DMs go out meanwhile
+            # The DMs go out meanwhile (slowly, with the faults).
+            await asyncio.wait_for(killed.wait(), timeout=30 + 4 * items * (slow or 0))
             # A catalog import through the CLI: announcements, and both servers must
             # answer from the new catalog (the index is invalidated across processes).
             changed = demo_text().replace(
@@ -228,7 +246,7 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
             report["answers after import"] = answers
         # Wait for the outbox to drain (the dead worker's claims expire after the lease).
         engine = create_async_engine(env["DATABASE_URL"])
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 120 + 4 * items * (slow or 0)
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
                 counts = dict(
@@ -273,6 +291,8 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
     )
     report.update(
         {
+            "429s answered": sum(1 for c in fake.calls if c.status == 429),
+            "calls inside a 429 window of their method": _inside_windows(fake.calls),
             "outbox rows": dict(statuses),
             "DM rows": len(dm_rows),
             "DMs delivered (distinct)": len(delivered),
@@ -290,6 +310,20 @@ async def run(items: int, ports: tuple[int, int] = (38201, 38202)) -> dict[str, 
         }
     )
     return report
+
+
+def _inside_windows(calls: list[Call]) -> int:
+    """Calls that reached the fake while a 429 it had answered for the same method was in
+    force (Retry-After: 1): every worker should be waiting then. A call already in flight
+    when the 429 went out counts too, so a few are expected under a storm."""
+    windows: dict[str, list[float]] = {}
+    inside = 0
+    for call in calls:
+        if any(call.at < end for end in windows.get(call.method, ())):
+            inside += 1
+        if call.status == 429:
+            windows.setdefault(call.method, []).append(call.at + 1.0)
+    return inside
 
 
 def _json(value: Any) -> Any:

@@ -70,6 +70,7 @@ class Call:
     status: int = 200
     answer: dict[str, Any] = field(default_factory=dict)
     token: str = ""  # the bearer token it came with
+    at: float = field(default_factory=time.monotonic)  # when it reached the fake
 
 
 @dataclass
