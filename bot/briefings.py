@@ -50,8 +50,16 @@ class BriefingDraft:
 
 class BriefingRepository(Protocol):
     async def add_briefing(
-        self, *, pm: UserRef, draft: BriefingDraft, at: dt.datetime
-    ) -> Briefing: ...
+        self,
+        *,
+        pm: UserRef,
+        draft: BriefingDraft,
+        at: dt.datetime,
+        submission_key: str | None = None,
+    ) -> Briefing:
+        """With a `submission_key` already stored, that briefing (nothing written)."""
+        ...
+
     async def update_briefing(
         self, *, briefing_id: int, draft: BriefingDraft, at: dt.datetime
     ) -> Briefing | None: ...
@@ -225,8 +233,15 @@ class BriefingService:
         )
 
     async def save(
-        self, *, user: UserRef, values: Values, briefing_id: int | None = None
+        self,
+        *,
+        user: UserRef,
+        values: Values,
+        briefing_id: int | None = None,
+        submission: str | None = None,
     ) -> Briefing | Errors | Refused:
+        """`submission` names this one submission: a copy of it saves nothing more and
+        answers with the briefing the first one saved."""
         if not self.may_log(user):
             return Refused(NOT_A_PM, Why.NOT_ALLOWED)
         if briefing_id is not None:
@@ -238,7 +253,9 @@ class BriefingService:
             return draft
         now = self._clock.now()
         if briefing_id is None:
-            return await self._repo.add_briefing(pm=user, draft=draft, at=now)
+            return await self._repo.add_briefing(
+                pm=user, draft=draft, at=now, submission_key=submission
+            )
         updated = await self._repo.update_briefing(briefing_id=briefing_id, draft=draft, at=now)
         return updated or Refused(f"Briefing #{briefing_id} is gone.", Why.GONE)
 

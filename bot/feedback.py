@@ -486,9 +486,18 @@ class FeedbackService:
         return [candidates[i] for i in scored[:3]]
 
     async def submit(
-        self, *, user: UserRef, values: Values, permalink: str | None = None
+        self,
+        *,
+        user: UserRef,
+        values: Values,
+        permalink: str | None = None,
+        submission: str | None = None,
     ) -> SubmitResult | Refused:
-        """Validate; offer similar open items once; then create, or add the client."""
+        """Validate; offer similar open items once; then create, or add the client.
+        `submission` names this one submission (bot.interactions.submission_key): sent
+        again, it answers with the item the first one made."""
+        if (first := await self._made_by(submission)) is not None:
+            return first
         draft = await self.validate(values, permalink=permalink)
         if isinstance(draft, Invalid):
             return draft
@@ -496,12 +505,17 @@ class FeedbackService:
         if choice is None:  # not asked yet
             similar = await self.similar_open(draft)
             if similar:
-                return SimilarFound(draft, tuple(similar))
+                # A copy of this submission may have made one of them meanwhile.
+                return await self._made_by(submission) or SimilarFound(draft, tuple(similar))
         elif choice != "new":
             if not is_number(choice):
                 return Invalid({"duplicate_of": "Pick one of the items, or send as new."})
             return await self.support(user=user, item_id=int(choice), draft=draft)
-        return await self.create(user=user, draft=draft)
+        return await self.create(user=user, draft=draft, submission=submission)
+
+    async def _made_by(self, submission: str | None) -> Submitted | None:
+        item = await self._repo.item_by_submission(key=submission) if submission else None
+        return Submitted(item, ()) if item is not None else None
 
     async def product_label(self, sku: str | None) -> str | None:
         if not sku:
@@ -512,7 +526,9 @@ class FeedbackService:
         product = view.by_sku.get(sku)
         return f"{product.name} ({product.sku})"[:75] if product else None
 
-    async def create(self, *, user: UserRef, draft: Draft) -> Submitted:
+    async def create(
+        self, *, user: UserRef, draft: Draft, submission: str | None = None
+    ) -> Submitted:
         similar = tuple(await self.similar_open(draft))
         item = await self._repo.create_item(
             draft=draft,
@@ -520,6 +536,7 @@ class FeedbackService:
             at=self._clock.now(),
             # The triage post is written in the same transaction as the item.
             notifications=lambda item: [self._triage_notification(item, "new", TriageReason.FIRST)],
+            submission_key=submission,
         )
         return Submitted(item, similar)
 

@@ -7,10 +7,12 @@ neutral `Outcome` it gets back. Nothing here knows Slack, Teams or the console.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
@@ -85,6 +87,39 @@ class Interaction:
     # Where files belonging to the answer can be uploaded (a Slack channel); None where the
     # platform takes none.
     files_to: str | None = None
+    instance: str = ""  # the platform's id of the form shown (a Slack view id), if any
+
+
+# Every form carries a token of its own in its state (a Slack modal's private_metadata, a
+# Teams card's data): with the values, it names one submission of that form.
+SUBMIT_TOKEN = "submit"
+
+
+def submission_key(i: Interaction) -> str | None:
+    """One submission of one form: its token (and view id) with a hash of the values. A
+    replayed request or a second click on Send gives the same key, and finds what the
+    first made instead of making it again; changed values are a new submission."""
+    token, instance = i.state.get(SUBMIT_TOKEN, ""), i.instance
+    if not token and not instance:
+        return None
+    values = json.dumps(sorted(i.values.items()), ensure_ascii=False)
+    raw = f"{i.user.platform}:{i.user.id}:{i.id}:{instance}:{token}:{values}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:48]
+
+
+def _stamped(outcome: Outcome, came_from: Interaction | None = None) -> Outcome:
+    """The form of an Ask or FormErrors with its submit token: the one it came back with
+    when the same form is shown again, a new one for a new form."""
+    if not isinstance(outcome, Ask | FormErrors):
+        return outcome
+    form = outcome.form
+    if form is None or SUBMIT_TOKEN in form.state:
+        return outcome
+    same = came_from.state.get(SUBMIT_TOKEN) if came_from and came_from.id == form.id else None
+    stamped = replace(form, state={**form.state, SUBMIT_TOKEN: same or uuid.uuid4().hex[:16]})
+    if isinstance(outcome, Ask):
+        return replace(outcome, form=stamped)
+    return replace(outcome, form=stamped)
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -223,7 +258,8 @@ class Interactions:
         handler = self.table.get(i.id)
         if handler is None:
             return Private(UNKNOWN_ACTION)
-        return await handler(i)
+        # A form shown again in answer to its own submission keeps its token.
+        return _stamped(await handler(i), i)
 
     async def command(
         self, *, user: UserRef, name: str, text: str, files_to: str | None = None
@@ -231,7 +267,7 @@ class Interactions:
         """A command (a Slack slash command, a typed line) as an outcome."""
         reply = await self.bot.handle(user=user, command=name, text=text)
         if isinstance(reply, OpenForm):
-            return Ask(reply.spec)
+            return _stamped(Ask(reply.spec))
         if isinstance(reply, Report) and files_to:
             # The chart and the CSV take longer than an answer may: the worker uploads them.
             files = Notification(
@@ -401,7 +437,9 @@ class Interactions:
 
     async def _submit_feedback(self, i: Interaction) -> Outcome:
         permalink = i.state.get("permalink")
-        result = await self.feedback.submit(user=i.user, values=i.values, permalink=permalink)
+        result = await self.feedback.submit(
+            user=i.user, values=i.values, permalink=permalink, submission=submission_key(i)
+        )
         if isinstance(result, Invalid | Refused):
             label = await self.feedback.product_label(i.values.get("product"))
             form = feedback_form(values=i.values, permalink=permalink, product_label=label)
@@ -449,7 +487,9 @@ class Interactions:
             return Private(UNKNOWN_ACTION)
         raw = i.state.get("briefing", "")
         briefing_id = int(raw) if is_number(raw) and len(raw) < 12 else None
-        result = await briefings.save(user=i.user, values=i.values, briefing_id=briefing_id)
+        result = await briefings.save(
+            user=i.user, values=i.values, briefing_id=briefing_id, submission=submission_key(i)
+        )
         if isinstance(result, Refused):
             self._log_refusal(i, result)
             return FormErrors(None, {"held_on": result.message}, dict(i.values))

@@ -134,9 +134,15 @@ class FeedbackRepository(Protocol):
         submitter: UserRef,
         at: dt.datetime,
         notifications: Callable[[Item], Sequence[Notification]],
-    ) -> Item: ...
+        submission_key: str | None = None,
+    ) -> Item:
+        """With a `submission_key` another call already stored, that call's item (and
+        nothing written): the key is unique, so concurrent copies make one item."""
+        ...
 
     async def get_item(self, *, item_id: int) -> Item | None: ...
+
+    async def item_by_submission(self, *, key: str) -> Item | None: ...
 
     async def open_items(self, *, product_sku: str | None) -> list[Item]:
         """Open items; only those about `product_sku` when one is given."""

@@ -49,22 +49,44 @@ class SqlBriefingRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def add_briefing(self, *, pm: UserRef, draft: BriefingDraft, at: dt.datetime) -> Briefing:
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    sa.insert(_t)
-                    .values(
-                        pm_platform=pm.platform,
-                        pm_id=pm.id,
-                        created_at=at,
-                        updated_at=at,
-                        **_values(draft),
+    async def add_briefing(
+        self,
+        *,
+        pm: UserRef,
+        draft: BriefingDraft,
+        at: dt.datetime,
+        submission_key: str | None = None,
+    ) -> Briefing:
+        if submission_key and (first := await self._by_submission(submission_key)):
+            return first
+        try:
+            async with self.engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        sa.insert(_t)
+                        .values(
+                            pm_platform=pm.platform,
+                            pm_id=pm.id,
+                            created_at=at,
+                            updated_at=at,
+                            submission_key=submission_key,
+                            **_values(draft),
+                        )
+                        .returning(_t)
                     )
-                    .returning(_t)
-                )
-            ).one()
+                ).one()
+        except sa.exc.IntegrityError:
+            # A copy of the same submission committed first: its briefing is the answer.
+            first = await self._by_submission(submission_key) if submission_key else None
+            if first is None:
+                raise
+            return first
         return _briefing(row)
+
+    async def _by_submission(self, key: str) -> Briefing | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(_t).where(_t.c.submission_key == key))).first()
+        return _briefing(row) if row is not None else None
 
     async def update_briefing(
         self, *, briefing_id: int, draft: BriefingDraft, at: dt.datetime

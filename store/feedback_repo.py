@@ -187,6 +187,29 @@ class SqlFeedbackRepository:
         submitter: UserRef,
         at: dt.datetime,
         notifications: Callable[[Item], Sequence[Notification]],
+        submission_key: str | None = None,
+    ) -> Item:
+        try:
+            return await self._create_item(draft, submitter, at, notifications, submission_key)
+        except sa.exc.IntegrityError:
+            # A copy of the same submission committed first: its item is the answer.
+            first = await self.item_by_submission(key=submission_key) if submission_key else None
+            if first is None:
+                raise
+            return first
+
+    async def item_by_submission(self, *, key: str) -> Item | None:
+        async with self.engine.connect() as conn:
+            items = await self._items(conn, _item_t.c.submission_key == key)
+        return items[0] if items else None
+
+    async def _create_item(
+        self,
+        draft: Draft,
+        submitter: UserRef,
+        at: dt.datetime,
+        notifications: Callable[[Item], Sequence[Notification]],
+        submission_key: str | None,
     ) -> Item:
         async with self.engine.begin() as conn:
             item_id = await conn.scalar(
@@ -209,6 +232,7 @@ class SqlFeedbackRepository:
                     status=Status.NEW.value,
                     created_at=at,
                     updated_at=at,
+                    submission_key=submission_key,
                 )
                 .returning(_item_t.c.id)
             )

@@ -108,6 +108,9 @@ class FeedbackItemRow(SQLModel, table=True):
     details: str = Field(sa_type=sa.Text)
     link: str | None = Field(default=None, sa_type=sa.Text)
     permalink: str | None = Field(default=None, sa_type=sa.Text)
+    # The form submission that made it (bot.interactions.submission_key): a replay or a
+    # double click finds this row instead of making a second one.
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
     submitter_platform: str = Field(max_length=16)
     submitter_id: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
@@ -268,6 +271,7 @@ class BriefingRow(SQLModel, table=True):
     shared: str = Field(default="", sa_type=sa.Text)
     deck: str | None = Field(default=None, sa_type=sa.Text)
     minutes: int = 0
+    submission_key: str | None = Field(default=None, max_length=64, unique=True)
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -46,6 +46,7 @@ def submission(body: dict[str, Any]) -> Interaction:
         id=str(view.get("callback_id") or ""),
         values=values_of(view),
         state=state_of(view),
+        instance=str(view.get("id") or "")[:64],
     )
 
 

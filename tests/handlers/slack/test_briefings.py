@@ -121,7 +121,7 @@ async def test_log_list_correct_and_delete_briefings(slack_reports: SlackDriver)
     correct = menu(s, PMS[0], "edit:1")
     await s.interaction(correct)
     again = opened(s)
-    assert json.loads(again["private_metadata"]) == {"briefing": "1"}
+    assert json.loads(again["private_metadata"])["briefing"] == "1"
     minutes = next(b for b in again["blocks"] if b.get("block_id") == "minutes")
     assert minutes["element"]["initial_value"] == "45"
     fixed = await s.interaction(submit(again, PMS[0], {**GOOD, "minutes": "60"}))

@@ -214,7 +214,7 @@ async def test_message_shortcut_prefills_text_and_permalink(slack: SlackDriver) 
     details = next(b for b in view["blocks"] if b.get("block_id") == "details")
     assert details["element"]["initial_value"] == "Client says Gizmotron just cut prices by 20%"
     permalink = "https://acme.slack.com/archives/C0SALES/p1700000000000200"
-    assert json.loads(view["private_metadata"]) == {"permalink": permalink}
+    assert json.loads(view["private_metadata"])["permalink"] == permalink
     done = await slack.interaction(
         submission(view, product="-", kind="competitive", client="Acme Corp")
     )

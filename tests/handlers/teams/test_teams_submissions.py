@@ -1,0 +1,52 @@
+"""Must-show: two or three concurrent Teams clicks on Send (each its own activity, the
+same card with its submit token) make one feedback item and one triage card, and each
+click is answered as the first was; a form opened again is a new submission."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from tests.handlers.teams.conftest import TeamsDriver
+from tests.handlers.teams.test_teams import card_of
+from tests.handlers.test_submissions import count
+
+
+async def teams_form(teams: TeamsDriver) -> tuple[str, dict[str, Any]]:
+    """The feedback card's Send: its verb and the data it carries (state with the token)."""
+    await teams.say("feedback Acme needs SAML single sign-on")
+    dm = f"a:dm-{teams.activity()['from']['aadObjectId']}"
+    card = card_of(teams.connector.messages(dm)[-1].body)
+    [send] = [a for a in card["actions"] if a.get("verb") == "feedback.submit"]
+    return send["verb"], dict(send["data"])
+
+
+FILLED = {
+    "product": "WDG-PRO",
+    "kind": "feature_request",
+    "client": "Acme Corp",
+    "urgency": "high",
+    "details": "Acme needs SAML single sign-on",
+}
+
+
+async def test_teams_clicks_on_send_make_one_item(teams: TeamsDriver) -> None:
+    verb, data = await teams_form(teams)
+    assert data["state"]["submit"]  # the card carries its submit token
+    clicks = await asyncio.gather(*(teams.execute(verb, {**data, **FILLED}) for _ in range(3)))
+    clicks += [await teams.execute(verb, {**data, **FILLED}) for _ in range(2)]
+    assert {status for status, _ in clicks} == {200}
+    shown = {json.dumps(answer["value"], sort_keys=True) for _, answer in clicks}
+    assert len(shown) == 1 and "Product has it as #1" in shown.pop()
+    assert await count(teams, "feedback_item") == 1
+    assert await count(teams, "outbox") == 1  # one triage card
+
+
+async def test_a_teams_form_opened_again_is_a_new_submission(teams: TeamsDriver) -> None:
+    verb, first = await teams_form(teams)
+    await teams.execute(verb, {**first, **FILLED})
+    verb, second = await teams_form(teams)
+    assert second["state"]["submit"] != first["state"]["submit"]
+    await teams.execute(verb, {**second, **FILLED, "duplicate_of": "new"})
+    assert await count(teams, "feedback_item") == 2
