@@ -197,7 +197,7 @@ async def run(
     try:
         for url, label in zip(urls, ("serve-a", "serve-b"), strict=True):
             try:
-                await wait_up(url)
+                await wait_up(url, seconds=120)  # a loaded machine starts them slowly
             except RuntimeError as exc:
                 logs[label].seek(0)
                 tail = logs[label].read().decode(errors="replace")[-3000:]
