@@ -95,6 +95,10 @@ class ProductInternalRow(SQLModel, table=True):
 
 class FeedbackItemRow(SQLModel, table=True):
     __tablename__ = "feedback_item"
+    __table_args__ = (
+        # One row per form submission (bot.interactions.submission_key); NULLs are many.
+        sa.Index("uq_feedback_item_submission_key", "submission_key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
     product_sku: str | None = Field(default=None, max_length=64, index=True)
@@ -110,7 +114,7 @@ class FeedbackItemRow(SQLModel, table=True):
     permalink: str | None = Field(default=None, sa_type=sa.Text)
     # The form submission that made it (bot.interactions.submission_key): a replay or a
     # double click finds this row instead of making a second one.
-    submission_key: str | None = Field(default=None, max_length=64, unique=True)
+    submission_key: str | None = Field(default=None, max_length=64)
     submitter_platform: str = Field(max_length=16)
     submitter_id: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16, index=True)
@@ -259,6 +263,10 @@ class BriefingRow(SQLModel, table=True):
     """A session a PM gave to a sales team."""
 
     __tablename__ = "briefing"
+    __table_args__ = (
+        # One row per form submission (bot.interactions.submission_key); NULLs are many.
+        sa.Index("uq_briefing_submission_key", "submission_key", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     pm_platform: str = Field(max_length=16)
     pm_id: str = Field(max_length=64, index=True)
@@ -271,7 +279,7 @@ class BriefingRow(SQLModel, table=True):
     shared: str = Field(default="", sa_type=sa.Text)
     deck: str | None = Field(default=None, sa_type=sa.Text)
     minutes: int = 0
-    submission_key: str | None = Field(default=None, max_length=64, unique=True)
+    submission_key: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -20,14 +20,14 @@ TABLES = ("feedback_item", "briefing")
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN and a unique index: no table rebuild on SQLite, which would trip
+    # over the rows that refer to feedback items.
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column("submission_key", sa.String(length=64), nullable=True))
-            batch_op.create_unique_constraint(f"uq_{table}_submission_key", ["submission_key"])
+        op.add_column(table, sa.Column("submission_key", sa.String(length=64), nullable=True))
+        op.create_index(f"uq_{table}_submission_key", table, ["submission_key"], unique=True)
 
 
 def downgrade() -> None:
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(f"uq_{table}_submission_key", type_="unique")
-            batch_op.drop_column("submission_key")
+        op.drop_index(f"uq_{table}_submission_key", table_name=table)
+        op.drop_column(table, "submission_key")
