@@ -67,7 +67,7 @@ def region_path(regions: dict[str, Region], code: str) -> list[str]:
 
 
 def assess(catalog: SalesCatalog, product: SalesProduct, region_code: str) -> Assessment:
-    """The verdict rules of DESIGN.md, exactly."""
+    """The verdict rules (README "The rules", docs/ARCHITECTURE.md "The rules"), exactly."""
     rules = {r.region: r for r in product.rules}
     path = region_path(catalog.regions, region_code)
     deciding = next((rules[c] for c in path if c in rules), None)

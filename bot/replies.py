@@ -1,7 +1,8 @@
 """What the bot wants shown, as plain values; renderers decide how it looks.
 
-Every reply knows its one-line plain-text fallback (DESIGN.md, answer contract), so the
-copy is written once here for every platform.
+Every reply knows its one-line plain-text fallback (it names the product, the market and
+exactly one verdict: README "What `/product` answers"), so the copy is written once here for
+every platform.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ DEFAULT_STALE_DAYS = 90
 MISS_FLUSH = 1.0  # seconds
 # Seconds another process's "Still accurate" may take to show here (this process's own show
 # at once). Answers show the date, so a minute changes nothing a reader sees, while each
-# re-read is a database round trip (~1 ms of CPU) per product asked about: at 5 s these
-# were ~3 % of a busy server's CPU.
+# re-read is a database round trip (~1 ms of CPU) per product asked about: re-read every few
+# seconds, a noticeable share of a busy server's CPU.
 VERIFIED_TTL = 60.0
 
 

@@ -1,4 +1,5 @@
-"""Settings, read once from the environment (names fixed by DESIGN.md) and passed explicitly."""
+"""Settings, read once from the environment (the names in README "Configuration") and passed
+explicitly."""
 
 from __future__ import annotations
 

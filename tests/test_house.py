@@ -1,8 +1,10 @@
-"""House rules of DESIGN.md that code can check: imports point inward."""
+"""House rules that code can check (docs/ARCHITECTURE.md): imports point inward, one place
+per decision, and no file citing anything outside the repository."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,41 @@ def test_teams_has_no_decisions_of_its_own() -> None:
     own = [n for n in vars(TeamsBot) if n.startswith("_") and not n.startswith("__")]
     verbs = ("_decide", "_submit", "_edit", "_verify", "_briefing", "_search", "_triage")
     assert not [n for n in own if n.startswith(verbs) and n != "_submit_fallback"], own
+
+
+# Written in pieces so that this file does not cite them itself.
+OUTSIDE_REFERENCES = ("DESIGN" + ".md", "PLATFORM" + "-FACTS", "../" + "shared", "/" + "work/")
+
+
+def _repository_files() -> list[Path]:
+    """Every file of the repository: what git tracks or would add (so caches it ignores,
+    holding this machine's paths, are not the repository's), or every file but .git and
+    .venv where there is no git."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return [
+            p
+            for p in ROOT.rglob("*")
+            if p.is_file() and not {".git", ".venv"} & set(p.relative_to(ROOT).parts)
+        ]
+    names = [n for n in listed.decode().split("\0") if n]
+    return [ROOT / n for n in names if (ROOT / n).is_file()]
+
+
+def test_no_file_cites_anything_outside_the_repository() -> None:
+    """A newcomer has only the repository: no file may point at notes or schemas beside it."""
+    files = _repository_files()
+    assert len(files) > 100  # the listing itself worked
+    found = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for path in files
+        for needle in OUTSIDE_REFERENCES
+        if needle.encode() in path.read_bytes()
+    ]
+    assert not found, found

@@ -1,4 +1,5 @@
-"""The verdict rules of DESIGN.md as tables: every lifecycle x rule depth, band overrides."""
+"""The verdict rules (README "The rules") as tables: every lifecycle x rule depth, band
+overrides."""
 
 from __future__ import annotations
 
