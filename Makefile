@@ -15,15 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The bot on SQLite with the demo catalog: HTTP server in the background, console in front.
+# The bot on SQLite with the demo catalog: HTTP server in the background (once it answers
+# /healthz), console in front; a taken port or a server that dies stops it with exit 1.
 # The demo catalog's product owners are its product managers unless PRODUCT_MANAGERS is set.
 demo: export PRODUCT_MANAGERS ?= U01PMALICE,U01PMBRUNO,U01PMCHIDI,U01PMDANA
 demo: $(STAMP)
-	$(BIN)/salesbridge db upgrade
-	$(BIN)/salesbridge catalog import catalog/demo.yaml
-	@$(BIN)/salesbridge serve --port $(PORT) >.demo-serve.log 2>&1 & pid=$$!; \
-	  echo "Serving on http://localhost:$(PORT) (GET /healthz; log in .demo-serve.log)"; \
-	  LOG_LEVEL=WARNING $(BIN)/salesbridge chat; status=$$?; kill $$pid 2>/dev/null; exit $$status
+	@$(BIN)/python -m handlers.demo --port $(PORT)
 
 serve: $(STAMP)
 	$(BIN)/salesbridge db upgrade

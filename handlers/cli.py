@@ -6,14 +6,16 @@ import asyncio
 import gc
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from aiohttp import web
 
 from bot.catalog_file import CatalogError, dump_catalog
 from handlers.app import build_services, create_app, run_worker
-from handlers.config import Settings
+from handlers.config import Settings, SettingsError, load_settings
 from handlers.logs import setup_logging
 
 
@@ -23,9 +25,23 @@ def main(ctx: click.Context) -> None:
     """Salesbridge: product truth for sales, in Slack and Teams."""
     if ctx.invoked_subcommand != "serve":
         gc.enable()  # off during start-up when run as `salesbridge` (handlers/launch.py)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _refuse(exc.problems)
+    # Only the commands that connect to Slack and Teams need their settings to fit together.
+    problems = settings.problems() if ctx.invoked_subcommand in ("serve", "worker") else []
+    if problems:
+        _refuse(problems)
     setup_logging(settings.log_level)
     ctx.obj = settings
+
+
+def _refuse(problems: Sequence[str]) -> NoReturn:
+    """Settings that cannot work: a line each naming the variable to set, then exit 2."""
+    for problem in problems:
+        click.echo(f"salesbridge: {problem}", err=True)
+    sys.exit(2)
 
 
 @main.command()

@@ -3,14 +3,16 @@ explicitly."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from store.db import DEFAULT_URL, normalize_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+TEAMS_APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 
 
 class Settings(BaseSettings):
@@ -64,7 +66,10 @@ class Settings(BaseSettings):
     def _tz(cls, v: str) -> str:
         from zoneinfo import ZoneInfo
 
-        ZoneInfo(v)  # fails early on a misspelt zone
+        try:
+            ZoneInfo(v)  # fails early on a misspelt zone
+        except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("set an IANA time zone such as UTC or Australia/Sydney") from None
         return v
 
     @field_validator("region_channels", mode="before")
@@ -81,3 +86,59 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             return frozenset(x.strip() for x in v.split(",") if x.strip())
         return v
+
+    def problems(self) -> list[str]:
+        """Settings that are each valid but cannot work together, one line each naming the
+        variable to set. `serve` and `worker` refuse to start while there are any."""
+        out: list[str] = []
+        if self.slack_signing_secret and not self.slack_bot_token:
+            out.append(
+                "SLACK_BOT_TOKEN is not set: Slack needs the bot token (xoxb-…, from the app's "
+                "OAuth & Permissions page) with SLACK_SIGNING_SECRET; set it, or unset "
+                "SLACK_SIGNING_SECRET to run without Slack."
+            )
+        if self.slack_app_token and not self.slack_signing_secret:
+            out.append(
+                "SLACK_SIGNING_SECRET is not set: Socket Mode (SLACK_APP_TOKEN) needs it and "
+                "SLACK_BOT_TOKEN; set both, or unset SLACK_APP_TOKEN."
+            )
+        kind = self.microsoft_app_type.lower()
+        if kind not in {k.lower() for k in TEAMS_APP_TYPES}:
+            out.append(
+                f"MICROSOFT_APP_TYPE={self.microsoft_app_type!r} is not a bot type: set "
+                + ", ".join(TEAMS_APP_TYPES[:-1])
+                + f" or {TEAMS_APP_TYPES[-1]}."
+            )
+        if self.microsoft_app_id and kind == "singletenant" and not self.microsoft_app_tenant_id:
+            out.append(
+                "MICROSOFT_APP_TENANT_ID is not set: a SingleTenant bot needs its Azure tenant "
+                "id; set it, or set MICROSOFT_APP_TYPE=MultiTenant."
+            )
+        return out
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used, one line per problem naming the variable to set."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or SettingsError saying what to fix."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError([_problem(e) for e in exc.errors()]) from None
+
+
+def _problem(error: Any) -> str:
+    """One validation error as a line: the variable, what it holds, what it should hold."""
+    loc = error.get("loc") or ("?",)
+    name = str(loc[0]).upper()
+    field = Settings.model_fields.get(str(loc[0]))
+    secret = field is not None and "SecretStr" in str(field.annotation)
+    given = "" if secret else f"={str(error.get('input'))[:60]!r}"
+    message = str(error.get("msg") or "is not valid").removeprefix("Value error, ")
+    return f"{name}{given} is not valid: {message}."

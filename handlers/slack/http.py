@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.interactions import Interactions
-from handlers.config import Settings
+from handlers.config import Settings, SettingsError
 from handlers.slack import listeners
 from handlers.slack.render import Effects
 
@@ -36,13 +36,8 @@ def create_slack_app(
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    if not secret:
-        raise ValueError("SLACK_SIGNING_SECRET is required to serve Slack requests")
-    if not token:
-        raise ValueError(
-            "SLACK_BOT_TOKEN is required with SLACK_SIGNING_SECRET (the bot's "
-            "xoxb- token from the app's OAuth page)"
-        )
+    if not secret or not token:  # the CLI refuses to start first; this guards other callers
+        raise SettingsError(settings.problems() or ["SLACK_SIGNING_SECRET is not set."])
     app = AsyncApp(
         # No token on the app's client: bolt puts the bot's on each request's own client.
         client=AsyncWebClient(base_url=settings.slack_api_url),
