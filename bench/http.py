@@ -77,7 +77,9 @@ def body(i: int, text: str) -> str:
     )
 
 
-async def wait_up(url: str, seconds: float = 30) -> None:
+async def wait_up(url: str, seconds: float = 120) -> None:
+    # Generous: on a machine shared by several test runs a server has taken over 30 s to
+    # start; a server that is up is answered at once, one that died is reported by callers.
     deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
