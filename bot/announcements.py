@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.catalog import assess, region_path
@@ -145,6 +145,36 @@ class Digest:
     lines: tuple[str, ...]
 
 
+# What one chat message shows of a digest's lines (a Slack section holds 3,000 characters,
+# escaping may lengthen a line, and the "… and N more" line must fit too).
+DIGEST_CHARS = 2500
+CHANGES_COMMAND = "/product changes"
+
+
+def more_line(left: int, command: str = CHANGES_COMMAND) -> str:
+    return f"… and {left} more change{'s' if left != 1 else ''}: `{command}`"
+
+
+def shown(texts: Iterable[str]) -> tuple[str, ...]:
+    """The lines one message shows, then one saying how many were left out and where to
+    see them all: a digest stores only what it sends, however large the change."""
+    out: list[str] = []
+    used = 0
+    left = 0
+    for text in texts:
+        if left:
+            left += 1
+            continue
+        used += len(text) + 3  # "• " and the line break
+        if used <= DIGEST_CHARS:
+            out.append(text)
+        elif not out:  # a single very long line is cut rather than left out
+            out.append(text[: DIGEST_CHARS - 4] + "…")
+        else:
+            left = 1
+    return (*out, more_line(left)) if left else tuple(out)
+
+
 def digests(
     lines: Sequence[Line],
     *,
@@ -155,16 +185,16 @@ def digests(
     out: list[Digest] = []
     for region, address in channels:
         platform, _, channel = address.partition(":")
-        picked = [ln.text for ln in lines if region == EVERYWHERE or relevant(ln, region, regions)]
+        picked = shown(
+            ln.text for ln in lines if region == EVERYWHERE or relevant(ln, region, regions)
+        )
         if picked:
             where = "" if region == EVERYWHERE else f" for {regions[region].name}"
-            out.append(
-                Digest(platform, "announce", channel, f"Product updates{where}", tuple(picked))
-            )
+            out.append(Digest(platform, "announce", channel, f"Product updates{where}", picked))
     per_user: dict[tuple[str, str], list[str]] = {}
     for ln in lines:
         for who in subscribers.get(ln.sku, ()):
             per_user.setdefault(who, []).append(ln.text)
     for (platform, user), texts in per_user.items():
-        out.append(Digest(platform, "dm", user, "Updates to products you follow", tuple(texts)))
+        out.append(Digest(platform, "dm", user, "Updates to products you follow", shown(texts)))
     return out

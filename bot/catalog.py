@@ -8,11 +8,11 @@ import heapq
 import logging
 import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot import matching
-from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, parse_catalog
+from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, read_catalog
 from bot.ports import CatalogRepository, ChangePreparer, Notification
 from bot.replies import (
     LIFECYCLE_REASON,
@@ -191,35 +191,77 @@ class CatalogService:
         return product_answer(view, product, region)
 
     async def import_catalog(self, text: str, *, actor: str = "catalog import") -> ChangeSet:
-        """Validate the whole file, diff it against the database, apply it in one go."""
-        return await self.apply(parse_catalog(text), actor=actor, source="import")
+        """Validate the whole file and apply what differs from the database in one go.
+
+        Items the database holds from exactly the same text are not read again, and only
+        the products read and those removed are loaded from the database."""
+        stored = await self._repo.stored_index()
+        known = {h: sku for sku, h in stored.hashes.items() if h}
+        read = read_catalog(text, known=known, current=stored.header)
+        in_file = set(read.skus)
+        old = await self._repo.load_products(
+            skus=[
+                *(p.sku for p in read.spec.products if p.sku in stored.hashes),
+                *(sku for sku in stored.hashes if sku not in in_file),
+            ]
+        )
+        hashes = {
+            sku: h
+            for sku, h in zip(read.skus, read.hashes, strict=False)
+            if stored.hashes.get(sku) != h
+        }
+        return await self.apply(
+            old, read.spec, actor=actor, source="import", order=read.skus, hashes=hashes
+        )
+
+    async def product_spec(self, sku: str) -> CatalogSpec:
+        """The regions and bands with this one product (internal fields included): what an
+        edit of it needs, whatever the catalog's size."""
+        return await self._repo.load_products(skus=[sku])
 
     async def apply(
         self,
-        spec: CatalogSpec,
+        old: CatalogSpec,
+        new: CatalogSpec,
         *,
         actor: str,
         source: str,
         extra: Sequence[Notification] = (),
         expected_version: int | None = None,
+        order: Sequence[str] | None = None,
+        hashes: Mapping[str, str] | None = None,
     ) -> ChangeSet:
-        """The one change engine: imports and chat edits both end here. `extra` messages
-        are written in the same transaction (e.g. telling a feedback submitter)."""
-        current = await self._repo.load_catalog_spec()
-        changes = diff_catalogs(current, spec)
-        if not changes.empty:
-            prepared = None
-            if self.preparer is not None:
-                prepared = await self.preparer.prepare(
-                    old=current, new=spec, changes=changes, actor=actor, source=source
-                )
-                if extra:
-                    prepared = dataclasses.replace(
-                        prepared, notifications=(*prepared.notifications, *extra)
-                    )
-            await self._repo.apply_catalog(
-                spec=spec, changes=changes, prepared=prepared, expected_version=expected_version
+        """The one change engine: imports and chat edits both end here. `old` and `new`
+        hold the regions and bands and at least every product that may differ (a product
+        in `old` only is removed). `extra` messages are written in the same transaction
+        (e.g. telling a feedback submitter)."""
+        changes = diff_catalogs(old, new)
+        if changes.empty:
+            if hashes:
+                await self._repo.remember_hashes(hashes=hashes)
+            return changes
+        prepared = None
+        if self.preparer is not None:
+            prepared = await self.preparer.prepare(
+                old=old, new=new, changes=changes, actor=actor, source=source
             )
+            if extra:
+                prepared = dataclasses.replace(
+                    prepared, notifications=(*prepared.notifications, *extra)
+                )
+        version = await self._repo.apply_catalog(
+            spec=new,
+            changes=changes,
+            prepared=prepared,
+            expected_version=expected_version,
+            order=order,
+            hashes=hashes,
+        )
+        view = self._view
+        patched = _patched(view, changes, version) if view is not None else None
+        if patched is not None:
+            self._view = patched  # this process sees its own edit at once, without a reload
+        else:
             self._checked_at = -1e9  # read the new version on the next lookup
         return changes
 
@@ -231,6 +273,35 @@ class CatalogService:
 
 
 __all__ = ["CatalogError", "CatalogService", "CatalogView", "answer_query", "assess"]
+
+# Changes to these leave the match index (names, aliases, SKUs by position) as it is.
+_INDEX_FIELDS = frozenset({"name", "aliases"})
+
+
+def _patched(view: CatalogView, changes: ChangeSet, version: int) -> CatalogView | None:
+    """`view` with the changed products replaced, as version `version`, when that is all
+    that changed since the view's version (a chat edit); None when it needs a rebuild."""
+    if (
+        view.catalog.version != version - 1
+        or changes.added
+        or changes.removed
+        or changes.regions_changed
+        or changes.bands_changed
+        or any(_INDEX_FIELDS.intersection(c.fields) or c.after is None for c in changes.changed)
+    ):
+        return None
+    replaced = {c.sku: c.after for c in changes.changed if c.after is not None}
+    products = tuple(replaced.get(p.sku, p) for p in view.catalog.products)
+    by_sku = dict(view.by_sku)
+    by_sku.update(replaced)
+    # Caches are per version (answers and alternatives depend on every product).
+    return CatalogView(
+        dataclasses.replace(view.catalog, version=version, products=products),
+        view.products,
+        view.regions,
+        view.top_level,
+        by_sku=by_sku,
+    )
 
 
 def _option(view: CatalogView, product: SalesProduct, region: Region) -> Option:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.catalog_yaml import Split, Unusual, read_items, split_products
 from bot.types import (
     Competitor,
     Doc,
@@ -152,12 +155,71 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 
 def parse_catalog(text: str) -> CatalogSpec:
     """Validate a whole catalog file; raise CatalogError listing every problem."""
+    return read_catalog(text).spec
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRead:
+    """A validated catalog file. `spec.products` are the products that were read: all of
+    them, unless `known` let read_catalog skip items the database already holds as they
+    are. `skus` is every product's SKU in file order; `hashes` the source hash of each
+    (aligned with `skus`; empty when the file's layout was read whole)."""
+
+    spec: CatalogSpec
+    skus: tuple[str, ...]
+    hashes: tuple[str, ...] = ()
+
+
+# Part of every item's hash: bump it when the same text would now be read differently.
+_HASH_FORMAT = b"salesbridge-catalog-item-1\0"
+
+
+def item_hash(item_text: str) -> str:
+    return hashlib.blake2b(_HASH_FORMAT + item_text.encode(), digest_size=16).hexdigest()
+
+
+def read_catalog(
+    text: str, *, known: Mapping[str, str] | None = None, current: CatalogSpec | None = None
+) -> CatalogRead:
+    """Validate a catalog file; raise CatalogError listing every problem.
+
+    `known` maps source hashes to the SKU stored from exactly that item's text; such
+    items are not read again when the file's other sections equal `current`'s (they were
+    valid against those). Products are validated one by one as they are read, so memory
+    holds the finished products, not the file's values."""
+    split = split_products(text)
+    if split is not None:
+        try:
+            header = _load(split.header)
+        except CatalogError:
+            header = None  # the whole file's reading reports it, with the right line
+        if isinstance(header, dict):
+            try:
+                return _read(header, text, split, known, current)
+            except Unusual:
+                pass  # read whole, below
+    return _read(_load(text), text, None, None, None)
+
+
+def _load(text: str) -> Any:
     try:
-        raw = yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise CatalogError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"]) from None
+
+
+_SKIPPED: Any = object()
+
+
+def _read(
+    raw: Any,
+    text: str,
+    split: Split | None,
+    known: Mapping[str, str] | None,
+    current: CatalogSpec | None,
+) -> CatalogRead:
     if not isinstance(raw, dict):
         raise CatalogError(["(file): expected a mapping with regions, pricing_bands, products"])
     # Each item is validated on its own so that one run reports every problem in the file,
@@ -165,6 +227,8 @@ def parse_catalog(text: str) -> CatalogSpec:
     problems = [f"{key}: unknown section" for key in raw if key not in _SECTIONS]
     items: dict[str, list[Any]] = {}
     for key, model in _SECTIONS.items():
+        if key == "products":
+            continue
         section = raw.get(key) or []
         if not isinstance(section, list):
             problems.append(f"{key}: expected a list")
@@ -173,12 +237,54 @@ def parse_catalog(text: str) -> CatalogSpec:
         for i, item in enumerate(section):
             valid.append(_validate(model, item, (key, i), problems))
         items[key] = valid
+    header_problems = len(problems)
+    cross, refs = _cross_check(items["pricing_bands"], items["regions"])
+    hashes: list[str] = []
+    skip: Mapping[str, str] = {}
+    source: Iterable[Any]
+    if split is None:
+        source = raw.get("products") or []
+        if not isinstance(source, list):
+            problems.append("products: expected a list")
+            source = []
+    else:
+        hashes = [item_hash(text[s:e]) for s, e in split.items]
+        if known and current is not None and not cross and len(problems) == header_problems:
+            head = _to_spec(items["pricing_bands"], items["regions"], [])
+            if (head.bands, head.regions) == (current.bands, current.regions):
+                skip = known
+        wanted = [span for span, h in zip(split.items, hashes, strict=True) if h not in skip]
+        read = read_items(text, wanted, _Loader)
+        source = (_SKIPPED if h in skip else next(read) for h in hashes)
+    skus: list[str] = []
+    seen: set[str] = set()
+    products: list[SalesProduct] = []
+    internal: dict[str, dict[str, Any]] = {}
+    shared: dict[Any, Any] = {}
+    product_cross: list[str] = []
+    for i, item in enumerate(source):
+        if item is _SKIPPED:
+            sku = skip[hashes[i]]
+            product_cross += _check_sku(i, sku, seen)
+            skus.append(sku)
+            continue
+        p = _validate(_Product, item, ("products", i), problems)
+        if p is None:
+            continue
+        product_cross += _check_product(i, p, refs, seen)
+        if not problems and not product_cross:
+            products.append(_product_value(p, shared))
+            if p.internal:
+                internal[p.sku] = dict(p.internal)
+        skus.append(p.sku)
     if not items["regions"]:
         problems.append("regions: at least one region (the root) is required")
-    problems += _cross_check(items["pricing_bands"], items["regions"], items["products"])
+    problems += cross + product_cross
     if problems:
         raise CatalogError(problems)
-    return _to_spec(items["pricing_bands"], items["regions"], items["products"])
+    head = _to_spec(items["pricing_bands"], items["regions"], [])
+    spec = dataclasses.replace(head, products=tuple(products), internal=internal)
+    return CatalogRead(spec, tuple(skus), tuple(hashes))
 
 
 def _validate(
@@ -204,12 +310,20 @@ def _validate(
     return valid
 
 
+@dataclass(frozen=True, slots=True)
+class _Refs:
+    """What products may refer to."""
+
+    bands: set[str]
+    regions: set[str]
+
+
 def _cross_check(
     band_items: list[_Band | None],
     region_items: list[_Region | None],
-    product_items: list[_Product | None],
-) -> list[str]:
-    """References between items; items that failed validation (None) are skipped."""
+) -> tuple[list[str], _Refs]:
+    """References between the sections' items (products are checked one by one by
+    _check_product); items that failed validation (None) are skipped."""
     problems: list[str] = []
     bands: set[str] = set()
     for i, b in enumerate(band_items):
@@ -239,32 +353,61 @@ def _cross_check(
                 problems.append(f"regions[{i}]: '{label}' already names region '{names[key]}'")
             names[key] = r.code
         regions.add(r.code)
-    skus: set[str] = set()
-    for i, p in enumerate(product_items):
-        if p is None:
+    return problems, _Refs(bands, regions)
+
+
+def _check_sku(i: int, sku: str, skus: set[str]) -> list[str]:
+    if sku in skus:
+        return [f"products[{i}].sku: duplicate SKU '{sku}'"]
+    skus.add(sku)
+    return []
+
+
+def _check_product(i: int, p: _Product, refs: _Refs, skus: set[str]) -> list[str]:
+    """Product i's references, and its SKU against those before it (added to `skus`)."""
+    where = f"products[{i}]"
+    problems = _check_sku(i, p.sku, skus)
+    if p.pricing_band is not None and p.pricing_band not in refs.bands:
+        problems.append(f"{where}.pricing_band: unknown band '{p.pricing_band}'")
+    seen: set[str] = set()
+    for j, rule in enumerate(p.availability):
+        if rule is None:
             continue
-        where = f"products[{i}]"
-        if p.sku in skus:
-            problems.append(f"{where}.sku: duplicate SKU '{p.sku}'")
-        skus.add(p.sku)
-        if p.pricing_band is not None and p.pricing_band not in bands:
-            problems.append(f"{where}.pricing_band: unknown band '{p.pricing_band}'")
-        seen: set[str] = set()
-        for j, rule in enumerate(p.availability):
-            if rule is None:
-                continue
-            if rule.region not in regions:
-                problems.append(f"{where}.availability[{j}].region: unknown region '{rule.region}'")
-            elif rule.region in seen:
-                problems.append(
-                    f"{where}.availability[{j}].region: second rule for '{rule.region}'"
-                )
-            seen.add(rule.region)
-            if rule.pricing_band is not None and rule.pricing_band not in bands:
-                problems.append(
-                    f"{where}.availability[{j}].pricing_band: unknown band '{rule.pricing_band}'"
-                )
+        if rule.region not in refs.regions:
+            problems.append(f"{where}.availability[{j}].region: unknown region '{rule.region}'")
+        elif rule.region in seen:
+            problems.append(f"{where}.availability[{j}].region: second rule for '{rule.region}'")
+        seen.add(rule.region)
+        if rule.pricing_band is not None and rule.pricing_band not in refs.bands:
+            problems.append(
+                f"{where}.availability[{j}].pricing_band: unknown band '{rule.pricing_band}'"
+            )
     return problems
+
+
+def _product_value(p: _Product, shared: dict[Any, Any]) -> SalesProduct:
+    """The product as the bot keeps it; values many products repeat (whole rules, trait
+    lists) are kept once through `shared`."""
+
+    def once(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
+    return SalesProduct(
+        sku=p.sku,
+        name=p.name,
+        lifecycle=p.lifecycle,
+        pricing_band=p.pricing_band,
+        summary=p.summary,
+        aliases=tuple(p.aliases),
+        traits=once(tuple(once(t) for t in p.traits)),
+        competitors=once(tuple(Competitor(c.name, c.difference) for c in p.competitors)),
+        docs=once(tuple(Doc(d.title, d.url) for d in p.docs)),
+        owner=p.owner and once(p.owner),
+        rules=tuple(
+            once(Rule(r.region, r.status, r.reason, r.from_, r.pricing_band))
+            for r in p.availability
+        ),
+    )
 
 
 def _to_spec(
@@ -278,25 +421,7 @@ def _to_spec(
             Region(r.code, r.name, r.parent, tuple(r.aliases), r.briefing_target_per_quarter)
             for r in region_items
         ),
-        products=tuple(
-            SalesProduct(
-                sku=p.sku,
-                name=p.name,
-                lifecycle=p.lifecycle,
-                pricing_band=p.pricing_band,
-                summary=p.summary,
-                aliases=tuple(p.aliases),
-                traits=tuple(p.traits),
-                competitors=tuple(Competitor(c.name, c.difference) for c in p.competitors),
-                docs=tuple(Doc(d.title, d.url) for d in p.docs),
-                owner=p.owner,
-                rules=tuple(
-                    Rule(r.region, r.status, r.reason, r.from_, r.pricing_band)
-                    for r in p.availability
-                ),
-            )
-            for p in product_items
-        ),
+        products=tuple(_product_value(p, {}) for p in product_items),
         internal={p.sku: dict(p.internal) for p in product_items if p.internal},
     )
 
@@ -367,6 +492,18 @@ def product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]
             "internal": dict(internal),
         }
     )
+
+
+def sales_form(product: SalesProduct | None) -> dict[str, Any]:
+    """The sales-visible file form of one product (internal fields left out), JSON-safe:
+    the only non-JSON values of the file form are availability dates."""
+    if product is None:
+        return {}
+    out = product_dict(product, {})
+    for rule in out.get("availability", ()):
+        if isinstance(rule.get("from"), dt.date):
+            rule["from"] = rule["from"].isoformat()
+    return out
 
 
 def dump_catalog(spec: CatalogSpec) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.announcements import CHANGES_COMMAND
 from bot.briefings import BriefingList, BriefingService
 from bot.catalog import CatalogService
 from bot.editing import ProductEditor
@@ -78,6 +79,7 @@ MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
 VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
+CATALOG_NAME = "the catalog"
 
 
 def help_reply() -> Help:
@@ -171,6 +173,8 @@ class Bot:
         if head == "edit" and self.editor is not None:
             return await self._edit(user, " ".join(words[1:]))
         if self.updates is not None:
+            if head == "changes":
+                return await self._changes(" ".join(words[1:]))
             if head in ("subscribe", "unsubscribe", "subscriptions"):
                 return await self._subscriptions(user, head, " ".join(words[1:]))
             if len(words) > 1 and words[-1].casefold() == "history":
@@ -247,6 +251,17 @@ class Bot:
             return got
         entries = await self.updates.history(got.sku)
         return History(got.name, tuple(HistoryEntryView(e.at, e.actor, e.lines) for e in entries))
+
+    async def _changes(self, text: str) -> Reply:
+        """`/product changes [page]`: every change sales were told about, newest first."""
+        assert self.updates is not None
+        page = int(text) if text.isdigit() and 0 < int(text) < 100_000 else 1
+        entries, more = await self.updates.recent(page=page)
+        return History(
+            CATALOG_NAME,
+            tuple(HistoryEntryView(e.at, e.actor, e.lines) for e in entries),
+            f"More: `{CHANGES_COMMAND} {page + 1}`" if more else None,
+        )
 
     async def _briefing(self, user: UserRef, text: str) -> AnyReply:
         assert self.briefings is not None

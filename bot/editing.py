@@ -317,8 +317,9 @@ def merge_page(
 def parse_edit(
     values: Values, spec: CatalogSpec, sku: str, page: frozenset[str] | None = None
 ) -> CatalogSpec | Errors:
-    """The catalog with this product as the form says, validated as an import is. `page`:
-    the rules the form showed (the others stay as they are); None, all of them."""
+    """`spec` (the regions, bands and this product) with the product as the form says,
+    validated as an import is. `page`: the rules the form showed (the others stay as
+    they are); None, all of them."""
     errors: Errors = {}
     rules: list[dict[str, object]] = []
     for n, line in enumerate(_lines(values.get("availability")), start=1):
@@ -419,7 +420,7 @@ class ProductEditor:
             return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):
             return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
-        return edit_form(product, await self._catalog.export_catalog(), page=page, saved=saved)
+        return edit_form(product, await self._catalog.product_spec(sku), page=page, saved=saved)
 
     async def submit(
         self,
@@ -436,13 +437,15 @@ class ProductEditor:
             return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
         # The version first: a change committed after it makes this edit a conflict.
         version = await self._catalog.catalog_version()
-        spec = await self._catalog.export_catalog()
+        spec = await self._catalog.product_spec(sku)  # this product only, at any size
+        if not spec.products:
+            return Refused(GONE, Why.GONE)
         parsed = parse_edit(values, spec, sku, page)
         if not isinstance(parsed, CatalogSpec):
             return parsed
         try:
             changes = await self._catalog.apply(
-                parsed, actor=user.id, source="edit", expected_version=version
+                spec, parsed, actor=user.id, source="edit", expected_version=version
             )
         except CatalogConflict:
             return Refused(CONFLICT, Why.CONFLICT)
@@ -467,7 +470,7 @@ class ProductEditor:
         if not name.strip() or not difference.strip():
             return {"difference": "Name the competitor and how we differ."}
         version = await self._catalog.catalog_version()
-        spec = await self._catalog.export_catalog()
+        spec = await self._catalog.product_spec(sku)
         product = next((p for p in spec.products if p.sku == sku), None)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -483,7 +486,7 @@ class ProductEditor:
         )
         try:
             changes = await self._catalog.apply(
-                new, actor=user.id, source="edit", extra=notify, expected_version=version
+                spec, new, actor=user.id, source="edit", extra=notify, expected_version=version
             )
         except CatalogConflict:
             return Refused(CONFLICT, Why.CONFLICT)

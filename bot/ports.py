@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.items import Draft, Item, Status, Transition
-from bot.types import SalesCatalog, UserRef
+from bot.types import SalesCatalog, SalesProduct, UserRef
 
 
 class CatalogRepository(Protocol):
@@ -23,7 +23,16 @@ class CatalogRepository(Protocol):
         ...
 
     async def load_catalog_spec(self) -> CatalogSpec:
-        """The whole catalog with internal fields, for import diffs and export only."""
+        """The whole catalog with internal fields, for export only."""
+        ...
+
+    async def stored_index(self) -> StoredIndex:
+        """What an import compares a file with before reading its products."""
+        ...
+
+    async def load_products(self, *, skus: Collection[str]) -> CatalogSpec:
+        """The regions and bands, and only these products (with internal fields); SKUs
+        not in the catalog are left out."""
         ...
 
     async def apply_catalog(
@@ -33,11 +42,29 @@ class CatalogRepository(Protocol):
         changes: ChangeSet,
         prepared: PreparedChange | None = None,
         expected_version: int | None = None,
+        order: Sequence[str] | None = None,
+        hashes: Mapping[str, str | None] | None = None,
     ) -> int:
         """Raises CatalogConflict when `expected_version` is given and is no longer current.
-        Make the stored catalog equal `spec` in one transaction, with the history,
-        verifications and notifications of `prepared`; return the new version."""
+        Apply `changes` in one transaction, with the history, verifications and
+        notifications of `prepared`; return the new version. `spec` holds at least the
+        products added or changed (and their internal fields) and the regions and bands;
+        `order` is every SKU in file order (None: the order stays); `hashes` the source
+        hash to keep per SKU (a product written without one forgets its hash)."""
         ...
+
+    async def remember_hashes(self, *, hashes: Mapping[str, str]) -> None:
+        """Source hashes of products whose stored values already equal the item."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIndex:
+    """The stored catalog's sections other than products (`header.products` is empty),
+    and each stored SKU with the source hash of its item (None: not known)."""
+
+    header: CatalogSpec
+    hashes: Mapping[str, str | None]
 
 
 class ConversationStore(Protocol):
@@ -97,8 +124,8 @@ class HistoryEntry:
     sku: str
     fields: tuple[str, ...]
     lines: tuple[str, ...]  # what sales were told about it
-    before: Mapping[str, Any]
-    after: Mapping[str, Any]
+    before: SalesProduct | None  # stored in its sales-visible file form (no internal fields)
+    after: SalesProduct | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,6 +230,7 @@ class HistoryEntryView:
 class History:
     product_name: str
     entries: tuple[HistoryEntryView, ...]
+    more: str | None = None  # where the next page is, when there is one
 
     @property
     def fallback(self) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -18,10 +17,9 @@ from bot import payloads
 from bot.announcements import EVERYWHERE, Line, digests, lines_for
 from bot.catalog import CatalogService
 from bot.catalog_file import CatalogSpec, ChangeSet
-from bot.catalog_file import product_dict as file_form
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import format_date
-from bot.types import SalesProduct, UserRef, platform_of
+from bot.types import UserRef, platform_of
 
 log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
@@ -31,10 +29,12 @@ MISS_FLUSH = 1.0  # seconds
 # re-read is a database round trip (~1 ms of CPU) per product asked about: re-read every few
 # seconds, a noticeable share of a busy server's CPU.
 VERIFIED_TTL = 60.0
+CHANGES_PAGE = 40  # products' changes per `/product changes` page (one chat message)
 
 
 class UpdatesRepository(Protocol):
     async def history(self, *, sku: str, limit: int = 10) -> list[dict[str, Any]]: ...
+    async def recent(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]: ...
     async def verification(self, *, sku: str) -> tuple[dt.datetime, str] | None: ...
     async def verify(self, *, sku: str, by: str, at: dt.datetime) -> None: ...
     async def unverified(
@@ -62,14 +62,6 @@ class HistoryLine:
     actor: str
     source: str
     lines: tuple[str, ...]
-
-
-def _product_dict(product: SalesProduct | None) -> dict[str, Any]:
-    """The sales-visible file form of one product (internal fields left out), JSON-safe."""
-    if product is None:
-        return {}
-    # Stored as JSON: dates become ISO strings.
-    return dict(json.loads(json.dumps(file_form(product, {}), default=str)))
 
 
 class ProductUpdates:
@@ -131,8 +123,8 @@ class ProductUpdates:
                 sku=sku,
                 fields=fields[sku],
                 lines=tuple(ln.text for ln in by_sku.get(sku, ())),
-                before=_product_dict(old_by_sku.get(sku)),
-                after=_product_dict(new_by_sku.get(sku)),
+                before=old_by_sku.get(sku),
+                after=new_by_sku.get(sku),
             )
             for sku in touched
         ]
@@ -165,6 +157,14 @@ class ProductUpdates:
             )
             for r in rows
         ]
+
+    async def recent(self, *, page: int = 1) -> tuple[list[HistoryLine], bool]:
+        """One page of every change sales were told about, newest first (what an
+        announcement's "… and N more" points to), and whether more pages follow."""
+        rows = await self._repo.recent(limit=CHANGES_PAGE + 1, offset=(page - 1) * CHANGES_PAGE)
+        return [
+            HistoryLine(r["at"], r["actor"], "", tuple(r["lines"])) for r in rows[:CHANGES_PAGE]
+        ], len(rows) > CHANGES_PAGE
 
     async def verification(self, sku: str) -> tuple[dt.datetime, str] | None:
         """Shown on every answer, so cached briefly per product (see VERIFIED_TTL)."""

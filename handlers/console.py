@@ -119,6 +119,8 @@ def render_text(reply: AnyReply | TriageView) -> str:
         for e in reply.entries:
             lines.append(f"  {e.at:%Y-%m-%d %H:%M} {e.actor}")
             lines += [f"    - {t}" for t in e.lines]
+        if reply.more:
+            lines.append(f"  {reply.more}")
     elif isinstance(reply, NotFound | Notice | OpenForm):
         pass
     return "\n".join(lines)

@@ -59,6 +59,9 @@ class ProductRow(SQLModel, table=True):
     docs: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     owner: str | None = Field(default=None, max_length=64)
     position: int = 0
+    # The hash of the catalog-file item this row was imported from (bot.catalog_file
+    # item_hash); None once edited in chat. A re-import skips items whose hash it holds.
+    source_hash: str | None = Field(default=None, max_length=32)
 
 
 class AvailabilityRuleRow(SQLModel, table=True):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.catalog_file import CatalogConflict, CatalogSpec, ChangeSet
-from bot.ports import PreparedChange
+from bot.ports import PreparedChange, StoredIndex
 from bot.types import (
     Competitor,
     Doc,
@@ -160,6 +161,217 @@ def _rule_values(product_id: int, rules: tuple[Rule, ...]) -> list[dict[str, Any
     ]
 
 
+_PART = 1000  # values per IN (...) list or statement batch: never one that grows with the data
+
+
+def _parts(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), _PART):
+        yield values[i : i + _PART]
+
+
+async def _once(rows: Any) -> AsyncIterator[Sequence[Any]]:
+    yield list(rows)
+
+
+async def _rules_by_product(
+    chunks: AsyncIterator[Sequence[Any]], shared: _Shared
+) -> dict[int, tuple[Rule, ...]]:
+    """Rule rows (ordered by product, then position) grouped into each product's rules."""
+    rules: dict[int, tuple[Rule, ...]] = {}
+    pid: int | None = None
+    current: list[Rule] = []
+    async for chunk in chunks:
+        for product_id, region, status, reason, from_date, band in chunk:
+            if product_id != pid:
+                if pid is not None:
+                    rules[pid] = tuple(current)
+                pid, current = product_id, []
+            current.append(shared.rule((region, status, reason, from_date, band)))
+    if pid is not None:
+        rules[pid] = tuple(current)
+    return rules
+
+
+def _product_of(r: Any, rules: dict[int, tuple[Rule, ...]], shared: _Shared) -> SalesProduct:
+    return SalesProduct(
+        sku=r.sku,
+        name=r.name,
+        lifecycle=Lifecycle(r.lifecycle),
+        pricing_band=shared.opt_text(r.pricing_band_code),
+        summary=r.summary or "",
+        aliases=tuple(r.aliases or ()),
+        traits=shared.texts(r.traits or ()),
+        competitors=shared.competitors(r.competitors or ()),
+        docs=shared.docs(r.docs or ()),
+        owner=shared.opt_text(r.owner),
+        rules=rules.pop(r.id, ()),
+    )
+
+
+GAP = 1024  # between the positions of products imported together, so one can go between
+
+
+def positions(order: Sequence[str], current: Mapping[str, int]) -> dict[str, int]:
+    """New positions for the SKUs that need one for positions to follow `order`.
+
+    The longest run of stored positions that is already in order stays as it is; new and
+    moved products get positions between their neighbours. Only when a gap has no room
+    is everything renumbered, GAP apart.
+    """
+    # Longest increasing subsequence of the stored positions, in file order.
+    seq = [(i, current[sku]) for i, sku in enumerate(order) if sku in current]
+    tails: list[int] = []  # position values
+    tail_at: list[int] = []  # index into seq of each tail
+    back: list[int] = [-1] * len(seq)
+    for k, (_, pos) in enumerate(seq):
+        j = bisect.bisect_left(tails, pos)
+        if j == len(tails):
+            tails.append(pos)
+            tail_at.append(k)
+        else:
+            tails[j] = pos
+            tail_at[j] = k
+        back[k] = tail_at[j - 1] if j else -1
+    kept: set[int] = set()
+    k = tail_at[-1] if tail_at else -1
+    while k >= 0:
+        kept.add(seq[k][0])
+        k = back[k]
+    out: dict[str, int] = {}
+    run: list[str] = []
+    low: int | None = None
+    for i, sku in enumerate([*order, None]):
+        if sku is not None and i not in kept:
+            run.append(sku)
+            continue
+        high = current[sku] if sku is not None else None
+        if run:
+            if low is None and high is None:
+                out.update({s: GAP * (n + 1) for n, s in enumerate(run)})
+            elif low is None:
+                assert high is not None
+                out.update({s: high - GAP * (len(run) - n) for n, s in enumerate(run)})
+            elif high is None:
+                out.update({s: low + GAP * (n + 1) for n, s in enumerate(run)})
+            elif high - low > len(run):
+                step = (high - low) // (len(run) + 1)
+                out.update({s: low + step * (n + 1) for n, s in enumerate(run)})
+            else:  # no room: renumber every product
+                every = {s: GAP * (n + 1) for n, s in enumerate(order)}
+                return {s: p for s, p in every.items() if current.get(s) != p}
+            run = []
+        low = high
+    return out
+
+
+async def _ids(conn: AsyncConnection, skus: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for part in _parts(skus):
+        query = sa.select(_product_t.c.sku, _product_t.c.id).where(_product_t.c.sku.in_(part))
+        out.update((r.sku, r.id) for r in await conn.execute(query))
+    return out
+
+
+async def _set_by_sku(conn: AsyncConnection, values: Mapping[str, Mapping[str, Any]]) -> None:
+    """UPDATE product rows by SKU, one executemany per set of columns (not a round trip a
+    row)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for sku, row in values.items():
+        groups.setdefault(tuple(sorted(row)), []).append({"k_sku": sku, **row})
+    # The SET columns are the parameters' keys (the same in every row of a group).
+    stmt = sa.update(_product_t).where(_product_t.c.sku == sa.bindparam("k_sku"))
+    for rows in groups.values():
+        for part in _parts(rows):
+            await conn.execute(stmt, list(part))
+
+
+async def _apply_products(
+    conn: AsyncConnection,
+    spec: CatalogSpec,
+    changes: ChangeSet,
+    order: Sequence[str] | None,
+    hashes: Mapping[str, str | None],
+) -> None:
+    """Only the rows a change touches, in batched statements."""
+    for part in _parts([p.sku for p in changes.removed]):
+        await conn.execute(sa.delete(_product_t).where(_product_t.c.sku.in_(part)))
+    moved: dict[str, int] = {}
+    if order is not None:
+        current = {
+            r.sku: r.position
+            for r in await conn.execute(sa.select(_product_t.c.sku, _product_t.c.position))
+        }
+        moved = positions(order, current)
+    if changes.added:
+        # Batched INSERT … RETURNING (SQLAlchemy's insertmanyvalues), not one per row.
+        ids: dict[str, int] = {}
+        end = max(moved.values(), default=0)
+        for part in _parts(changes.added):
+            rows = await conn.execute(
+                sa.insert(_product_t).returning(_product_t.c.sku, _product_t.c.id),
+                [
+                    {
+                        **_product_values(p, moved.pop(p.sku, end + GAP * (n + 1))),
+                        "source_hash": hashes.get(p.sku),
+                    }
+                    for n, p in enumerate(part)
+                ],
+            )
+            ids.update((r.sku, r.id) for r in rows)
+        await _insert_rules(conn, [(ids[p.sku], p.rules) for p in changes.added])
+        await _insert_internal(conn, spec, [(ids[p.sku], p.sku) for p in changes.added])
+    changed = [c for c in changes.changed if c.after is not None]
+    if changed:
+        ids = await _ids(conn, [c.sku for c in changed])
+        rows_by_sku: dict[str, dict[str, Any]] = {}
+        for c in changed:
+            assert c.after is not None
+            position = moved.pop(c.sku, None)
+            row = _product_values(c.after, position or 0)
+            if position is None:
+                del row["position"]  # it keeps its place
+            row["source_hash"] = hashes.get(c.sku)
+            rows_by_sku[c.sku] = row
+        await _set_by_sku(conn, rows_by_sku)
+        with_rules = [ids[c.sku] for c in changed if "rules" in c.fields]
+        for part in _parts(with_rules):
+            await conn.execute(sa.delete(_rule_t).where(_rule_t.c.product_id.in_(part)))
+        await _insert_rules(
+            conn, [(ids[c.sku], c.after.rules) for c in changed if "rules" in c.fields and c.after]
+        )
+        with_internal = [c for c in changed if c.internal_changed]
+        for part in _parts([ids[c.sku] for c in with_internal]):
+            await conn.execute(sa.delete(_internal_t).where(_internal_t.c.product_id.in_(part)))
+        await _insert_internal(conn, spec, [(ids[c.sku], c.sku) for c in with_internal])
+    # Products that kept their values but moved, or whose item's text changed.
+    rest: dict[str, dict[str, Any]] = {s: {"position": p} for s, p in moved.items()}
+    touched = {p.sku for p in changes.added} | {c.sku for c in changed}
+    for sku, h in hashes.items():
+        if sku not in touched:
+            rest.setdefault(sku, {})["source_hash"] = h
+    await _set_by_sku(conn, rest)
+
+
+async def _insert_rules(
+    conn: AsyncConnection, products: Sequence[tuple[int, tuple[Rule, ...]]]
+) -> None:
+    values = [v for pid, rules in products for v in _rule_values(pid, rules)]
+    for part in _parts(values):
+        await conn.execute(sa.insert(_rule_t), list(part))
+
+
+async def _insert_internal(
+    conn: AsyncConnection, spec: CatalogSpec, products: Sequence[tuple[int, str]]
+) -> None:
+    values = [
+        {"product_id": pid, "data": dict(spec.internal[sku])}
+        for pid, sku in products
+        if spec.internal.get(sku)
+    ]
+    for part in _parts(values):
+        await conn.execute(sa.insert(_internal_t), list(part))
+
+
 class SqlRepository:
     """Catalog storage on SQLite or PostgreSQL (keyword-only methods, plain values out)."""
 
@@ -178,9 +390,9 @@ class SqlRepository:
             )
         return int(value or 0)
 
-    async def _load(
+    async def _header(
         self, conn: AsyncConnection
-    ) -> tuple[int, list[PricingBand], list[Region], list[tuple[int, SalesProduct]]]:
+    ) -> tuple[int, list[PricingBand], list[Region], _Shared]:
         version = await conn.scalar(
             sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)
         )
@@ -200,9 +412,13 @@ class SqlRepository:
             shared.text(b.code)
         for region in regions:
             shared.text(region.code)
-        rules: dict[int, tuple[Rule, ...]] = {}
-        pid: int | None = None
-        current: list[Rule] = []
+        return int(version or 0), bands, regions, shared
+
+    async def _load(
+        self, conn: AsyncConnection, skus: Sequence[str] | None = None
+    ) -> tuple[int, list[PricingBand], list[Region], list[tuple[int, SalesProduct]]]:
+        """The catalog, or (with `skus`) its sections and only those products."""
+        version, bands, regions, shared = await self._header(conn)
         rule_rows = sa.select(
             _rule_t.c.product_id,
             _rule_t.c.region_code,
@@ -211,40 +427,23 @@ class SqlRepository:
             _rule_t.c.from_date,
             _rule_t.c.pricing_band_code,
         ).order_by(_rule_t.c.product_id, _rule_t.c.position)
-        async for chunk in _chunks(conn, rule_rows):
-            for product_id, region, status, reason, from_date, band in chunk:
-                if product_id != pid:
-                    if pid is not None:
-                        rules[pid] = tuple(current)
-                    pid, current = product_id, []
-                current.append(shared.rule((region, status, reason, from_date, band)))
-        if pid is not None:
-            rules[pid] = tuple(current)
-        products: list[tuple[int, SalesProduct]] = []
         product_rows = sa.select(*_SALES_PRODUCT_COLUMNS).order_by(
             _product_t.c.position, _product_t.c.id
         )
-        async for chunk in _chunks(conn, product_rows):
-            products.extend(
-                (
-                    r.id,
-                    SalesProduct(
-                        sku=r.sku,
-                        name=r.name,
-                        lifecycle=Lifecycle(r.lifecycle),
-                        pricing_band=shared.opt_text(r.pricing_band_code),
-                        summary=r.summary or "",
-                        aliases=tuple(r.aliases or ()),
-                        traits=shared.texts(r.traits or ()),
-                        competitors=shared.competitors(r.competitors or ()),
-                        docs=shared.docs(r.docs or ()),
-                        owner=shared.opt_text(r.owner),
-                        rules=rules.pop(r.id, ()),
-                    ),
-                )
-                for r in chunk
+        products: list[tuple[int, SalesProduct]] = []
+        if skus is None:
+            rules = await _rules_by_product(_chunks(conn, rule_rows), shared)
+            async for chunk in _chunks(conn, product_rows):
+                products.extend((r.id, _product_of(r, rules, shared)) for r in chunk)
+            return version, bands, regions, products
+        for part in _parts(skus):
+            rows = list(await conn.execute(product_rows.where(_product_t.c.sku.in_(part))))
+            ids = [r.id for r in rows]
+            rules = await _rules_by_product(
+                _once(await conn.execute(rule_rows.where(_rule_t.c.product_id.in_(ids)))), shared
             )
-        return int(version or 0), bands, regions, products
+            products.extend((r.id, _product_of(r, rules, shared)) for r in rows)
+        return version, bands, regions, products
 
     async def load_sales_catalog(self) -> SalesCatalog:
         async with self.engine.connect() as conn:
@@ -257,17 +456,41 @@ class SqlRepository:
         )
 
     async def load_catalog_spec(self) -> CatalogSpec:
+        return await self._spec(None)
+
+    async def load_products(self, *, skus: Collection[str]) -> CatalogSpec:
+        return await self._spec(list(skus))
+
+    async def _spec(self, skus: Sequence[str] | None) -> CatalogSpec:
         async with self.engine.connect() as conn:
-            _version, bands, regions, products = await self._load(conn)
-            internal_by_id = {
-                r.product_id: dict(r.data or {}) for r in await conn.execute(sa.select(_internal_t))
-            }
+            _version, bands, regions, products = await self._load(conn, skus)
+            query = sa.select(_internal_t)
+            internal_by_id: dict[int, dict[str, Any]] = {}
+            for part in [None] if skus is None else _parts([i for i, _ in products]):
+                rows = await conn.execute(
+                    query if part is None else query.where(_internal_t.c.product_id.in_(part))
+                )
+                internal_by_id.update((r.product_id, dict(r.data or {})) for r in rows)
         return CatalogSpec(
             bands=tuple(bands),
             regions=tuple(regions),
             products=tuple(p for _, p in products),
             internal={p.sku: internal_by_id[i] for i, p in products if internal_by_id.get(i)},
         )
+
+    async def stored_index(self) -> StoredIndex:
+        async with self.engine.connect() as conn:
+            _version, bands, regions, _shared = await self._header(conn)
+            hashes: dict[str, str | None] = {}
+            query = sa.select(_product_t.c.sku, _product_t.c.source_hash)
+            async for chunk in _chunks(conn, query):
+                hashes.update((sku, h) for sku, h in chunk)
+        return StoredIndex(CatalogSpec(bands=tuple(bands), regions=tuple(regions)), hashes)
+
+    async def remember_hashes(self, *, hashes: Mapping[str, str]) -> None:
+        if hashes:
+            async with self.engine.begin() as conn:
+                await _set_by_sku(conn, {s: {"source_hash": h} for s, h in hashes.items()})
 
     async def apply_catalog(
         self,
@@ -276,12 +499,15 @@ class SqlRepository:
         changes: ChangeSet,
         prepared: PreparedChange | None = None,
         expected_version: int | None = None,
+        order: Sequence[str] | None = None,
+        hashes: Mapping[str, str | None] | None = None,
     ) -> int:
         async with self._sessions.begin() as session:
+            conn = await session.connection()
             if changes.bands_changed:
-                await session.execute(sa.delete(_band_t))
+                await conn.execute(sa.delete(_band_t))
                 if spec.bands:
-                    await session.execute(
+                    await conn.execute(
                         sa.insert(_band_t),
                         [
                             {
@@ -296,8 +522,8 @@ class SqlRepository:
                         ],
                     )
             if changes.regions_changed:
-                await session.execute(sa.delete(_region_t))
-                await session.execute(
+                await conn.execute(sa.delete(_region_t))
+                await conn.execute(
                     sa.insert(_region_t),
                     [
                         {
@@ -311,75 +537,16 @@ class SqlRepository:
                         for i, r in enumerate(spec.regions)
                     ],
                 )
-            await self._apply_products(session, spec, changes)
+            await _apply_products(conn, spec, changes, order, hashes or {})
             if prepared is not None:
                 from store.updates_repo import write_prepared
 
-                await write_prepared(await session.connection(), prepared)
+                await write_prepared(conn, prepared)
             await self._bump_version(session, expected_version)
-            version = await session.scalar(
+            version = await conn.scalar(
                 sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)
             )
         return int(version or 0)
-
-    async def _apply_products(
-        self, session: AsyncSession, spec: CatalogSpec, changes: ChangeSet
-    ) -> None:
-        if changes.removed:
-            await session.execute(
-                sa.delete(_product_t).where(_product_t.c.sku.in_([p.sku for p in changes.removed]))
-            )
-        position = {p.sku: i for i, p in enumerate(spec.products)}
-        ids = {
-            r.sku: r.id for r in await session.execute(sa.select(_product_t.c.sku, _product_t.c.id))
-        }
-        if changes.added:
-            # One batched INSERT … RETURNING (SQLAlchemy's insertmanyvalues), not one per row.
-            rows = await session.execute(
-                sa.insert(_product_t).returning(_product_t.c.sku, _product_t.c.id),
-                [_product_values(p, position[p.sku]) for p in changes.added],
-            )
-            ids.update({r.sku: r.id for r in rows})
-            rules = [v for p in changes.added for v in _rule_values(ids[p.sku], p.rules)]
-            if rules:
-                await session.execute(sa.insert(_rule_t), rules)
-            internal = [
-                {"product_id": ids[p.sku], "data": dict(spec.internal[p.sku])}
-                for p in changes.added
-                if spec.internal.get(p.sku)
-            ]
-            if internal:
-                await session.execute(sa.insert(_internal_t), internal)
-        for c in changes.changed:
-            pid = ids[c.sku]
-            assert c.after is not None
-            await session.execute(
-                sa.update(_product_t)
-                .where(_product_t.c.id == pid)
-                .values(_product_values(c.after, position[c.sku]))
-            )
-            if "rules" in c.fields:
-                await session.execute(sa.delete(_rule_t).where(_rule_t.c.product_id == pid))
-                if c.after.rules:
-                    await session.execute(sa.insert(_rule_t), _rule_values(pid, c.after.rules))
-            if c.internal_changed:
-                await session.execute(sa.delete(_internal_t).where(_internal_t.c.product_id == pid))
-                if spec.internal.get(c.sku):
-                    await session.execute(
-                        sa.insert(_internal_t).values(
-                            product_id=pid, data=dict(spec.internal[c.sku])
-                        )
-                    )
-        # Keep file order for export; only rows whose place moved are touched.
-        current = {
-            r.sku: r.position
-            for r in await session.execute(sa.select(_product_t.c.sku, _product_t.c.position))
-        }
-        for sku, pos in position.items():
-            if current.get(sku) != pos:
-                await session.execute(
-                    sa.update(_product_t).where(_product_t.c.sku == sku).values(position=pos)
-                )
 
     async def _bump_version(self, session: AsyncSession, expected: int | None) -> None:
         """One more version; with `expected`, only if nobody changed the catalog meanwhile

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.catalog_file import sales_form
 from bot.ports import PreparedChange
 from bot.types import UserRef
 from store.feedback_repo import dialect_insert, insert_notifications
@@ -25,6 +26,7 @@ _verify_t = ProductVerificationRow.__table__  # type: ignore[attr-defined]
 _sub_t = SubscriptionRow.__table__  # type: ignore[attr-defined]
 _miss_t = LookupMissRow.__table__  # type: ignore[attr-defined]
 _product_t = ProductRow.__table__  # type: ignore[attr-defined]
+_BATCH = 1000
 
 
 async def _verify(conn: AsyncConnection, skus: Sequence[str], by: str, at: dt.datetime) -> None:
@@ -45,7 +47,8 @@ async def _verify(conn: AsyncConnection, skus: Sequence[str], by: str, at: dt.da
 
 async def write_prepared(conn: AsyncConnection, prepared: PreparedChange) -> None:
     """History, verifications and notifications of a catalog change, in its transaction."""
-    if prepared.history:
+    history = prepared.history
+    for i in range(0, len(history), _BATCH):  # a batch's rows at a time, not 100k dicts
         await conn.execute(
             sa.insert(_change_t),
             [
@@ -56,11 +59,11 @@ async def write_prepared(conn: AsyncConnection, prepared: PreparedChange) -> Non
                     "actor": prepared.actor,
                     "fields": list(h.fields),
                     "lines": list(h.lines),
-                    "before": dict(h.before),
-                    "after": dict(h.after),
+                    "before": sales_form(h.before),
+                    "after": sales_form(h.after),
                     "at": prepared.at,
                 }
-                for h in prepared.history
+                for h in history[i : i + _BATCH]
             ],
         )
     await _verify(conn, prepared.verified, prepared.actor, prepared.at)
@@ -80,6 +83,18 @@ class SqlUpdatesRepository:
                 .limit(limit)
             )
             return [dict(r._mapping) for r in rows]
+
+    async def recent(self, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+        """The latest product changes sales were told about, newest first, one page."""
+        query = (
+            sa.select(_change_t.c.at, _change_t.c.actor, _change_t.c.lines)
+            .where(sa.cast(_change_t.c.lines, sa.Text) != "[]")
+            .order_by(_change_t.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        async with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
 
     async def verification(self, *, sku: str) -> tuple[dt.datetime, str] | None:
         async with self.engine.connect() as conn:

@@ -265,6 +265,8 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
             )
         if not reply.entries:
             blocks.append(_section("No recorded changes yet."))
+        if reply.more:
+            blocks.append(_context(esc(reply.more)))
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(f"no renderer for {type(reply).__name__}")
     return {"text": esc(reply.fallback), "blocks": blocks}

@@ -208,6 +208,8 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
                     + "\n".join(f"- {plain(t)}" for t in e.lines)
                 )
             )
+        if reply.more:
+            body.append(text(plain(reply.more), isSubtle=True))
     else:  # pragma: no cover - exhaustiveness guard
         raise TypeError(type(reply).__name__)
     if shared_by is not None:

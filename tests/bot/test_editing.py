@@ -40,16 +40,16 @@ async def test_an_edit_that_raced_another_change_is_refused(
 ) -> None:
     await catalog_service.import_catalog(demo_text())
     editor = ProductEditor(catalog=catalog_service, product_managers=frozenset({PM.id}))
-    export = catalog_service.export_catalog
+    read = catalog_service.product_spec
 
-    async def export_then_someone_else_edits():  # type: ignore[no-untyped-def]
-        spec = await export()
+    async def read_then_someone_else_edits(sku: str):  # type: ignore[no-untyped-def]
+        spec = await read(sku)
         await catalog_service.import_catalog(
             demo_text().replace("name: Widget Lite", "name: Widget Air"), actor="U0PM2"
         )
         return spec
 
-    monkeypatch.setattr(catalog_service, "export_catalog", export_then_someone_else_edits)
+    monkeypatch.setattr(catalog_service, "product_spec", read_then_someone_else_edits)
     result = await editor.submit(user=PM, sku="WDG-PRO", values={"summary": "New summary"})
     assert result == Refused(CONFLICT, Why.CONFLICT)
     monkeypatch.undo()

@@ -292,3 +292,44 @@ async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDri
     dm_text = got["U0SALES1"][0]["text"]
     assert dm_text.startswith("Your feedback #1 is now part of Widget Pro")
     assert bullets(got["C0ANNOUNCE"][0]) == ["Widget Pro: updated competitive differences"]
+
+
+async def test_a_large_change_says_what_it_leaves_out_and_changes_lists_it_all(
+    updates: SlackDriver, engine: AsyncEngine
+) -> None:
+    many = demo_text() + "".join(
+        f"  - {{sku: BULK-{i:03d}, name: Bulk product {i}, lifecycle: ga, "
+        f"summary: One of many new products}}\n"
+        for i in range(120)
+    )
+    await updates.services.catalog.import_catalog(many, actor="U0PM1")
+    async with engine.connect() as conn:
+        stored = [
+            json.loads(p) if isinstance(p, str) else p
+            for p in (
+                await conn.execute(
+                    sa.text(
+                        "SELECT payload FROM outbox WHERE target = 'C0ANNOUNCE' ORDER BY id DESC"
+                    )
+                )
+            ).scalars()
+        ]
+    lines = stored[0]["lines"]
+    shown = len(lines) - 1
+    assert 10 < shown < 120  # only what the message shows is stored
+    assert lines[-1] == f"… and {120 - shown} more changes: `/product changes`"
+    assert sum(len(ln) + 3 for ln in lines) < 2900
+    await drain(updates)
+    body = posts(updates)["C0ANNOUNCE"][0]
+    assert bullets(body)[-1] == f"… and {120 - shown} more changes: `/product changes`"
+
+    seen: list[str] = []
+    page = 1
+    while True:
+        answer = (await updates.command(f"changes {page}")).json
+        blocks = str(answer["blocks"])
+        seen += [f"Bulk product {i}" for i in range(120) if f"Bulk product {i} " in blocks]
+        if f"/product changes {page + 1}" not in blocks:
+            break
+        page += 1
+    assert page == 4 and sorted(set(seen)) == sorted(f"Bulk product {i}" for i in range(120))
