@@ -13,7 +13,10 @@ from bot.catalog_file import CatalogError, _Loader, parse_catalog, read_catalog
 from bot.catalog_yaml import Unusual, read_items, split_products
 from tests.conftest import DATA, demo_text
 
-HEAD = "pricing_bands:\n  - {code: A, label: Small, min: 0}\nregions:\n  - {code: GLOBAL, name: Global}\n"
+HEAD = (
+    "pricing_bands:\n  - {code: A, label: Small, min: 0}\n"
+    "regions:\n  - {code: GLOBAL, name: Global}\n"
+)
 
 LAYOUTS = {
     "indented items, comments, blank lines": HEAD

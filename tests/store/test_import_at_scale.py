@@ -4,6 +4,7 @@ touches the edited product only."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,4 +176,4 @@ def test_positions_move_only_what_must_move() -> None:
                 order[i], order[j] = order[j], order[i]
         moved = positions(order, current)
         final = [moved[s] if s in moved else current[s] for s in order]
-        assert all(a < b for a, b in zip(final, final[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(final))
