@@ -292,6 +292,11 @@ def _validate(
 ) -> Any:
     """One item, or None with its problems added. A product's rules are checked one by one,
     so a bad rule does not hide the product's other problems."""
+    if model is _Product:
+        try:  # nearly always: the whole product in one call
+            return model.model_validate(item)
+        except ValidationError:
+            pass  # rule by rule below, for every problem with its place
     rules: list[Any] = []
     if model is _Product and isinstance(item, dict) and isinstance(item.get("availability"), list):
         item = dict(item)
