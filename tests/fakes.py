@@ -245,6 +245,7 @@ class FakeSlack:
         async for msg in ws:
             if msg.type == web.WSMsgType.TEXT:
                 self.socket_acks.append(json.loads(msg.data))
+                validators.slack_socket_ack(self.socket_acks[-1])
         return ws
 
     async def _respond(self, request: web.Request) -> web.Response:

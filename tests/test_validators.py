@@ -114,3 +114,14 @@ def test_teams_limits() -> None:
     }
     v.teams_invoke({"name": "application/search"}, search)
     assert v.take()
+
+
+def test_a_socket_mode_ack_is_judged_by_its_shape() -> None:
+    v.take()
+    v.slack_socket_ack({"envelope_id": "e", "payload": {"blocks": [_section("x")] * 51}})
+    assert v.take()
+    v.slack_socket_ack({"envelope_id": "e", "payload": {"response_action": "shout"}})
+    assert v.take()
+    v.slack_socket_ack({"envelope_id": "e", "payload": {"text": "fine"}})
+    v.slack_socket_ack({"envelope_id": "e"})
+    assert v.take() == []

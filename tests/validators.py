@@ -297,6 +297,20 @@ def slack_ack(request_body: str, content_type: str, status: int, answer: str) ->
         violation(where, f"an ack with a body Slack ignores: {answer[:200]!r}")
 
 
+def slack_socket_ack(ack: dict[str, Any]) -> None:
+    """A Socket Mode ack: the request is not at hand, so its payload is judged by its shape."""
+    payload = ack.get("payload")
+    where = "Slack Socket Mode ack"
+    if not isinstance(payload, dict) or not payload:
+        return
+    if "response_action" in payload:
+        _view_ack(payload, {}, where)
+    elif {"options", "option_groups"} & payload.keys():
+        slack_options(payload, where)
+    else:
+        slack_message(payload, where)
+
+
 def _view_ack(body: Any, submitted: dict[str, Any], where: str) -> None:
     if not isinstance(body, dict):
         violation(where, f"a view_submission ack that is not JSON: {body!r}")
