@@ -69,13 +69,18 @@ MARKET = yaml.safe_load(LARGE)["regions"][10]["name"]
 
 
 def test_clip_cuts_on_a_safe_boundary_and_says_so() -> None:
-    text = esc(FEEDBACK) + " <https://example.com|a link>"
-    for limit in range(2900, 3001):
-        cut = clip(text, limit)
-        assert len(cut) <= limit and cut.endswith(MORE)
-        body = cut.removesuffix(MORE)
-        assert body.count("&") == body.count("&amp;") + body.count("&lt;") + body.count("&gt;")
-        assert body.count("<") == body.count(">")
+    spaced = esc(FEEDBACK) + " <https://example.com|a link>"
+    # No line or word to end at: only the escape and link rules keep the cut safe.
+    links = "<https://example.com/a|link>" * 120
+    escapes = esc("R&D<x>" * 600)
+    for text in (spaced, links, escapes):
+        for limit in range(2900, 3001):
+            cut = clip(text, limit)
+            assert len(cut) <= limit and cut.endswith(MORE)
+            body = cut.removesuffix(MORE)
+            entities = body.count("&amp;") + body.count("&lt;") + body.count("&gt;")
+            assert body.count("&") == entities
+            assert body.count("<") == body.count(">")
     assert clip("short") == "short"
 
 
