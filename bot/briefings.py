@@ -12,6 +12,7 @@ from bot.catalog import CatalogService
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import Dataset, FormId
 from bot.ports import Clock
+from bot.search import region_label
 from bot.types import Refused, UserRef, Why, is_listed
 
 NOT_A_PM = "Only product managers log briefings."
@@ -77,7 +78,9 @@ def briefing_form(
     briefing_id: int | None = None,
     today: dt.date | None = None,
 ) -> FormSpec:
+    """The briefing form; `regions` label the regions it starts with."""
     v = values or {}
+    picked = set(_many(v.get("regions")))
     state = {"briefing": str(briefing_id)} if briefing_id else {}
     return FormSpec(
         id=FormId.BRIEFING,
@@ -95,9 +98,11 @@ def briefing_form(
             FormField(
                 "regions",
                 "Region(s)",
-                FieldKind.MULTI_SELECT,
-                choices=tuple(regions),
+                FieldKind.MULTI_SEARCH,  # searched: a catalog may have hundreds of regions
+                dataset=Dataset.REGIONS,
+                choices=tuple(c for c in regions if c.value in picked),
                 initial=v.get("regions"),
+                placeholder="Type a region",
             ),
             FormField(
                 "team",
@@ -161,7 +166,7 @@ class BriefingService:
 
     async def region_choices(self) -> list[Choice]:
         view = await self._catalog.view()
-        return [Choice(r.code, r.name) for r in view.catalog.regions.values()]
+        return [Choice(r.code, region_label(r)) for r in view.catalog.regions.values()]
 
     async def form(self, *, user: UserRef, briefing_id: int | None = None) -> FormSpec | Refused:
         if not self.may_log(user):

@@ -26,6 +26,7 @@ from bot.items import (
 )
 from bot.payloads import Decision, Triage, TriageReason
 from bot.ports import Clock, FeedbackRepository, Lane, Notification
+from bot.search import region_label
 from bot.types import Refused, UserRef, Why, is_listed
 
 # new -> now | later | declined | merged; now|later -> actioned; any open -> declined.
@@ -226,6 +227,7 @@ def feedback_form(
     values: Values | None = None,
     permalink: str | None = None,
     product_label: str | None = None,
+    region_label: str | None = None,
     similar: Sequence[Item] = (),
 ) -> FormSpec:
     """The feedback form, prefilled with `values`; with `similar`, it first asks whether
@@ -277,11 +279,12 @@ def feedback_form(
         FormField(
             "region",
             "Region",
-            FieldKind.TEXT,
+            FieldKind.SEARCH,  # searched: a catalog may have hundreds of regions
             required=False,
-            max_length=100,
+            dataset=Dataset.REGIONS,
             initial=v.get("region"),
-            placeholder="e.g. Australia",
+            initial_label=region_label,
+            placeholder="Type a region, e.g. Australia",
         ),
         FormField(
             "deal_value",
@@ -439,7 +442,9 @@ class FeedbackService:
             errors["details"] = f"Keep it under {MAX_TEXT} characters; link a document for more."
         region_code = None
         region_text = _clean(values.get("region"))
-        if region_text:
+        if region_text in view.catalog.regions:  # picked from the region search
+            region_code = region_text
+        elif region_text:  # typed (a client that sends the text)
             hits = view.regions.find(matching.tokens_of(region_text))
             if hits and hits[0].end - hits[0].start == len(matching.tokens_of(region_text)):
                 region_code = hits[0].code
@@ -525,6 +530,10 @@ class FeedbackService:
         view = await self._catalog.view()
         product = view.by_sku.get(sku)
         return f"{product.name} ({product.sku})"[:75] if product else None
+
+    async def region_label(self, code: str | None) -> str | None:
+        region = (await self._catalog.view()).catalog.regions.get(code or "")
+        return region_label(region) if region else None
 
     async def create(
         self, *, user: UserRef, draft: Draft, submission: str | None = None

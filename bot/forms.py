@@ -32,6 +32,8 @@ class FormField:
     label: str
     kind: FieldKind
     required: bool = True
+    # The options of a SELECT / RADIO / MULTI_SELECT field; for a MULTI_SEARCH field, the
+    # labels of the values it starts with (the rest are looked up as the user types).
     choices: tuple[Choice, ...] = ()
     initial: str | None = None
     initial_label: str | None = None  # the label of a SEARCH field's initial value
@@ -39,6 +41,12 @@ class FormField:
     hint: str | None = None
     max_length: int | None = None
     dataset: str | None = None  # what a SEARCH / MULTI_SEARCH field looks up (bot.ids.Dataset)
+
+    def label_of(self, value: str) -> str:
+        """How a value of this field is shown: its choice's label, else itself."""
+        if value == self.initial and self.initial_label:
+            return self.initial_label
+        return next((c.label for c in self.choices if c.value == value), value)
 
 
 @dataclass(frozen=True, slots=True)

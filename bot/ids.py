@@ -38,6 +38,7 @@ class Dataset(enum.StrEnum):
 
     PRODUCT = "products"  # one product, or "not product-specific"
     PRODUCTS = "products.many"  # several real products
+    REGIONS = "regions"  # one or several of the catalog's regions
     USERS = "users"  # people in the workspace (searched by the platform itself)
 
 

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
@@ -51,6 +52,7 @@ from bot.payloads import Coverage
 from bot.ports import Lane, Notification
 from bot.replies import SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
 from bot.reports import Report
+from bot.search import region_choices
 from bot.types import Refused, UserRef, Why
 
 log = logging.getLogger(__name__)
@@ -286,12 +288,17 @@ class Interactions:
         name, text = parse_line(line)
         return await self.command(user=user, name=name, text=text, files_to=files_to)
 
-    async def search(self, dataset: str, query: str) -> list[Choice]:
-        """Choices for a search field, from the same matcher as /product."""
-        choices = await self.feedback.product_choices(query[:200])
+    async def search(self, dataset: str, query: str, *, limit: int = 100) -> list[Choice]:
+        """At most `limit` choices for a search field (Slack lists 100, Teams 15), from the
+        same matchers as /product."""
+        query = query[:200]
+        if dataset == Dataset.REGIONS:
+            view = await self.feedback.catalog_view()
+            return region_choices(view.catalog.regions, view.regions, query, limit)
+        choices = await self.feedback.product_choices(query, limit=min(20, limit - 1))
         if dataset == Dataset.PRODUCTS:  # several products: a real one each
             return [c for c in choices if c.value != NO_PRODUCT]
-        return choices
+        return choices  # the last one is "Not product-specific"
 
     async def home(self, user: UserRef) -> HomeView:
         return await self.feedback.home(user)
@@ -440,17 +447,20 @@ class Interactions:
         result = await self.feedback.submit(
             user=i.user, values=i.values, permalink=permalink, submission=submission_key(i)
         )
+        shown = partial(
+            feedback_form,
+            values=i.values,
+            permalink=permalink,
+            product_label=await self.feedback.product_label(i.values.get("product")),
+            region_label=await self.feedback.region_label(i.values.get("region")),
+        )
         if isinstance(result, Invalid | Refused):
-            label = await self.feedback.product_label(i.values.get("product"))
-            form = feedback_form(values=i.values, permalink=permalink, product_label=label)
+            form = shown()
             if isinstance(result, Invalid):
                 return FormErrors(form, result.errors, dict(i.values))
             return FormErrors(form, _on(form, "duplicate_of", result.message), dict(i.values))
         if isinstance(result, SimilarFound):
-            label = await self.feedback.product_label(i.values.get("product"))
-            form = feedback_form(
-                values=i.values, permalink=permalink, product_label=label, similar=result.similar
-            )
+            form = shown(similar=result.similar)
             return Ask(form, values=dict(i.values))
         title = SUPPORTED if isinstance(result, Supported) else FORM_TITLE
         return Done(title, confirmation(result), wake=True)

@@ -385,7 +385,7 @@ class Console:
                 return _CANCELLED
             if not query.strip():
                 return None
-            return await self.interactions.search(f.dataset or "", query.strip())
+            return await self.interactions.search(f.dataset or "", query.strip(), limit=20)
         return []
 
 

@@ -53,7 +53,7 @@ def _element(f: FormField, initial: str | None) -> dict[str, Any]:
             "min_query_length": 0,
         }
         if f.initial:
-            el["initial_option"] = _option(f.initial, f.initial_label or f.initial)
+            el["initial_option"] = _option(f.initial, f.label_of(f.initial))
     elif f.kind is FieldKind.DATE:
         el = {"type": "datepicker", "action_id": f.id}
         if f.initial:
@@ -75,7 +75,9 @@ def _element(f: FormField, initial: str | None) -> dict[str, Any]:
             "min_query_length": 0,
         }
         if f.initial:
-            el["initial_options"] = [_option(v, v) for v in f.initial.split("\n") if v]
+            el["initial_options"] = [
+                _option(v, f.label_of(v)) for v in f.initial.replace(",", "\n").split("\n") if v
+            ]
     elif f.kind is FieldKind.USERS:
         el = {"type": "multi_users_select", "action_id": f.id}
         if f.initial:

@@ -174,8 +174,8 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         if activity.name == "application/search":
             dataset, query = inbound.search_query(activity)
-            choices = await self._interactions.search(dataset, query)
-            return _invoke(cards.search_response(choices, SEARCH_RESULTS))
+            choices = await self._interactions.search(dataset, query, limit=SEARCH_RESULTS)
+            return _invoke(cards.search_response(choices))
         if activity.name == "adaptiveCard/action":
             outcome = await self._interactions.handle(inbound.execute(activity))
             if _is_shared(outcome):  # posted for everyone in the conversation

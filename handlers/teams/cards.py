@@ -10,7 +10,7 @@ from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply, help_reply
 from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormSpec
-from bot.ids import Button
+from bot.ids import Button, Dataset
 from bot.interactions import (
     NOTHING_YET,
     Ask,
@@ -53,7 +53,6 @@ from handlers.teams.inbound import STATE, VALUE, VERB
 CARD_VERSION = "1.5"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 Card = dict[str, Any]
-PRODUCTS_DATASET = "products"
 # Teams refuses a card over 28 KB: the coverage card lists regions in at most this many bytes.
 REGION_ROWS_BYTES = 18_000
 FACT_OVERHEAD = 20  # {"title": , "value": } around each row's two strings
@@ -259,21 +258,24 @@ def form(
             )
             initial = (initial or "").replace("\n", ",") or None
         elif f.kind in (FieldKind.MULTI_SEARCH, FieldKind.USERS):
-            # Searched as the user types: our products, or (the people picker) the
-            # organisation's directory, which the Teams client searches itself.
+            # Searched as the user types: our products or regions, or (the people picker)
+            # the organisation's directory, which the Teams client searches itself.
             dataset = (
-                PRODUCTS_DATASET
+                f.dataset or Dataset.PRODUCT
                 if f.kind is FieldKind.MULTI_SEARCH
                 else "graph.microsoft.com/users"
             )
+            picked = [v for v in (initial or "").replace(",", "\n").split("\n") if v]
             el.update(
                 type="Input.ChoiceSet",
                 isMultiSelect=True,
                 style="filtered",
-                choices=[],
+                choices=[{"title": f.label_of(v), "value": v} for v in picked]
+                if f.kind is FieldKind.MULTI_SEARCH
+                else [],
                 **{"choices.data": {"type": "Data.Query", "dataset": dataset}},
             )
-            initial = (initial or "").replace("\n", ",") or None
+            initial = ",".join(picked) or None
         elif f.kind in (FieldKind.SELECT, FieldKind.RADIO):
             el.update(
                 type="Input.ChoiceSet",
@@ -286,10 +288,10 @@ def form(
                 type="Input.ChoiceSet",
                 style="filtered",
                 choices=[],
-                **{"choices.data": {"type": "Data.Query", "dataset": PRODUCTS_DATASET}},
+                **{"choices.data": {"type": "Data.Query", "dataset": f.dataset or Dataset.PRODUCT}},
             )
-            if initial and f.initial_label:
-                el["choices"] = [{"title": f.initial_label, "value": initial}]
+            if initial:
+                el["choices"] = [{"title": f.label_of(initial), "value": initial}]
         else:
             el.update(type="Input.Text", isMultiline=f.kind is FieldKind.MULTILINE)
             if f.max_length:
@@ -415,14 +417,11 @@ def welcome(view: HomeView) -> Card:
     return card(body, intro.fallback)
 
 
-def search_response(choices: Sequence[Choice], limit: int) -> dict[str, Any]:
-    """Type-ahead results; the last choice (e.g. "Not product-specific") is always kept."""
-    shown = list(choices[:limit])
-    if len(choices) > limit:
-        shown[-1] = choices[-1]
+def search_response(choices: Sequence[Choice]) -> dict[str, Any]:
+    """Type-ahead results (bot/ already chose which, and how many)."""
     return {
         "type": "application/vnd.microsoft.search.searchResponse",
-        "value": {"results": [{"title": c.label, "value": c.value} for c in shown]},
+        "value": {"results": [{"title": c.label, "value": c.value} for c in choices]},
     }
 
 

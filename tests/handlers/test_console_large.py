@@ -1,4 +1,5 @@
-"""Large catalogs in the console: a product with 150 rules is edited a page at a time."""
+"""Large catalogs in the console: a product with 150 rules is edited a page at a time, and
+the region fields search 250 regions."""
 
 from __future__ import annotations
 
@@ -60,3 +61,47 @@ async def test_editing_one_rule_of_150_in_the_console(db_url: str, engine: objec
         f"{region}: planned from 2027-01-15" if rule_line(r) == line else rule_line(r)
         for r in big.rules
     ]
+
+
+async def test_region_fields_reach_every_one_of_250_regions_in_the_console(
+    db_url: str, engine: object
+) -> None:
+    catalog = big_catalog(regions=250, rules=150)
+    far = parse_catalog(catalog).regions[-1]
+    out = await converse(
+        db_url,
+        lines(
+            "/feedback Client needs an offline mode for the field teams",
+            "beacon",  # product: searched, then picked
+            "1",
+            "4",  # kind: feature request
+            "Acme",
+            far.name.lower(),  # region: searched among 250…
+            "1",  # …and picked by number
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"/as {PM}",
+            "/briefing",
+            "",
+            far.code,  # regions: searched by code
+            "1",
+            "",
+            "",
+            "4",
+            "",
+            "Roadmap",
+            "",
+            "20",
+            "/briefing list",
+        ),
+        catalog=catalog,
+    )
+    text = "\n".join(out)
+    assert f"    1. {far.name} ({far.code})" in text
+    assert "Product has it as #1" in text
+    assert f"Region: {far.name}" in text  # on the triage card the PM's inbox shows
+    assert any(o.startswith("Saved: #1") for o in out), text
+    assert f"{far.code}" in out[-1]

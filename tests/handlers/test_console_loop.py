@@ -55,7 +55,8 @@ async def test_a_newcomer_runs_the_whole_loop_in_the_console(db_url: str, engine
             "1",  # …and picked by number
             "4",  # kind: feature request
             "Acme Corp",
-            "Australia",
+            "australia",  # the region field: searched…
+            "1",  # …and picked by number
             "250000",
             "",  # currency: keeps USD
             "",  # urgency: keeps Normal
@@ -68,7 +69,8 @@ async def test_a_newcomer_runs_the_whole_loop_in_the_console(db_url: str, engine
             f"/as {PM}",
             "/briefing",
             "",  # date: today
-            "3,4",  # regions by number
+            "germany",  # regions: searched, then picked by number
+            "1",
             "",  # team
             "",  # attendees
             "9",
@@ -100,7 +102,9 @@ async def test_form_errors_are_asked_again_and_cancel_leaves(db_url: str, engine
             f"/as {PM}",
             "/briefing",
             "",
-            "99",  # not on the list: asked again
+            "germany",  # regions: searched…
+            "99",  # …but not on the list: searched and asked again
+            "germany",
             "1",
             "",
             "",

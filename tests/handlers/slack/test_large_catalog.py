@@ -1,5 +1,6 @@
 """Large catalogs in Slack: a product with 150 rules is edited a page at a time without
-losing one, within Slack's modal limits."""
+losing one, and the region fields reach every one of 250 regions, within Slack's modal
+limits (100 blocks, 3,000 characters a text field, 100 options a static menu)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.editing import rule_line
+from bot.types import UserRef
 from tests.big_catalog import BIG_NAME, BIG_SKU, big_catalog
 from tests.fakes import FakeSlack
 from tests.handlers.conftest import PMS, SlackDriver, slack_server
+from tests.handlers.slack.test_briefings import submit
+from tests.handlers.slack.test_feedback_flow import submission
 from tests.handlers.slack.test_updates import opened, view_submission
 
 
@@ -80,3 +84,69 @@ async def test_editing_one_rule_of_150_keeps_all_the_others(big: SlackDriver) ->
     name = next(r.name for r in spec.regions if r.code == region)
     answer = (await big.command(f"{BIG_NAME} in {name}")).json["text"]
     assert answer == f"{BIG_NAME}: Not available in {name} — Sanctions"
+
+
+async def test_region_fields_reach_every_one_of_250_regions(big: SlackDriver) -> None:
+    spec = await big.services.catalog.export_catalog()
+    assert len(spec.regions) == 250
+    far = spec.regions[-1]  # beyond any 100-option static menu
+
+    await big.command("", command="/briefing", user=PMS[0])
+    briefing = opened(big)
+    within_modal_limits(briefing)
+    regions = block(briefing, "regions")["element"]
+    assert regions["type"] == "multi_external_select"
+    assert regions["action_id"] == "search.regions"
+
+    async def suggest(typed: str) -> list[dict[str, Any]]:
+        got = await big.interaction(
+            {
+                "type": "block_suggestion",
+                "action_id": "search.regions",
+                "block_id": "regions",
+                "value": typed,
+                "container": {"type": "view", "view_id": "V0B"},
+            }
+        )
+        options: list[dict[str, Any]] = got.json["options"]
+        return options
+
+    assert len(await suggest("")) == 100  # Slack's most, never more
+    found = await suggest(far.name)
+    assert found[0] == {
+        "text": {"type": "plain_text", "text": f"{far.name} ({far.code})"},
+        "value": far.code,
+    }
+    today = big.services.bot.coverage.today().isoformat()  # type: ignore[union-attr]
+    saved = await big.interaction(
+        submit(
+            briefing,
+            PMS[0],
+            {
+                "held_on": today,
+                "regions": [far.code],
+                "people": "4",
+                "shared": "Roadmap",
+                "minutes": "20",
+            },
+        )
+    )
+    assert saved.json["response_action"] == "update", saved.json
+    assert big.services.bot.briefings is not None
+    [logged] = await big.services.bot.briefings.mine(UserRef("slack", PMS[0]))
+    assert logged.regions == (far.code,)
+
+    # The feedback form's region is the same search.
+    await big.command("Client needs an offline mode for the field teams", command="/feedback")
+    feedback = opened(big)
+    within_modal_limits(feedback)
+    region = block(feedback, "region")["element"]
+    assert (region["type"], region["action_id"]) == ("external_select", "search.regions")
+    sent = await big.interaction(
+        submission(
+            feedback, product="BCN-LITE", kind="feature_request", client="Acme", region=far.code
+        )
+    )
+    assert sent.json["response_action"] == "update", sent.json
+    [item] = (await big.services.feedback.home(UserRef("slack", "U0SALES1"))).mine
+    assert item.region_code == far.code

@@ -1,5 +1,6 @@
 """Large catalogs in Teams: a product with 150 rules is edited a page at a time without
-losing one, each card within Teams' size limit."""
+losing one, and the region fields search 250 regions (Data.Query type-ahead), each card
+within Teams' size limit."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import json
 from typing import Any
 
 from bot.editing import rule_line
+from bot.types import UserRef
 from tests.big_catalog import BIG_NAME, BIG_SKU, big_catalog
-from tests.handlers.teams.conftest import PM_AAD, TeamsDriver
+from tests.handlers.teams.conftest import PM_AAD, SALES_AAD, TeamsDriver
 from tests.handlers.teams.test_teams import card_of
 
 CARD_LIMIT = 28_000  # bytes: Teams refuses larger Adaptive Cards
@@ -58,3 +60,70 @@ async def test_editing_one_rule_of_150_keeps_all_the_others(teams: TeamsDriver) 
     assert after == [
         f"{region}: restricted — Deal desk approval" if r == line else r for r in before
     ]
+
+
+async def test_region_fields_reach_every_one_of_250_regions(teams: TeamsDriver) -> None:
+    await teams.services.catalog.import_catalog(big_catalog(regions=250, rules=150))
+    spec = await teams.services.catalog.export_catalog()
+    assert len(spec.regions) == 250
+    far = spec.regions[-1]
+
+    async def search(typed: str) -> list[dict[str, str]]:
+        status, found = await teams.post(
+            teams.activity(
+                type="invoke",
+                name="application/search",
+                value={"kind": "search", "queryText": typed, "dataset": "regions"},
+            )
+        )
+        assert status == 200
+        results: list[dict[str, str]] = found["value"]["results"]
+        return results
+
+    await teams.say("briefing", user=PM_AAD)
+    form = card_of(teams.connector.messages(f"a:dm-{PM_AAD}")[-1].body)
+    assert len(json.dumps(form).encode()) < CARD_LIMIT  # no card listing 250 regions
+    regions = next(el for el in form["body"] if el.get("id") == "regions")
+    assert regions["choices.data"] == {"type": "Data.Query", "dataset": "regions"}
+    assert len(await search("")) == 15  # Teams shows at most 15
+    assert (await search(far.name))[0] == {"title": f"{far.name} ({far.code})", "value": far.code}
+    today = teams.services.bot.coverage.today().isoformat()  # type: ignore[union-attr]
+    _, saved = await teams.execute(
+        "briefing.save",
+        {
+            "held_on": today,
+            "regions": far.code,
+            "people": "4",
+            "shared": "Roadmap",
+            "minutes": "20",
+        },
+        user=PM_AAD,
+    )
+    assert "Saved: #1" in str(saved["value"])
+
+    # Correcting it shows the region by name, though the card lists no regions of its own.
+    _, again = await teams.execute("briefing.menu", {"value": "correct:1"}, user=PM_AAD)
+    picked = next(el for el in again["value"]["body"] if el.get("id") == "regions")
+    assert (picked["value"], picked["choices"]) == (
+        far.code,
+        [{"title": f"{far.name} ({far.code})", "value": far.code}],
+    )
+
+    await teams.say("feedback Client needs an offline mode for the field teams")
+    feedback = card_of(teams.connector.messages(f"a:dm-{SALES_AAD}")[-1].body)
+    region = next(el for el in feedback["body"] if el.get("id") == "region")
+    assert region["choices.data"] == {"type": "Data.Query", "dataset": "regions"}
+    _, sent = await teams.execute(
+        "feedback.submit",
+        {
+            "product": "BCN-LITE",
+            "kind": "feature_request",
+            "client": "Acme",
+            "urgency": "normal",
+            "region": far.code,
+            "details": "Client needs an offline mode for the field teams",
+        },
+    )
+    assert "Product has it as #1" in str(sent["value"])
+    [item] = (await teams.services.feedback.home(UserRef("teams", SALES_AAD))).mine
+    assert item.region_code == far.code
