@@ -18,7 +18,10 @@ install: $(STAMP)
 # The bot on SQLite with the demo catalog: HTTP server in the background (once it answers
 # /healthz), console in front; a taken port or a server that dies stops it with exit 1.
 # The demo catalog's product owners are its product managers unless PRODUCT_MANAGERS is set.
+# TEAMS_EMULATOR=1: a local Bot Framework Emulator may talk to /api/messages (no auth; this
+# machine only) -- the demo runs on a developer's own machine, never on a server.
 demo: export PRODUCT_MANAGERS ?= U01PMALICE,U01PMBRUNO,U01PMCHIDI,U01PMDANA
+demo: export TEAMS_EMULATOR ?= 1
 demo: $(STAMP)
 	@$(BIN)/python -m handlers.demo --port $(PORT)
 

@@ -11,6 +11,10 @@ from bot import matching
 from bot.types import Region
 
 CHANNEL_ONLY = "Send that in the Teams channel that should receive it."
+KEPT_UNAUTHENTICATED = (
+    "A channel is already set for that. Without Teams credentials (Emulator mode) it "
+    "cannot be changed from chat."
+)
 PHRASE = re.compile(r"^use this channel for (?P<what>.+?)[.!]*$", re.IGNORECASE)
 
 

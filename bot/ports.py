@@ -70,7 +70,9 @@ class StoredIndex:
 class ConversationStore(Protocol):
     """Where to reach a person or a channel later (Teams proactive messages), by key."""
 
-    async def save(self, *, key: str, reference: dict[str, Any]) -> None: ...
+    async def save(self, *, key: str, reference: dict[str, Any], replace: bool = True) -> bool:
+        """Store it; with replace=False only where nothing is stored yet. True if stored."""
+        ...
 
     async def get(self, *, key: str) -> dict[str, Any] | None: ...
 

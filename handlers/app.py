@@ -190,7 +190,8 @@ def build_services(settings: Settings) -> Services:
     async def deliver_to_teams(message: OutboxMessage) -> Outcome:
         return await services.teams_parts().deliver(message)
 
-    senders["teams"] = deliver_to_teams
+    if settings.teams_mode is not None:  # a Slack-only install has no Teams surface at all
+        senders["teams"] = deliver_to_teams
     if settings.slack_bot_token:
         from handlers.slack.notifier import make_slack_notifier
 
@@ -209,16 +210,18 @@ class TeamsParts:
     config: Any
     bot: Any
     deliver: Deliver
+    urls: Any  # handlers.teams.http.ServiceUrls
 
 
 def _teams(services: Services) -> TeamsParts:
     from handlers.teams.bot import TeamsBot
-    from handlers.teams.http import auth_configuration, create_adapter
+    from handlers.teams.http import auth_configuration, create_adapter, service_urls
     from handlers.teams.notifier import TeamsNotifier
 
     settings = services.settings
     config = auth_configuration(settings)
-    adapter = create_adapter(config)
+    urls = service_urls(settings)
+    adapter = create_adapter(config, urls)
     links = services.chart_links
     chart_url = None if links is None else (lambda report: links.url(report.period))
     bot = TeamsBot(
@@ -236,8 +239,9 @@ def _teams(services: Services) -> TeamsParts:
         coverage=services.bot.coverage,
         chart_url=chart_url,
         gate=RateGate(services.outbox),
+        urls=urls,
     )
-    return TeamsParts(adapter, config, bot, notifier.deliver)
+    return TeamsParts(adapter, config, bot, notifier.deliver, urls)
 
 
 async def weekly(services: Services) -> None:
@@ -342,13 +346,22 @@ def create_app(
     else:
         log.warning("SLACK_SIGNING_SECRET is not set: /slack/events is not served")
 
-    _teams_route(app, services)
+    if settings.teams_mode is not None:
+        _teams_route(app, services)
+    if settings.teams_mode == "emulator":
+        log.warning(
+            "TEAMS_EMULATOR=1: /api/messages takes UNAUTHENTICATED activities from this "
+            "machine (Bot Framework Emulator). For a developer's own machine only: never "
+            "behind a proxy, never on a server."
+        )
+    elif settings.teams_mode is None:
+        log.info("MICROSOFT_APP_ID is not set: /api/messages is not served (Slack only)")
+    elif settings.teams_emulator:
+        log.warning("TEAMS_EMULATOR is ignored: MICROSOFT_APP_ID is set, tokens are checked")
     if services.chart_links is not None and services.bot.coverage is not None:
         app.router.add_get(CHART_ROUTE, services.chart_links.handler(services.bot.coverage))
     elif settings.public_url or settings.link_secret:
         log.warning("set both PUBLIC_URL and LINK_SECRET to show coverage charts in Teams")
-    if not settings.microsoft_app_id:
-        log.warning("MICROSOFT_APP_ID is not set: /api/messages runs in Emulator mode (no auth)")
 
     async def warm(_app: web.Application) -> None:
         # Build the match index before the first user waits for it.
@@ -409,7 +422,7 @@ def _teams_route(app: web.Application, services: Services) -> None:
                     parts = await asyncio.to_thread(services.teams_parts)
                     from handlers.teams.http import teams_handler
 
-                    handler = teams_handler(parts.adapter, parts.bot, parts.config)
+                    handler = teams_handler(parts.adapter, parts.bot, parts.config, parts.urls)
         return await handler(request)
 
     app.router.add_post("/api/messages", messages)

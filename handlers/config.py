@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
+    # No authentication on /api/messages, for a developer's own machine with the Bot
+    # Framework Emulator: only when asked for (make demo), never because the app id is missing.
+    teams_emulator: bool = False
+    # Replies to loopback serviceUrls (a fake Bot Connector in tests) besides Microsoft's
+    # hosts while tokens are checked; Emulator mode allows loopback, and only loopback.
+    teams_loopback_service_urls: bool = False
     # Region channels for announcements, "APAC=C0APAC,EMEA=C0EMEA" (Slack channel ids).
     region_channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     verify_after_days: int = Field(default=90, ge=1)  # owners are nudged weekly after this
@@ -50,6 +56,13 @@ class Settings(BaseSettings):
     # the key that signs those links; without both, Teams cards carry no chart.
     public_url: str | None = None
     link_secret: SecretStr | None = None
+
+    @property
+    def teams_mode(self) -> str | None:
+        """ "bot" (tokens checked), "emulator" (TEAMS_EMULATOR, no auth) or None: no Teams."""
+        if self.microsoft_app_id:
+            return "bot"
+        return "emulator" if self.teams_emulator else None
 
     @field_validator("database_url")
     @classmethod

@@ -123,12 +123,21 @@ def option(choice: Choice) -> dict[str, Any]:
 
 async def apology(error: Exception, body: object, respond: AsyncRespond) -> BoltResponse:
     """One place where Slack-side bugs are caught: log, then a short apology. Slack gets a
-    200 so that it adds no "dispatch_failed" of its own. Nothing here may fail in turn."""
+    200 so that it adds no "dispatch_failed" of its own. Nothing here may fail in turn: a
+    payload of any shape ends in an answer (at worst an empty 200), never a 500."""
+    try:
+        return await _apology(error, body, respond)
+    except Exception:
+        log.warning("the apology itself failed", extra={"error": type(error).__name__})
+        return BoltResponse(status=200, body="")
+
+
+async def _apology(error: Exception, body: object, respond: AsyncRespond) -> BoltResponse:
     payload = body if isinstance(body, dict) else {}
     log.error(
         "slack listener failed",
         exc_info=error,
-        extra={"kind": str(payload.get("type") or "command"), "error": type(error).__name__},
+        extra={"kind": str(payload.get("type") or "command")[:40], "error": type(error).__name__},
     )
     if payload.get("type") == "view_submission":
         # An empty 200 would close the form as if it had been saved: keep it open.

@@ -11,7 +11,7 @@ from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Invok
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
-from bot.channels import CHANNEL_ONLY, ChannelSetting, UnknownSetting
+from bot.channels import CHANNEL_ONLY, KEPT_UNAUTHENTICATED, ChannelSetting, UnknownSetting
 from bot.feedback import FORM_TITLE
 from bot.ids import ActionId
 from bot.interactions import SHARED, Ask, FormErrors, Interaction, Interactions, Outcome, Show
@@ -92,11 +92,12 @@ class TeamsBot(ActivityHandler):
             key = f"teams:{activity.conversation.id}:{activity.id}"
             if self._seen is not None and not await self._seen.first_time(key):
                 return
-        await self._remember(turn_context.activity)
+        await self._remember(turn_context)
         await super().on_turn(turn_context)
 
-    async def _remember(self, activity: Activity) -> None:
+    async def _remember(self, turn_context: TurnContext) -> None:
         """Keep where to reach this user (personal chat) for proactive messages later."""
+        activity = turn_context.activity
         conversation = activity.conversation
         if conversation is None or not inbound.is_personal(activity):
             return
@@ -105,7 +106,9 @@ class TeamsBot(ActivityHandler):
             return
         reference = _reference(activity)
         if reference is not None:
-            await self._conversations.save(key=user_key(user.id), reference=reference)
+            await self._conversations.save(
+                key=user_key(user.id), reference=reference, replace=_authenticated(turn_context)
+            )
 
     async def _render(self, outcome: Outcome, *, in_dialog: bool = False) -> dict[str, Any]:
         if outcome.enqueue or outcome.wake:
@@ -152,8 +155,10 @@ class TeamsBot(ActivityHandler):
             reference = _reference(activity, thread=False)
             if reference is None:
                 return
-            await self._conversations.save(key=channel_key(setting), reference=reference)
-            notice = Notice(setting.confirmation)
+            stored = await self._conversations.save(
+                key=channel_key(setting), reference=reference, replace=_authenticated(turn_context)
+            )
+            notice = Notice(setting.confirmation if stored else KEPT_UNAUTHENTICATED)
         else:
             notice = Notice(setting.message)
         await turn_context.send_activity(card_activity(cards.render(notice)))
@@ -210,6 +215,14 @@ class TeamsBot(ActivityHandler):
             )
         )
         return dialog(await self._render(outcome, in_dialog=True))
+
+
+def _authenticated(turn_context: TurnContext) -> bool:
+    """The turn came with a verified Bot Framework token. An unauthenticated (Emulator)
+    activity may store where to reach someone the first time, never replace it: whoever
+    can reach the endpoint could otherwise reroute a PM's DMs or the triage channel."""
+    identity = turn_context.identity
+    return identity is not None and not identity.allow_anonymous
 
 
 def _is_shared(outcome: Outcome) -> bool:

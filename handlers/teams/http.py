@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -16,19 +17,35 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_dec
 from microsoft_agents.hosting.core import AgentAuthConfiguration, OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import AuthTypes
 from pydantic import ValidationError
+from yarl import URL
 
+from handlers.bodies import capped
 from handlers.config import Settings
 
 if TYPE_CHECKING:
     from handlers.teams.bot import TeamsBot
 
 log = logging.getLogger(__name__)
+
+
+class _InvalidActivitiesAreOurs(logging.Filter):
+    """The SDK logs every activity that fails validation at ERROR with a traceback. Inbound
+    ones are validated here first, refused with a 400 and a warning of our own: input from
+    the network is not an error of the service."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Validation error for Activity: %s"
+
+
+logging.getLogger("microsoft_agents.activity.activity").addFilter(_InvalidActivitiesAreOurs())
 MAX_BODY = 256 * 1024  # Teams activities are small; the bot's own limit is 100 KB
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
-    """With MICROSOFT_APP_ID: tokens required. Without: Bot Framework Emulator mode."""
+    """With MICROSOFT_APP_ID: tokens required. With TEAMS_EMULATOR only: no auth."""
     if not settings.microsoft_app_id:
+        if not settings.teams_emulator:
+            raise ValueError("Teams needs MICROSOFT_APP_ID (or TEAMS_EMULATOR=1 on a dev machine)")
         return AgentAuthConfiguration(anonymous_allowed=True)
     password = settings.microsoft_app_password
     auth_type = (
@@ -45,19 +62,51 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
     )
 
 
-def host_validator(config: AgentAuthConfiguration) -> OutboundHostValidator:
-    """Outbound calls only to Microsoft's Bot Framework hosts; in Emulator mode (no app id)
-    replies may go to the activity's own serviceUrl, loopback included."""
-    if config.ANONYMOUS_ALLOWED:
-        return OutboundHostValidator(enabled=False)
-    return OutboundHostValidator(
-        enabled=True, include_default_microsoft_hosts=True, allow_private_network_addresses=False
-    )
+class ServiceUrls(OutboundHostValidator):
+    """Where the bot may send: Microsoft's Bot Framework hosts over https when tokens are
+    checked; loopback only in Emulator mode (or beside Microsoft's hosts, for a fake
+    connector in tests, with TEAMS_LOOPBACK_SERVICE_URLS). Checked on every inbound
+    activity (the SDK refuses a disallowed serviceUrl) and before every proactive send."""
+
+    def __init__(self, *, microsoft: bool, loopback: bool) -> None:
+        super().__init__(
+            enabled=True,
+            include_default_microsoft_hosts=True,
+            allow_private_network_addresses=False,
+        )
+        self._microsoft = microsoft
+        self._loopback = loopback
+
+    def is_allowed(self, url: str | URL | None) -> bool:
+        if not isinstance(url, str | URL):
+            return False
+        if self._loopback and _loopback_url(str(url)):
+            return True
+        return self._microsoft and super().is_allowed(url)
 
 
-def create_adapter(config: AgentAuthConfiguration) -> CloudAdapter:
+def service_urls(settings: Settings) -> ServiceUrls:
+    if settings.microsoft_app_id:
+        return ServiceUrls(microsoft=True, loopback=settings.teams_loopback_service_urls)
+    return ServiceUrls(microsoft=False, loopback=True)
+
+
+def _loopback_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return (
+            parts.scheme in ("http", "https")
+            and not parts.username
+            and not parts.password
+            and _is_loopback(parts.hostname)
+        )
+    except ValueError:
+        return False
+
+
+def create_adapter(config: AgentAuthConfiguration, urls: ServiceUrls) -> CloudAdapter:
     manager = MsalConnectionManager({"SERVICE_CONNECTION": config})
-    adapter = CloudAdapter(connection_manager=manager, host_validator=host_validator(config))
+    adapter = CloudAdapter(connection_manager=manager, host_validator=urls)
 
     async def on_turn_error(context, error: Exception) -> None:  # type: ignore[no-untyped-def]
         # One place for Teams bugs: log, then a short apology (never the exception text).
@@ -92,7 +141,7 @@ def create_adapter(config: AgentAuthConfiguration) -> CloudAdapter:
 
 
 def teams_handler(
-    adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration
+    adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration, urls: ServiceUrls
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The handler for POST /api/messages (mounted by handlers.app, which builds the Teams
     parts on first use)."""
@@ -106,23 +155,19 @@ def teams_handler(
         return response or web.Response(status=202)
 
     async def messages(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=MAX_BODY, actual_size=request.content_length
-            )
-        if not await _well_formed(request):
+        request, raw = await capped(request, MAX_BODY)
+        body = _activity(raw)
+        if body is None:
+            # Unauthenticated input: a warning without a traceback, and a 400.
+            log.warning("malformed Teams activity refused", extra={"size": len(raw)})
             return web.json_response(
                 {"error": "An activity needs a type and a conversation id."}, status=400
             )
-        if config.ANONYMOUS_ALLOWED and not await _local_emulator(request):
-            # Emulator mode has no authentication: only the machine itself may use it, and
-            # only with replies to itself (no SSRF, no impersonation from the network).
+        if config.ANONYMOUS_ALLOWED and not _is_loopback(request.remote):
+            # Emulator mode has no authentication: only this machine may use it.
             log.warning("emulator-mode activity refused", extra={"remote": request.remote or "?"})
             return web.json_response(
-                {
-                    "error": "Teams is not configured (MICROSOFT_APP_ID); only a local "
-                    "Bot Framework Emulator may connect."
-                },
+                {"error": "TEAMS_EMULATOR accepts activities from this machine only."},
                 status=403,
             )
         if not config.ANONYMOUS_ALLOWED and not _plausible_token(request):
@@ -130,6 +175,10 @@ def teams_handler(
             return web.json_response(
                 {"error": "Invalid token or authentication failed."}, status=401
             )
+        if not urls.is_allowed(body.get("serviceUrl")):
+            # Replies go to serviceUrl: never to a host the caller chose (SSRF).
+            log.warning("Teams activity with a disallowed serviceUrl refused")
+            return web.json_response({"error": "serviceUrl not allowed."}, status=403)
         answer: web.Response = await authorized(request)
         return answer
 
@@ -159,35 +208,26 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-async def _local_emulator(request: web.Request) -> bool:
-    """From this machine, and asking for replies to this machine."""
-    if not _is_loopback(request.remote):
-        return False
+def _activity(raw: bytes) -> dict[str, Any] | None:
+    """The activity, or None when it is not one the SDK can answer without a 500: JSON in
+    UTF-8, an object with a type and a conversation a reply could be addressed to."""
     try:
-        body = await request.json()
-    except ValueError:
-        return True  # malformed: let the adapter answer 400
-    service_url = body.get("serviceUrl") if isinstance(body, dict) else None
-    return service_url is None or _is_loopback(urlsplit(str(service_url)).hostname)
-
-
-async def _well_formed(request: web.Request) -> bool:
-    """The SDK answers some malformed activities with a 500; these get a 400 first."""
-    try:
-        body = await request.json()
-    except ValueError:
-        return True  # not JSON: the adapter answers 400 itself
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON; nesting too deep
+        return None
     if not isinstance(body, dict):
-        return False
+        return None
     conversation = body.get("conversation")
+    if not (
+        isinstance(body.get("type"), str)
+        and isinstance(conversation, dict)
+        and isinstance(conversation.get("id"), str)
+    ):
+        return None
     try:
         # Answering needs a conversation reference: an activity that cannot give one
         # would fail on the first reply (the SDK then answers 500/501).
         Activity.model_validate(body).get_conversation_reference()
     except (ValidationError, ValueError, TypeError, AttributeError):
-        return False
-    return (
-        isinstance(body.get("type"), str)
-        and isinstance(conversation, dict)
-        and isinstance(conversation.get("id"), str)
-    )
+        return None
+    return body

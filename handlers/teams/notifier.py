@@ -19,6 +19,7 @@ from bot.ports import ConversationStore
 from bot.reports import CoverageService, PeriodError
 from handlers.teams import cards
 from handlers.teams.bot import ChartUrl, card_activity, chart_url
+from handlers.teams.http import ServiceUrls
 from handlers.teams.keys import TRIAGE_KEY, user_key
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
@@ -26,6 +27,10 @@ RETRY_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
 NOT_TAKEN = frozenset({412, 429})  # refused before anything was posted
 
 log = logging.getLogger(__name__)
+
+
+class ServiceUrlRefused(Exception):
+    """A stored conversation reference points at a host the bot may not send to."""
 
 
 class TeamsNotifier:
@@ -39,6 +44,7 @@ class TeamsNotifier:
         coverage: CoverageService | None = None,
         chart_url: ChartUrl | None = None,
         gate: RateGate | None = None,
+        urls: ServiceUrls | None = None,
     ) -> None:
         self._chart_url = chart_url
         self._gate = gate or RateGate(None)
@@ -47,6 +53,7 @@ class TeamsNotifier:
         self._conversations = conversations
         self._feedback = feedback
         self._coverage_service = coverage
+        self._urls = urls
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         if message.unsure:
@@ -71,6 +78,8 @@ class TeamsNotifier:
                 else cards.decision(payload)
             )
             return await self._post(self._key(message), card)
+        except ServiceUrlRefused as exc:
+            return Failed(str(exc))
         except Paused as exc:  # nothing was sent: this costs no attempt
             return RetryLater(str(exc), retry_after=exc.seconds, attempted=False)
         except aiohttp.ClientResponseError as exc:
@@ -117,6 +126,9 @@ class TeamsNotifier:
         """Send (or replace) one activity in a stored conversation; returns its id. The
         shared rate gate is asked first and told of a 429 (per tenant and operation)."""
         ref = ConversationReference.model_validate(reference)
+        if self._urls is not None and not self._urls.is_allowed(ref.service_url):
+            # A reference stored before the rules tightened, or by hand: never post there.
+            raise ServiceUrlRefused("the stored serviceUrl is not an allowed Teams host")
         tenant = ref.conversation.tenant_id if ref.conversation else None
         workspace = tenant or urllib.parse.urlsplit(ref.service_url or "").hostname or "-"
         scope = f"teams:{workspace}:{'update' if update_id else 'send'}"

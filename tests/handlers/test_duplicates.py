@@ -7,8 +7,10 @@ import asyncio
 import json
 import urllib.parse
 
-from tests.fakes import sign, slash_body
-from tests.handlers.conftest import SlackDriver
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.fakes import FakeSlack, sign, slash_body
+from tests.handlers.conftest import SlackDriver, slack_server
 
 
 def home_event(event_id: str) -> dict[str, object]:
@@ -72,7 +74,9 @@ async def test_response_url_must_point_at_slack(slack: SlackDriver) -> None:
     assert slack.fake.responses == []
 
 
-async def test_a_resent_teams_activity_is_answered_once(slack: SlackDriver) -> None:
+async def test_a_resent_teams_activity_is_answered_once(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
     from tests.fakes import FakeConnector
 
     connector = FakeConnector()
@@ -88,9 +92,10 @@ async def test_a_resent_teams_activity_is_answered_once(slack: SlackDriver) -> N
             "recipient": {"id": "28:bot"},
             "conversation": {"id": "a:dm-dup", "conversationType": "personal"},
         }
-        for _ in range(3):
-            async with slack.http.post(slack.base + "/api/messages", json=activity) as r:
-                assert r.status < 300
+        async with slack_server(db_url, fake_slack, teams_emulator=True) as slack:
+            for _ in range(3):
+                async with slack.http.post(slack.base + "/api/messages", json=activity) as r:
+                    assert r.status < 300
         assert len(connector.messages("a:dm-dup")) == 1
     finally:
         await connector.close()

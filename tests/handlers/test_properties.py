@@ -44,6 +44,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             slack_bot_token=BOT_TOKEN,
             slack_api_url=fake.api_url,
             product_managers=frozenset({"U0PM1"}),
+            teams_emulator=True,
         )
         services = build_services(cfg)
         await migrate.upgrade(services.engine)

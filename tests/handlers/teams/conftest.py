@@ -98,6 +98,8 @@ class TeamsDriver:
 async def start(db_url: str, **overrides: Any) -> tuple[TestServer, Services, FakeConnector]:
     connector = FakeConnector()
     await connector.start()
+    if not overrides.get("microsoft_app_id"):
+        overrides.setdefault("teams_emulator", True)  # the Emulator's way, on loopback
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,

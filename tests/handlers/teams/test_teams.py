@@ -4,12 +4,16 @@ read from the fake Bot Connector at the activity's serviceUrl."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import aiohttp
 import sqlalchemy as sa
 
+from tests.conftest import ROOT
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver, start
 
 
@@ -222,24 +226,67 @@ async def test_proactive_delivery_retries_what_teams_says_to_retry(teams: TeamsD
     assert len(delivered) == 6  # five refused attempts and the one that went through
 
 
-def test_outbound_hosts_are_restricted_unless_in_emulator_mode() -> None:
+def test_service_urls_are_checked_in_every_mode() -> None:
     from handlers.config import Settings
-    from handlers.teams.http import auth_configuration, host_validator
+    from handlers.teams.http import service_urls
 
-    secured = host_validator(
-        auth_configuration(
-            Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                microsoft_app_id="11111111-2222-3333-4444-555555555555",
-                microsoft_app_tenant_id="tenant-1",
-            )
-        )
-    )
+    app_id = "11111111-2222-3333-4444-555555555555"
+    secured = service_urls(Settings(_env_file=None, microsoft_app_id=app_id))  # type: ignore[call-arg]
     assert secured.is_allowed("https://smba.trafficmanager.net/amer/")
-    assert not secured.is_allowed("http://127.0.0.1:3978/")
-    assert not secured.is_allowed("https://evil.example.com/")
-    emulator = host_validator(auth_configuration(Settings(_env_file=None)))  # type: ignore[call-arg]
-    assert emulator.is_allowed("http://127.0.0.1:3978/")
+    assert secured.is_allowed("https://smba.infra.gcc.teams.microsoft.com/gcc")
+    for url in (
+        "http://smba.trafficmanager.net/amer/",  # not https
+        "https://user:pw@smba.trafficmanager.net/",
+        "http://127.0.0.1:3978/",
+        "https://169.254.169.254/",
+        "https://evil.example.com/",
+        "https://smba.trafficmanager.net.evil.example.com/",
+    ):
+        assert not secured.is_allowed(url), url
+    tests = service_urls(
+        Settings(_env_file=None, microsoft_app_id=app_id, teams_loopback_service_urls=True)  # type: ignore[call-arg]
+    )
+    assert tests.is_allowed("http://127.0.0.1:3978/") and tests.is_allowed(
+        "https://smba.trafficmanager.net/amer/"
+    )
+    emulator = service_urls(Settings(_env_file=None, teams_emulator=True))  # type: ignore[call-arg]
+    assert emulator.is_allowed("http://127.0.0.1:3978/") and emulator.is_allowed(
+        "http://localhost:3978/"
+    )
+    for url in ("https://smba.trafficmanager.net/amer/", "http://10.0.0.5/", "http://x@[::1]/"):
+        assert not emulator.is_allowed(url), url
+    assert not emulator.is_allowed(None) and not emulator.is_allowed(["http://127.0.0.1/"])  # type: ignore[arg-type]
+
+
+async def test_without_an_app_id_or_the_emulator_there_is_no_teams_surface(
+    db_url: str, engine: Any, caplog: Any
+) -> None:
+    server, services, connector = await start(db_url, teams_emulator=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            driver = TeamsDriver(str(server.make_url("")).rstrip("/"), http, connector, services)
+            activity = driver.activity(text="product widget pro in oz")
+            async with http.post(driver.base + "/api/messages", json=activity) as r:
+                assert r.status == 404
+        assert services.teams is None and "teams" not in services.worker.platforms
+        assert connector.posted == []
+    finally:
+        await server.close()
+        await connector.close()
+
+
+def test_emulator_mode_is_asked_for_and_warned_about(caplog: Any) -> None:
+    from handlers.app import create_app
+    from handlers.config import Settings
+
+    caplog.set_level(logging.INFO)
+    create_app(
+        Settings(_env_file=None, database_url="sqlite+aiosqlite:///:memory:", teams_emulator=True)
+    )  # type: ignore[call-arg]
+    [warning] = [r for r in caplog.records if "TEAMS_EMULATOR" in r.getMessage()]
+    assert warning.levelno == logging.WARNING and "UNAUTHENTICATED" in warning.getMessage()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "demo: export TEAMS_EMULATOR ?= 1" in makefile
 
 
 async def test_product_updates_on_teams(teams: TeamsDriver) -> None:
@@ -331,9 +378,81 @@ async def test_briefing_and_coverage_on_teams(teams: TeamsDriver) -> None:
 
 async def test_emulator_mode_only_talks_to_this_machine(teams: TeamsDriver) -> None:
     remote = teams.activity(text="product widget pro in oz")
-    remote["serviceUrl"] = "https://attacker.example.com/"
-    status, body = await teams.post(remote)
-    assert status == 403 and "only a local" in body["error"]
+    for url in ("https://attacker.example.com/", "http://10.1.2.3:8080/", "file:///etc/x"):
+        remote["serviceUrl"] = url
+        status, body = await teams.post(remote)
+        assert status == 403 and "serviceUrl" in body["error"]
+    del remote["serviceUrl"]  # nowhere to answer: malformed
+    assert (await teams.post(remote))[0] == 400
+    assert teams.connector.posted == []
+
+
+async def test_emulator_mode_refuses_callers_from_elsewhere(teams: TeamsDriver) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    handler = teams.services.teams_parts()
+    from handlers.teams.http import teams_handler
+
+    messages = teams_handler(handler.adapter, handler.bot, handler.config, handler.urls)
+    body = json.dumps(teams.activity(text="product widget pro in oz")).encode()
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        ("203.0.113.7", 40000) if name == "peername" else default
+    )
+    protocol = mock.Mock(transport=transport)
+    payload = aiohttp.StreamReader(protocol, 2**16, loop=asyncio.get_running_loop())
+    payload.feed_data(body)
+    payload.feed_eof()
+    request = make_mocked_request(
+        "POST",
+        "/api/messages",
+        headers={"Content-Type": "application/json", "Content-Length": str(len(body))},
+        payload=payload,
+        transport=transport,
+    )
+    answer = await messages(request)
+    assert answer.status == 403 and teams.connector.posted == []
+
+
+async def test_an_unauthenticated_activity_never_replaces_a_stored_reference(
+    teams: TeamsDriver,
+) -> None:
+    from handlers.teams.keys import TRIAGE_KEY, user_key
+
+    conversations = teams.services.conversations
+    # As an authenticated turn stored them: the PM's chat and the triage channel.
+    real = {"serviceUrl": "https://smba.trafficmanager.net/emea/", "conversation": {"id": "a:pm"}}
+    await conversations.save(key=user_key(PM_AAD), reference=real)
+    await conversations.save(key=TRIAGE_KEY, reference={**real, "conversation": {"id": "19:t"}})
+    # An Emulator-mode activity claiming the PM's id, from another conversation.
+    await teams.say("help", user=PM_AAD, conversation="a:impostor")
+    assert await conversations.get(key=user_key(PM_AAD)) == real
+    await teams.say(
+        "<at>Salesbridge</at> use this channel for triage", conversation_type="channel", user=PM_AAD
+    )
+    assert teams.connector.messages(CHANNEL)[-1].body["text"].startswith("A channel is already")
+    assert (await conversations.get(key=TRIAGE_KEY))["conversation"]["id"] == "19:t"  # type: ignore[index]
+    # Where nothing is stored yet, the first turn is remembered (the Emulator's DMs work).
+    await teams.say("help", user=SALES_AAD)
+    assert (await conversations.get(key=user_key(SALES_AAD))) is not None
+
+
+async def test_a_stored_reference_to_a_disallowed_host_is_never_sent_to(
+    teams: TeamsDriver,
+) -> None:
+    from bot.outbox import Failed, OutboxMessage
+    from handlers.teams.keys import user_key
+
+    for url in ("https://evil.example.com/", "http://169.254.169.254/latest/"):
+        await teams.services.conversations.save(
+            key=user_key(SALES_AAD),
+            reference={"serviceUrl": url, "conversation": {"id": "a:x"}, "channelId": "msteams"},
+        )
+        digest = {"type": "digest", "title": "Changes", "lines": ["Widget Pro is now GA"]}
+        outcome = await teams.services.teams_parts().deliver(
+            OutboxMessage(1, "k", "teams", "dm", SALES_AAD, digest, attempts=1)
+        )
+        assert isinstance(outcome, Failed) and "serviceUrl" in outcome.error
     assert teams.connector.posted == []
 
 
