@@ -70,6 +70,7 @@ def test_worker_delivers_and_stops_on_sigterm(run, tmp_path: Path) -> None:  # t
     run("db", "upgrade")
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "LOG_LEVEL": "INFO"}
     env.pop("SLACK_BOT_TOKEN", None)
+    env["TEAMS_EMULATOR"] = "1"  # the worker delivers Teams messages only where Teams is set up
     import asyncio
 
     from bot.ports import Notification
