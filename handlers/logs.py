@@ -8,9 +8,14 @@ import re
 import sys
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # Slack tokens, and anything that looks like a bearer credential, are masked wherever they appear.
 _SECRET = re.compile(r"(xox[abpre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._-]+)")
+
+
+QUIET = ("sqlalchemy", "aiosqlite", "asyncpg")
 
 
 def redact(text: str) -> str:
@@ -35,6 +40,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class _BadHttpIsInput(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a header line over 8 KB, a broken
+    request line) at ERROR with a traceback: that is hostile input, not a fault of ours.
+    Such records become warnings without the traceback; aiohttp still answers 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "unparsable HTTP request refused: %s", (type(exc).__name__,)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_BAD_HTTP = _BadHttpIsInput()
+
+
+def quiet_bad_http() -> None:
+    """Install the filter above on aiohttp's server logger (once; idempotent)."""
+    logging.getLogger("aiohttp.server").addFilter(_BAD_HTTP)
+
+
 def setup_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -43,3 +70,8 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log repeats every request line; keep it at warnings.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The database drivers log statements, parameters and rows at DEBUG/INFO (aiosqlite's
+    # "executing" records carry each call's arguments): internal fields (margins, costs,
+    # notes) would reach the log. Their warnings and errors are kept.
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_URL = "sqlite+aiosqlite:///./salesbridge.db"
+BUSY_TIMEOUT_MS = 15000  # SQLite: how long a writer waits for another's lock
 
 
 def normalize_url(url: str) -> str:
@@ -27,6 +28,9 @@ def is_sqlite(url: str) -> bool:
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalize_url(url)
+    # Statement parameters (margins, costs, notes among them) never reach a log record or an
+    # exception's message, whatever the log level.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 15}, **kwargs)
 
@@ -36,7 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.execute("PRAGMA foreign_keys=ON")
             # WAL lets the server read while a worker or an import writes.
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.close()
 
         return engine
