@@ -8,7 +8,6 @@ import datetime as dt
 import gc
 import logging
 import threading
-import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ from bot.updates import ProductUpdates
 from handlers.chart_links import ROUTE as CHART_ROUTE
 from handlers.chart_links import ChartLinks
 from handlers.config import Settings
+from handlers.logs import quiet_bad_http
 from handlers.memory import release_free_memory
 from handlers.tasks import Background
 from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
@@ -211,11 +211,17 @@ class TeamsParts:
     bot: Any
     deliver: Deliver
     urls: Any  # handlers.teams.http.ServiceUrls
+    validator: Any  # handlers.teams.tokens.GuardedValidator
 
 
 def _teams(services: Services) -> TeamsParts:
     from handlers.teams.bot import TeamsBot
-    from handlers.teams.http import auth_configuration, create_adapter, service_urls
+    from handlers.teams.http import (
+        auth_configuration,
+        create_adapter,
+        service_urls,
+        token_validator,
+    )
     from handlers.teams.notifier import TeamsNotifier
 
     settings = services.settings
@@ -241,7 +247,8 @@ def _teams(services: Services) -> TeamsParts:
         gate=RateGate(services.outbox),
         urls=urls,
     )
-    return TeamsParts(adapter, config, bot, notifier.deliver, urls)
+    validator = token_validator(settings, config)
+    return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)
 
 
 async def weekly(services: Services) -> None:
@@ -306,7 +313,12 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
         await reminder
 
 
+HEALTH_WRITE_SECONDS = 2.0  # a write probe waiting longer than this is a write outage
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """The database answers reads and takes a write (a probe row written and removed):
+    200, or 503 saying which of the two failed."""
     services = request.app[SERVICES]
     try:
         await services.repo.ping()
@@ -314,16 +326,34 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as exc:  # the load balancer only needs to know we cannot serve
         log.warning("health check failed", extra={"error": type(exc).__name__})
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+    try:
+        async with asyncio.timeout(HEALTH_WRITE_SECONDS + 3.0):  # backstop: the db gives up first
+            await SqlSeen(services.engine).probe_write(wait=HEALTH_WRITE_SECONDS)
+    except Exception as exc:  # read-only, locked, out of space: nothing could be saved
+        log.warning(
+            "health check: the database takes no writes", extra={"error": type(exc).__name__}
+        )
+        return web.json_response(
+            {"status": "unavailable", "database": "unwritable", "catalog_version": version},
+            status=503,
+        )
     return web.json_response({"status": "ok", "database": "ok", "catalog_version": version})
+
+
+async def livez(_request: web.Request) -> web.Response:
+    """The process answers HTTP: nothing else is checked (cheap, for the load balancer)."""
+    return web.json_response({"status": "alive"})
 
 
 def create_app(
     settings: Settings, services: Services | None = None, *, worker: bool = True
 ) -> web.Application:
     services = services or build_services(settings)
+    quiet_bad_http()
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/livez", livez)
 
     if settings.slack_signing_secret:
         from handlers.slack.http import create_slack_app, slack_route
@@ -410,9 +440,6 @@ def _teams_route(app: web.Application, services: Services) -> None:
     so Slack requests are not held up meanwhile."""
     handler: Handler | None = None
     lock = asyncio.Lock()
-    with warnings.catch_warnings():  # the SDK looks the configuration up by this string key
-        warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["agent_configuration"] = _DeferredTeamsConfig(services)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         nonlocal handler
@@ -422,22 +449,12 @@ def _teams_route(app: web.Application, services: Services) -> None:
                     parts = await asyncio.to_thread(services.teams_parts)
                     from handlers.teams.http import teams_handler
 
-                    handler = teams_handler(parts.adapter, parts.bot, parts.config, parts.urls)
+                    handler = teams_handler(
+                        parts.adapter, parts.bot, parts.config, parts.urls, parts.validator
+                    )
         return await handler(request)
 
     app.router.add_post("/api/messages", messages)
-
-
-class _DeferredTeamsConfig:
-    """Stands in for the SDK's auth configuration on the app (state cannot change once the
-    app runs) and forwards to the real one, which exists by the time the SDK reads it: the
-    route builds the Teams parts before handing it any request."""
-
-    def __init__(self, services: Services) -> None:
-        self._services = services
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._services.teams_parts().config, name)
 
 
 def _enqueuer(services: Services) -> Callable[[Sequence[Notification]], Awaitable[None]]:

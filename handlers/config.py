@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Replies to loopback serviceUrls (a fake Bot Connector in tests) besides Microsoft's
     # hosts while tokens are checked; Emulator mode allows loopback, and only loopback.
     teams_loopback_service_urls: bool = False
+    # Where the token signing keys are published (an OpenID metadata document naming a
+    # jwks_uri); by default the key set the SDK names for the token's issuer (Bot Framework's).
+    teams_openid_metadata_url: str | None = None
     # Region channels for announcements, "APAC=C0APAC,EMEA=C0EMEA" (Slack channel ids).
     region_channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     verify_after_days: int = Field(default=90, ge=1)  # owners are nudged weekly after this

@@ -158,11 +158,37 @@ def _event_ok(data: object) -> bool:
     event = data.get("event")
     if "event" in data and not (isinstance(event, dict) and isinstance(event.get("type"), str)):
         return False
-    return all(
+    ids_ok = all(
         isinstance(data.get(key), str)
         for key in ("event_id", "challenge", "team_id")
         if key in data
     )
+    return ids_ok and _context_ok(data)
+
+
+_ID_FIELDS = ("enterprise", "team", "user", "channel")  # an id, or an object with one
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread")
+
+
+def _context_ok(d: dict[str, Any], depth: int = 0) -> bool:
+    """What bolt reads to build each request's context (team, enterprise, user, channel,
+    from the body, its authorizations and nested event or message) has the types it assumes:
+    bolt indexes and calls .get() on them without checking."""
+    auths = d.get("authorizations")
+    if auths is not None and not (
+        isinstance(auths, list) and all(isinstance(a, dict) and _context_ok(a, 9) for a in auths)
+    ):
+        return False
+    for key in _ID_FIELDS:
+        if d.get(key) is not None and not isinstance(d[key], str | dict):
+            return False
+    for key in _NESTED:
+        value = d.get(key)
+        if value is not None and not (
+            isinstance(value, dict) and depth < 3 and _context_ok(value, depth + 1)
+        ):
+            return False
+    return True
 
 
 def _form(body: str) -> dict[str, str]:
@@ -189,6 +215,10 @@ def _interaction_ok(p: object) -> bool:
             return False
     if isinstance(p.get("user"), dict) and not isinstance(p["user"].get("id", ""), str):
         return False
+    if "view" in p and not isinstance(p["view"], dict):  # bolt reads view.get(...) on any kind
+        return False
+    if not _context_ok(p):
+        return False
     kind = p["type"]
     if kind == "block_actions":
         actions = p.get("actions")
@@ -199,10 +229,17 @@ def _interaction_ok(p: object) -> bool:
         )
     if kind == "interactive_message":  # legacy attachments: bolt reads actions[0]
         actions = p.get("actions")
-        return isinstance(actions, list) and bool(actions) and isinstance(actions[0], dict)
+        return (
+            isinstance(actions, list)
+            and bool(actions)
+            and isinstance(actions[0], dict)
+            and isinstance(p.get("callback_id"), str)
+        )
     if kind in ("view_submission", "view_closed"):
         view = p.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("callback_id", ""), str):
+            return False
+        if not isinstance(view.get("type"), str):  # bolt reads view["type"] ("modal")
             return False
         state = view.get("state", {})
         return (

@@ -108,6 +108,8 @@ async def _press(
 ) -> None:
     """After the ack: decide the press, then show what it says (views.open first thing, so
     the trigger is used within its 3 seconds)."""
+    if not isinstance(body.get("response_url"), str):
+        respond = render.nowhere  # type: ignore[assignment]  # same call, no response_url
     try:
         outcome = await interactions.handle(inbound.press(body))
         await effects.apply(outcome)
@@ -136,6 +138,8 @@ async def _from_message(
         except Exception:
             log.warning("could not get a permalink")
     outcome = await interactions.handle(inbound.from_message(body, permalink))
+    if not isinstance(body.get("response_url"), str):
+        respond = render.nowhere  # type: ignore[assignment]
     await render.after_press(
         outcome, trigger_id=str(body.get("trigger_id") or ""), respond=respond, client=client
     )

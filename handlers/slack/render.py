@@ -49,8 +49,17 @@ def _private(text: str, *, mrkdwn: bool = False) -> dict[str, Any]:
     }
 
 
+Respond = Callable[..., Awaitable[Any]]  # bolt's AsyncRespond, or `nowhere`
+
+
+async def nowhere(**_message: Any) -> None:
+    """The respond of a press that came without a response_url (a modal's or App Home's
+    buttons, or a forged payload): its answer has nowhere to go, which is not a fault."""
+    log.warning("a press without a response_url: its answer was not shown")
+
+
 async def after_press(
-    outcome: Outcome, *, trigger_id: str, respond: AsyncRespond, client: AsyncWebClient
+    outcome: Outcome, *, trigger_id: str, respond: Respond, client: AsyncWebClient
 ) -> None:
     """A press was acked already: show its outcome (never inside the ack, which must not
     wait for Slack)."""
@@ -156,7 +165,7 @@ async def _apology(error: Exception, body: object, respond: AsyncRespond) -> Bol
     return BoltResponse(status=200, body="")
 
 
-async def say_sorry(respond: AsyncRespond) -> None:
+async def say_sorry(respond: Respond) -> None:
     try:
         await respond(**_private(ERROR_APOLOGY))
     except Exception:  # the apology is best effort; the error is already logged

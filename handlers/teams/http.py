@@ -13,14 +13,19 @@ import jwt
 from aiohttp import web
 from microsoft_agents.activity import Activity, InvokeResponse
 from microsoft_agents.authentication.msal import MsalConnectionManager
-from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_decorator
-from microsoft_agents.hosting.core import AgentAuthConfiguration, OutboundHostValidator
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import (
+    AgentAuthConfiguration,
+    ClaimsIdentity,
+    OutboundHostValidator,
+)
 from microsoft_agents.hosting.core.authorization import AuthTypes
 from pydantic import ValidationError
 from yarl import URL
 
 from handlers.bodies import capped
 from handlers.config import Settings
+from handlers.teams.tokens import GuardedValidator, SigningKeys, TokenRefused
 
 if TYPE_CHECKING:
     from handlers.teams.bot import TeamsBot
@@ -59,7 +64,13 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
         tenant_id=settings.microsoft_app_tenant_id or "botframework.com",
         client_secret=password.get_secret_value() if password else None,
         anonymous_allowed=False,
+        validate_issuer=True,  # the SDK checks the verified issuer too, not only the audience
     )
+
+
+def token_validator(settings: Settings, config: AgentAuthConfiguration) -> GuardedValidator:
+    keys = SigningKeys(openid_url=settings.teams_openid_metadata_url)
+    return GuardedValidator(config, keys)
 
 
 class ServiceUrls(OutboundHostValidator):
@@ -141,18 +152,26 @@ def create_adapter(config: AgentAuthConfiguration, urls: ServiceUrls) -> CloudAd
 
 
 def teams_handler(
-    adapter: CloudAdapter, bot: TeamsBot, config: AgentAuthConfiguration, urls: ServiceUrls
+    adapter: CloudAdapter,
+    bot: TeamsBot,
+    config: AgentAuthConfiguration,
+    urls: ServiceUrls,
+    validator: GuardedValidator,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The handler for POST /api/messages (mounted by handlers.app, which builds the Teams
     parts on first use)."""
 
-    # The SDK's decorator reads the configuration from the app ("agent_configuration", see
-    # handlers.app); it answers 401 before the bot runs when a token is required and
-    # missing or invalid.
-    @jwt_authorization_decorator  # type: ignore[untyped-decorator]
-    async def authorized(request: web.Request) -> web.Response:
-        response = await adapter.process(request, bot)
-        return response or web.Response(status=202)
+    async def identity(request: web.Request) -> ClaimsIdentity | None:
+        """Who sent it: the verified token's claims, anonymous in Emulator mode, or None."""
+        if config.ANONYMOUS_ALLOWED:
+            return ClaimsIdentity()
+        try:
+            token = _bearer(request.headers.get("Authorization", ""))
+            verified: ClaimsIdentity = await validator.validate_token(token)
+        except (jwt.PyJWTError, ValueError) as exc:  # never a traceback for a bad token
+            log.warning("Teams token refused", extra={"reason": str(exc)[:60]})
+            return None
+        return verified
 
     async def messages(request: web.Request) -> web.Response:
         request, raw = await capped(request, MAX_BODY)
@@ -170,8 +189,8 @@ def teams_handler(
                 {"error": "TEAMS_EMULATOR accepts activities from this machine only."},
                 status=403,
             )
-        if not config.ANONYMOUS_ALLOWED and not _plausible_token(request):
-            # The SDK raises (a 500) on some malformed tokens; refuse them here with 401.
+        who = await identity(request)
+        if who is None:
             return web.json_response(
                 {"error": "Invalid token or authentication failed."}, status=401
             )
@@ -179,22 +198,19 @@ def teams_handler(
             # Replies go to serviceUrl: never to a host the caller chose (SSRF).
             log.warning("Teams activity with a disallowed serviceUrl refused")
             return web.json_response({"error": "serviceUrl not allowed."}, status=403)
-        answer: web.Response = await authorized(request)
-        return answer
+        request["claims_identity"] = who  # where the SDK's adapter reads it
+        response = await adapter.process(request, bot)
+        return response or web.Response(status=202)
 
     return messages
 
 
-def _plausible_token(request: web.Request) -> bool:
-    """A bearer JWT whose header names its signing key; the SDK then verifies it fully."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
-    try:
-        header = jwt.get_unverified_header(token.strip())
-    except jwt.PyJWTError:
-        return False
-    return bool(header.get("kid")) and header.get("alg") == "RS256"
+def _bearer(header: str) -> str:
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+        raise TokenRefused("no bearer token")
+    return token
 
 
 def _is_loopback(host: str | None) -> bool:

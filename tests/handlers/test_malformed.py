@@ -158,12 +158,17 @@ SHAPES = {
     "view_submission with a state that is not an object": {
         "type": "view_submission",
         "user": {"id": "U1"},
-        "view": {"id": "V1", "callback_id": "feedback.submit", "state": "oops"},
+        "view": {"id": "V1", "type": "modal", "callback_id": "feedback.submit", "state": "oops"},
     },
     "view_submission with values that are a list": {
         "type": "view_submission",
         "user": {"id": "U1"},
-        "view": {"id": "V1", "callback_id": "feedback.submit", "state": {"values": [1]}},
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": "feedback.submit",
+            "state": {"values": [1]},
+        },
     },
     "interactive_message without actions": {"type": "interactive_message", "user": {"id": "U1"}},
     "interactive_message with actions that are not objects": {

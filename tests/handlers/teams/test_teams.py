@@ -393,7 +393,9 @@ async def test_emulator_mode_refuses_callers_from_elsewhere(teams: TeamsDriver) 
     handler = teams.services.teams_parts()
     from handlers.teams.http import teams_handler
 
-    messages = teams_handler(handler.adapter, handler.bot, handler.config, handler.urls)
+    messages = teams_handler(
+        handler.adapter, handler.bot, handler.config, handler.urls, handler.validator
+    )
     body = json.dumps(teams.activity(text="product widget pro in oz")).encode()
     transport = mock.Mock()
     transport.get_extra_info.side_effect = lambda name, default=None: (
