@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-from tests.fakes import payload_body, sign
+from tests.fakes import payload_body, sign, slash_body
 from tests.handlers.conftest import PMS, TRIAGE, SlackDriver
 from tests.handlers.slack.test_feedback_flow import as_json, calls, eventually, submit_feedback
 
@@ -52,8 +52,9 @@ async def test_any_decision_carries_the_note_typed_on_the_card(slack: SlackDrive
 
 
 async def test_acks_never_wait_for_a_slow_slack(slack: SlackDriver) -> None:
-    """With Slack's Web API and response_url hanging, every press, shortcut and App Home
-    event is acknowledged first; what follows is done once Slack answers."""
+    """With Slack's Web API and response_url hanging, every press (a refusal among them: the
+    sales user pressing Act now), Share, the shortcut, /feedback and App Home are
+    acknowledged first; what follows is done once Slack answers."""
     slack.fake.held = asyncio.Event()
     presses = [
         {
@@ -82,6 +83,9 @@ async def test_acks_never_wait_for_a_slow_slack(slack: SlackDriver) -> None:
     }
     bodies = [(payload_body(p), "application/x-www-form-urlencoded") for p in [*presses, shortcut]]
     bodies.append((json.dumps(home), "application/json"))
+    # /feedback: the form opens with views.open after the ack (the trigger is sent on at once).
+    feedback = slash_body("/feedback", "Acme wants SSO", response_url=slack.fake.response_url())
+    bodies.append((feedback, "application/x-www-form-urlencoded"))
     for body, kind in bodies:
         headers = {"Content-Type": kind, **sign(body)}
         async with (
@@ -93,4 +97,4 @@ async def test_acks_never_wait_for_a_slow_slack(slack: SlackDriver) -> None:
     slack.fake.held.set()
     await slack.services.background.idle()
     assert sorted(r["response_type"] for r in slack.fake.responses) == ["ephemeral", "in_channel"]
-    assert len(calls(slack, "views.open")) == 1 and len(calls(slack, "views.publish")) == 1
+    assert len(calls(slack, "views.open")) == 2 and len(calls(slack, "views.publish")) == 1
