@@ -175,13 +175,6 @@ def teams_handler(
 
     async def messages(request: web.Request) -> web.Response:
         request, raw = await capped(request, MAX_BODY)
-        body = _activity(raw)
-        if body is None:
-            # Unauthenticated input: a warning without a traceback, and a 400.
-            log.warning("malformed Teams activity refused", extra={"size": len(raw)})
-            return web.json_response(
-                {"error": "An activity needs a type and a conversation id."}, status=400
-            )
         if config.ANONYMOUS_ALLOWED and not _is_loopback(request.remote):
             # Emulator mode has no authentication: only this machine may use it.
             log.warning("emulator-mode activity refused", extra={"remote": request.remote or "?"})
@@ -189,10 +182,18 @@ def teams_handler(
                 {"error": "TEAMS_EMULATOR accepts activities from this machine only."},
                 status=403,
             )
+        # The token before the body: a forged request costs no parsing (a flood of them
+        # must not slow real users down).
         who = await identity(request)
         if who is None:
             return web.json_response(
                 {"error": "Invalid token or authentication failed."}, status=401
+            )
+        body = _activity(raw)
+        if body is None:
+            log.warning("malformed Teams activity refused", extra={"size": len(raw)})
+            return web.json_response(
+                {"error": "An activity needs a type and a conversation id."}, status=400
             )
         if not urls.is_allowed(body.get("serviceUrl")):
             # Replies go to serviceUrl: never to a host the caller chose (SSRF).
