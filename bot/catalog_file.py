@@ -22,7 +22,9 @@ from bot.types import (
     Region,
     Rule,
     SalesProduct,
+    Segment,
     Status,
+    is_user_id,
 )
 
 # --------------------------------------------------------------------------- file schema
@@ -56,6 +58,23 @@ class _Region(_Strict):
         return [str(a) for a in v] if isinstance(v, list) else v
 
 
+class _Segment(_Strict):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    aliases: list[str] = Field(default_factory=list)
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _stringify(cls, v: Any) -> Any:
+        return [str(a) for a in v] if isinstance(v, list) else v
+
+
+def _user_id(v: str | None) -> str | None:
+    if v is not None and not is_user_id(v):
+        raise ValueError(f"'{v}' is not a user id (a Slack id like U01ABC, or a Teams user id)")
+    return v
+
+
 class _Competitor(_Strict):
     name: str = Field(min_length=1)
     difference: str = Field(min_length=1)
@@ -73,6 +92,13 @@ class _Rule(_Strict):
     reason: str | None = None
     from_: dt.date | None = Field(default=None, alias="from")
     pricing_band: str | None = None
+    segment: str | None = Field(default=None, min_length=1, max_length=32)
+    contact: str | None = None
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_is_user(cls, v: str | None) -> str | None:
+        return _user_id(v)
 
 
 class _Product(_Strict):
@@ -86,6 +112,7 @@ class _Product(_Strict):
     competitors: list[_Competitor] = Field(default_factory=list)
     docs: list[_Doc] = Field(default_factory=list)
     owner: str | None = None
+    contact: str | None = None
     availability: list[_Rule] = Field(default_factory=list)
     internal: dict[str, Any] = Field(default_factory=dict)
 
@@ -93,6 +120,11 @@ class _Product(_Strict):
     @classmethod
     def _stringify(cls, v: Any) -> Any:
         return [str(a) for a in v] if isinstance(v, list) else v
+
+    @field_validator("contact")
+    @classmethod
+    def _contact_is_user(cls, v: str | None) -> str | None:
+        return _user_id(v)
 
 
 # --------------------------------------------------------------------------- values
@@ -106,6 +138,7 @@ class CatalogSpec:
     regions: tuple[Region, ...] = ()
     products: tuple[SalesProduct, ...] = ()
     internal: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # by SKU
+    segments: tuple[Segment, ...] = ()
 
 
 class CatalogConflict(Exception):
@@ -149,6 +182,7 @@ _Loader.add_implicit_resolver(
 _SECTIONS: dict[str, type[BaseModel]] = {
     "pricing_bands": _Band,
     "regions": _Region,
+    "segments": _Segment,
     "products": _Product,
 }
 
@@ -238,7 +272,7 @@ def _read(
             valid.append(_validate(model, item, (key, i), problems))
         items[key] = valid
     header_problems = len(problems)
-    cross, refs = _cross_check(items["pricing_bands"], items["regions"])
+    cross, refs = _cross_check(items["pricing_bands"], items["regions"], items["segments"])
     hashes: list[str] = []
     skip: Mapping[str, str] = {}
     source: Iterable[Any]
@@ -250,8 +284,12 @@ def _read(
     else:
         hashes = [item_hash(text[s:e]) for s, e in split.items]
         if known and current is not None and not cross and len(problems) == header_problems:
-            head = _to_spec(items["pricing_bands"], items["regions"], [])
-            if (head.bands, head.regions) == (current.bands, current.regions):
+            head = _to_spec(items["pricing_bands"], items["regions"], [], items["segments"])
+            if (head.bands, head.regions, head.segments) == (
+                current.bands,
+                current.regions,
+                current.segments,
+            ):
                 skip = known
         wanted = [span for span, h in zip(split.items, hashes, strict=True) if h not in skip]
         read = read_items(text, wanted, _Loader)
@@ -282,7 +320,7 @@ def _read(
     problems += cross + product_cross
     if problems:
         raise CatalogError(problems)
-    head = _to_spec(items["pricing_bands"], items["regions"], [])
+    head = _to_spec(items["pricing_bands"], items["regions"], [], items["segments"])
     spec = dataclasses.replace(head, products=tuple(products), internal=internal)
     return CatalogRead(spec, tuple(skus), tuple(hashes))
 
@@ -321,15 +359,32 @@ class _Refs:
 
     bands: set[str]
     regions: set[str]
+    segments: set[str]
 
 
 def _cross_check(
     band_items: list[_Band | None],
     region_items: list[_Region | None],
+    segment_items: list[_Segment | None],
 ) -> tuple[list[str], _Refs]:
     """References between the sections' items (products are checked one by one by
     _check_product); items that failed validation (None) are skipped."""
     problems: list[str] = []
+    segments: set[str] = set()
+    segment_names: dict[str, str] = {}
+    for i, seg in enumerate(segment_items):
+        if seg is None:
+            continue
+        if seg.code in segments:
+            problems.append(f"segments[{i}].code: duplicate segment '{seg.code}'")
+        segments.add(seg.code)
+        for label in (seg.code, seg.name, *seg.aliases):
+            key = label.casefold()
+            if key in segment_names and segment_names[key] != seg.code:
+                problems.append(
+                    f"segments[{i}]: '{label}' already names segment '{segment_names[key]}'"
+                )
+            segment_names[key] = seg.code
     bands: set[str] = set()
     for i, b in enumerate(band_items):
         if b is None:
@@ -358,7 +413,7 @@ def _cross_check(
                 problems.append(f"regions[{i}]: '{label}' already names region '{names[key]}'")
             names[key] = r.code
         regions.add(r.code)
-    return problems, _Refs(bands, regions)
+    return problems, _Refs(bands, regions, segments)
 
 
 def _check_sku(i: int, sku: str, skus: set[str]) -> list[str]:
@@ -374,15 +429,21 @@ def _check_product(i: int, p: _Product, refs: _Refs, skus: set[str]) -> list[str
     problems = _check_sku(i, p.sku, skus)
     if p.pricing_band is not None and p.pricing_band not in refs.bands:
         problems.append(f"{where}.pricing_band: unknown band '{p.pricing_band}'")
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     for j, rule in enumerate(p.availability):
         if rule is None:
             continue
+        rule_key = (rule.region, rule.segment)
+        for_whom = f" for segment '{rule.segment}'" if rule.segment else ""
         if rule.region not in refs.regions:
             problems.append(f"{where}.availability[{j}].region: unknown region '{rule.region}'")
-        elif rule.region in seen:
-            problems.append(f"{where}.availability[{j}].region: second rule for '{rule.region}'")
-        seen.add(rule.region)
+        elif rule_key in seen:
+            problems.append(
+                f"{where}.availability[{j}].region: second rule for '{rule.region}'{for_whom}"
+            )
+        seen.add(rule_key)
+        if rule.segment is not None and rule.segment not in refs.segments:
+            problems.append(f"{where}.availability[{j}].segment: unknown segment '{rule.segment}'")
         if rule.pricing_band is not None and rule.pricing_band not in refs.bands:
             problems.append(
                 f"{where}.availability[{j}].pricing_band: unknown band '{rule.pricing_band}'"
@@ -408,17 +469,22 @@ def _product_value(p: _Product, shared: dict[Any, Any]) -> SalesProduct:
         competitors=once(tuple(Competitor(c.name, c.difference) for c in p.competitors)),
         docs=once(tuple(Doc(d.title, d.url) for d in p.docs)),
         owner=p.owner and once(p.owner),
+        contact=p.contact and once(p.contact),
         rules=tuple(
-            once(Rule(r.region, r.status, r.reason, r.from_, r.pricing_band))
+            once(Rule(r.region, r.status, r.reason, r.from_, r.pricing_band, r.segment, r.contact))
             for r in p.availability
         ),
     )
 
 
 def _to_spec(
-    band_items: list[_Band], region_items: list[_Region], product_items: list[_Product]
+    band_items: list[_Band],
+    region_items: list[_Region],
+    product_items: list[_Product],
+    segment_items: list[_Segment],
 ) -> CatalogSpec:
     return CatalogSpec(
+        segments=tuple(Segment(g.code, g.name, tuple(g.aliases)) for g in segment_items),
         bands=tuple(
             PricingBand(b.code, b.label, b.min, b.max, b.currency.upper()) for b in band_items
         ),
@@ -440,7 +506,7 @@ def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
 
 def catalog_to_dict(spec: CatalogSpec) -> dict[str, Any]:
     """The file form of a catalog; parse_catalog(dump_catalog(x)) == x."""
-    return {
+    out: dict[str, Any] = {
         "pricing_bands": [
             _drop_empty(
                 {
@@ -467,6 +533,14 @@ def catalog_to_dict(spec: CatalogSpec) -> dict[str, Any]:
         ],
         "products": [product_dict(p, spec.internal.get(p.sku, {})) for p in spec.products],
     }
+    if spec.segments:  # before the products, which refer to them
+        products = out.pop("products")
+        out["segments"] = [
+            _drop_empty({"code": g.code, "name": g.name, "aliases": list(g.aliases)})
+            for g in spec.segments
+        ]
+        out["products"] = products
+    return out
 
 
 def product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]:
@@ -482,6 +556,7 @@ def product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]
             "competitors": [{"name": c.name, "difference": c.difference} for c in p.competitors],
             "docs": [{"title": d.title, "url": d.url} for d in p.docs],
             "owner": p.owner,
+            "contact": p.contact,
             "availability": [
                 _drop_empty(
                     {
@@ -490,6 +565,8 @@ def product_dict(p: SalesProduct, internal: Mapping[str, Any]) -> dict[str, Any]
                         "reason": r.reason,
                         "from": r.from_date,
                         "pricing_band": r.pricing_band,
+                        "segment": r.segment,
+                        "contact": r.contact,
                     }
                 )
                 for r in p.rules
@@ -528,6 +605,7 @@ PRODUCT_FIELDS = (
     "docs",
     "owner",
     "rules",
+    "contact",
 )
 
 
@@ -550,17 +628,26 @@ class ChangeSet:
     changed: tuple[ProductChange, ...] = ()
     regions_changed: bool = False
     bands_changed: bool = False
+    segments_changed: bool = False
+    # Rules that can never take effect (told at import, not refused).
+    warnings: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
         return not (
-            self.added or self.removed or self.changed or self.regions_changed or self.bands_changed
+            self.added
+            or self.removed
+            or self.changed
+            or self.regions_changed
+            or self.bands_changed
+            or self.segments_changed
         )
 
     def summary_lines(self) -> list[str]:
         """A plain account for the operator who ran the import (internal names allowed)."""
+        warnings = [f"Warning: {w}" for w in self.warnings]
         if self.empty:
-            return ["No changes: the catalog is already up to date."]
+            return ["No changes: the catalog is already up to date.", *warnings]
         lines: list[str] = []
         if self.added:
             lines.append(
@@ -581,7 +668,9 @@ class ChangeSet:
             lines.append("Region tree changed")
         if self.bands_changed:
             lines.append("Pricing bands changed")
-        return lines
+        if self.segments_changed:
+            lines.append("Customer segments changed")
+        return lines + warnings
 
 
 def diff_catalogs(old: CatalogSpec, new: CatalogSpec) -> ChangeSet:
@@ -602,4 +691,40 @@ def diff_catalogs(old: CatalogSpec, new: CatalogSpec) -> ChangeSet:
         changed=tuple(changed),
         regions_changed=old.regions != new.regions,
         bands_changed=old.bands != new.bands,
+        segments_changed=old.segments != new.segments,
+        warnings=tuple(catalog_warnings(new)),
     )
+
+
+# Statuses a lifecycle overrides everywhere: such a rule never says what it says.
+_OVERRIDDEN = {
+    Lifecycle.WITHDRAWN: (
+        "is withdrawn",
+        {Status.AVAILABLE, Status.RESTRICTED, Status.PLANNED},
+        "never take effect",
+    ),
+    Lifecycle.ANNOUNCED: (
+        "is announced",
+        {Status.AVAILABLE, Status.RESTRICTED},
+        "answer Planned until its lifecycle changes",
+    ),
+}
+
+
+def catalog_warnings(spec: CatalogSpec) -> list[str]:
+    """Rules that can never take effect as written: the product's lifecycle overrides them
+    (a `restricted` rule on a withdrawn product). Warnings, not problems: the import goes ahead."""
+    out: list[str] = []
+    for p in spec.products:
+        overridden = _OVERRIDDEN.get(p.lifecycle)
+        if overridden is None:
+            continue
+        state, statuses, effect = overridden
+        said = [r for r in p.rules if r.status in statuses]
+        if said:
+            where = ", ".join(r.region for r in said[:5]) + (", …" if len(said) > 5 else "")
+            out.append(
+                f"{p.name} [{p.sku}] {state}: its {len(said)} rule(s) saying "
+                f"{'/'.join(sorted({r.status.value for r in said}))} ({where}) {effect}"
+            )
+    return out

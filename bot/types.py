@@ -86,6 +86,15 @@ class Region:
 
 
 @dataclass(frozen=True, slots=True)
+class Segment:
+    """A kind of customer a rule can be about (public sector, financial services)."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Competitor:
     name: str
     difference: str
@@ -104,6 +113,8 @@ class Rule:
     reason: str | None = None
     from_date: dt.date | None = None
     pricing_band: str | None = None
+    segment: str | None = None  # a segment code: the rule is about that kind of customer only
+    contact: str | None = None  # whom to ask about this market (a user id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +132,12 @@ class SalesProduct:
     docs: tuple[Doc, ...] = ()
     owner: str | None = None
     rules: tuple[Rule, ...] = ()
+    contact: str | None = None  # whom to ask (None: the owner)
+
+    @property
+    def ask(self) -> str | None:
+        """The person to ask about this product when a rule names nobody."""
+        return self.contact or self.owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +148,10 @@ class SalesCatalog:
     bands: dict[str, PricingBand] = field(default_factory=dict)
     regions: dict[str, Region] = field(default_factory=dict)  # in file order
     products: tuple[SalesProduct, ...] = ()
+    segments: dict[str, Segment] = field(default_factory=dict)  # in file order
 
 
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _AAD_ID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 PLATFORMS = ("slack", "teams", "console")
 
@@ -140,6 +159,14 @@ PLATFORMS = ("slack", "teams", "console")
 def platform_of(user_id: str) -> str:
     """Teams users are AAD object ids (GUIDs); anything else is a Slack id."""
     return "teams" if _AAD_ID.match(user_id) else "slack"
+
+
+def is_user_id(value: str) -> bool:
+    """A Slack user id, a Teams user (AAD object id), or either with its platform prefix."""
+    platform, sep, uid = value.partition(":")
+    if sep and platform in PLATFORMS:
+        value = uid
+    return bool(_SLACK_ID.match(value) or _AAD_ID.match(value))
 
 
 def is_listed(user: UserRef, ids: Iterable[str]) -> bool:

@@ -45,6 +45,14 @@ class RegionRow(SQLModel, table=True):
     position: int = 0
 
 
+class SegmentRow(SQLModel, table=True):
+    __tablename__ = "segment"
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    position: int = 0
+
+
 class ProductRow(SQLModel, table=True):
     __tablename__ = "product"
     id: int | None = Field(default=None, primary_key=True)
@@ -58,6 +66,7 @@ class ProductRow(SQLModel, table=True):
     competitors: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     docs: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     owner: str | None = Field(default=None, max_length=64)
+    contact: str | None = Field(default=None, max_length=64)
     position: int = 0
     # The hash of the catalog-file item this row was imported from (bot.catalog_file
     # item_hash); None once edited in chat. A re-import skips items whose hash it holds.
@@ -66,7 +75,7 @@ class ProductRow(SQLModel, table=True):
 
 class AvailabilityRuleRow(SQLModel, table=True):
     __tablename__ = "availability_rule"
-    __table_args__ = (sa.UniqueConstraint("product_id", "region_code"),)
+    __table_args__ = (sa.UniqueConstraint("product_id", "region_code", "segment_code"),)
     id: int | None = Field(default=None, primary_key=True)
     product_id: int = Field(
         sa_column=sa.Column(
@@ -78,6 +87,9 @@ class AvailabilityRuleRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
     from_date: dt.date | None = None
     pricing_band_code: str | None = Field(default=None, max_length=32)
+    # "" for a general rule (see migration 0008), else the segment's code.
+    segment_code: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    contact: str | None = Field(default=None, max_length=64)
     position: int = 0
 
 

@@ -21,6 +21,7 @@ from bot.types import (
     Rule,
     SalesCatalog,
     SalesProduct,
+    Segment,
     Status,
 )
 from store.models import (
@@ -30,6 +31,7 @@ from store.models import (
     ProductInternalRow,
     ProductRow,
     RegionRow,
+    SegmentRow,
 )
 
 CATALOG_VERSION = "catalog_version"
@@ -46,7 +48,8 @@ async def _chunks(conn: AsyncConnection, query: sa.Select[Any]) -> AsyncIterator
         yield chunk
 
 
-_RuleKey = tuple[str, str, str | None, dt.date | None, str | None]
+# region, status, reason, from, band, segment ("" for none), contact
+_RuleKey = tuple[str, str, str | None, dt.date | None, str | None, str, str | None]
 
 
 class _Shared:
@@ -74,13 +77,15 @@ class _Shared:
     def rule(self, key: _RuleKey) -> Rule:
         rule = self._rules.get(key)
         if rule is None:
-            region, status, reason, from_date, band = key
+            region, status, reason, from_date, band, segment, contact = key
             rule = self._rules[key] = Rule(
                 self.text(region),
                 Status(status),
                 self.opt_text(reason),
                 None if from_date is None else self._dates.setdefault(from_date, from_date),
                 self.opt_text(band),
+                self.text(segment) if segment else None,
+                self.opt_text(contact),
             )
         return rule
 
@@ -113,6 +118,7 @@ _product_t = ProductRow.__table__  # type: ignore[attr-defined]
 _rule_t = AvailabilityRuleRow.__table__  # type: ignore[attr-defined]
 _internal_t = ProductInternalRow.__table__  # type: ignore[attr-defined]
 _meta_t = CatalogMeta.__table__  # type: ignore[attr-defined]
+_segment_t = SegmentRow.__table__  # type: ignore[attr-defined]
 
 # The columns a lookup may read. product_internal is deliberately absent.
 _SALES_PRODUCT_COLUMNS = (
@@ -127,6 +133,7 @@ _SALES_PRODUCT_COLUMNS = (
     _product_t.c.competitors,
     _product_t.c.docs,
     _product_t.c.owner,
+    _product_t.c.contact,
 )
 
 
@@ -142,6 +149,7 @@ def _product_values(p: SalesProduct, position: int) -> dict[str, Any]:
         "competitors": [{"name": c.name, "difference": c.difference} for c in p.competitors],
         "docs": [{"title": d.title, "url": d.url} for d in p.docs],
         "owner": p.owner,
+        "contact": p.contact,
         "position": position,
     }
 
@@ -155,6 +163,8 @@ def _rule_values(product_id: int, rules: tuple[Rule, ...]) -> list[dict[str, Any
             "reason": r.reason,
             "from_date": r.from_date,
             "pricing_band_code": r.pricing_band,
+            "segment_code": r.segment or "",
+            "contact": r.contact,
             "position": i,
         }
         for i, r in enumerate(rules)
@@ -181,12 +191,13 @@ async def _rules_by_product(
     pid: int | None = None
     current: list[Rule] = []
     async for chunk in chunks:
-        for product_id, region, status, reason, from_date, band in chunk:
+        for product_id, region, status, reason, from_date, band, segment, contact in chunk:
             if product_id != pid:
                 if pid is not None:
                     rules[pid] = tuple(current)
                 pid, current = product_id, []
-            current.append(shared.rule((region, status, reason, from_date, band)))
+            key = (region, status, reason, from_date, band, segment, contact)
+            current.append(shared.rule(key))
     if pid is not None:
         rules[pid] = tuple(current)
     return rules
@@ -205,6 +216,7 @@ def _product_of(r: Any, rules: dict[int, tuple[Rule, ...]], shared: _Shared) -> 
         docs=shared.docs(r.docs or ()),
         owner=shared.opt_text(r.owner),
         rules=rules.pop(r.id, ()),
+        contact=shared.opt_text(r.contact),
     )
 
 
@@ -392,7 +404,7 @@ class SqlRepository:
 
     async def _header(
         self, conn: AsyncConnection
-    ) -> tuple[int, list[PricingBand], list[Region], _Shared]:
+    ) -> tuple[int, list[PricingBand], list[Region], _Shared, list[Segment]]:
         version = await conn.scalar(
             sa.select(_meta_t.c.value).where(_meta_t.c.key == CATALOG_VERSION)
         )
@@ -406,19 +418,23 @@ class SqlRepository:
             )
             for r in await conn.execute(sa.select(_region_t).order_by(_region_t.c.position))
         ]
+        segments = [
+            Segment(r.code, r.name, tuple(r.aliases or ()))
+            for r in await conn.execute(sa.select(_segment_t).order_by(_segment_t.c.position))
+        ]
         # The catalog lives as long as the process: values it repeats are kept once.
         shared = _Shared()
         for b in bands:
             shared.text(b.code)
         for region in regions:
             shared.text(region.code)
-        return int(version or 0), bands, regions, shared
+        return int(version or 0), bands, regions, shared, segments
 
     async def _load(
         self, conn: AsyncConnection, skus: Sequence[str] | None = None
-    ) -> tuple[int, list[PricingBand], list[Region], list[tuple[int, SalesProduct]]]:
+    ) -> tuple[int, list[PricingBand], list[Region], list[tuple[int, SalesProduct]], list[Segment]]:
         """The catalog, or (with `skus`) its sections and only those products."""
-        version, bands, regions, shared = await self._header(conn)
+        version, bands, regions, shared, segments = await self._header(conn)
         rule_rows = sa.select(
             _rule_t.c.product_id,
             _rule_t.c.region_code,
@@ -426,6 +442,8 @@ class SqlRepository:
             _rule_t.c.reason,
             _rule_t.c.from_date,
             _rule_t.c.pricing_band_code,
+            _rule_t.c.segment_code,
+            _rule_t.c.contact,
         ).order_by(_rule_t.c.product_id, _rule_t.c.position)
         product_rows = sa.select(*_SALES_PRODUCT_COLUMNS).order_by(
             _product_t.c.position, _product_t.c.id
@@ -435,7 +453,7 @@ class SqlRepository:
             rules = await _rules_by_product(_chunks(conn, rule_rows), shared)
             async for chunk in _chunks(conn, product_rows):
                 products.extend((r.id, _product_of(r, rules, shared)) for r in chunk)
-            return version, bands, regions, products
+            return version, bands, regions, products, segments
         for part in _parts(skus):
             rows = list(await conn.execute(product_rows.where(_product_t.c.sku.in_(part))))
             ids = [r.id for r in rows]
@@ -443,16 +461,17 @@ class SqlRepository:
                 _once(await conn.execute(rule_rows.where(_rule_t.c.product_id.in_(ids)))), shared
             )
             products.extend((r.id, _product_of(r, rules, shared)) for r in rows)
-        return version, bands, regions, products
+        return version, bands, regions, products, segments
 
     async def load_sales_catalog(self) -> SalesCatalog:
         async with self.engine.connect() as conn:
-            version, bands, regions, products = await self._load(conn)
+            version, bands, regions, products, segments = await self._load(conn)
         return SalesCatalog(
             version=version,
             bands={b.code: b for b in bands},
             regions={r.code: r for r in regions},
             products=tuple(p for _, p in products),
+            segments={g.code: g for g in segments},
         )
 
     async def load_catalog_spec(self) -> CatalogSpec:
@@ -463,7 +482,7 @@ class SqlRepository:
 
     async def _spec(self, skus: Sequence[str] | None) -> CatalogSpec:
         async with self.engine.connect() as conn:
-            _version, bands, regions, products = await self._load(conn, skus)
+            _version, bands, regions, products, segments = await self._load(conn, skus)
             query = sa.select(_internal_t)
             internal_by_id: dict[int, dict[str, Any]] = {}
             for part in [None] if skus is None else _parts([i for i, _ in products]):
@@ -476,16 +495,18 @@ class SqlRepository:
             regions=tuple(regions),
             products=tuple(p for _, p in products),
             internal={p.sku: internal_by_id[i] for i, p in products if internal_by_id.get(i)},
+            segments=tuple(segments),
         )
 
     async def stored_index(self) -> StoredIndex:
         async with self.engine.connect() as conn:
-            _version, bands, regions, _shared = await self._header(conn)
+            _version, bands, regions, _shared, segments = await self._header(conn)
             hashes: dict[str, str | None] = {}
             query = sa.select(_product_t.c.sku, _product_t.c.source_hash)
             async for chunk in _chunks(conn, query):
                 hashes.update((sku, h) for sku, h in chunk)
-        return StoredIndex(CatalogSpec(bands=tuple(bands), regions=tuple(regions)), hashes)
+        sections = CatalogSpec(bands=tuple(bands), regions=tuple(regions), segments=tuple(segments))
+        return StoredIndex(sections, hashes)
 
     async def remember_hashes(self, *, hashes: Mapping[str, str]) -> None:
         if hashes:
@@ -537,6 +558,21 @@ class SqlRepository:
                         for i, r in enumerate(spec.regions)
                     ],
                 )
+            if changes.segments_changed:
+                await conn.execute(sa.delete(_segment_t))
+                if spec.segments:
+                    await conn.execute(
+                        sa.insert(_segment_t),
+                        [
+                            {
+                                "code": g.code,
+                                "name": g.name,
+                                "aliases": list(g.aliases),
+                                "position": i,
+                            }
+                            for i, g in enumerate(spec.segments)
+                        ],
+                    )
             await _apply_products(conn, spec, changes, order, hashes or {})
             if prepared is not None:
                 from store.updates_repo import write_prepared

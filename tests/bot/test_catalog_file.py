@@ -114,3 +114,73 @@ def test_diff_names_changed_fields_and_keeps_internal_apart() -> None:
     assert (by_sku["WDG-LITE"].fields, by_sku["WDG-LITE"].internal_changed) == (("name",), False)
     assert (by_sku["WDG-PRO"].fields, by_sku["WDG-PRO"].internal_changed) == ((), True)
     assert diff_catalogs(new, new).empty
+
+
+SEGMENTED = textwrap.dedent(
+    """
+    regions:
+      - {code: GLOBAL, name: Global}
+      - {code: DE, name: Germany, parent: GLOBAL}
+    segments:
+      - {code: PUB, name: Public sector, aliases: [government]}
+    products:
+      - sku: A-1
+        name: Alpha
+        lifecycle: ga
+        contact: {product_contact}
+        availability:
+          - {region: DE, status: available}
+          - {region: DE, segment: {segment}, status: not_available, contact: {rule_contact}}
+          {third}
+    """
+)
+
+
+def _segmented(**values: str) -> str:
+    defaults = {
+        "product_contact": "U01PM",
+        "segment": "PUB",
+        "rule_contact": "U01DESK",
+        "third": "",
+    }
+    text = SEGMENTED
+    for key, value in {**defaults, **values}.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def test_segment_rules_and_contacts_are_refused_with_their_place() -> None:
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(_segmented(third="- {region: DE, segment: PUB, status: restricted}"))
+    # A second rule for the same region and segment; a general and a segment rule coexist.
+    assert exc.value.problems == [
+        "products[0].availability[2].region: second rule for 'DE' for segment 'PUB'"
+    ]
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(_segmented(segment="FSI"))
+    assert exc.value.problems[0] == "products[0].availability[1].segment: unknown segment 'FSI'"
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(_segmented(rule_contact="bob@example.com", product_contact="alice"))
+    assert [p.split(":")[0] for p in exc.value.problems] == [
+        "products[0].availability[1].contact",
+        "products[0].contact",
+    ]
+    assert "'alice' is not a user id" in exc.value.problems[1]
+
+
+def test_segments_and_contacts_round_trip() -> None:
+    text = _segmented(product_contact="teams:8f6c1c9e-5a4b-4b0e-9a35-3f1f3c2d1e0f")
+    spec = parse_catalog(text)
+    assert spec.segments[0].aliases == ("government",)
+    rule = spec.products[0].rules[1]
+    assert (rule.segment, rule.contact) == ("PUB", "U01DESK")
+    assert parse_catalog(dump_catalog(spec)) == spec
+
+
+def test_rules_that_never_take_effect_are_warned_about_not_refused() -> None:
+    spec = parse_catalog(_segmented().replace("lifecycle: ga", "lifecycle: withdrawn"))
+    changes = diff_catalogs(parse_catalog(_segmented().split("products:")[0]), spec)
+    assert changes.warnings == (
+        "Alpha [A-1] is withdrawn: its 1 rule(s) saying available (DE) never take effect",
+    )
+    assert changes.summary_lines()[-1] == "Warning: " + changes.warnings[0]
