@@ -32,7 +32,11 @@ class Line:
 
 def catalog_of(spec: CatalogSpec) -> SalesCatalog:
     return SalesCatalog(
-        0, {b.code: b for b in spec.bands}, {r.code: r for r in spec.regions}, spec.products
+        0,
+        {b.code: b for b in spec.bands},
+        {r.code: r for r in spec.regions},
+        spec.products,
+        {s.code: s for s in spec.segments},
     )
 
 

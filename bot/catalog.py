@@ -11,7 +11,7 @@ from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot import matching
+from bot import markets, matching
 from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, read_catalog
 from bot.ports import CatalogRepository, ChangePreparer, Notification
 from bot.replies import (
@@ -19,6 +19,9 @@ from bot.replies import (
     NO_COVERAGE,
     Ambiguous,
     Assessment,
+    Battlecard,
+    Capability,
+    Difference,
     NotFound,
     Option,
     ProductAnswer,
@@ -26,8 +29,10 @@ from bot.replies import (
     RegionOverview,
     RegionRow,
     Reply,
+    Rival,
+    UnknownMarket,
 )
-from bot.types import Lifecycle, Region, SalesCatalog, SalesProduct, Status, Verdict
+from bot.types import Lifecycle, Region, Rule, SalesCatalog, SalesProduct, Segment, Status, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -66,27 +71,125 @@ def region_path(regions: dict[str, Region], code: str) -> list[str]:
     return path
 
 
-def assess(catalog: SalesCatalog, product: SalesProduct, region_code: str) -> Assessment:
-    """The verdict rules (README "The rules", docs/ARCHITECTURE.md "The rules"), exactly."""
-    rules = {r.region: r for r in product.rules}
+def _with_reason(lifecycle_reason: str, own: str | None) -> str:
+    """The lifecycle's reason, keeping the product manager's own next to it."""
+    return f"{lifecycle_reason}. {own}" if own and own != lifecycle_reason else lifecycle_reason
+
+
+def assess(
+    catalog: SalesCatalog, product: SalesProduct, region_code: str, segment: str | None = None
+) -> Assessment:
+    """The verdict rules (README "The rules", docs/ARCHITECTURE.md "The rules"), exactly:
+    for a customer segment, the most specific rule for that segment on the region's path
+    wins, else the general rules decide; default deny; the lifecycle cap applies last."""
+    general: dict[str, Rule] = {}
+    special: dict[str, Rule] = {}
+    for r in product.rules:
+        if r.segment is None:
+            general[r.region] = r
+        elif r.segment == segment:
+            special[r.region] = r
     path = region_path(catalog.regions, region_code)
-    deciding = next((rules[c] for c in path if c in rules), None)
+    deciding = None
+    if special:
+        deciding = next((special[c] for c in path if c in special), None)
+    if deciding is None:
+        deciding = next((general[c] for c in path if c in general), None)
     band_code = next(
-        (rules[c].pricing_band for c in path if c in rules and rules[c].pricing_band),
+        (general[c].pricing_band for c in path if c in general and general[c].pricing_band),
         product.pricing_band,
     )
+    if deciding is not None and deciding.pricing_band:
+        band_code = deciding.pricing_band
     band = catalog.bands.get(band_code) if band_code else None
+    contact = (deciding.contact if deciding else None) or product.ask
     if product.lifecycle is Lifecycle.WITHDRAWN:
-        return Assessment(Verdict.WITHDRAWN, LIFECYCLE_REASON["withdrawn"], None, band)
+        kept = _with_reason(LIFECYCLE_REASON["withdrawn"], deciding.reason if deciding else None)
+        return Assessment(Verdict.WITHDRAWN, kept, None, band, contact)
     if deciding is None:
-        return Assessment(Verdict.NOT_AVAILABLE, NO_COVERAGE, None, band)
+        return Assessment(Verdict.NOT_AVAILABLE, NO_COVERAGE, None, band, contact)
     verdict = _STATUS_VERDICT[deciding.status]
     reason, from_date = deciding.reason, deciding.from_date
     cap = _CAP.get(product.lifecycle)
     if cap is not None and _RANK[verdict] > _RANK[cap]:
         verdict = cap
-        reason = LIFECYCLE_REASON[product.lifecycle.value]
-    return Assessment(verdict, reason, from_date, band)
+        reason = _with_reason(LIFECYCLE_REASON[product.lifecycle.value], reason)
+    return Assessment(verdict, reason, from_date, band, contact)
+
+
+def _ruled(product: SalesProduct, segment: str | None) -> set[str]:
+    """The regions where a rule could change this product's verdict for `segment`."""
+    return {r.region for r in product.rules if r.segment is None or r.segment == segment}
+
+
+_Below = list[tuple[str, str, Assessment, Assessment]]  # code, parent code, verdicts
+
+
+def _below(
+    view: CatalogView, product: SalesProduct, root: str, segment: str | None, at_root: Assessment
+) -> _Below:
+    """Every region below `root` in tree order, with its parent and both verdicts. Only
+    regions with a rule on the way down are assessed: the others inherit their parent's
+    verdict object."""
+    ruled = _ruled(product, segment)
+    out: _Below = []
+    stack = [(c, root, at_root) for c in reversed(view.children.get(root, ()))]
+    while stack:
+        code, up, parent = stack.pop()
+        own = assess(view.catalog, product, code, segment) if code in ruled else parent
+        out.append((code, up, own, parent))
+        # A subtree with no rule in it inherits `own`: it need not be walked unless `own`
+        # differs from the root's verdict (then every region in it differs, and is named).
+        if (
+            own.verdict is not at_root.verdict
+            or code in ruled
+            or not ruled.isdisjoint(view.subtree(code))
+        ):
+            stack.extend((c, code, own) for c in reversed(view.children.get(code, ())))
+    return out
+
+
+def differences(
+    view: CatalogView,
+    product: SalesProduct,
+    region: Region,
+    segment: Segment | None,
+    at_region: Assessment,
+) -> tuple[Difference, ...]:
+    """What an answer about `region` must add to be the whole truth: every region below it
+    whose verdict is not the region's, and any below an exception whose verdict turns
+    back; when no segment was asked, also every segment whose verdict differs from the
+    general one there (below the region too, unless an exception listed above it
+    already says so)."""
+    regions = view.catalog.regions
+    seg_code = segment.code if segment else None
+    out: list[Difference] = []
+    below = _below(view, product, region.code, seg_code, at_region)
+    for code, _up, own, parent in below:
+        if own.verdict is not at_region.verdict or own.verdict is not parent.verdict:
+            out.append(Difference(regions[code], None, own))  # the segment is the answer's
+    if segment is not None:
+        return tuple(out)
+    general = {code: own for code, _up, own, _parent in below}
+    general[region.code] = at_region
+    for code_s in dict.fromkeys(r.segment for r in product.rules if r.segment):
+        seg = view.catalog.segments.get(code_s)
+        if seg is None:
+            continue
+        here = assess(view.catalog, product, region.code, seg.code)
+        listed: set[str] = set()
+        if here.verdict is not at_region.verdict:
+            listed.add(region.code)
+            out.append(Difference(region, seg, here, here=True))
+        for code, up, own, parent in _below(view, product, region.code, seg.code, here):
+            # Where the general walk stopped (no general rule below), it inherits.
+            general.setdefault(code, general[up])
+            implied = up in listed and own.verdict is parent.verdict
+            turns_back = up in listed and own.verdict is not parent.verdict
+            if (own.verdict is not general[code].verdict and not implied) or turns_back:
+                listed.add(code)
+                out.append(Difference(regions[code], seg, own))
+    return tuple(out)
 
 
 @dataclass
@@ -97,11 +200,43 @@ class CatalogView:
     products: matching.ProductIndex
     regions: matching.RegionLexicon
     top_level: tuple[str, ...]
+    segments: matching.RegionLexicon | None = None  # None: the catalog names no segments
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
+    children: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in file order
+    _subtrees: dict[str, frozenset[str]] = field(default_factory=dict)
     _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
-    _answer_cache: dict[tuple[str, str], ProductAnswer] = field(default_factory=dict)
+    _answer_cache: dict[tuple[str, str, str | None], ProductAnswer] = field(default_factory=dict)
     _sellable_cache: dict[str, dict[str, Option]] = field(default_factory=dict)
     _likeness_cache: dict[str, tuple[array[int], bool]] = field(default_factory=dict)
+    _competitors: tuple[matching.ProductIndex, list[str]] | None = None
+    _traits: tuple[matching.ProductIndex, list[tuple[int, str]]] | None = None
+
+    def competitors(self) -> tuple[matching.ProductIndex, list[str]]:
+        """Competitor names (built on first use: most questions name our products)."""
+        if self._competitors is None:
+            names = list(
+                dict.fromkeys(c.name for p in self.catalog.products for c in p.competitors)
+            )
+            self._competitors = (
+                matching.ProductIndex([(i, (n,)) for i, n in enumerate(names)]),
+                names,
+            )
+        return self._competitors
+
+    def traits(self) -> tuple[matching.ProductIndex, list[tuple[int, str]]]:
+        """Every product's traits and summary, one entry each (built on first use)."""
+        if self._traits is None:
+            lines = [
+                (i, line)
+                for i, p in enumerate(self.catalog.products)
+                for line in (*p.traits, p.summary)
+                if line
+            ]
+            self._traits = (
+                matching.ProductIndex([(k, (line,)) for k, (_i, line) in enumerate(lines)]),
+                lines,
+            )
+        return self._traits
 
     @classmethod
     def build(cls, catalog: SalesCatalog) -> CatalogView:
@@ -109,20 +244,47 @@ class CatalogView:
             [(i, (p.name, *p.aliases, p.sku)) for i, p in enumerate(catalog.products)]
         )
         lexicon = matching.RegionLexicon(
-            (r.code, (r.name, *r.aliases)) for r in catalog.regions.values()
+            ((r.code, (r.name, *r.aliases)) for r in catalog.regions.values()),
+            world=markets.world_markets(),
+        )
+        segments = (
+            matching.RegionLexicon(
+                (s.code, (s.name, *s.aliases)) for s in catalog.segments.values()
+            )
+            if catalog.segments
+            else None
         )
         roots = [r.code for r in catalog.regions.values() if r.parent is None]
         if len(roots) == 1:
             top = tuple(r.code for r in catalog.regions.values() if r.parent == roots[0])
         else:
             top = tuple(roots)
+        children: dict[str, list[str]] = {}
+        for r in catalog.regions.values():
+            if r.parent is not None:
+                children.setdefault(r.parent, []).append(r.code)
         return cls(
             catalog,
             index,
             lexicon,
             top or tuple(roots),
+            segments,
             by_sku={p.sku: p for p in catalog.products},
+            children={k: tuple(v) for k, v in children.items()},
         )
+
+    def subtree(self, code: str) -> frozenset[str]:
+        """Every region strictly below `code` (memoised per catalog version)."""
+        hit = self._subtrees.get(code)
+        if hit is None:
+            out: set[str] = set()
+            stack = list(self.children.get(code, ()))
+            while stack:
+                c = stack.pop()
+                out.add(c)
+                stack.extend(self.children.get(c, ()))
+            hit = self._subtrees[code] = frozenset(out)
+        return hit
 
 
 class CatalogService:
@@ -181,14 +343,18 @@ class CatalogService:
         view = await self.view()
         return answer_query(view, text)
 
-    async def answer_for(self, *, sku: str, region_code: str) -> Reply | None:
-        """The answer for one exact product and region (e.g. a "Share in channel" click)."""
+    async def answer_for(
+        self, *, sku: str, region_code: str, segment_code: str | None = None
+    ) -> ProductAnswer | None:
+        """The answer for one exact product, region and segment (e.g. a "Share in channel"
+        click)."""
         view = await self.view()
         product = view.by_sku.get(sku)
         region = view.catalog.regions.get(region_code)
-        if product is None or region is None:
+        segment = view.catalog.segments.get(segment_code) if segment_code else None
+        if product is None or region is None or (segment_code and segment is None):
             return None
-        return product_answer(view, product, region)
+        return product_answer(view, product, region, segment)
 
     async def import_catalog(self, text: str, *, actor: str = "catalog import") -> ChangeSet:
         """Validate the whole file and apply what differs from the database in one go.
@@ -398,18 +564,33 @@ def _rank_likeness(view: CatalogView, product: SalesProduct) -> list[int]:
     return [others[k] for k in order]
 
 
-def product_answer(view: CatalogView, product: SalesProduct, region: Region) -> ProductAnswer:
+def product_answer(
+    view: CatalogView, product: SalesProduct, region: Region, segment: Segment | None = None
+) -> ProductAnswer:
     """Cached per catalog version: the answer (before the asker's
     verification details) depends on the catalog only, and the same one object is handed
     out each time, which lets renderers memoise on it."""
-    key = (product.sku, region.code)
+    key = (product.sku, region.code, segment.code if segment else None)
     cached = view._answer_cache.get(key)
     if cached is None:
         if len(view._answer_cache) > 50_000:
             view._answer_cache.clear()
-        a = assess(view.catalog, product, region.code)
-        alts = () if a.verdict is Verdict.AVAILABLE else alternatives(view, product, region)
-        cached = view._answer_cache[key] = ProductAnswer(product, region, a, alts)
+        a = assess(view.catalog, product, region.code, segment.code if segment else None)
+        alts: tuple[Option, ...] = ()
+        if a.verdict is not Verdict.AVAILABLE:
+            # The closest few, those sales can sell freely before those needing approval.
+            alts = tuple(
+                sorted(
+                    alternatives(view, product, region),
+                    key=lambda o: (
+                        o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE
+                    ),
+                )
+            )
+        diffs = differences(view, product, region, segment, a)
+        cached = view._answer_cache[key] = ProductAnswer(
+            product, region, a, alts, segment=segment, differences=diffs
+        )
     return cached
 
 
@@ -444,10 +625,76 @@ def region_overview(view: CatalogView, region: Region) -> RegionOverview:
 
 
 def product_overview(view: CatalogView, product: SalesProduct) -> ProductOverview:
-    rows = tuple(
-        RegionRow(view.catalog.regions[c], assess(view.catalog, product, c)) for c in view.top_level
+    rows = []
+    for c in view.top_level:
+        region = view.catalog.regions[c]
+        a = assess(view.catalog, product, c)
+        rows.append(RegionRow(region, a, differences(view, product, region, None, a)))
+    return ProductOverview(product, tuple(rows))
+
+
+VERSUS = frozenset({"vs", "versus", "against"})
+CAPABILITIES_LISTED = 8
+# A product match below this (and not exact) is weak enough to look at capabilities too;
+# one of those wins when it scores CAPABILITY_MARGIN more.
+CAPABILITY_GATE = 86.0
+CAPABILITY_MARGIN = 8.0
+
+
+def battlecard(
+    view: CatalogView, query: str, region: Region | None, *, strict: bool = False
+) -> Battlecard | None:
+    """Our products against the competitor `query` names (its family too: "Gizmotron"
+    brings "Gizmotron Go"), with their verdicts in `region`. strict: only a clear match
+    (a competitor's name asked alone, where a product was not found)."""
+    index, names = view.competitors()
+    found = index.search(query, limit=12)
+    if not found or found[0].score < (matching.MATCH_THRESHOLD if not strict else 85.0):
+        return None
+    top = found[0]
+    family = matching.tokens_of(names[top.key])[:1]
+    wanted = {
+        names[m.key]
+        for m in found
+        if m.score >= top.score - matching.AMBIGUITY_MARGIN
+        or (m.score >= matching.MATCH_THRESHOLD and matching.tokens_of(names[m.key])[:1] == family)
+    }
+    rivals = [
+        Rival(
+            Option(p, assess(view.catalog, p, region.code) if region else None),
+            f"vs {c.name}: {c.difference}",
+        )
+        for p in view.catalog.products
+        for c in p.competitors
+        if c.name in wanted
+    ]
+    return Battlecard(names[top.key], region, tuple(rivals))
+
+
+def capability(
+    view: CatalogView, query: str, region: Region | None
+) -> tuple[Capability, float] | None:
+    """Products whose traits or summary have what `query` asks for, best first (and how
+    well the best one matched)."""
+    index, lines = view.traits()
+    found = index.search(query, limit=40, candidates=120)
+    if not found or found[0].score < matching.MATCH_THRESHOLD:
+        return None
+    floor = max(matching.MATCH_THRESHOLD, found[0].score - 12.0)
+    seen: dict[int, str] = {}
+    for m in found:
+        if m.score >= floor:
+            i, line = lines[m.key]
+            seen.setdefault(i, line)
+    picked = list(seen.items())[:CAPABILITIES_LISTED]
+    options = tuple(
+        Option(
+            view.catalog.products[i],
+            assess(view.catalog, view.catalog.products[i], region.code) if region else None,
+        )
+        for i, _line in picked
     )
-    return ProductOverview(product, rows)
+    return Capability(query, region, options, tuple(line for _i, line in picked)), found[0].score
 
 
 WIDE_SEARCH = 1000  # products counted when a word many share fills the list of choices
@@ -465,27 +712,55 @@ def _as_close(view: CatalogView, parsed: matching.ParsedQuery, chosen: list[matc
 
 
 def answer_query(view: CatalogView, text: str) -> Reply:
-    parsed = matching.parse_query(text, view.regions, view.products)
+    parsed = matching.parse_query(text, view.regions, view.products, view.segments)
     region = view.catalog.regions.get(parsed.region) if parsed.region else None
+    segment = view.catalog.segments.get(parsed.segment) if parsed.segment else None
+    head, _, rest = parsed.product_text.partition(" ")
+    if head in VERSUS and rest:
+        card = battlecard(view, rest, region)
+        return card or NotFound(parsed.product_text, region, ())
     if not parsed.product_text:
         if region is not None:
             return region_overview(view, region)
+        if parsed.unknown is not None:
+            return UnknownMarket(parsed.unknown, None)
         return NotFound(text.strip(), None, ())
     chosen, suggestions = matching.pick(parsed.matches)
     products = view.catalog.products
+    best = 0.0 if not chosen else 101.0 if chosen[0].exact else chosen[0].score
+    if best < CAPABILITY_GATE:
+        # Not clearly one of our products by name: perhaps a competitor's, or a capability.
+        card = None if chosen else battlecard(view, parsed.product_text, region, strict=True)
+        if card is not None:
+            return card
+        found = capability(view, parsed.product_text, region)
+        if found is not None and found[1] > best + (CAPABILITY_MARGIN if chosen else 0.0):
+            return found[0]
     if not chosen:
         return NotFound(
             parsed.product_text, region, tuple(products[m.key].name for m in suggestions)
         )
     if len(chosen) > 1:
+        seg = segment.code if segment else None
         options = tuple(
-            Option(products[m.key], assess(view.catalog, products[m.key], region.code))
+            Option(products[m.key], assess(view.catalog, products[m.key], region.code, seg))
             if region
             else Option(products[m.key], None)
             for m in chosen
         )
         return Ambiguous(parsed.product_text, region, options, _as_close(view, parsed, chosen))
     product = products[chosen[0].key]
+    if parsed.unknown is not None:
+        return UnknownMarket(parsed.unknown, product, segment)
+    if region is None and not chosen[0].exact:
+        # Words the product's name does not explain ("narnia widget pro") may be a market
+        # nobody knows: never answer as if no market had been asked.
+        extra = matching.unexplained(parsed.product_text, chosen[0].matched)
+        if extra:
+            return UnknownMarket(extra, product, segment, known_elsewhere=False)
     if region is None:
+        if segment is not None:  # "widget pro banks": everywhere, for that segment
+            root = view.catalog.regions[next(iter(view.catalog.regions))]
+            return product_answer(view, product, root, segment)
         return product_overview(view, product)
-    return product_answer(view, product, region)
+    return product_answer(view, product, region, segment)

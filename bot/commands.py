@@ -23,6 +23,8 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     Reply,
+    SegmentList,
+    UnknownMarket,
 )
 from bot.reports import CoverageService, PeriodError, Report
 from bot.types import Refused, SalesProduct, UserRef, is_listed
@@ -170,6 +172,9 @@ class Bot:
             return help_reply()
         words = text.split()
         head = words[0].casefold()
+        if head == "segments" and len(words) == 1:
+            view = await self.catalog.view()
+            return SegmentList(tuple(view.catalog.segments.values()))
         if head == "edit" and self.editor is not None:
             return await self._edit(user, " ".join(words[1:]))
         if self.updates is not None:
@@ -187,7 +192,7 @@ class Bot:
         if self.updates is None:
             return reply
         if isinstance(reply, ProductAnswer):
-            verified = await self.updates.verification(reply.product.sku)
+            verified = await self.updates.freshness(reply.product.sku)
             can_verify = self.is_pm(user, reply.product)
             if (verified, can_verify) == (reply.verified, reply.can_verify):
                 return reply  # the shared answer object as it is: renderers memoise on it
@@ -195,6 +200,10 @@ class Bot:
         if isinstance(reply, NotFound):
             await self.updates.record_miss(
                 query=reply.query, region_code=reply.region.code if reply.region else None
+            )
+        if isinstance(reply, UnknownMarket):
+            await self.updates.record_unknown_market(
+                product=reply.product.name if reply.product else None, market=reply.market
             )
         return reply
 
@@ -276,11 +285,22 @@ class Bot:
         name, rest = parse_line(line)
         return await self.handle(user=user, command=name, text=rest)
 
-    async def shared_answer(self, *, sku: str, region_code: str) -> ProductAnswer | None:
-        """The answer a "Share in channel" press posts: what the asker saw, with its
-        freshness, and no buttons that only the asker's role allowed."""
-        reply = await self.catalog.answer_for(sku=sku, region_code=region_code)
-        if not isinstance(reply, ProductAnswer):
+    async def answer_again(
+        self,
+        *,
+        user: UserRef,
+        sku: str,
+        region_code: str,
+        segment: str | None = None,
+        shared: bool = False,
+    ) -> ProductAnswer | None:
+        """The answer a press names, as its asker saw it (with its freshness). Shared, it
+        keeps no button that only the asker's role allowed."""
+        reply = await self.catalog.answer_for(
+            sku=sku, region_code=region_code, segment_code=segment
+        )
+        if reply is None:
             return None
-        verified = await self.updates.verification(reply.product.sku) if self.updates else None
-        return reply.with_freshness(verified, False)
+        decorated = await self._decorate(user, reply)
+        assert isinstance(decorated, ProductAnswer)
+        return decorated.with_freshness(decorated.verified, False) if shared else decorated

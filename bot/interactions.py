@@ -50,7 +50,7 @@ from bot.ids import ActionId, Button, Dataset, FormId
 from bot.items import Kind
 from bot.payloads import Coverage
 from bot.ports import Lane, Notification
-from bot.replies import SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
+from bot.replies import SEE_ALL_LABEL, SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
 from bot.reports import Report
 from bot.search import region_choices
 from bot.types import Refused, UserRef, Why
@@ -190,7 +190,11 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
     """The presses a reply offers, the same on every platform. A shared copy offers none."""
     if isinstance(reply, ProductAnswer):
         p = reply.product
-        out = [Button(ActionId.SHARE, SHARE_LABEL, f"{p.sku}|{reply.region.code}")]
+        out = [Button(ActionId.SHARE, SHARE_LABEL, reply.key)]
+        if reply.hidden:
+            out.insert(
+                0, Button(ActionId.SEE_ALL, f"{SEE_ALL_LABEL} ({reply.hidden} more)", reply.key)
+            )
         if reply.can_verify:
             out.append(Button(ActionId.EDIT, EDIT_LABEL, p.sku))
             out.append(Button(ActionId.VERIFY, VERIFY_LABEL, p.sku))
@@ -243,6 +247,7 @@ class Interactions:
         self.feedback = feedback
         self.table: dict[str, Handler] = {
             ActionId.SHARE: self._share,
+            ActionId.SEE_ALL: self._see_all,
             ActionId.VERIFY: self._verify,
             ActionId.EDIT: self._edit,
             ActionId.COMPETE: self._compete,
@@ -317,14 +322,31 @@ class Interactions:
 
     # -- presses on answers
 
-    async def _share(self, i: Interaction) -> Outcome:
-        sku, sep, region = i.value.partition("|")
-        answer = (
-            await self.bot.shared_answer(sku=sku[:64], region_code=region[:32]) if sep else None
+    async def _answer_named(self, i: Interaction, *, shared: bool) -> ProductAnswer | None:
+        """The answer a press's value names ("SKU|REGION[|SEGMENT]"), as the asker saw it."""
+        sku, sep, rest = i.value.partition("|")
+        region, _, segment = rest.partition("|")
+        if not sep:
+            return None
+        return await self.bot.answer_again(
+            user=i.user,
+            sku=sku[:64],
+            region_code=region[:32],
+            segment=segment[:32] or None,
+            shared=shared,
         )
+
+    async def _share(self, i: Interaction) -> Outcome:
+        answer = await self._answer_named(i, shared=True)
         if answer is None:
             return Private(SHARE_GONE)
         return Show(answer, shared_by=i.user)
+
+    async def _see_all(self, i: Interaction) -> Outcome:
+        answer = await self._answer_named(i, shared=False)
+        if answer is None:
+            return Private(SHARE_GONE)
+        return Show(answer.everything())
 
     async def _verify(self, i: Interaction) -> Outcome:
         return Private(await self.bot.verify(user=i.user, sku=i.value))

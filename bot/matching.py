@@ -385,33 +385,55 @@ def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
 
 
 # A span not looked up yet (None: looked up, names no market); compared by identity.
-_UNSEEN: tuple[str, float] = ("", -1.0)
+_UNSEEN: tuple[str, float, bool] = ("", -1.0, False)
 
 
 class RegionHit(NamedTuple):  # a few per question: a tuple is made in a third of the time
-    code: str
+    code: str  # the region's code; for a market the catalog lacks, the world's name for it
     start: int  # token span in the query
     end: int
     score: float
+    known: bool = True  # False: a real market (bot.markets) the catalog has no region for
+
+
+# A span's meaning in the memo: (code, score, known).
+_Named = tuple[str, float, bool]
 
 
 class RegionLexicon:
-    """Region codes, names and aliases; codes and short aliases must match exactly."""
+    """Region codes, names and aliases; codes and short aliases must match exactly.
 
-    def __init__(self, regions: Iterable[tuple[str, Sequence[str]]]) -> None:
-        # Exact names (code, 100.0), with and without their spaces: they stay in the span
-        # memo below when the spans learnt since are dropped.
-        self._named: dict[str, tuple[str, float] | None] = {}
+    With `world`, the world's markets (bot.markets) are known too, exactly as named, so a
+    question about a market the catalog lacks is not read as a product word or, worse, as
+    a catalog market it resembles ("Austria" is not "Australia"). The catalog's own names
+    always win."""
+
+    def __init__(
+        self,
+        regions: Iterable[tuple[str, Sequence[str]]],
+        *,
+        world: Iterable[tuple[str, Sequence[str]]] = (),
+    ) -> None:
+        # Exact names (code, 100.0, known), with and without their spaces: they stay in the
+        # span memo below when the spans learnt since are dropped.
+        self._named: dict[str, _Named | None] = {}
         self._fuzzy: list[tuple[str, str]] = []  # (normalized label, code), labels >= 4 chars
         for code, labels in regions:
             for label in (code, *labels):
                 norm = normalize(label)
                 if not norm:
                     continue
-                self._named.setdefault(norm, (code, 100.0))
-                self._named.setdefault(norm.replace(" ", ""), (code, 100.0))
+                self._named.setdefault(norm, (code, 100.0, True))
+                self._named.setdefault(norm.replace(" ", ""), (code, 100.0, True))
                 if len(norm) >= 4:
                     self._fuzzy.append((norm, code))
+        for shown, labels in world:
+            for label in labels:
+                norm = normalize(label)
+                if norm:
+                    self._named.setdefault(norm, (shown, 100.0, False))
+                    if " " in norm:
+                        self._named.setdefault(norm.replace(" ", ""), (shown, 100.0, False))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
         self._reachable_by_len: dict[int, tuple[list[str], list[int]]] = {}
         # Every span looked up, with what it names (code, score) or None: one dictionary
@@ -430,10 +452,10 @@ class RegionLexicon:
                 if got is _UNSEEN:
                     got = self._learn(span)
                 if got is not None:
-                    hits.append(RegionHit(got[0], start, start + size, got[1]))
+                    hits.append(RegionHit(got[0], start, start + size, got[1], got[2]))
         return hits
 
-    def _learn(self, span: str) -> tuple[str, float] | None:
+    def _learn(self, span: str) -> _Named | None:
         """What a span seen for the first time names: a misspelt market, or nothing."""
         got = self._fuzzy_find(span) if len(span) >= 5 and self._fuzzy_labels else None
         if len(self._spans) > CACHE_ENTRIES + len(self._named):
@@ -461,7 +483,7 @@ class RegionLexicon:
             self._reachable_by_len[n] = hit
         return hit
 
-    def _fuzzy_find(self, span: str) -> tuple[str, float] | None:
+    def _fuzzy_find(self, span: str) -> _Named | None:
         """The region a misspelt span names, if any (code, score)."""
         labels, places = self._reachable(len(span))
         got = (
@@ -469,7 +491,7 @@ class RegionLexicon:
             if labels
             else None
         )
-        return (self._fuzzy[places[got[2]]][1], float(got[1])) if got is not None else None
+        return (self._fuzzy[places[got[2]]][1], float(got[1]), True) if got is not None else None
 
 
 # --------------------------------------------------------------------------- query parsing
@@ -480,15 +502,46 @@ class ParsedQuery:
     region: str | None  # region code
     product_text: str  # what is left once the region and filler words are taken out
     matches: tuple[Match, ...] = ()
+    segment: str | None = None  # a customer segment's code, when the question names one
+    unknown: str | None = None  # a market the question names that the catalog lacks
 
 
 def _strip(words: list[str]) -> list[str]:
     return [w for w in words if w not in FILLER]
 
 
-def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> ParsedQuery:
-    """Find the region wherever it stands in the text, and the products the rest names."""
+# A reading that takes a segment word out of the product text is preferred by this much
+# (as a market's is by 3): "widget pro banks" asks about Widget Pro, for banks.
+SEGMENT_BONUS = 2.0
+
+
+def parse_query(
+    text: str,
+    regions: RegionLexicon,
+    products: ProductIndex,
+    segments: RegionLexicon | None = None,
+) -> ParsedQuery:
+    """Find the region (and the customer segment, if `segments` are given) wherever they
+    stand in the text, and the products the rest names."""
     words = tokens_of(text)
+    best, key = _parse_words(words, regions, products)
+    if segments is None:
+        return best
+    for h in sorted(segments.find(words), key=lambda h: (h.start - h.end, -h.score))[:2]:
+        start = h.start - 1 if h.start > 0 and words[h.start - 1] in CONNECTORS else h.start
+        got, got_key = _parse_words(words[:start] + words[h.end :], regions, products)
+        if not (got.product_text or got.region or got.unknown):
+            continue  # the segment word was all there was: not a segment question
+        if got_key[0] + SEGMENT_BONUS > key[0]:
+            best = ParsedQuery(got.region, got.product_text, got.matches, h.code, got.unknown)
+            key = (got_key[0] + SEGMENT_BONUS, got_key[1])
+    return best
+
+
+def _parse_words(
+    words: list[str], regions: RegionLexicon, products: ProductIndex
+) -> tuple[ParsedQuery, tuple[float, int]]:
+    """The best reading of the words, and how good it is (for comparing readings)."""
     hits = regions.find(words)
 
     def edge_rank(h: RegionHit) -> tuple[int, int, int, float]:
@@ -498,7 +551,7 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
         filler = h.end - h.start == 1 and words[h.start] in FILLER
         return (int(filler), 0 if at_edge else 1, -(h.end - h.start), -h.score)
 
-    options: list[tuple[str | None, list[str]]] = []
+    options: list[tuple[RegionHit | None, list[str]]] = []
     # A reading whose market is named exactly by words no product name shares: the whole
     # text, market words included, cannot name a product better (those words only add
     # misses), so once that reading finds a product the text is not searched as a whole.
@@ -512,30 +565,50 @@ def parse_query(text: str, regions: RegionLexicon, products: ProductIndex) -> Pa
             rest = words[: h.start - 1] + words[h.end :]
         if h.score >= 100.0 and not any(products.knows(w) for w in words[h.start : h.end]):
             clear_market.add(len(options))
-        options.append((h.code, [w for w in _strip(rest) if w not in CONNECTORS]))
+        options.append((h, [w for w in _strip(rest) if w not in CONNECTORS]))
     options.append((None, _strip(words)))
 
     best: ParsedQuery | None = None
     best_key: tuple[float, int] | None = None
     found_with_clear_market = False
-    for order, (code, rest) in enumerate(options):
-        if code is None and found_with_clear_market:
+    for order, (hit, rest) in enumerate(options):
+        if hit is None and found_with_clear_market:
             break  # the whole-text reading is the last one
         product_text = " ".join(rest)
         matches = tuple(products.search(product_text, normalized=True)) if product_text else ()
         top = matches[0].score if matches else 0.0
         # Prefer reading a market into the text unless that ruins the product match.
-        key = (top + (3.0 if code is not None else 0.0), -order)
-        if not product_text and code is not None:
+        key = (top + (3.0 if hit is not None else 0.0), -order)
+        if not product_text and hit is not None:
             key = (200.0, -order)  # the whole text is a region: region-only question
         if best_key is None or key > best_key:
-            best, best_key = ParsedQuery(code, product_text, matches), key
+            if hit is None:
+                best = ParsedQuery(None, product_text, matches)
+            elif hit.known:
+                best = ParsedQuery(hit.code, product_text, matches)
+            else:
+                best = ParsedQuery(None, product_text, matches, unknown=hit.code)
+            best_key = key
         if order in clear_market and top >= MATCH_THRESHOLD:
             found_with_clear_market = True
-        if code is not None and (not product_text or (matches and matches[0].exact)):
+        if hit is not None and (not product_text or (matches and matches[0].exact)):
             break  # a market and an exact product: no other reading can beat it
-    assert best is not None
-    return best
+    assert best is not None and best_key is not None
+    return best, best_key
+
+
+def unexplained(product_text: str, matched: str) -> str:
+    """The words of `product_text` that the matched product string does not account for
+    (not the same word, a typo of one, or a prefix of one), joined; "" when none."""
+    words = normalize(matched).split()
+    compact = "".join(words)
+    extra = []
+    for w in product_text.split():
+        if w in CONNECTORS or w in FILLER or w in compact:
+            continue
+        if not any(v.startswith(w) or fuzz.ratio(w, v) >= 75 for v in words):
+            extra.append(w)
+    return " ".join(extra)
 
 
 def pick(matches: Sequence[Match]) -> tuple[list[Match], list[Match]]:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.forms import FormSpec
-from bot.types import PricingBand, Region, SalesProduct, Verdict
+from bot.types import PricingBand, Region, SalesProduct, Segment, Verdict
 
 # User-facing copy, kept together so both platforms say the same thing.
 NO_COVERAGE = "No market coverage recorded"
@@ -34,6 +34,9 @@ HELP_EXAMPLES = (
     "/product subscribe widget pro  (unsubscribe, subscriptions)",
 )
 SHARE_LABEL = "Share in channel"
+SEE_ALL_LABEL = "See all"
+# Differences listed before "and N more" (the rest behind the "See all" press).
+DIFFERENCES_SHOWN = 8
 VERIFY_LABEL = "Still accurate"
 ERROR_APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 
@@ -67,6 +70,7 @@ class Assessment:
     reason: str | None = None
     from_date: dt.date | None = None
     band: PricingBand | None = None
+    contact: str | None = None  # whom to ask: the deciding rule's contact, else the product's
 
     def detail(self) -> str:
         parts = []
@@ -76,10 +80,63 @@ class Assessment:
             parts.append(f"from {format_date(self.from_date)}")
         return ", ".join(parts)
 
-    def phrase(self, region: Region) -> str:
+    def phrase(self, region: Region, segment: Segment | None = None) -> str:
         """'Not available in Australia — Not licensed'."""
         detail = self.detail()
-        return f"{self.verdict.value} in {region.name}" + (f" — {detail}" if detail else "")
+        who = f" for {segment.name}" if segment else ""
+        return f"{self.verdict.value} in {region.name}{who}" + (f" — {detail}" if detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A market below the one asked about (or a customer segment there) whose verdict is
+    not the answer's: the exceptions an answer about a parent region must name."""
+
+    region: Region
+    segment: Segment | None
+    assessment: Assessment
+    here: bool = False  # a segment's verdict in the very region asked about
+
+    @property
+    def label(self) -> str:
+        """'United Arab Emirates', 'Public sector in Germany', 'Public sector'."""
+        if self.segment is None:
+            return self.region.name
+        return self.segment.name if self.here else f"{self.segment.name} in {self.region.name}"
+
+    def ask_instead(self, ask: str | None) -> str | None:
+        """Whom to ask about this exception when it is not the answer's person `ask`."""
+        contact = self.assessment.contact
+        if contact and contact != ask and self.assessment.verdict is not Verdict.AVAILABLE:
+            return contact
+        return None
+
+    def short(self) -> str:
+        """'United Arab Emirates (Not available)'."""
+        return f"{self.label} ({self.assessment.verdict.value})"
+
+
+def more_text(hidden: int) -> str:
+    return f"… and {hidden} more: press “{SEE_ALL_LABEL}”"
+
+
+def _counted(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
+def differences_text(differences: tuple[Difference, ...], shown: int) -> str:
+    """'except 2 markets: United Arab Emirates (Not available), India (Restricted)', and
+    '; and for 1 customer segment: Public sector (Not available)'."""
+    parts = []
+    for kind, group in (
+        ("market", [d for d in differences if d.segment is None]),
+        ("customer segment", [d for d in differences if d.segment is not None]),
+    ):
+        if group:
+            listed = ", ".join(d.short() for d in group[:shown])
+            more = f" and {len(group) - shown} more" if len(group) > shown else ""
+            parts.append(f"{_counted(len(group), kind)}: {listed}{more}")
+    return "except " + "; and for ".join(parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,33 +148,114 @@ class Option:
 
 
 @dataclass(frozen=True, slots=True)
+class Freshness:
+    """When the product's answers were last confirmed, as of the moment of asking."""
+
+    at: dt.datetime
+    by: str
+    days: int  # whole days since
+    stale: bool  # older than VERIFY_AFTER_DAYS: shown as a warning
+
+    @property
+    def text(self) -> str:
+        ago = (
+            "today"
+            if self.days <= 0
+            else "yesterday"
+            if self.days == 1
+            else f"{self.days} days ago"
+        )
+        line = f"verified {ago} by {self.by}"
+        if self.stale:
+            return f"⚠ Last {line}: it may be out of date, check with the product team"
+        return line[0].upper() + line[1:]
+
+
+NOT_VERIFIED = "Not verified yet"
+
+
+@dataclass(frozen=True, slots=True)
 class ProductAnswer:
     product: SalesProduct
     region: Region
     assessment: Assessment
     alternatives: tuple[Option, ...] = ()
-    verified: tuple[dt.datetime, str] | None = None  # when, and by whom
+    verified: Freshness | None = None
     can_verify: bool = False  # the asker may press "Still accurate"
+    segment: Segment | None = None  # the customer segment asked about, if one was
+    # Markets below `region` (and segments) whose verdict differs, in region-tree order.
+    differences: tuple[Difference, ...] = ()
+    show_all: bool = False  # list every difference (the "See all" press)
 
-    def with_freshness(
-        self, verified: tuple[dt.datetime, str] | None, can_verify: bool
-    ) -> ProductAnswer:
+    def with_freshness(self, verified: Freshness | None, can_verify: bool) -> ProductAnswer:
         """This answer as shown to one asker (dataclasses.replace costs ~4× more, on every
         lookup)."""
         return ProductAnswer(
-            self.product, self.region, self.assessment, self.alternatives, verified, can_verify
+            self.product,
+            self.region,
+            self.assessment,
+            self.alternatives,
+            verified,
+            can_verify,
+            self.segment,
+            self.differences,
+            self.show_all,
+        )
+
+    def everything(self) -> ProductAnswer:
+        """This answer with every difference listed (the "See all" press)."""
+        return ProductAnswer(
+            self.product,
+            self.region,
+            self.assessment,
+            self.alternatives,
+            self.verified,
+            self.can_verify,
+            self.segment,
+            self.differences,
+            True,
         )
 
     @property
     def verified_text(self) -> str:
-        if self.verified is None:
-            return "Not verified yet"
-        at, by = self.verified
-        return f"Last verified {format_date(at.date())} by {by}"
+        return NOT_VERIFIED if self.verified is None else self.verified.text
+
+    @property
+    def plainly_available(self) -> bool:
+        return self.assessment.verdict is Verdict.AVAILABLE and not self.differences
+
+    @property
+    def ask(self) -> str | None:
+        """Whom to ask, on every answer that is not plainly Available."""
+        if self.plainly_available:
+            return None
+        if self.assessment.verdict is Verdict.AVAILABLE:
+            return self.product.ask
+        return self.assessment.contact or self.product.ask
+
+    @property
+    def shown_differences(self) -> tuple[Difference, ...]:
+        return self.differences if self.show_all else self.differences[:DIFFERENCES_SHOWN]
+
+    @property
+    def hidden(self) -> int:
+        """How many differences are behind "and N more"."""
+        return len(self.differences) - len(self.shown_differences)
+
+    @property
+    def key(self) -> str:
+        """The press value naming this answer: "SKU|REGION" or "SKU|REGION|SEGMENT"."""
+        seg = f"|{self.segment.code}" if self.segment else ""
+        return f"{self.product.sku}|{self.region.code}{seg}"
 
     @property
     def fallback(self) -> str:
-        return f"{self.product.name}: {self.assessment.phrase(self.region)}"
+        text = f"{self.product.name}: {self.assessment.phrase(self.region, self.segment)}"
+        if self.differences:
+            text += " " + differences_text(self.differences, 3)
+        if self.ask:
+            text += f". Ask {self.ask}"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +306,14 @@ class RegionOverview:
 class RegionRow:
     region: Region
     assessment: Assessment
+    differences: tuple[Difference, ...] = ()  # below this region, as in ProductAnswer
+
+    def summary(self) -> str:
+        """'Available in Asia Pacific except 2 markets: Australia (Not available), …'."""
+        text = f"{self.assessment.verdict.value} in {self.region.name}"
+        if self.differences:
+            text += " " + differences_text(self.differences, 3)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +323,95 @@ class ProductOverview:
 
     @property
     def fallback(self) -> str:
-        per = "; ".join(f"{r.assessment.verdict.value} in {r.region.name}" for r in self.rows)
+        per = "; ".join(r.summary() for r in self.rows)
         return f"{self.product.name} by region: {per}. Name a market for details."
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMarket:
+    """A market the question names that the catalog's region tree does not have: default
+    deny, said as such (never the overview as if no market had been asked)."""
+
+    market: str  # as the world calls it ("China", "EU"), or as typed when nobody knows it
+    product: SalesProduct | None  # None: a market-only question
+    segment: Segment | None = None
+    known_elsewhere: bool = True  # False: not even a market the world knows ("narnia")
+
+    @property
+    def ask(self) -> str | None:
+        return self.product.ask if self.product else None
+
+    @property
+    def fallback(self) -> str:
+        if self.product is None:
+            return (
+                f"I don't know the market “{self.market}”: no rule covers it, so nothing is "
+                "recorded as sellable there."
+            )
+        who = f" for {self.segment.name}" if self.segment else ""
+        ask = f" — ask {self.ask}" if self.ask else ""
+        text = (
+            f"I don't know the market “{self.market}”: no rule covers it, so treat "
+            f"{self.product.name} as {Verdict.NOT_AVAILABLE.value} there{who}{ask}"
+        )
+        if not self.known_elsewhere:
+            text += f". For its verdict in each region, ask about “{self.product.name}” alone"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentList:
+    """`/product segments`: the customer segments rules can be about."""
+
+    segments: tuple[Segment, ...]
+
+    @property
+    def fallback(self) -> str:
+        if not self.segments:
+            return "The catalog names no customer segments: every rule is for every customer."
+        names = "; ".join(
+            s.name + (f" ({', '.join(s.aliases)})" if s.aliases else "") for s in self.segments
+        )
+        return f"Customer segments: {names}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rival:
+    """One of our products that competes with the competitor asked about."""
+
+    option: Option  # with its verdict in the market named, if one was
+    difference: str
+
+
+@dataclass(frozen=True, slots=True)
+class Battlecard:
+    """`/product vs gizmotron`: our products against a competitor."""
+
+    competitor: str
+    region: Region | None
+    rivals: tuple[Rival, ...]
+
+    @property
+    def fallback(self) -> str:
+        where = f" in {self.region.name}" if self.region else ""
+        names = ", ".join(r.option.product.name for r in self.rivals)
+        return f"Against {self.competitor}{where}: {names}"
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    """A question about a trait ("saml australia"): the products that have it."""
+
+    query: str
+    region: Region | None
+    options: tuple[Option, ...]
+    matched: tuple[str, ...]  # the trait or summary line each option was found by
+
+    @property
+    def fallback(self) -> str:
+        where = f" in {self.region.name}" if self.region else ""
+        names = ", ".join(o.product.name for o in self.options)
+        return f"Products with “{self.query}”{where}: {names}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +493,10 @@ Reply = (
     | RegionOverview
     | ProductOverview
     | NotFound
+    | UnknownMarket
+    | SegmentList
+    | Battlecard
+    | Capability
     | Help
     | Notice
     | History

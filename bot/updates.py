@@ -18,12 +18,15 @@ from bot.announcements import EVERYWHERE, Line, digests, lines_for
 from bot.catalog import CatalogService
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
-from bot.replies import format_date
+from bot.replies import Freshness, format_date
 from bot.types import UserRef, platform_of
 
 log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
 MISS_FLUSH = 1.0  # seconds
+# A lookup miss's region starting with this names a market the catalog lacks (a region
+# code cannot contain it: codes are the catalog's own).
+UNKNOWN_MARKET = "?"
 # Seconds another process's "Still accurate" may take to show here (this process's own show
 # at once). Answers show the date, so a minute changes nothing a reader sees, while each
 # re-read is a database round trip (~1 ms of CPU) per product asked about: re-read every few
@@ -166,6 +169,16 @@ class ProductUpdates:
             HistoryLine(r["at"], r["actor"], "", tuple(r["lines"])) for r in rows[:CHANGES_PAGE]
         ], len(rows) > CHANGES_PAGE
 
+    async def freshness(self, sku: str) -> Freshness | None:
+        """When the product's answers were last confirmed, and whether that is too long ago
+        (past `stale_after_days`, VERIFY_AFTER_DAYS): what every answer shows."""
+        got = await self.verification(sku)
+        if got is None:
+            return None
+        at, by = got
+        days = (self._clock.now().date() - at.date()).days
+        return Freshness(at, by, days, days > self.stale_after_days)
+
     async def verification(self, sku: str) -> tuple[dt.datetime, str] | None:
         """Shown on every answer, so cached briefly per product (see VERIFIED_TTL)."""
         now = time.monotonic()
@@ -231,10 +244,17 @@ class ProductUpdates:
     async def record_miss(self, *, query: str, region_code: str | None) -> None:
         """Counted in memory and written within MISS_FLUSH seconds, off the request path
         (a lookup that found nothing must not wait for a database write)."""
-        key = (query.casefold().strip()[:200], region_code)
+        self._count((query.casefold().strip()[:200], region_code))
+
+    def _count(self, key: tuple[str, str | None]) -> None:
         self._misses[key] = self._misses.get(key, 0) + 1
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_later())
+
+    async def record_unknown_market(self, *, product: str | None, market: str) -> None:
+        """A question about a market the catalog lacks: a gap as well, kept under the
+        market's name (marked, so the weekly list can say there is no such market)."""
+        self._count((product or "", (UNKNOWN_MARKET + market)[:32]))
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(MISS_FLUSH)
@@ -263,11 +283,14 @@ class ProductUpdates:
         view = await self._catalog.view()
         out = []
         for query, region, count in await self._repo.misses(since=since):
+            lookups = f"{count} lookup{'s' if count != 1 else ''}"
+            if region.startswith(UNKNOWN_MARKET):
+                market = region.removeprefix(UNKNOWN_MARKET)
+                what = f" for {query}" if query else ""
+                out.append(f"{lookups}{what} in {market} — no such market in the catalog")
+                continue
             where = view.catalog.regions.get(region)
-            out.append(
-                f"{count} lookup{'s' if count != 1 else ''} for “{query}”"
-                + (f" in {where.name}" if where else "")
-            )
+            out.append(f"{lookups} for “{query}”" + (f" in {where.name}" if where else ""))
         return out
 
     async def gap_notification(

@@ -40,6 +40,9 @@ from bot.outbox import Outcome as Delivery
 from bot.replies import (
     Ambiguous,
     Assessment,
+    Battlecard,
+    Capability,
+    Difference,
     Help,
     History,
     NotFound,
@@ -49,6 +52,8 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
+    SegmentList,
+    UnknownMarket,
     band_text,
 )
 from bot.reports import Report
@@ -69,6 +74,11 @@ TRIAGE = "triage"  # the console's triage channel: every product manager's inbox
 def _verdict(a: Assessment) -> str:
     detail = a.detail()
     return a.verdict.value + (f" — {detail}" if detail else "")
+
+
+def _difference(d: Difference, ask: str | None) -> str:
+    other = d.ask_instead(ask)
+    return f"{d.label}: {_verdict(d.assessment)}" + (f" · ask {other}" if other else "")
 
 
 def _option(o: Option) -> str:
@@ -94,6 +104,9 @@ def render_text(reply: AnyReply | TriageView) -> str:
         return "\n".join([*lines, *_home_lines(reply)])
     if isinstance(reply, ProductAnswer):
         p = reply.product
+        if reply.differences:  # the console has room: always the full list
+            lines.append("  Except:")
+            lines += [f"    - {_difference(d, reply.ask)}" for d in reply.differences]
         lines.append(f"  Pricing band: {band_text(reply.assessment.band)}")
         lines.append(f"  Lifecycle: {p.lifecycle.value.upper()}   SKU: {p.sku}")
         if p.summary:
@@ -110,7 +123,9 @@ def render_text(reply: AnyReply | TriageView) -> str:
         lines += [_option(o) for o in options]
     elif isinstance(reply, ProductOverview):
         lines = [f"{reply.product.name} by region:"]
-        lines += [f"  - {r.region.name}: {_verdict(r.assessment)}" for r in reply.rows]
+        for row in reply.rows:
+            lines.append(f"  - {row.region.name}: {_verdict(row.assessment)}")
+            lines += [f"      except {_difference(d, reply.product.ask)}" for d in row.differences]
     elif isinstance(reply, Help):
         lines += [f"  {e}" for e in reply.examples]
         lines += [f"  {u} — {d}" for u, d in reply.commands]
@@ -121,7 +136,13 @@ def render_text(reply: AnyReply | TriageView) -> str:
             lines += [f"    - {t}" for t in e.lines]
         if reply.more:
             lines.append(f"  {reply.more}")
-    elif isinstance(reply, NotFound | Notice | OpenForm):
+    elif isinstance(reply, Battlecard):
+        lines += [_option(r.option) + f"\n      {r.difference}" for r in reply.rivals]
+    elif isinstance(reply, Capability):
+        lines += [
+            _option(o) + f"\n      ({m})" for o, m in zip(reply.options, reply.matched, strict=True)
+        ]
+    elif isinstance(reply, NotFound | Notice | OpenForm | UnknownMarket | SegmentList):
         pass
     return "\n".join(lines)
 
@@ -264,7 +285,9 @@ class Console:
         if outcome.wake or outcome.enqueue:
             await self._run_outbox()
         if isinstance(outcome, Show):
-            self._print(outcome.reply)
+            reply = outcome.reply
+            # The console has room for every exception: no "See all" to press.
+            self._print(reply.everything() if isinstance(reply, ProductAnswer) else reply)
         elif isinstance(outcome, Refresh):
             self._print(outcome.card)
         elif isinstance(outcome, Ask | FormErrors):

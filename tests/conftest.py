@@ -107,6 +107,7 @@ def view_of(spec: CatalogSpec) -> CatalogView:
             {b.code: b for b in spec.bands},
             {r.code: r for r in spec.regions},
             spec.products,
+            {s.code: s for s in spec.segments},
         )
     )
 

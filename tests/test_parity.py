@@ -3,6 +3,7 @@ and the one interaction table decides it: parity by construction."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -42,8 +43,12 @@ def _samples(view: CatalogView) -> list[Any]:
     briefing = Briefing(
         1, UserRef("slack", "U0PM1"), NOW.date(), ("AU",), None, (), 5, (), "x", None, 30
     )
+    many = product_answer(view, product, view.catalog.regions["EMEA"])
+    exceptions = dataclasses.replace(many, differences=many.differences * 5)  # "and N more"
+    assert exceptions.hidden
     return [
         answer,
+        exceptions,
         TriageView(_item(Status.NEW)),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),

@@ -20,6 +20,9 @@ from bot.replies import (
     MORE,
     Ambiguous,
     Assessment,
+    Battlecard,
+    Capability,
+    Difference,
     Help,
     History,
     NotFound,
@@ -29,8 +32,11 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
+    SegmentList,
+    UnknownMarket,
     band_text,
     format_money,
+    more_text,
 )
 from bot.reports import Report
 from bot.types import Refused, UserRef, Verdict
@@ -93,10 +99,63 @@ def _option_line(o: Option) -> str:
     return f"• *{esc(o.product.name)}*: {_verdict(o.assessment)}"
 
 
+def who(user_id: str | None) -> str:
+    """A person to ask: a mention when it is a Slack user id, else the id as text."""
+    if not user_id:
+        return ""
+    platform, sep, uid = user_id.partition(":")
+    if sep and platform == "slack":
+        user_id = uid
+    return f"<@{user_id}>" if _USER_ID.match(user_id) else esc(user_id)
+
+
+def _difference_line(d: Difference, ask: str | None) -> str:
+    other = d.ask_instead(ask)
+    return f"• *{esc(d.label)}*: {_verdict(d.assessment)}" + (
+        f" · ask {who(other)}" if other else ""
+    )
+
+
+MAX_LIST_SECTIONS = 30  # a message holds 50 blocks; the rest of an answer needs fewer
+
+
+def _listed(head: str, lines: Sequence[str]) -> list[dict[str, Any]]:
+    """`lines` under `head` in as few sections as their length allows, each cut between
+    lines (never inside one), within a message's block limit."""
+    out: list[dict[str, Any]] = []
+    text = head
+    for n, line in enumerate(lines):
+        if len(text) + 1 + len(line) > MAX_TEXT:
+            out.append(_section(text))
+            if len(out) == MAX_LIST_SECTIONS:
+                out.append(_context(f"… and {len(lines) - n} more: ask about one market"))
+                return out
+            text = line
+        else:
+            text = f"{text}\n{line}" if text else line
+    if text:
+        out.append(_section(text))
+    return out
+
+
+def _whole_truth(r: ProductAnswer) -> list[dict[str, Any]]:
+    """The exceptions beneath the answer, and the "and N more" line."""
+    if not r.differences:
+        return []
+    lines = [_difference_line(d, r.ask) for d in r.shown_differences]
+    out = _listed("*Except*", lines)
+    if r.hidden:
+        out.append(_context(esc(more_text(r.hidden))))
+    return out
+
+
 def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, Any]]:
     p, a = r.product, r.assessment
+    for_whom = f" for *{esc(r.segment.name)}*" if r.segment else ""
+    ask = f"\nAsk {who(r.ask)}" if r.ask else ""
     blocks: list[dict[str, Any]] = [
-        _section(f"*{esc(p.name)}* in *{esc(r.region.name)}*\n{_verdict(a)}"),
+        _section(f"*{esc(p.name)}* in *{esc(r.region.name)}*{for_whom}\n{_verdict(a)}{ask}"),
+        *_whole_truth(r),
         {
             "type": "section",
             "fields": [
@@ -127,9 +186,9 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
                 + "\n".join(_option_line(o) for o in r.alternatives)
             )
         )
-    verified = r.verified_text
-    if r.verified and _USER_ID.match(r.verified[1]):
-        verified = verified.replace(r.verified[1], f"<@{r.verified[1]}>")
+    verified = esc(r.verified_text)
+    if r.verified:
+        verified = verified.replace(esc(r.verified.by), who(r.verified.by))
     blocks.append(_context(f"SKU {esc(p.sku)} · {verified}"))
     if share:
         blocks += actions(buttons_for(r))
@@ -179,8 +238,15 @@ _ANSWER_BLOCKS_MAX = 4096
 
 
 def _rendered(reply: ProductAnswer, share: bool) -> _Rendered:
-    held = (reply.product, reply.region, reply.assessment, reply.alternatives)
-    key = (*map(id, held), reply.verified, reply.can_verify, share)
+    held = (
+        reply.product,
+        reply.region,
+        reply.assessment,
+        reply.alternatives,
+        reply.segment,
+        reply.differences,
+    )
+    key = (*map(id, held), reply.verified, reply.can_verify, reply.show_all, share)
     hit = _ANSWER_BLOCKS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit.held, held, strict=True)):
         return hit
@@ -230,25 +296,45 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
         ]
     elif isinstance(reply, RegionOverview):
         head = f"*Sellable in {esc(reply.region.name)}*: {reply.total_sellable} products"
-        lines = "\n".join(_option_line(o) for o in reply.sellable) or "Nothing recorded."
-        blocks = [_section(head), _section(lines)]
+        listed = "\n".join(_option_line(o) for o in reply.sellable) or "Nothing recorded."
+        blocks = [_section(head), _section(listed)]
         if reply.total_sellable > len(reply.sellable):
             blocks.append(_context(f"Showing {len(reply.sellable)}. Name a product for details."))
     elif isinstance(reply, ProductOverview):
-        lines = "\n".join(
-            f"• *{esc(row.region.name)}*: {_verdict(row.assessment)}" for row in reply.rows
-        )
+        lines: list[str] = []
+        for row in reply.rows:
+            lines.append(f"• *{esc(row.region.name)}*: {_verdict(row.assessment)}")
+            lines += [
+                "    " + _difference_line(d, reply.product.ask).replace("• ", "◦ except ", 1)
+                for d in row.differences
+            ]
         blocks = [
             _section(f"*{esc(reply.product.name)}* by region"),
-            _section(lines),
+            *_listed("", lines),
             _context(
                 "Name a market for the full answer, e.g. `/product uk "
                 + esc(reply.product.name.lower())
                 + "`"
             ),
         ]
-    elif isinstance(reply, NotFound):
+    elif isinstance(reply, NotFound | SegmentList):
         blocks = [_section(esc(reply.fallback))]
+    elif isinstance(reply, UnknownMarket):
+        text = esc(reply.fallback)
+        if reply.ask:
+            text = text.replace(esc(reply.ask), who(reply.ask))
+        blocks = [_section(f"{_ICON[Verdict.NOT_AVAILABLE]} {text}")]
+    elif isinstance(reply, Battlecard):
+        where = f" in *{esc(reply.region.name)}*" if reply.region else ""
+        lines = [_option_line(r.option) + f"\n    {esc(r.difference)}" for r in reply.rivals]
+        blocks = [*_listed(f"*Against {esc(reply.competitor)}*{where}", lines)]
+    elif isinstance(reply, Capability):
+        where = f" in *{esc(reply.region.name)}*" if reply.region else ""
+        found = [
+            _option_line(o) + f"\n    _{esc(m)}_"
+            for o, m in zip(reply.options, reply.matched, strict=True)
+        ]
+        blocks = [*_listed(f"*Products with “{esc(reply.query)}”*{where}", found)]
     elif isinstance(reply, Help):
         blocks = [
             _section(esc(reply.intro) + "\n" + "\n".join(f"• `{esc(e)}`" for e in reply.examples)),
@@ -259,9 +345,9 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
     elif isinstance(reply, History):
         blocks = [_section(f"*History of {esc(reply.product_name)}*")]
         for e in reply.entries:
-            who = f"<@{e.actor}>" if _USER_ID.match(e.actor) else esc(e.actor)
+            actor = who(e.actor)
             blocks.append(
-                _section(f"*{_when(e.at)}* · {who}\n" + "\n".join(f"• {esc(t)}" for t in e.lines))
+                _section(f"*{_when(e.at)}* · {actor}\n" + "\n".join(f"• {esc(t)}" for t in e.lines))
             )
         if not reply.entries:
             blocks.append(_section("No recorded changes yet."))

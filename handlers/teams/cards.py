@@ -28,6 +28,9 @@ from bot.payloads import Decision
 from bot.replies import (
     Ambiguous,
     Assessment,
+    Battlecard,
+    Capability,
+    Difference,
     Help,
     History,
     NotFound,
@@ -37,11 +40,14 @@ from bot.replies import (
     ProductAnswer,
     ProductOverview,
     RegionOverview,
+    SegmentList,
+    UnknownMarket,
     band_text,
     format_money,
+    more_text,
 )
 from bot.reports import CHART_ALT, Report, unlisted_regions
-from bot.types import UserRef
+from bot.types import UserRef, platform_of
 from handlers.teams.inbound import STATE, VALUE, VERB
 
 # Every card declares 1.5: the highest version every Teams client renders, mobile included (a
@@ -97,6 +103,36 @@ def _verdict(a: Assessment) -> str:
     return f"**{a.verdict.value}**" + (f" — {plain(detail)}" if detail else "")
 
 
+def _teams_id(user_id: str) -> str | None:
+    platform, sep, uid = user_id.partition(":")
+    if sep and platform in ("teams", "slack"):
+        return uid if platform == "teams" else None
+    return user_id if platform_of(user_id) == "teams" else None
+
+
+def who(user_id: str | None, mentions: list[dict[str, Any]]) -> str:
+    """A person to ask: a Teams mention (its entity added to `mentions`) for a Teams user,
+    else the id as text (a Slack user cannot be mentioned on Teams)."""
+    if not user_id:
+        return ""
+    teams_id = _teams_id(user_id)
+    if teams_id is None:
+        return plain(user_id)
+    tag = f"<at>{teams_id}</at>"
+    if not any(m["text"] == tag for m in mentions):
+        mentions.append(
+            {"type": "mention", "text": tag, "mentioned": {"id": teams_id, "name": teams_id}}
+        )
+    return tag
+
+
+def _difference(d: Difference, ask: str | None, mentions: list[dict[str, Any]]) -> str:
+    other = d.ask_instead(ask)
+    return f"- {plain(d.label)}: {_verdict(d.assessment)}" + (
+        f" · ask {who(other, mentions)}" if other else ""
+    )
+
+
 def _option(o: Option) -> str:
     if o.assessment is None:
         return f"- {plain(o.product.name)}"
@@ -124,6 +160,7 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
     """A reply as a card; a copy someone shared carries who shared it, and no presses."""
     body: list[dict[str, Any]]
     actions: list[dict[str, Any]] = []
+    mentions: list[dict[str, Any]] = []
     if isinstance(reply, Report):
         return coverage(reply)
     if isinstance(reply, HomeView):
@@ -136,9 +173,23 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         return card(body, reply.fallback)
     if isinstance(reply, ProductAnswer):
         p, a = reply.product, reply.assessment
+        for_whom = f" for {plain(reply.segment.name)}" if reply.segment else ""
         body = [
-            text(f"{plain(p.name)} in {plain(reply.region.name)}", weight="Bolder", size="Medium"),
+            text(
+                f"{plain(p.name)} in {plain(reply.region.name)}{for_whom}",
+                weight="Bolder",
+                size="Medium",
+            ),
             text(_verdict(a)),
+        ]
+        if reply.ask:
+            body.append(text(f"Ask {who(reply.ask, mentions)}"))
+        if reply.differences:
+            lines = [_difference(d, reply.ask, mentions) for d in reply.shown_differences]
+            if reply.hidden:
+                lines.append(plain(more_text(reply.hidden)))
+            body.append(text("**Except**\n" + "\n".join(lines)))
+        body += [
             facts(
                 [
                     ("Pricing band", plain(band_text(a.band))),
@@ -167,6 +218,10 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
                     + "\n".join(_option(o) for o in reply.alternatives)
                 )
             )
+        verified = plain(reply.verified_text)
+        if reply.verified:
+            verified = verified.replace(plain(reply.verified.by), who(reply.verified.by, mentions))
+        body.append(text(verified, isSubtle=True))
         actions = [
             {"type": "Action.OpenUrl", "title": d.title[:40], "url": d.url} for d in p.docs[:4]
         ]
@@ -189,6 +244,10 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
             text(f"{plain(reply.product.name)} by region", weight="Bolder"),
             facts([(plain(r.region.name), _verdict(r.assessment)) for r in reply.rows]),
         ]
+        for r in reply.rows:
+            if r.differences:
+                lines = [_difference(d, reply.product.ask, mentions) for d in r.differences]
+                body.append(text(f"**Except in {plain(r.region.name)}**\n" + "\n".join(lines)))
     elif isinstance(reply, Help):
         body = [
             text(plain(reply.intro)),
@@ -196,8 +255,24 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         ]
     elif isinstance(reply, OpenForm):
         return form(reply.spec)
-    elif isinstance(reply, NotFound | Notice):
+    elif isinstance(reply, NotFound | Notice | SegmentList):
         body = [text(plain(reply.fallback))]
+    elif isinstance(reply, UnknownMarket):
+        line = plain(reply.fallback)
+        if reply.ask:
+            line = line.replace(plain(reply.ask), who(reply.ask, mentions))
+        body = [text(line)]
+    elif isinstance(reply, Battlecard):
+        where = f" in {plain(reply.region.name)}" if reply.region else ""
+        body = [text(f"Against {plain(reply.competitor)}{where}", weight="Bolder")]
+        body += [text(_option(r.option) + f"\n  {plain(r.difference)}") for r in reply.rivals]
+    elif isinstance(reply, Capability):
+        where = f" in {plain(reply.region.name)}" if reply.region else ""
+        body = [text(f"Products with “{plain(reply.query)}”{where}", weight="Bolder")]
+        body += [
+            text(_option(o) + f"\n  _{plain(m)}_")
+            for o, m in zip(reply.options, reply.matched, strict=True)
+        ]
     elif isinstance(reply, History):
         body = [text(f"History of {plain(reply.product_name)}", weight="Bolder")]
         for e in reply.entries:
@@ -213,7 +288,10 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         raise TypeError(type(reply).__name__)
     if shared_by is not None:
         body.append(text(f"Shared by {plain(person(shared_by))}", isSubtle=True))
-    return card(body, reply.fallback, actions)
+    out = card(body, reply.fallback, actions)
+    if mentions:
+        out["msteams"] = {"entities": mentions}
+    return out
 
 
 def person(user: UserRef) -> str:

@@ -3,6 +3,7 @@ overrides."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -166,3 +167,89 @@ def test_alternatives_match_ranking_the_sellable_products_directly(
             expected = [sellable[i].sku for i in order]
             got = [o.product.sku for o in alternatives(view, product, region)]
             assert got == expected, (product.sku, region.code)
+
+
+# --------------------------------------------------------------------------- segments
+
+# Where the general rule and the rule for public sector (PUB) stand on Australia's path,
+# and what a question about each customer in Australia is told before the lifecycle cap:
+# (general depth, PUB depth) -> (verdict for PUB, verdict with no segment). The general
+# rule says available, PUB's says not_available; None: no such rule.
+SEGMENT_TABLE = {
+    (None, None): (N, N),
+    ("GLOBAL", None): (A, A),
+    ("AU", None): (A, A),
+    (None, "GLOBAL"): (N, N),  # default deny for everyone else too
+    (None, "AU"): (N, N),
+    ("GLOBAL", "GLOBAL"): (N, A),
+    ("GLOBAL", "APAC"): (N, A),
+    ("GLOBAL", "AU"): (N, A),
+    ("AU", "GLOBAL"): (N, A),  # a segment rule anywhere on the path beats general ones
+    ("APAC", "AU"): (N, A),
+    ("AU", "APAC"): (N, A),
+}
+SEGMENT_REASON = "Needs an attestation"
+
+
+@pytest.mark.parametrize("lifecycle", list(Lifecycle))
+@pytest.mark.parametrize(("general", "special"), list(SEGMENT_TABLE))
+def test_segment_rules_by_depth_then_the_lifecycle_cap(
+    lifecycle: Lifecycle, general: str | None, special: str | None
+) -> None:
+    rules = []
+    if general:
+        rules.append(Rule(general, Status.AVAILABLE, "Open"))
+    if special:
+        rules.append(Rule(special, Status.NOT_AVAILABLE, SEGMENT_REASON, segment="PUB"))
+    p = product(lifecycle, *rules)
+    for_pub, for_all = SEGMENT_TABLE[(general, special)]
+    assert assess(catalog(), p, "AU", "PUB").verdict is CAPPED[lifecycle][for_pub]
+    assert assess(catalog(), p, "AU").verdict is CAPPED[lifecycle][for_all]
+    # A segment with no rule of its own is told what everyone is told.
+    assert assess(catalog(), p, "AU", "FSI").verdict is CAPPED[lifecycle][for_all]
+    if special and lifecycle is Lifecycle.GA:
+        assert assess(catalog(), p, "AU", "PUB").reason == SEGMENT_REASON
+
+
+def test_segment_rule_in_another_branch_says_nothing_here() -> None:
+    p = product(
+        Lifecycle.GA,
+        Rule("GLOBAL", Status.AVAILABLE),
+        Rule("EMEA", Status.NOT_AVAILABLE, segment="PUB"),
+        Rule("NZ", Status.NOT_AVAILABLE, segment="PUB"),
+    )
+    assert assess(catalog(), p, "AU", "PUB").verdict is A
+    assert assess(catalog(), p, "NZ", "PUB").verdict is N
+
+
+# --------------------------------------------------------------------------- reasons kept
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "expected"),
+    [
+        (Lifecycle.SUNSET, "Sunset: renewals only. Last-time buy until 2027-03-31"),
+        (Lifecycle.BETA, "Beta: limited release, check with the product team. "
+         "Last-time buy until 2027-03-31"),
+        (Lifecycle.WITHDRAWN, "Withdrawn from sale. Last-time buy until 2027-03-31"),
+        (Lifecycle.GA, "Last-time buy until 2027-03-31"),
+    ],
+)  # fmt: skip
+def test_a_lifecycle_cap_keeps_the_product_managers_reason(
+    lifecycle: Lifecycle, expected: str
+) -> None:
+    p = product(lifecycle, Rule("GLOBAL", Status.AVAILABLE, "Last-time buy until 2027-03-31"))
+    assert assess(catalog(), p, "AU").reason == expected
+
+
+def test_contact_is_the_rules_else_the_products_else_the_owner() -> None:
+    base = product(
+        Lifecycle.GA,
+        Rule("GLOBAL", Status.AVAILABLE),
+        Rule("AU", Status.NOT_AVAILABLE, contact="U0DESK"),
+    )
+    owned = dataclasses.replace(base, owner="U0OWNER")
+    assert assess(catalog(), owned, "AU").contact == "U0DESK"
+    assert assess(catalog(), owned, "NZ").contact == "U0OWNER"
+    contact = dataclasses.replace(owned, contact="U0SE")
+    assert assess(catalog(), contact, "NZ").contact == "U0SE"

@@ -256,7 +256,7 @@ def test_misspelt_markets_are_found_as_against_every_label(demo_view: CatalogVie
     ]
     for span in spans:
         got = process.extractOne(span, lexicon._fuzzy_labels, scorer=fuzz.ratio, score_cutoff=84)
-        expected = (lexicon._fuzzy[got[2]][1], float(got[1])) if got is not None else None
+        expected = (lexicon._fuzzy[got[2]][1], float(got[1]), True) if got is not None else None
         assert lexicon._fuzzy_find(span) == expected, span
 
 

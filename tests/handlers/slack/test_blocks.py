@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.catalog import CatalogView, answer_query
-from bot.replies import Assessment, Notice, ProductAnswer
+from bot.replies import Assessment, Freshness, Notice, ProductAnswer
 from bot.types import Competitor, Doc, Lifecycle, PricingBand, Region, SalesProduct, Verdict
 from handlers.slack.blocks import ephemeral_json, render
 
@@ -83,7 +83,9 @@ def test_a_product_answer_renders_the_same_from_the_memo_and_cannot_be_corrupted
     again = render(reply)
     assert {"type": "divider"} not in again["blocks"]
     assert again == render(reply)
-    verified = dataclasses.replace(reply, verified=(dt.datetime(2026, 11, 1), "U0PM1"))
+    verified = dataclasses.replace(
+        reply, verified=Freshness(dt.datetime(2026, 11, 1), "U0PM1", 3, False)
+    )
     assert render(verified) != again  # what the asker sees is part of the key
     assert "<@U0PM1>" in str(render(verified)["blocks"])
     assert render(reply, share=False) != again
@@ -103,5 +105,7 @@ async def test_the_ack_body_is_what_bolt_would_encode_and_a_product_answer_is_ke
         assert json.loads(ephemeral_json(reply)) == json.loads(sent.body), q
     reply = answer_query(demo_view, "widget lite in australia")
     assert ephemeral_json(reply) is ephemeral_json(reply)  # encoded once, then kept
-    verified = dataclasses.replace(reply, verified=(dt.datetime(2026, 11, 1), "U0PM1"))
+    verified = dataclasses.replace(
+        reply, verified=Freshness(dt.datetime(2026, 11, 1), "U0PM1", 3, False)
+    )
     assert "<@U0PM1>" in ephemeral_json(verified) and "<@U0PM1>" not in ephemeral_json(reply)

@@ -32,7 +32,10 @@ async def test_lookup_is_answered_in_the_ack_ephemerally(slack: SlackDriver) -> 
 
 async def test_not_available_gives_reason_and_alternatives(slack: SlackDriver) -> None:
     body = (await slack.command("widget lite in oz")).json
-    assert body["text"] == "Widget Lite: Not available in Australia — Not licensed"
+    assert body["text"] == (
+        "Widget Lite: Not available in Australia — Not licensed. Ask U01PMALICE"
+    )
+    assert "Ask <@U01PMALICE>" in str(body["blocks"])  # whom to ask, as a mention
     alt = [b for b in body["blocks"] if "Sellable alternatives" in str(b)]
     assert alt and "Widget Pro" in str(alt[0])  # same family, sellable in AU
 
@@ -56,7 +59,9 @@ async def test_share_posts_the_same_answer_in_channel(slack: SlackDriver) -> Non
     posted = slack.fake.responses[0]
     assert posted["response_type"] == "in_channel"
     assert posted["replace_original"] is False
-    assert posted["text"] == "Widget Lite: Not available in Australia — Not licensed"
+    assert (
+        posted["text"] == "Widget Lite: Not available in Australia — Not licensed. Ask U01PMALICE"
+    )
     assert "Shared by <@U0SALES2>" in str(posted["blocks"])
     assert "product.share" not in str(posted["blocks"])  # no button on the shared copy
 

@@ -1,0 +1,287 @@
+"""Reading a question: segment words, markets the catalog lacks, products named after a
+country, competitors and capabilities; and bad input that must still get a clear answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+from rapidfuzz import fuzz
+
+from bot.catalog import CatalogView, answer_query
+from bot.catalog_file import CatalogSpec, parse_catalog
+from bot.matching import tokens_of
+from bot.replies import (
+    Ambiguous,
+    Battlecard,
+    Capability,
+    NotFound,
+    ProductAnswer,
+    ProductOverview,
+    UnknownMarket,
+)
+from bot.types import Lifecycle, Rule, SalesProduct, Segment, Status
+from tests.conftest import DATA, demo_text, view_of
+
+
+def _with(
+    spec: CatalogSpec, *products: SalesProduct, segments: tuple[Segment, ...] = ()
+) -> CatalogView:
+    return view_of(
+        dataclasses.replace(
+            spec, products=(*spec.products, *products), segments=(*spec.segments, *segments)
+        )
+    )
+
+
+def _product(sku: str, name: str, *rules: Rule) -> SalesProduct:
+    return SalesProduct(sku, name, Lifecycle.GA, None, owner="U0PMX", rules=rules)
+
+
+@pytest.fixture(scope="module")
+def demo() -> CatalogView:
+    spec = parse_catalog(demo_text())
+    return _with(
+        spec,
+        _product("WDG-MAX", "Widget Pro Max", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("JP-CONN", "Japan Connector", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("CN-BRIDGE", "China Bridge", Rule("EMEA", Status.AVAILABLE)),
+        _product("BANK-HUB", "Banking Hub", Rule("GLOBAL", Status.RESTRICTED)),
+    )
+
+
+@pytest.fixture(scope="module")
+def unseen() -> CatalogView:
+    return view_of(parse_catalog((DATA / "unseen_catalog.yaml").read_text()))
+
+
+def _answer(view: CatalogView, question: str) -> ProductAnswer:
+    reply = answer_query(view, question)
+    assert isinstance(reply, ProductAnswer), (question, reply)
+    return reply
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "widget pro germany government",
+        "government widget pro germany",
+        "WIDGET PRO GERMANY GOVERNMENT",
+        "can I sell widget pro to the government in germany",
+        "widget pro germany goverment",  # a typo
+        "germany public sector widget pro",
+        "widget pro for gov in deutschland",
+    ],
+)
+def test_segment_words_stand_anywhere_and_never_break_the_product(
+    demo: CatalogView, question: str
+) -> None:
+    # "Widget Pro Max" shares every word of "Widget Pro": the segment word must not tip
+    # the question into an ambiguity between them.
+    reply = _answer(demo, question)
+    assert (reply.product.sku, reply.region.code) == ("WDG-PRO", "DE")
+    assert reply.segment is not None and reply.segment.code == "PUB"
+    assert reply.fallback.startswith("Widget Pro: Not available in Germany for Public sector")
+
+
+def test_banks_in_france(demo: CatalogView) -> None:
+    reply = _answer(demo, "can I sell widget pro to banks in france")
+    assert reply.segment is not None and reply.segment.code == "FSI"
+    assert reply.region.code == "FR"
+
+
+def test_a_segment_spelt_like_a_product_word_stays_the_product(demo: CatalogView) -> None:
+    # "banking" is the FSI segment's alias and also Banking Hub's first word.
+    reply = _answer(demo, "banking hub germany")
+    assert (reply.product.sku, reply.region.code, reply.segment) == ("BANK-HUB", "DE", None)
+
+
+def test_no_segment_asked_lists_the_segments_that_differ(demo: CatalogView) -> None:
+    reply = _answer(demo, "widget pro germany")
+    assert reply.segment is None
+    assert [(d.label, d.assessment.verdict.value) for d in reply.differences] == [
+        ("Public sector", "Not available"),
+        ("Financial services", "Restricted"),
+    ]
+    assert "Ask U01PMALICE" in reply.fallback
+
+
+# --------------------------------------------------------------------------- markets
+
+
+@pytest.mark.parametrize(
+    ("question", "market"),
+    [
+        ("sentinel gateway china", "China"),
+        ("sentinel gateway in the EU", "European Union"),
+        ("Sentinel Gateway DACH", "DACH"),
+        ("sentinel gateway nordics", "Nordics"),
+        ("sentinel gateway benelux", "Benelux"),
+        ("sentinel gateway mena", "Middle East and North Africa"),
+        ("sentinel gateway anz", "Australia and New Zealand"),
+        ("sentinel gateway côte d'ivoire", "Côte d'Ivoire"),
+        ("sentinel gateway ESP", "Spain"),  # an ISO code
+    ],
+)
+def test_markets_the_catalog_lacks_are_named(
+    unseen: CatalogView, question: str, market: str
+) -> None:
+    reply = answer_query(unseen, question)
+    assert isinstance(reply, UnknownMarket), question
+    assert reply.market == market
+    assert reply.product is not None and reply.product.name == "Sentinel Gateway"
+
+
+def test_the_catalogs_own_names_win(demo: CatalogView, unseen: CatalogView) -> None:
+    assert _answer(demo, "widget pro europe").region.code == "EMEA"  # the demo's alias
+    assert _answer(unseen, "sentinel gateway asia").region.code == "APAC"
+    assert _answer(demo, "widget pro uae").region.code == "AE"
+
+
+def test_a_market_only_question_about_an_unknown_market(demo: CatalogView) -> None:
+    reply = answer_query(demo, "china")
+    assert isinstance(reply, UnknownMarket) and reply.product is None
+    assert "nothing is recorded as sellable there" in reply.fallback
+
+
+@pytest.mark.parametrize(
+    ("question", "sku", "region"),
+    [
+        ("japan connector", "JP-CONN", None),
+        ("japan connector uk", "JP-CONN", "UK"),
+        ("japan connector in japan", "JP-CONN", "JP"),
+        ("australia japan connector", "JP-CONN", "AU"),
+        ("china bridge", "CN-BRIDGE", None),
+        ("china bridge germany", "CN-BRIDGE", "DE"),
+    ],
+)
+def test_a_product_named_after_a_country_is_still_the_product(
+    demo: CatalogView, question: str, sku: str, region: str | None
+) -> None:
+    reply = answer_query(demo, question)
+    if region is None:
+        assert isinstance(reply, ProductOverview) and reply.product.sku == sku
+    else:
+        assert isinstance(reply, ProductAnswer), (question, reply)
+        assert (reply.product.sku, reply.region.code) == (sku, region)
+
+
+def test_china_bridge_in_china_is_an_unknown_market(demo: CatalogView) -> None:
+    reply = answer_query(demo, "china bridge in china")
+    assert isinstance(reply, UnknownMarket)
+    assert reply.product is not None and reply.product.sku == "CN-BRIDGE"
+
+
+# --------------------------------------------------------------------------- competitors
+
+
+def test_a_competitor_gets_a_battlecard(demo: CatalogView, unseen: CatalogView) -> None:
+    card = answer_query(demo, "vs gizmotron")
+    assert isinstance(card, Battlecard) and card.region is None
+    names = [r.option.product.name for r in card.rivals]
+    assert names == ["Widget Pro", "Widget Lite", "Widget Enterprise Suite"]
+    assert "keeps working offline" in card.rivals[0].difference
+    # The name alone, misspelt, in a market: with our verdicts there.
+    card = answer_query(unseen, "histrianx germany")
+    assert isinstance(card, Battlecard) and card.region is not None
+    (rival,) = card.rivals
+    assert rival.option.product.name == "Plant Data Vault"
+    assert rival.option.assessment is not None
+    assert card.fallback.startswith("Against HistorianX in Germany: Plant Data Vault")
+    card = answer_query(unseen, "versus shaketrak")
+    assert isinstance(card, Battlecard)
+    assert [r.option.product.name for r in card.rivals] == ["VibraSense 300"]
+
+
+def test_an_unknown_competitor_is_not_found(unseen: CatalogView) -> None:
+    assert isinstance(answer_query(unseen, "vs zorblatt"), NotFound)
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+@pytest.mark.parametrize(
+    ("view_name", "question", "expected", "region"),
+    [
+        ("demo", "saml australia", {"Identity Bridge", "Widget Enterprise Suite"}, "AU"),
+        ("demo", "offline sync germany", {"Widget Pro"}, "DE"),
+        ("unseen", "geofencing japan", {"Atlas Asset Tracker"}, "JP"),
+        ("unseen", "air-gaped uk", {"Nimbus Edge Cluster"}, "UK"),  # a typo
+        ("unseen", "radiometric imaging", {"Thermal Lens"}, None),
+    ],
+)
+def test_a_capability_question_finds_products_by_trait(
+    demo: CatalogView,
+    unseen: CatalogView,
+    view_name: str,
+    question: str,
+    expected: set[str],
+    region: str | None,
+) -> None:
+    view = demo if view_name == "demo" else unseen
+    reply = answer_query(view, question)
+    assert isinstance(reply, Capability), (question, reply)
+    assert expected <= {o.product.name for o in reply.options}
+    assert (reply.region.code if reply.region else None) == region
+    if region is not None:
+        assert all(o.assessment is not None for o in reply.options)
+
+
+def test_product_names_still_win_over_traits(demo: CatalogView) -> None:
+    assert _answer(demo, "ledger sync germany").product.sku == "LDG-SYNC"
+    assert isinstance(answer_query(demo, "ledger sync"), ProductOverview)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _asked_product(reply: object, question: str) -> None:
+    """No verdict for a product that the question does not name (not even by a typo)."""
+    products = []
+    if isinstance(reply, ProductAnswer | ProductOverview | UnknownMarket):
+        products = [reply.product] if reply.product else []
+    asked = tokens_of(question)
+    for p in products:
+        words = {w for n in (p.name, *p.aliases, p.sku) for w in tokens_of(n)}
+        assert any(fuzz.ratio(w, a) >= 60 or w.startswith(a) for w in words for a in asked), (
+            question,
+            p.name,
+        )
+
+
+def test_bad_input_gets_a_clear_answer(demo: CatalogView) -> None:
+    rng = random.Random(14)
+    alphabet = "abcdefghijklmnopqrstuvwxyz  éüß中文🙂🇩🇪-/&<>"
+    questions = [
+        "🙂 WIDGET PRO 🇩🇪 GOVERNMENT",
+        "ẃidget pró germany",
+        "government",
+        "banks banks banks",
+        "germany germany widget pro banks government",
+        "x" * 500,
+        "widget pro " + "germany " * 60,
+        "<!channel> widget pro",
+        "",
+        "   ",
+        *("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 500))) for _ in range(200)),
+    ]
+    for q in questions:
+        reply = answer_query(demo, q)
+        assert reply.fallback
+        _asked_product(reply, q)
+        if isinstance(reply, Ambiguous):
+            assert reply.options
+
+
+def test_emoji_and_case_do_not_change_the_answer(demo: CatalogView) -> None:
+    plain = _answer(demo, "widget pro germany government")
+    fancy = _answer(demo, "🙂 WIDGET PRO 🇩🇪 Germany GOVERNMENT!!")
+    assert (fancy.product, fancy.region, fancy.segment) == (
+        plain.product,
+        plain.region,
+        plain.segment,
+    )
