@@ -446,7 +446,9 @@ class FeedbackService:
             region_code = region_text
         elif region_text:  # typed (a client that sends the text)
             hits = view.regions.find(matching.tokens_of(region_text))
-            if hits and hits[0].end - hits[0].start == len(matching.tokens_of(region_text)):
+            whole = len(matching.tokens_of(region_text))
+            # A market the catalog lacks (bot.markets) is no region to file feedback under.
+            if hits and hits[0].known and hits[0].end - hits[0].start == whole:
                 region_code = hits[0].code
             else:
                 errors["region"] = f"I don't know the region “{region_text[:40]}”."

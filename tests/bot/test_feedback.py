@@ -246,3 +246,13 @@ async def test_stale_new_items_are_raised_once_per_period(
     assert await svc.remind_stale() == 0  # reminded just now
     keys = [r["dedupe_key"] for r in await SqlOutbox(engine).messages()]
     assert keys == [f"fb:{item_id}:triage:new", f"fb:{item_id}:triage:remind:2026-12-01"]
+
+
+async def test_a_market_the_catalog_lacks_is_no_region_to_file_under(
+    svc: FeedbackService,
+) -> None:
+    # The matcher knows China is a market (to answer "widget pro china"), but the catalog
+    # has no region for it: feedback cannot be filed under it.
+    result = await svc.submit(user=SALES, values=values(region="China"))
+    assert isinstance(result, Invalid)
+    assert result.errors == {"region": "I don't know the region “China”."}

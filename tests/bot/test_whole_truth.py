@@ -127,6 +127,23 @@ def generated(seed: int = 14) -> SalesCatalog:
                 rules=tuple(rules.values()),
             )
         )
+    # Exceptions high in the tree with no rule beneath them: every market they cover
+    # differs from the root, and must be named.
+    products.append(
+        SalesProduct(
+            "P-AREA",
+            "Area product",
+            Lifecycle.GA,
+            None,
+            owner="U0OWNER",
+            rules=(
+                Rule("GLOBAL", Status.AVAILABLE),
+                Rule("A1", Status.NOT_AVAILABLE, "Not licensed"),
+                Rule("S07", Status.RESTRICTED, "Reseller only"),
+                Rule("A2", Status.NOT_AVAILABLE, "Tender rules", segment="PUB"),
+            ),
+        )
+    )
     return SalesCatalog(1, {}, regions, tuple(products), {s.code: s for s in SEGMENTS})
 
 

@@ -37,7 +37,9 @@ async def test_console_answers_like_slack(catalog_service: CatalogService) -> No
         "quit\n"
         "/product never reached\n",
     )
-    assert out[0].splitlines()[0] == "Widget Lite: Not available in Australia — Not licensed"
+    assert out[0].splitlines()[0] == (
+        "Widget Lite: Not available in Australia — Not licensed. Ask U01PMALICE"
+    )
     assert "Sellable alternatives in Australia:" in out[0]
     assert out[1].startswith("3 products match “widget” in Australia")
     assert out[2] == "(now acting as U01PMALICE)"

@@ -83,7 +83,7 @@ async def test_editing_one_rule_of_150_keeps_all_the_others(big: SlackDriver) ->
     spec = await big.services.catalog.export_catalog()
     name = next(r.name for r in spec.regions if r.code == region)
     answer = (await big.command(f"{BIG_NAME} in {name}")).json["text"]
-    assert answer == f"{BIG_NAME}: Not available in {name} — Sanctions"
+    assert answer.startswith(f"{BIG_NAME}: Not available in {name} — Sanctions. Ask ")
 
 
 async def test_region_fields_reach_every_one_of_250_regions(big: SlackDriver) -> None:

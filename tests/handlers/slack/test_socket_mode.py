@@ -56,7 +56,9 @@ async def test_slash_command_over_socket_mode(
         )
         await wait_for(lambda: any(a.get("envelope_id") == "env-1" for a in fake_slack.socket_acks))
         ack = next(a for a in fake_slack.socket_acks if a.get("envelope_id") == "env-1")
-        assert ack["payload"]["text"] == "Widget Lite: Not available in Australia — Not licensed"
+        assert ack["payload"]["text"] == (
+            "Widget Lite: Not available in Australia — Not licensed. Ask U01PMALICE"
+        )
         assert ack["payload"]["response_type"] == "ephemeral"
     finally:
         await server.close()

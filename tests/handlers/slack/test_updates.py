@@ -112,7 +112,7 @@ async def test_history_verification_and_still_accurate(updates: SlackDriver) -> 
 
     answer = (await updates.command("widget lite in oz", user=PMS[0])).json
     context = str(answer["blocks"])
-    assert "Last verified" in context and "by <@U0PM1>" in context
+    assert "Verified today by <@U0PM1>" in context
     assert "product.verify" in context  # PMs see "Still accurate"
     sales = (await updates.command("widget lite in oz", user="U0SALES1")).json
     assert "product.verify" not in str(sales["blocks"])
@@ -220,7 +220,7 @@ async def test_pm_edit_changes_the_answer_and_is_announced(updates: SlackDriver)
     garbled = await updates.interaction(view_submission(form, PMS[0], availability="AU ok"))
     assert "One market per line" in garbled.json["errors"]["availability"]
     still = (await updates.command("widget lite in oz")).json["text"]
-    assert still == "Widget Lite: Not available in Australia — Not licensed"
+    assert still == "Widget Lite: Not available in Australia — Not licensed. Ask U01PMALICE"
 
     saved = await updates.interaction(
         view_submission(
