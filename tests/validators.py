@@ -357,7 +357,36 @@ def _schema_for(version: str) -> dict[str, Any] | None:
         choice_set["choices.data"] = later_defs["Input.ChoiceSet"]["properties"]["choices.data"]
         defs["ChoiceInputStyle"] = later_defs["ChoiceInputStyle"]
         defs["Data.Query"] = later_defs["Data.Query"]
+        # Teams' other documented addition: @mentions in a card, as `msteams.entities` on
+        # the card (each a mention naming the user's id). Only that shape is allowed.
+        defs["AdaptiveCard"]["properties"]["msteams"] = TEAMS_MENTIONS
     return schema
+
+
+TEAMS_MENTIONS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "entities": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["type", "text", "mentioned"],
+                "properties": {
+                    "type": {"enum": ["mention"]},
+                    "text": {"type": "string", "pattern": "^<at>[^<>]+</at>$"},
+                    "mentioned": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["id", "name"],
+                        "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    },
+}
 
 
 @cache
