@@ -87,6 +87,7 @@ class ProductUpdates:
         self._misses: dict[tuple[str, str | None], int] = {}
         self._refreshing: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
 
     # -- the change engine's second half: who hears what, and the record
 
@@ -269,13 +270,16 @@ class ProductUpdates:
         await self.flush_misses()
 
     async def flush_misses(self) -> None:
-        pending, self._misses = self._misses, {}
-        try:
-            await self._repo.record_misses(
-                counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
-            )
-        except Exception:  # the counts are a hint for PMs: log, never fail a lookup
-            log.exception("could not record lookup misses")
+        # One flush at a time: the gap list's flush must not read the counts while the
+        # background flush is still writing the ones it took.
+        async with self._flushing:
+            pending, self._misses = self._misses, {}
+            try:
+                await self._repo.record_misses(
+                    counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
+                )
+            except Exception:  # the counts are a hint for PMs: log, never fail a lookup
+                log.exception("could not record lookup misses")
 
     async def gap_report(self, *, days: int = 7) -> list[str]:
         await self.flush_misses()
