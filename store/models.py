@@ -87,7 +87,7 @@ class AvailabilityRuleRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_type=sa.Text)
     from_date: dt.date | None = None
     pricing_band_code: str | None = Field(default=None, max_length=32)
-    # "" for a general rule (see migration 0010), else the segment's code.
+    # "" for a general rule (see migration 0011), else the segment's code.
     segment_code: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     contact: str | None = Field(default=None, max_length=64)
     position: int = 0
