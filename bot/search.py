@@ -28,7 +28,7 @@ def region_choices(
     ranked: dict[str, int] = {}
     words = tokens_of(query)
     for hit in lexicon.find(words):
-        if hit.end - hit.start == len(words):  # the whole text names it
+        if hit.known and hit.end - hit.start == len(words):  # the whole text names it
             ranked.setdefault(hit.code, 0)
     for r in regions.values():
         rank = _rank(q, (r.name, r.code, *r.aliases))
