@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bot import matching
 from bot.catalog import CatalogService, CatalogView
@@ -25,7 +25,7 @@ from bot.items import (
     Urgency,
 )
 from bot.payloads import Decision, Triage, TriageReason
-from bot.ports import Clock, FeedbackRepository, Lane, Notification
+from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore
 from bot.search import region_label
 from bot.types import Refused, UserRef, Why, is_listed
 
@@ -178,6 +178,9 @@ class TriageView:
     region_name: str | None = None
     reminder: bool = False  # raised again: still waiting for a decision
     problem: AlreadyDecided | Refused | None = None  # told to the PM who just pressed
+    # Display names of the people on the card: someone from the other platform can be
+    # named, not mentioned (their id means nothing there).
+    names: Mapping[UserRef, str] = field(default_factory=dict)
 
     @property
     def allowed(self) -> tuple[Action, ...]:
@@ -386,11 +389,18 @@ class FeedbackService:
         catalog: CatalogService,
         clock: Clock,
         settings: Settings,
+        people: PeopleStore | None = None,
     ) -> None:
         self._repo = repo
         self._catalog = catalog
         self._clock = clock
         self.settings = settings
+        self._people = people
+
+    async def remember_name(self, user: UserRef, name: str) -> None:
+        """Someone's display name, as their own press or message showed it."""
+        if self._people is not None and name:
+            await self._people.remember(user, name)
 
     # -- capture
 
@@ -478,7 +488,11 @@ class FeedbackService:
             urgency=urgency,
             details=details,
             link=link,
-            permalink=permalink,
+            # The message it came from: carried by the form (a Teams card's data can be
+            # forged), so kept only when it is a plain web address like `link`.
+            permalink=permalink
+            if permalink and _URL.match(permalink) and len(permalink) <= 1000
+            else None,
         )
 
     async def similar_open(self, draft: Draft, *, exclude: int | None = None) -> list[Item]:
@@ -616,6 +630,7 @@ class FeedbackService:
             merge_into = None  # a merge target chosen on a card means nothing to other actions
         if to is Status.DECLINED and not note:
             return Refused(DECLINE_NEEDS_NOTE, Why.NEEDS_NOTE)
+        target = None
         if to is Status.MERGED:
             target = await self._repo.get_item(item_id=merge_into) if merge_into else None
             if target is None or target.id == item.id or not target.is_open:
@@ -641,11 +656,10 @@ class FeedbackService:
             for person in self._recipients(item)
         ]
         notifications.append(self._triage_notification(item, to.value, TriageReason.REFRESH))
-        if merge_into is not None:  # the target's card now counts the merged item
+        if target is not None:  # the target's card now counts the merged item; it lives
+            # on the target's platform, which need not be the merged item's
             notifications.append(
-                self._triage_notification(
-                    replace(item, id=merge_into), f"merged:{item.id}", TriageReason.REFRESH
-                )
+                self._triage_notification(target, f"merged:{item.id}", TriageReason.REFRESH)
             )
         decided = await self._repo.transition(
             transition=transition, allowed_from=TRANSITIONS[to], notifications=notifications
@@ -700,12 +714,16 @@ class FeedbackService:
     ) -> TriageView:
         view = await self._catalog.view()
         region = view.catalog.regions.get(item.region_code or "")
+        people = [item.submitter, *(s.user for s in item.supporters)]
+        if item.decided_by is not None:
+            people.append(item.decided_by)
         return TriageView(
             item,
             tuple(await self.similar_open_to(item)) if item.is_open else (),
             region.name if region else None,
             reminder,
             problem,
+            await self._people.names(people) if self._people is not None else {},
         )
 
     async def get(self, item_id: int) -> Item | None:

@@ -90,6 +90,7 @@ class Interaction:
     # platform takes none.
     files_to: str | None = None
     instance: str = ""  # the platform's id of the form shown (a Slack view id), if any
+    user_name: str = ""  # the display name the platform gave with it, if any
 
 
 # Every form carries a token of its own in its state (a Slack modal's private_metadata, a
@@ -265,6 +266,7 @@ class Interactions:
         handler = self.table.get(i.id)
         if handler is None:
             return Private(UNKNOWN_ACTION)
+        await self.feedback.remember_name(i.user, i.user_name)
         # A form shown again in answer to its own submission keeps its token.
         return _stamped(await handler(i), i)
 

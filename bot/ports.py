@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Protocol
@@ -77,6 +77,14 @@ class ConversationStore(Protocol):
     async def get(self, *, key: str) -> dict[str, Any] | None: ...
 
     async def keys(self, *, prefix: str) -> list[str]: ...
+
+
+class PeopleStore(Protocol):
+    """Display names per platform, learned from each person's own activity."""
+
+    async def remember(self, user: UserRef, name: str) -> None: ...
+
+    async def names(self, users: Iterable[UserRef]) -> dict[UserRef, str]: ...
 
 
 class SeenStore(Protocol):

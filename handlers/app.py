@@ -39,6 +39,7 @@ from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
+from store.people import SqlPeople
 from store.repository import SqlRepository
 from store.seen import SqlSeen
 from store.updates_repo import SqlUpdatesRepository
@@ -127,6 +128,7 @@ def build_services(settings: Settings) -> Services:
             triage_channel=settings.triage_channel,
             stale_after_days=settings.feedback_stale_days,
         ),
+        people=SqlPeople(engine),
     )
     outbox = SqlOutbox(engine)
     senders: dict[str, Deliver] = {}

@@ -130,7 +130,9 @@ class SqlFeedbackRepository:
                 status=Status(r.status),
                 created_at=r.created_at,
                 merged_into=r.merged_into_id,
-                decided_by=UserRef(r.submitter_platform, r.decided_by) if r.decided_by else None,
+                decided_by=UserRef(r.decided_by_platform or r.submitter_platform, r.decided_by)
+                if r.decided_by
+                else None,
                 decided_at=r.decided_at,
                 note=r.note,
                 supporters=tuple(supporters[r.id]),
@@ -298,6 +300,7 @@ class SqlFeedbackRepository:
                 .values(
                     status=t.to_status.value,
                     decided_by=t.actor.id,
+                    decided_by_platform=t.actor.platform,
                     decided_at=t.at,
                     note=t.note,
                     merged_into_id=t.merged_into,

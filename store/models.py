@@ -135,6 +135,8 @@ class FeedbackItemRow(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     merged_into_id: int | None = Field(default=None, foreign_key="feedback_item.id")
     decided_by: str | None = Field(default=None, max_length=64)
+    # A Teams PM may decide a Slack item: the decider's platform is their own, not the item's.
+    decided_by_platform: str | None = Field(default=None, max_length=16)
     decided_at: dt.datetime | None = None
     note: str | None = Field(default=None, sa_type=sa.Text)
     created_at: dt.datetime
@@ -296,6 +298,16 @@ class BriefingRow(SQLModel, table=True):
     minutes: int = 0
     submission_key: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PersonRow(SQLModel, table=True):
+    """A person's display name on their platform, as their own activity last showed it."""
+
+    __tablename__ = "person"
+    platform: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=120)
     updated_at: dt.datetime
 
 

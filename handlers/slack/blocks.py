@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,17 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
             cut = cut[:at]
             break
     return f"{cut.rstrip()} {MORE}"
+
+
+_WEB = re.compile(r"^https?://[^\s<>|]+$")
+
+
+def link(url: str, label: str) -> str:
+    """A link to a web address; anything else (a stored value that is no http(s) address,
+    or one that would break out of `<url|label>`) is shown as escaped text, not a link."""
+    if not _WEB.match(url):
+        return esc(f"{label}: {url}")
+    return f"<{url.replace('&', '&amp;')}|{esc(label)}>"
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -177,7 +188,7 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
         )
     if p.docs:
         blocks.append(
-            _section("*Documents*\n" + "\n".join(f"• <{d.url}|{esc(d.title)}>" for d in p.docs))
+            _section("*Documents*\n" + "\n".join(f"• {link(d.url, d.title)}" for d in p.docs))
         )
     if r.alternatives:
         blocks.append(
@@ -369,9 +380,15 @@ def _money(value: int | None, currency: str | None) -> str:
     return format_money(value, currency or "USD") if value else "—"
 
 
-def mention(user: UserRef) -> str:
-    """A person in Slack text: a mention for a Slack user, the plain id for anyone else."""
-    return f"<@{user.id}>" if user.platform == "slack" and _USER_ID.match(user.id) else esc(user.id)
+def mention(user: UserRef, names: Mapping[UserRef, str] | None = None) -> str:
+    """A person in Slack text: a mention for a Slack user; anyone else by their display
+    name (escaped), since their id means nothing here."""
+    if user.platform == "slack" and _USER_ID.match(user.id):
+        return f"<@{user.id}>"
+    name = (names or {}).get(user)
+    if name:
+        return esc(name)
+    return f"a {user.platform.title()} user" if user.platform != "slack" else esc(user.id)
 
 
 def shared_marker(user: UserRef) -> dict[str, Any]:
@@ -405,11 +422,11 @@ def triage_card(card: TriageView) -> Message:
         },
         _section(">" + esc(item.details).replace("\n", "\n>")),
     ]
-    links = [f"{mention(item.submitter)} on {_when(item.created_at)}"]
+    links = [f"{mention(item.submitter, card.names)} on {_when(item.created_at)}"]
     if item.link:
-        links.append(f"<{item.link}|link>")
+        links.append(link(item.link, "link"))
     if item.permalink:
-        links.append(f"<{item.permalink}|original message>")
+        links.append(link(item.permalink, "original message"))
     blocks.append(_context("From " + " · ".join(links)))
     if item.merged:
         blocks.append(_context("Merged in: " + ", ".join(f"#{i}" for i in item.merged)))
@@ -421,7 +438,7 @@ def triage_card(card: TriageView) -> Message:
         )
     status = f"*Status:* {STATUS_LABEL[item.status]}"
     if item.decided_by:
-        status += f" by {mention(item.decided_by)} on {_when(item.decided_at)}"
+        status += f" by {mention(item.decided_by, card.names)} on {_when(item.decided_at)}"
     if item.merged_into:
         status += f" (into #{item.merged_into})"
     if item.note:

@@ -16,6 +16,14 @@ def user_of(body: dict[str, Any]) -> UserRef:
     return UserRef("slack", str(uid or ""))
 
 
+def name_of(body: dict[str, Any]) -> str:
+    """The acting user's name as the payload gives it (interactions only)."""
+    user = body.get("user")
+    if not isinstance(user, dict):
+        return ""
+    return str(user.get("name") or user.get("username") or "")[:120]
+
+
 def channel_of(body: dict[str, Any]) -> str | None:
     """The conversation a command or press came from (files for the answer go there)."""
     channel = body.get("channel")
@@ -36,6 +44,7 @@ def press(body: dict[str, Any]) -> Interaction:
         value=str(value or "")[:2000],
         values=values_of(body),
         files_to=channel_of(body),
+        user_name=name_of(body),
     )
 
 
@@ -47,6 +56,7 @@ def submission(body: dict[str, Any]) -> Interaction:
         values=values_of(view),
         state=state_of(view),
         instance=str(view.get("id") or "")[:64],
+        user_name=name_of(body),
     )
 
 

@@ -238,6 +238,9 @@ class SlackNotifier:
         item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")
+        if item.triage_channel and item.triage_channel.startswith("teams:"):
+            # Its card is a Teams activity: a Teams id must never reach chat.update.
+            return Failed("this item's triage card lives on Teams")
         channel = item.triage_channel or message.target
         if not channel:
             return Failed("TRIAGE_CHANNEL is not set")

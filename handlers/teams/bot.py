@@ -109,6 +109,7 @@ class TeamsBot(ActivityHandler):
             await self._conversations.save(
                 key=user_key(user.id), reference=reference, replace=_authenticated(turn_context)
             )
+        await self._interactions.feedback.remember_name(user, inbound.name_of(activity))
 
     async def _render(self, outcome: Outcome, *, in_dialog: bool = False) -> dict[str, Any]:
         if outcome.enqueue or outcome.wake:

@@ -294,10 +294,14 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
     return out
 
 
-def person(user: UserRef) -> str:
-    """A person named in a card (a Teams mention needs the user's Teams id, which only their
-    own activities carry)."""
-    return user.id
+def person(user: UserRef, names: Mapping[UserRef, str] | None = None) -> str:
+    """A person named in a card, by display name where we know it (a Teams mention needs
+    the user's Teams id, which only their own activities carry); a Slack id means nothing
+    here, so a Slack user without a known name is "a Slack user"."""
+    name = (names or {}).get(user)
+    if name:
+        return name
+    return user.id if user.platform == "teams" else f"a {user.platform.title()} user"
 
 
 # --------------------------------------------------------------------------- forms
@@ -413,7 +417,10 @@ def triage(view: TriageView) -> Card:
             ]
         ),
         text(plain(item.details)),
-        text(f"From {plain(person(item.submitter))} on {item.created_at:%d %b %Y}", isSubtle=True),
+        text(
+            f"From {plain(person(item.submitter, view.names))} on {item.created_at:%d %b %Y}",
+            isSubtle=True,
+        ),
     ]
     if item.merged:
         body.append(text("Merged in: " + ", ".join(f"#{i}" for i in item.merged), isSubtle=True))
@@ -427,7 +434,7 @@ def triage(view: TriageView) -> Card:
         )
     status = f"**Status:** {STATUS_LABEL[item.status]}"
     if item.decided_by:
-        status += f" by {plain(person(item.decided_by))}"
+        status += f" by {plain(person(item.decided_by, view.names))}"
     if item.merged_into:
         status += f" (into #{item.merged_into})"
     if item.decided_at:

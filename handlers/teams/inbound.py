@@ -3,6 +3,7 @@ submission (Action.Execute, its Action.Submit fallback, a message extension's di
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from typing import Any
@@ -23,6 +24,16 @@ def user_of(activity: Activity) -> UserRef:
     sender = activity.from_property
     aad = getattr(sender, "aad_object_id", None) if sender else None
     return UserRef("teams", str(aad or (sender.id if sender else "")))
+
+
+def name_of(activity: Activity) -> str:
+    """The sender's display name as Teams gives it (kept, to name them on Slack)."""
+    sender = activity.from_property
+    return str(getattr(sender, "name", None) or "")[:120] if sender else ""
+
+
+def _named(interaction: Interaction, activity: Activity) -> Interaction:
+    return dataclasses.replace(interaction, user_name=name_of(activity))
 
 
 def plain_text(text: str) -> str:
@@ -89,14 +100,17 @@ def from_data(user: UserRef, verb: str, data: dict[str, Any]) -> Interaction:
 def execute(activity: Activity) -> Interaction:
     """An Action.Execute invoke (adaptiveCard/action): value.action.verb and .data."""
     action = _dict(_dict(activity.value).get("action"))
-    return from_data(user_of(activity), str(action.get("verb") or ""), _dict(action.get("data")))
+    verb, data = str(action.get("verb") or ""), _dict(action.get("data"))
+    return _named(from_data(user_of(activity), verb, data), activity)
 
 
 def submitted(activity: Activity) -> Interaction | None:
     """An Action.Submit (older clients' fallback): a message whose value carries the verb."""
     value = _dict(activity.value)
     verb = value.get(VERB)
-    return from_data(user_of(activity), verb, value) if isinstance(verb, str) and verb else None
+    if not isinstance(verb, str) or not verb:
+        return None
+    return _named(from_data(user_of(activity), verb, value), activity)
 
 
 def search_query(activity: Activity) -> tuple[str, str]:
@@ -123,4 +137,4 @@ def extension_message(activity: Activity) -> tuple[str, str | None]:
 def extension_submission(activity: Activity) -> Interaction:
     """A message extension dialog's submission: its form's verb and inputs in value.data."""
     data = _dict(_dict(activity.value).get("data"))
-    return from_data(user_of(activity), str(data.get(VERB) or ""), data)
+    return _named(from_data(user_of(activity), str(data.get(VERB) or ""), data), activity)

@@ -170,6 +170,8 @@ class TeamsNotifier:
         item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")
+        if item.triage_channel and item.triage_channel != TRIAGE_KEY:
+            return Failed("this item's triage card lives on Slack")
         reminder = job.reason is TriageReason.REMINDER
         card = cards.triage(await self._feedback.triage_view(item, reminder=reminder))
         existing = item.triage_ts if item.triage_channel == TRIAGE_KEY else None
