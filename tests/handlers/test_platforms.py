@@ -171,7 +171,7 @@ async def test_existing_decisions_get_their_deciders_platform(engine: AsyncEngin
     assert isinstance(
         await feedback.decide(user=TEAMS_PM, item_id=slack_item.id, action=Action.LATER), Decided
     )
-    await migrate.downgrade(engine, "0009")
+    await migrate.downgrade(engine, "0010")
     await migrate.upgrade(engine)
     async with engine.connect() as conn:
         platform = await conn.scalar(sa.text("SELECT decided_by_platform FROM feedback_item"))
