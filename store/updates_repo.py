@@ -155,11 +155,14 @@ class SqlUpdatesRepository:
         out: dict[str, list[tuple[str, str]]] = {}
         if not skus:
             return out
+        rows: list[Any] = []
         async with self.engine.connect() as conn:
-            for r in await conn.execute(
-                sa.select(_sub_t).where(_sub_t.c.sku.in_(list(skus))).order_by(_sub_t.c.created_at)
-            ):
-                out.setdefault(r.sku, []).append((r.platform, r.user_id))
+            unique = list(dict.fromkeys(skus))
+            for i in range(0, len(unique), _BATCH):  # an import may touch 100k products
+                part = unique[i : i + _BATCH]
+                rows += await conn.execute(sa.select(_sub_t).where(_sub_t.c.sku.in_(part)))
+        for r in sorted(rows, key=lambda r: r.created_at):
+            out.setdefault(r.sku, []).append((r.platform, r.user_id))
         return out
 
     async def record_misses(

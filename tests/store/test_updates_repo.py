@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.types import UserRef
 from store.updates_repo import SqlUpdatesRepository
 
 
@@ -34,3 +35,17 @@ async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngin
     assert await repo.misses(since=monday + dt.timedelta(1), limit=10) == [
         ("quantum toaster", "DE", 4)
     ]
+
+
+async def test_subscribers_of_an_import_touching_more_products_than_a_statement_takes(
+    engine: AsyncEngine,
+) -> None:
+    # PostgreSQL takes at most 32,767 parameters a statement; a 100k-product import asks
+    # for the subscribers of every product it touches.
+    repo = SqlUpdatesRepository(engine)
+    at = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+    await repo.subscribe(user=UserRef("slack", "U2"), sku="S39999", at=at + dt.timedelta(1))
+    await repo.subscribe(user=UserRef("slack", "U1"), sku="S39999", at=at)
+    await repo.subscribe(user=UserRef("teams", "aad-1"), sku="S7", at=at)
+    got = await repo.subscribers(skus=[f"S{i}" for i in range(40_000)])
+    assert got == {"S39999": [("slack", "U1"), ("slack", "U2")], "S7": [("teams", "aad-1")]}
