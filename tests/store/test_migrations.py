@@ -1,6 +1,6 @@
 """Migrations apply to a database that already holds data: feedback items with their audit
 trail and supporters (rows that refer to the items), briefings and outbox rows. Down to
-the last revision before this session's and back up, nothing is lost."""
+revision 0007 (before the outbox claims, submission keys and later) and back up, nothing is lost."""
 
 from __future__ import annotations
 
