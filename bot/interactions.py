@@ -90,6 +90,7 @@ class Interaction:
     # platform takes none.
     files_to: str | None = None
     instance: str = ""  # the platform's id of the form shown (a Slack view id), if any
+    delivery: str = ""  # the platform's id of this very delivery (a Teams activity), if any
     user_name: str = ""  # the display name the platform gave with it, if any
 
 
@@ -101,10 +102,14 @@ SUBMIT_TOKEN = "submit"
 def submission_key(i: Interaction) -> str | None:
     """One submission of one form: its token (and view id) with a hash of the values. A
     replayed request or a second click on Send gives the same key, and finds what the
-    first made instead of making it again; changed values are a new submission."""
+    first made instead of making it again; changed values are a new submission. A form
+    that carries neither (a Teams card sent before forms had tokens) is named by the
+    delivery: a re-delivered activity is the same submission, another click is not."""
     token, instance = i.state.get(SUBMIT_TOKEN, ""), i.instance
     if not token and not instance:
-        return None
+        if not i.delivery:
+            return None
+        instance = f"delivery:{i.delivery}"
     values = json.dumps(sorted(i.values.items()), ensure_ascii=False)
     raw = f"{i.user.platform}:{i.user.id}:{i.id}:{instance}:{token}:{values}"
     return hashlib.sha256(raw.encode()).hexdigest()[:48]

@@ -89,7 +89,7 @@ class TeamsBot(ActivityHandler):
         activity = turn_context.activity
         if activity.type == ActivityTypes.message and activity.id and activity.conversation:
             # Teams re-sends an activity it thinks took too long: answer it once.
-            key = f"teams:{activity.conversation.id}:{activity.id}"
+            key = f"teams:{inbound.delivery_of(activity)}"
             if self._seen is not None and not await self._seen.first_time(key):
                 return
         await self._remember(turn_context)

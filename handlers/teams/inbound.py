@@ -32,8 +32,17 @@ def name_of(activity: Activity) -> str:
     return str(getattr(sender, "name", None) or "")[:120] if sender else ""
 
 
+def delivery_of(activity: Activity) -> str:
+    """The activity's own id within its conversation: Teams sends a re-delivery with the
+    same one, and a second click on a card as a new activity."""
+    conversation = activity.conversation.id if activity.conversation else ""
+    return f"{conversation}:{activity.id}"[:256] if activity.id else ""
+
+
 def _named(interaction: Interaction, activity: Activity) -> Interaction:
-    return dataclasses.replace(interaction, user_name=name_of(activity))
+    return dataclasses.replace(
+        interaction, user_name=name_of(activity), delivery=delivery_of(activity)
+    )
 
 
 def plain_text(text: str) -> str:

@@ -50,3 +50,21 @@ async def test_a_teams_form_opened_again_is_a_new_submission(teams: TeamsDriver)
     assert second["state"]["submit"] != first["state"]["submit"]
     await teams.execute(verb, {**second, **FILLED, "duplicate_of": "new"})
     assert await count(teams, "feedback_item") == 2
+
+
+async def test_a_redelivered_activity_is_answered_as_the_first(teams: TeamsDriver) -> None:
+    """A card sent before forms carried a submit token: the activity's id names the
+    submission, so Teams re-delivering it (same id) makes nothing more."""
+    verb, data = await teams_form(teams)
+    untokened = {**data, "state": {k: v for k, v in data["state"].items() if k != "submit"}}
+    value = {"action": {"type": "Action.Execute", "verb": verb, "data": {**untokened, **FILLED}}}
+    activity = teams.activity(type="invoke", name="adaptiveCard/action", value=value)
+    answers = await asyncio.gather(*(teams.post(activity) for _ in range(2)))
+    answers.append(await teams.post(activity))
+    shown = {json.dumps(answer["value"], sort_keys=True) for _, answer in answers}
+    assert len(shown) == 1 and "Product has it as #1" in shown.pop()
+    assert await count(teams, "feedback_item") == 1
+    assert await count(teams, "outbox") == 1  # one triage card
+    # Another click on that card is a new activity, and a new submission.
+    await teams.execute(verb, {**untokened, **FILLED, "duplicate_of": "new"})
+    assert await count(teams, "feedback_item") == 2
