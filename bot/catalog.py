@@ -453,6 +453,7 @@ def _patched(view: CatalogView, changes: ChangeSet, version: int) -> CatalogView
         or changes.removed
         or changes.regions_changed
         or changes.bands_changed
+        or changes.segments_changed
         or any(_INDEX_FIELDS.intersection(c.fields) or c.after is None for c in changes.changed)
     ):
         return None
@@ -460,13 +461,17 @@ def _patched(view: CatalogView, changes: ChangeSet, version: int) -> CatalogView
     products = tuple(replaced.get(p.sku, p) for p in view.catalog.products)
     by_sku = dict(view.by_sku)
     by_sku.update(replaced)
-    # Caches are per version (answers and alternatives depend on every product).
+    # Caches are per version (answers and alternatives depend on every product); what
+    # only the regions and segments decide is kept, and every answer needs it.
     return CatalogView(
         dataclasses.replace(view.catalog, version=version, products=products),
         view.products,
         view.regions,
         view.top_level,
+        view.segments,
         by_sku=by_sku,
+        children=view.children,
+        _subtrees=view._subtrees,
     )
 
 

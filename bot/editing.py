@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
@@ -80,25 +80,24 @@ def saved_text(edited: Edited) -> str:
 
 
 def rule_line(r: Rule) -> str:
-    """A rule as the form shows it: 'JP: restricted band C — Deal desk approval'."""
-    segment: str | None = getattr(r, "segment", None)  # customer segments, where the
-    contact: str | None = getattr(r, "contact", None)  # catalog has them
-    out = f"{r.region}{'/' + segment if segment else ''}: {r.status.value}"
+    """A rule as the form shows it: 'JP: restricted band C contact U01DEALDESK — Deal desk
+    approval', 'DE/PUB: not_available — Needs BSI C5 attestation' (parse_edit reads it
+    back to the same rule)."""
+    out = f"{rule_key(r)}: {r.status.value}"
     if r.from_date:
         out += f" from {r.from_date.isoformat()}"
     if r.pricing_band:
         out += f" band {r.pricing_band}"
-    if contact:
-        out += f" contact {contact}"
+    if r.contact:
+        out += f" contact {r.contact}"
     if r.reason:
         out += f" — {r.reason}"
     return out
 
 
 def rule_key(r: Rule) -> str:
-    """What one rule is about: its region (and customer segment, if it has one)."""
-    segment: str | None = getattr(r, "segment", None)
-    return f"{r.region}/{segment}" if segment else r.region
+    """What one rule is about: its region, and its customer segment if it has one."""
+    return f"{r.region}/{r.segment}" if r.segment else r.region
 
 
 def _dict_key(rule: dict[str, object]) -> str:
@@ -322,21 +321,24 @@ def parse_edit(
     they are); None, all of them."""
     errors: Errors = {}
     rules: list[dict[str, object]] = []
+    regions = _codes(r.code for r in spec.regions)
+    segments = _codes(g.code for g in spec.segments)
+    bands = _codes(b.code for b in spec.bands)
     for n, line in enumerate(_lines(values.get("availability")), start=1):
         m = _RULE.match(line)
         if not m:
             errors["availability"] = f"Line {n} “{line[:60]}”: {RULES_HINT}"
             break
         rule: dict[str, object] = {
-            "region": m["region"].upper(),
+            "region": _code(m["region"], regions),
             "status": m["status"].strip().replace(" ", "_"),
         }
         if m["segment"]:
-            rule["segment"] = m["segment"].upper()
+            rule["segment"] = _code(m["segment"], segments)
         if m["from"]:
             rule["from"] = dt.date.fromisoformat(m["from"]) if _date_ok(m["from"]) else m["from"]
         if m["band"]:
-            rule["pricing_band"] = m["band"].upper()
+            rule["pricing_band"] = _code(m["band"], bands)
         if m["contact"]:
             rule["contact"] = m["contact"]
         if m["reason"]:
@@ -389,6 +391,16 @@ def parse_edit(
                 _FIELD_OF.get(field, "availability"), f"{place.removeprefix(prefix)}: {message}"
             )
         return errors
+
+
+def _codes(codes: Iterable[str]) -> dict[str, str]:
+    return {c.casefold(): c for c in codes}
+
+
+def _code(typed: str, known: Mapping[str, str]) -> str:
+    """The catalog's own spelling of a code typed in any case (codes are case-sensitive
+    in the file: 'de' must not turn a rule for a region coded 'de' into one for 'DE')."""
+    return known.get(typed.casefold(), typed.upper())
 
 
 def _date_ok(text: str) -> bool:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bot.catalog import CatalogService
+from bot.catalog import CatalogService, CatalogView, answer_query, product_answer
 from bot.catalog_file import CatalogSpec, parse_catalog
 from bot.editing import (
     CONFLICT,
@@ -20,6 +20,7 @@ from bot.editing import (
 )
 from bot.forms import FormField, FormSpec
 from bot.types import Refused, Rule, SalesProduct, Status, UserRef, Why
+from store.repository import SqlRepository
 from tests.big_catalog import BIG_SKU, big_catalog
 from tests.conftest import demo_text
 
@@ -125,3 +126,98 @@ def test_a_line_for_a_market_on_another_page_replaces_that_rule() -> None:
     assert [r for r in rules if r.region == last.region] == [
         Rule(last.region, Status.RESTRICTED, "Via the partner")
     ]
+
+
+SEGMENTED = """
+pricing_bands:
+  - {code: A, label: Starter, min: 0, max: 10000, currency: USD}
+  - {code: c2, label: Enterprise, min: 50000, currency: USD}
+regions:
+  - {code: GLOBAL, name: Global}
+  - {code: EMEA, name: EMEA, parent: GLOBAL}
+  - {code: DE, name: Germany, parent: EMEA}
+  - {code: fr, name: France, parent: EMEA}
+segments:
+  - {code: PUB, name: Public sector, aliases: [government]}
+  - {code: Fsi, name: Financial services, aliases: [banks]}
+products:
+  - sku: SEG-1
+    name: Segmented Widget
+    owner: U01OWNER
+    contact: U01PRODUCT
+    lifecycle: ga
+    availability:
+      - {region: GLOBAL, status: available}
+      - region: DE
+        segment: PUB
+        status: not_available
+        reason: Needs BSI C5 attestation
+        contact: U01PUBSEC
+      - {region: DE, status: restricted, reason: "Works council sign-off — local", pricing_band: c2}
+      - region: EMEA
+        segment: Fsi
+        status: restricted
+        from: 2027-01-15
+        pricing_band: A
+        contact: "teams:0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+        reason: Compliance review
+      - {region: fr, segment: PUB, status: planned, from: 2027-03-01, contact: U01PUBSEC}
+      - {region: fr, status: available, contact: U01FRANCE}
+"""
+
+
+def test_segment_and_contact_rules_round_trip_through_the_edit_form() -> None:
+    """The form shows every rule of a product with segment-scoped rules and per-rule
+    contacts; saving what it showed, unchanged, changes nothing, and changing one of them
+    changes exactly that one (codes keep their catalog spelling, whatever case is typed)."""
+    spec = parse_catalog(SEGMENTED)
+    product = spec.products[0]
+    form = edit_form(product, spec)
+    shown = field(form, "availability").initial or ""
+    assert len(shown.splitlines()) == len(product.rules) == 6
+    assert "DE/PUB: not_available contact U01PUBSEC — Needs BSI C5 attestation" in shown
+    values = {f.id: f.initial for f in form.fields}
+    again = parse_edit(values, spec, product.sku, page_keys(form.state))
+    assert isinstance(again, CatalogSpec), again
+    assert again.products == spec.products  # nothing lost, nothing changed
+
+    typed = shown.replace("fr/PUB: planned", "FR/pub: restricted").replace("EMEA/Fsi", "emea/FSI")
+    edited = parse_edit({**values, "availability": typed}, spec, product.sku)
+    assert isinstance(edited, CatalogSpec), edited
+    before, after = product.rules, edited.products[0].rules
+    assert [r for r in after if r not in before] == [
+        Rule("fr", Status.RESTRICTED, None, before[4].from_date, None, "PUB", "U01PUBSEC")
+    ]
+    assert [r for r in before if r not in after] == [before[4]]
+
+
+def test_a_rule_line_names_its_segment_and_contact() -> None:
+    rule = Rule("DE", Status.NOT_AVAILABLE, "Needs attestation", None, "C", "PUB", "U01PUBSEC")
+    assert rule_line(rule) == "DE/PUB: not_available band C contact U01PUBSEC — Needs attestation"
+
+
+async def test_after_a_chat_edit_every_answer_is_what_a_fresh_view_gives(
+    catalog_service: CatalogService, repo: SqlRepository
+) -> None:
+    """The process that saved an edit patches its view instead of reloading it: the patched
+    view keeps the region tree and the segments, so each answer (exceptions below a parent,
+    segment verdicts, whom to ask) equals the one a freshly built view gives."""
+    await catalog_service.import_catalog(demo_text())
+    await catalog_service.view()
+    editor = ProductEditor(catalog=catalog_service, product_managers=frozenset({PM.id}))
+    edited = await editor.submit(
+        user=PM, sku="WDG-LITE", values={"availability": "GLOBAL: available\nAE: not_available"}
+    )
+    assert isinstance(edited, Edited) and not edited.changes.empty
+    patched = await catalog_service.view()
+    fresh = CatalogView.build(await repo.load_sales_catalog())
+    assert patched.catalog.version == fresh.catalog.version
+    segments = [None, *fresh.catalog.segments.values()]
+    for product in fresh.catalog.products:
+        for region in fresh.catalog.regions.values():
+            for segment in segments:
+                assert product_answer(patched, product, region, segment) == product_answer(
+                    fresh, product, region, segment
+                ), (product.sku, region.code, segment)
+    for question in ("widget pro germany government", "widget lite emea", "wp3000"):
+        assert answer_query(patched, question) == answer_query(fresh, question), question

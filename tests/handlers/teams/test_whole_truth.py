@@ -38,3 +38,62 @@ async def test_teams_names_a_teams_contact_as_a_mention(teams: TeamsDriver) -> N
     card = card_of(teams.connector.messages(f"a:dm-{SALES_AAD}")[-1].body)
     assert f"Ask <at>{PM_AAD}</at>" in str(card["body"])
     assert card["msteams"]["entities"][0]["mentioned"]["id"] == PM_AAD
+
+
+def _inputs(value: object) -> dict[str, str]:
+    """Every input of a card with the value it is prefilled with (what a submit sends back
+    when the person changes nothing)."""
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        if str(value.get("type", "")).startswith("Input.") and "value" in value:
+            found[value["id"]] = value["value"]
+        for v in value.values():
+            found |= _inputs(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _inputs(v)
+    return found
+
+
+async def test_a_teams_edit_keeps_segment_rules_and_contacts_and_the_whole_truth(
+    teams: TeamsDriver,
+) -> None:
+    """Widget Pro has segment-scoped rules with their own contacts: saving its edit card as
+    it was prefilled changes none of them, changing one line changes that rule only, and
+    every answer afterwards still names the exceptions and reads segment words."""
+    before = (await teams.services.catalog.product_spec("WDG-PRO")).products[0]
+    assert any(r.segment and r.contact for r in before.rules)
+    _, form = await teams.execute("product.edit", {"value": "WDG-PRO"}, user=PM_AAD)
+    values = _inputs(form["value"]["body"])
+    assert "DE/PUB: not_available contact U01PUBSEC" in values["availability"]
+    _, saved = await teams.execute(
+        "product.save", {"state": {"sku": "WDG-PRO"}, **values}, user=PM_AAD
+    )
+    assert "Nothing had changed" in str(saved["value"])
+    assert (await teams.services.catalog.product_spec("WDG-PRO")).products[0] == before
+
+    values["availability"] = values["availability"].replace(
+        "EMEA/FSI: restricted contact U01COMPLY", "EMEA/FSI: restricted contact U01BANKDESK"
+    )
+    _, saved = await teams.execute(
+        "product.save", {"state": {"sku": "WDG-PRO"}, **values, "summary": ""}, user=PM_AAD
+    )
+    assert "Widget Pro saved. Sales will hear" in str(saved["value"])
+    after = (await teams.services.catalog.product_spec("WDG-PRO")).products[0]
+    changed = [(a, b) for a, b in zip(before.rules, after.rules, strict=True) if a != b]
+    assert [(a.region, a.segment, b.contact) for a, b in changed] == [
+        ("EMEA", "FSI", "U01BANKDESK")
+    ]
+    assert after.summary == ""  # a field sent empty is cleared; the rules stay whole
+
+    # This process patched its view with the edit: the answers stay the whole truth.
+    await teams.say("product widget pro france banks")
+    dm = f"a:dm-{SALES_AAD}"
+    assert teams.connector.messages(dm)[-1].body["text"] == (
+        "Widget Pro: Restricted in France for Financial services — Compliance review for "
+        "banks and insurers. Ask U01BANKDESK"
+    )
+    await teams.say("product widget pro emea")
+    assert (
+        "Public sector in Germany (Not available)" in teams.connector.messages(dm)[-1].body["text"]
+    )
