@@ -396,11 +396,13 @@ class CatalogService:
         expected_version: int | None = None,
         order: Sequence[str] | None = None,
         hashes: Mapping[str, str] | None = None,
+        change_set: str | None = None,
     ) -> ChangeSet:
         """The one change engine: imports and chat edits both end here. `old` and `new`
         hold the regions and bands and at least every product that may differ (a product
         in `old` only is removed). `extra` messages are written in the same transaction
-        (e.g. telling a feedback submitter)."""
+        (e.g. telling a feedback submitter). `change_set` names the change in the history
+        (see `change_set_made`)."""
         changes = diff_catalogs(old, new)
         if changes.empty:
             if hashes:
@@ -409,7 +411,7 @@ class CatalogService:
         prepared = None
         if self.preparer is not None:
             prepared = await self.preparer.prepare(
-                old=old, new=new, changes=changes, actor=actor, source=source
+                old=old, new=new, changes=changes, actor=actor, source=source, change_set=change_set
             )
             if extra:
                 prepared = dataclasses.replace(
@@ -433,6 +435,9 @@ class CatalogService:
 
     async def catalog_version(self) -> int:
         return await self._repo.catalog_version()
+
+    async def change_set_made(self, change_set: str) -> bool:
+        return await self._repo.change_set_made(change_set=change_set)
 
     async def export_catalog(self) -> CatalogSpec:
         return await self._repo.load_catalog_spec()

@@ -70,10 +70,13 @@ _FIELD_OF = {  # catalog-file field -> form field, to put import errors in the r
 class Edited:
     product: SalesProduct
     changes: ChangeSet
+    # A copy of a submission saved before (a replay, a second click): it changed nothing
+    # itself and is answered as the first was, which changed something (or left no record).
+    copy: bool = False
 
 
 def saved_text(edited: Edited) -> str:
-    changed = not edited.changes.empty
+    changed = not edited.changes.empty or edited.copy
     return f"{edited.product.name} saved." + (
         " Sales will hear what changed." if changed else " Nothing had changed."
     )
@@ -441,7 +444,10 @@ class ProductEditor:
         sku: str,
         values: Values,
         page: frozenset[str] | None = None,
+        submission: str | None = None,
     ) -> Edited | Errors | Refused:
+        """`submission` names this one submission (bot.interactions.submission_key): a copy
+        of one already saved changes nothing and is answered as the first was."""
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -449,20 +455,51 @@ class ProductEditor:
             return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
         # The version first: a change committed after it makes this edit a conflict.
         version = await self._catalog.catalog_version()
+        if (first := await self._made_by(submission, product)) is not None:
+            return first
         spec = await self._catalog.product_spec(sku)  # this product only, at any size
         if not spec.products:
             return Refused(GONE, Why.GONE)
         parsed = parse_edit(values, spec, sku, page)
         if not isinstance(parsed, CatalogSpec):
             return parsed
+        after = next(p for p in parsed.products if p.sku == sku)
+        return await self._apply_once(spec, parsed, after, user, version, submission)
+
+    async def _apply_once(
+        self,
+        old: CatalogSpec,
+        new: CatalogSpec,
+        after: SalesProduct,
+        user: UserRef,
+        version: int,
+        submission: str | None,
+        extra: Sequence[Notification] = (),
+    ) -> Edited | Refused:
+        """Apply an edit once per submission. The change set is named by the submission,
+        and the optimistic lock on `version` (read before the history was looked at) lets
+        only one copy commit: a copy that raced the first finds it when it conflicts, or,
+        if the first committed before this one read the product, when it changes nothing."""
         try:
             changes = await self._catalog.apply(
-                spec, parsed, actor=user.id, source="edit", expected_version=version
+                old,
+                new,
+                actor=user.id,
+                source="edit",
+                extra=extra,
+                expected_version=version,
+                change_set=submission,
             )
         except CatalogConflict:
-            return Refused(CONFLICT, Why.CONFLICT)
-        after = next(p for p in parsed.products if p.sku == sku)
+            return await self._made_by(submission, after) or Refused(CONFLICT, Why.CONFLICT)
+        if changes.empty and (first := await self._made_by(submission, after)) is not None:
+            return first
         return Edited(after, changes)
+
+    async def _made_by(self, submission: str | None, product: SalesProduct) -> Edited | None:
+        if not submission or not await self._catalog.change_set_made(submission):
+            return None
+        return Edited(await self.product(product.sku) or product, ChangeSet(), copy=True)
 
     async def add_competitor(
         self,
@@ -472,8 +509,10 @@ class ProductEditor:
         name: str,
         difference: str,
         notify: Sequence[Notification] = (),
+        submission: str | None = None,
     ) -> Edited | Errors | Refused:
-        """Feedback feeds knowledge: a competitive development becomes part of the answer."""
+        """Feedback feeds knowledge: a competitive development becomes part of the answer
+        (once per `submission`, as `submit`)."""
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -482,6 +521,8 @@ class ProductEditor:
         if not name.strip() or not difference.strip():
             return {"difference": "Name the competitor and how we differ."}
         version = await self._catalog.catalog_version()
+        if (first := await self._made_by(submission, product)) is not None:
+            return first
         spec = await self._catalog.product_spec(sku)
         product = next((p for p in spec.products if p.sku == sku), None)
         if product is None:
@@ -496,13 +537,7 @@ class ProductEditor:
         new = dataclasses.replace(
             spec, products=tuple(updated if p.sku == sku else p for p in spec.products)
         )
-        try:
-            changes = await self._catalog.apply(
-                spec, new, actor=user.id, source="edit", extra=notify, expected_version=version
-            )
-        except CatalogConflict:
-            return Refused(CONFLICT, Why.CONFLICT)
-        return Edited(updated, changes)
+        return await self._apply_once(spec, new, updated, user, version, submission, notify)
 
 
 def competitive_form(item_id: int, product_name: str, details: str) -> FormSpec:

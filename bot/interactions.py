@@ -110,7 +110,8 @@ def submission_key(i: Interaction) -> str | None:
         if not i.delivery:
             return None
         instance = f"delivery:{i.delivery}"
-    values = json.dumps(sorted(i.values.items()), ensure_ascii=False)
+    # The whole state: one token may go with several pages of one form (a product's rules).
+    values = json.dumps([sorted(i.values.items()), sorted(i.state.items())], ensure_ascii=False)
     raw = f"{i.user.platform}:{i.user.id}:{i.id}:{instance}:{token}:{values}"
     return hashlib.sha256(raw.encode()).hexdigest()[:48]
 
@@ -500,7 +501,13 @@ class Interactions:
             return Private(UNKNOWN_ACTION)
         sku = i.state.get("sku", "")[:64]
         page = _page_number(i.state.get("page", ""))
-        result = await editor.submit(user=i.user, sku=sku, values=i.values, page=page_keys(i.state))
+        result = await editor.submit(
+            user=i.user,
+            sku=sku,
+            values=i.values,
+            page=page_keys(i.state),
+            submission=submission_key(i),
+        )
         if isinstance(result, Refused):
             self._log_refusal(i, result)
             shown = None if result.why in (Why.NOT_ALLOWED, Why.GONE) else result
@@ -554,7 +561,12 @@ class Interactions:
             )
         ]
         result = await editor.add_competitor(
-            user=i.user, sku=item.product_sku, name=name, difference=difference, notify=notify
+            user=i.user,
+            sku=item.product_sku,
+            name=name,
+            difference=difference,
+            notify=notify,
+            submission=submission_key(i),
         )
         if isinstance(result, Refused):
             self._log_refusal(i, result)

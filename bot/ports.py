@@ -57,6 +57,10 @@ class CatalogRepository(Protocol):
         """Source hashes of products whose stored values already equal the item."""
         ...
 
+    async def change_set_made(self, *, change_set: str) -> bool:
+        """A change set of that name is in the history (it changed something)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class StoredIndex:
@@ -160,6 +164,7 @@ class ChangePreparer(Protocol):
         changes: ChangeSet,
         actor: str,
         source: str,
+        change_set: str | None = None,
     ) -> PreparedChange: ...
 
 

@@ -92,9 +92,17 @@ class ProductUpdates:
     # -- the change engine's second half: who hears what, and the record
 
     async def prepare(
-        self, *, old: CatalogSpec, new: CatalogSpec, changes: ChangeSet, actor: str, source: str
+        self,
+        *,
+        old: CatalogSpec,
+        new: CatalogSpec,
+        changes: ChangeSet,
+        actor: str,
+        source: str,
+        change_set: str | None = None,
     ) -> PreparedChange:
-        change_set = uuid.uuid4().hex
+        """`change_set` names the change (a chat edit's submission key); a new name if None."""
+        change_set = change_set or uuid.uuid4().hex
         lines = lines_for(old, new, changes)
         touched = (
             [p.sku for p in changes.added]

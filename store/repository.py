@@ -26,6 +26,7 @@ from bot.types import (
 )
 from store.models import (
     AvailabilityRuleRow,
+    CatalogChangeRow,
     CatalogMeta,
     PricingBandRow,
     ProductInternalRow,
@@ -119,6 +120,7 @@ _rule_t = AvailabilityRuleRow.__table__  # type: ignore[attr-defined]
 _internal_t = ProductInternalRow.__table__  # type: ignore[attr-defined]
 _meta_t = CatalogMeta.__table__  # type: ignore[attr-defined]
 _segment_t = SegmentRow.__table__  # type: ignore[attr-defined]
+_change_t = CatalogChangeRow.__table__  # type: ignore[attr-defined]
 
 # The columns a lookup may read. product_internal is deliberately absent.
 _SALES_PRODUCT_COLUMNS = (
@@ -512,6 +514,11 @@ class SqlRepository:
         if hashes:
             async with self.engine.begin() as conn:
                 await _set_by_sku(conn, {s: {"source_hash": h} for s, h in hashes.items()})
+
+    async def change_set_made(self, *, change_set: str) -> bool:
+        query = sa.select(_change_t.c.id).where(_change_t.c.change_set == change_set).limit(1)
+        async with self.engine.connect() as conn:
+            return await conn.scalar(query) is not None
 
     async def apply_catalog(
         self,

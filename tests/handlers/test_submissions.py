@@ -1,7 +1,8 @@
 """Must-show: one submission makes one item. A signed Slack view_submission replayed within
 Slack's 5 minutes, or sent three times at once, makes one feedback item and one triage card
 and is answered as the first was; two or three concurrent Teams clicks on Send (each its own
-activity, the same card) make one item; the same holds for saving a briefing."""
+activity, the same card) make one item; the same holds for saving a briefing and for a
+product edit (applied once, never undoing a later change)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.handlers.conftest import PMS, TRIAGE, SlackDriver, slack_server
 from tests.handlers.slack.test_briefings import GOOD
 from tests.handlers.slack.test_briefings import submit as briefing_submission
 from tests.handlers.slack.test_feedback_flow import as_json, calls, eventually, submission
+from tests.handlers.slack.test_updates import opened, view_submission
 
 
 async def count(slack_or_teams: Any, table: str) -> int:
@@ -92,3 +94,39 @@ async def test_a_briefing_saved_twice_at_once_is_one_briefing(
         assert slack.services.bot.briefings is not None
         mine = await slack.services.bot.briefings.mine(UserRef("slack", PMS[0]))
         assert [b.id for b in mine] == [1]
+
+
+async def edits(slack_or_teams: Any, sku: str) -> int:
+    """Product edits that changed something (one history row each)."""
+    async with slack_or_teams.services.engine.connect() as conn:
+        query = "SELECT count(*) FROM catalog_change WHERE sku = :sku AND source = 'edit'"
+        return int(await conn.scalar(sa.text(query), {"sku": sku}))
+
+
+async def test_a_replayed_product_edit_applies_once(
+    db_url: str, engine: Any, fake_slack: FakeSlack
+) -> None:
+    async with slack_server(db_url, fake_slack, worker=False, announce_channel="C0ANN") as slack:
+        queued = await count(slack, "outbox")
+        await slack.command("edit widget lite", user=PMS[0])
+        form = opened(slack)
+        rules = next(b for b in form["blocks"] if b.get("block_id") == "availability")
+        current = rules["element"]["initial_value"]
+        available = current.replace("AU: not_available — Not licensed", "AU: available")
+        body, headers = signed(view_submission(form, PMS[0], availability=available))
+        answers = list(await asyncio.gather(*(slack.post(body, headers) for _ in range(3))))
+        answers += [await slack.post(body, headers) for _ in range(2)]
+        assert {a.status for a in answers} == {200}
+        assert len({a.body for a in answers}) == 1  # each answered as the first was
+        assert "Widget Lite saved. Sales will hear what changed." in answers[0].body
+        assert await edits(slack, "WDG-LITE") == 1
+        assert await count(slack, "outbox") == queued + 1  # one announcement
+
+        # Another PM changes it back; the first PM's request replayed later undoes nothing.
+        await slack.command("edit widget lite", user=PMS[1])
+        await slack.interaction(view_submission(opened(slack), PMS[1], availability=current))
+        assert await edits(slack, "WDG-LITE") == 2
+        assert (await slack.post(body, headers)).body == answers[0].body
+        assert await edits(slack, "WDG-LITE") == 2
+        still = (await slack.command("widget lite in oz")).json["text"]
+        assert still.startswith("Widget Lite: Not available in Australia")

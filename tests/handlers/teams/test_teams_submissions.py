@@ -1,6 +1,7 @@
 """Must-show: two or three concurrent Teams clicks on Send (each its own activity, the
 same card with its submit token) make one feedback item and one triage card, and each
-click is answered as the first was; a form opened again is a new submission."""
+click is answered as the first was; a form opened again is a new submission; two clicks
+on a product edit card's Save apply the edit once."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import asyncio
 import json
 from typing import Any
 
-from tests.handlers.teams.conftest import TeamsDriver
+from tests.handlers.teams.conftest import PM_AAD, TeamsDriver
 from tests.handlers.teams.test_teams import card_of
-from tests.handlers.test_submissions import count
+from tests.handlers.test_submissions import count, edits
 
 
 async def teams_form(teams: TeamsDriver) -> tuple[str, dict[str, Any]]:
@@ -68,3 +69,22 @@ async def test_a_redelivered_activity_is_answered_as_the_first(teams: TeamsDrive
     # Another click on that card is a new activity, and a new submission.
     await teams.execute(verb, {**untokened, **FILLED, "duplicate_of": "new"})
     assert await count(teams, "feedback_item") == 2
+
+
+async def test_two_clicks_on_save_apply_a_product_edit_once(teams: TeamsDriver) -> None:
+    _, form = await teams.execute("product.edit", {"value": "WDG-LITE"}, user=PM_AAD)
+    card = form["value"]
+    rules = next(el for el in card["body"] if el.get("id") == "availability")
+    [save] = [a for a in card["actions"] if a.get("verb") == "product.save"]
+    assert save["data"]["state"]["submit"]
+    filled = {
+        **save["data"],
+        "availability": rules["value"].replace("AU: not_available — Not licensed", "AU: available"),
+    }
+    clicks = await asyncio.gather(
+        *(teams.execute("product.save", filled, user=PM_AAD) for _ in "ab")
+    )
+    assert {status for status, _ in clicks} == {200}
+    shown = {json.dumps(answer["value"], sort_keys=True) for _, answer in clicks}
+    assert len(shown) == 1 and "Widget Lite saved. Sales will hear what changed." in shown.pop()
+    assert await edits(teams, "WDG-LITE") == 1
