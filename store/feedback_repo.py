@@ -262,24 +262,23 @@ class SqlFeedbackRepository:
         notifications: Sequence[Notification],
     ) -> Item:
         async with self.engine.begin() as conn:
-            exists = await conn.scalar(
-                sa.select(_sup_t.c.id).where(
-                    _sup_t.c.item_id == item_id,
-                    _sup_t.c.user_platform == user.platform,
-                    _sup_t.c.user_id == user.id,
-                    _sup_t.c.client == client,
+            # One supporter per item, person and client, however many presses arrive at
+            # once: the unique constraint decides, and only the row's maker tells triage.
+            added = await conn.scalar(
+                dialect_insert(conn, _sup_t)
+                .values(
+                    item_id=item_id,
+                    user_platform=user.platform,
+                    user_id=user.id,
+                    client=client,
+                    created_at=at,
                 )
+                .on_conflict_do_nothing(
+                    index_elements=["item_id", "user_platform", "user_id", "client"]
+                )
+                .returning(_sup_t.c.id)
             )
-            if exists is None:
-                await conn.execute(
-                    sa.insert(_sup_t).values(
-                        item_id=item_id,
-                        user_platform=user.platform,
-                        user_id=user.id,
-                        client=client,
-                        created_at=at,
-                    )
-                )
+            if added is not None:
                 await insert_notifications(conn, notifications, at=at)
             return (await self._items(conn, _item_t.c.id == item_id))[0]
 

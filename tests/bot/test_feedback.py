@@ -184,6 +184,22 @@ async def test_only_pms_and_the_owner_decide(svc: FeedbackService) -> None:
     assert isinstance(await svc.decide(user=OWNER, item_id=item_id, action=Action.LATER), Decided)
 
 
+async def test_plus_one_pressed_at_once_makes_one_supporter(svc: FeedbackService, engine) -> None:  # type: ignore[no-untyped-def]
+    first = await submit(svc)
+    plus_one = values(
+        client="Globex",
+        duplicate_of=str(first),
+        details="Needs SAML single sign-on before signing the renewal.",
+    )
+    results = await asyncio.gather(*(svc.submit(user=SALES2, values=plus_one) for _ in range(4)))
+    results.append(await svc.submit(user=SALES2, values=plus_one))  # and replayed later
+    assert all(isinstance(r, Supported) for r in results)
+    item = await svc.get(first)
+    assert item is not None and [s.client for s in item.supporters] == ["Globex"]
+    refreshes = [r for r in await SqlOutbox(engine).messages() if "support" in r["dedupe_key"]]
+    assert len(refreshes) == 1
+
+
 async def test_two_pms_at_once_make_one_decision(svc: FeedbackService, engine) -> None:  # type: ignore[no-untyped-def]
     item_id = await submit(svc)
     results = await asyncio.gather(
