@@ -10,6 +10,7 @@ from bot.briefings import BriefingList, BriefingService
 from bot.catalog import CatalogService
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService, HomeView, feedback_form
+from bot.forms import Values
 from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
@@ -163,7 +164,10 @@ class Bot:
             except PeriodError as exc:
                 return Notice(str(exc))
         if name == "feedback":
-            return OpenForm(feedback_form(values={"details": text[:3000] or None}))
+            values: Values = {"details": text[:3000] or None}
+            if self.feedback is not None:
+                return OpenForm(await self.feedback.form(values=values))
+            return OpenForm(feedback_form(values=values))
         if name == "home":
             if self.feedback is None:
                 return help_reply()

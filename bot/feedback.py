@@ -27,7 +27,7 @@ from bot.items import (
 from bot.payloads import Decision, Triage, TriageReason
 from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore
 from bot.search import region_label
-from bot.types import Refused, UserRef, Why, is_listed
+from bot.types import Refused, Segment, UserRef, Why, is_listed
 
 # new -> now | later | declined | merged; now|later -> actioned; any open -> declined.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -181,6 +181,7 @@ class TriageView:
     # Display names of the people on the card: someone from the other platform can be
     # named, not mentioned (their id means nothing there).
     names: Mapping[UserRef, str] = field(default_factory=dict)
+    segment_name: str | None = None  # the customer segment the feedback is about
 
     @property
     def allowed(self) -> tuple[Action, ...]:
@@ -232,9 +233,11 @@ def feedback_form(
     product_label: str | None = None,
     region_label: str | None = None,
     similar: Sequence[Item] = (),
+    segments: Sequence[Segment] = (),
 ) -> FormSpec:
     """The feedback form, prefilled with `values`; with `similar`, it first asks whether
-    to add the client to one of those open items instead of sending a duplicate."""
+    to add the client to one of those open items instead of sending a duplicate. With the
+    catalog's `segments`, it asks which kind of customer it is about (optional)."""
     v = values or {}
     state = {"permalink": permalink} if permalink else {}
     fields: list[FormField] = []
@@ -288,6 +291,22 @@ def feedback_form(
             initial=v.get("region"),
             initial_label=region_label,
             placeholder="Type a region, e.g. Australia",
+        ),
+        *(
+            (
+                FormField(
+                    "segment",
+                    "Customer segment",
+                    FieldKind.SELECT,
+                    required=False,
+                    initial=v.get("segment"),
+                    # Slack's static menus take 100 options; catalogs name a handful.
+                    choices=tuple(Choice(s.code, s.name[:75]) for s in segments[:100]),
+                    hint="Optional: the kind of customer, e.g. public sector or banks",
+                ),
+            )
+            if segments
+            else ()
         ),
         FormField(
             "deal_value",
@@ -462,6 +481,19 @@ class FeedbackService:
                 region_code = hits[0].code
             else:
                 errors["region"] = f"I don't know the region “{region_text[:40]}”."
+        segment_code = None
+        segment_text = _clean(values.get("segment"))
+        if segment_text:
+            segment = view.catalog.segments.get(segment_text)
+            if segment is None:  # typed (the console) rather than picked
+                hits = view.segments.find(matching.tokens_of(segment_text)) if view.segments else []
+                whole = len(matching.tokens_of(segment_text))
+                if hits and hits[0].known and hits[0].end - hits[0].start == whole:
+                    segment = view.catalog.segments.get(hits[0].code)
+            if segment is None:
+                errors["segment"] = "Pick a customer segment from the list, or leave it empty."
+            else:
+                segment_code = segment.code
         deal_value = None
         raw_value = _clean(values.get("deal_value")).replace(",", "").replace("_", "")
         if raw_value:
@@ -493,6 +525,7 @@ class FeedbackService:
             permalink=permalink
             if permalink and _URL.match(permalink) and len(permalink) <= 1000
             else None,
+            segment_code=segment_code,
         )
 
     async def similar_open(self, draft: Draft, *, exclude: int | None = None) -> list[Item]:
@@ -550,6 +583,25 @@ class FeedbackService:
     async def region_label(self, code: str | None) -> str | None:
         region = (await self._catalog.view()).catalog.regions.get(code or "")
         return region_label(region) if region else None
+
+    async def form(
+        self,
+        *,
+        values: Values | None = None,
+        permalink: str | None = None,
+        similar: Sequence[Item] = (),
+    ) -> FormSpec:
+        """The feedback form as the catalog stands: the picked product and region named,
+        and its customer segments to choose from."""
+        v = values or {}
+        return feedback_form(
+            values=v,
+            permalink=permalink,
+            product_label=await self.product_label(v.get("product")),
+            region_label=await self.region_label(v.get("region")),
+            similar=similar,
+            segments=tuple((await self._catalog.view()).catalog.segments.values()),
+        )
 
     async def create(
         self, *, user: UserRef, draft: Draft, submission: str | None = None
@@ -714,6 +766,7 @@ class FeedbackService:
     ) -> TriageView:
         view = await self._catalog.view()
         region = view.catalog.regions.get(item.region_code or "")
+        segment = view.catalog.segments.get(item.segment_code or "")
         people = [item.submitter, *(s.user for s in item.supporters)]
         if item.decided_by is not None:
             people.append(item.decided_by)
@@ -724,6 +777,8 @@ class FeedbackService:
             reminder,
             problem,
             await self._people.names(people) if self._people is not None else {},
+            # A segment the catalog no longer names is still what the submitter picked.
+            segment.name if segment else item.segment_code,
         )
 
     async def get(self, item_id: int) -> Item | None:
@@ -744,6 +799,7 @@ class FeedbackService:
             item.urgency,
             item.details,
             item.link,
+            segment_code=item.segment_code,
         )
         return await self.similar_open(draft, exclude=item.id)
 

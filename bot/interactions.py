@@ -42,7 +42,6 @@ from bot.feedback import (
     Supported,
     TriageView,
     confirmation,
-    feedback_form,
     note_form,
 )
 from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
@@ -383,7 +382,8 @@ class Interactions:
     async def _from_message(self, i: Interaction) -> Outcome:
         """A message action: the message's text (and link) become the feedback form."""
         details = (i.values.get("details") or "")[:3000] or None
-        return Ask(feedback_form(values={"details": details}, permalink=i.state.get("permalink")))
+        permalink = i.state.get("permalink")
+        return Ask(await self.feedback.form(values={"details": details}, permalink=permalink))
 
     # -- triage
 
@@ -477,20 +477,14 @@ class Interactions:
         result = await self.feedback.submit(
             user=i.user, values=i.values, permalink=permalink, submission=submission_key(i)
         )
-        shown = partial(
-            feedback_form,
-            values=i.values,
-            permalink=permalink,
-            product_label=await self.feedback.product_label(i.values.get("product")),
-            region_label=await self.feedback.region_label(i.values.get("region")),
-        )
+        shown = partial(self.feedback.form, values=i.values, permalink=permalink)
         if isinstance(result, Invalid | Refused):
-            form = shown()
+            form = await shown()
             if isinstance(result, Invalid):
                 return FormErrors(form, result.errors, dict(i.values))
             return FormErrors(form, _on(form, "duplicate_of", result.message), dict(i.values))
         if isinstance(result, SimilarFound):
-            form = shown(similar=result.similar)
+            form = await shown(similar=result.similar)
             return Ask(form, values=dict(i.values))
         title = SUPPORTED if isinstance(result, Supported) else FORM_TITLE
         return Done(title, confirmation(result), wake=True)

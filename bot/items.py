@@ -77,6 +77,7 @@ class Draft:
     details: str
     link: str | None
     permalink: str | None = None
+    segment_code: str | None = None  # the customer segment it is about, if one was picked
 
     @property
     def title(self) -> str:
@@ -120,6 +121,7 @@ class Item:
     followers: tuple[UserRef, ...] = ()  # submitters and supporters of the merged items
     triage_ts: str | None = None
     triage_channel: str | None = None
+    segment_code: str | None = None  # the catalog segment's code, when one was picked
 
     @property
     def is_open(self) -> bool:

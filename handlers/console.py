@@ -156,7 +156,8 @@ def _triage_lines(card: TriageView) -> list[str]:
     clients = ", ".join([item.client, *(s.client for s in item.supporters)])
     lines = [
         f"  Product: {item.product_name or '—'}   Client: {clients}   "
-        f"Region: {card.region_name or '—'}",
+        f"Region: {card.region_name or '—'}"
+        + (f"   Customer segment: {card.segment_name}" if card.segment_name else ""),
         f"  From {item.submitter.id} on {_when(item.created_at)}",
         *(f"  > {line}" for line in item.details.splitlines()),
     ]

@@ -121,6 +121,7 @@ class FeedbackItemRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     client: str = Field(max_length=200)
     region_code: str | None = Field(default=None, max_length=32)
+    segment_code: str | None = Field(default=None, max_length=32)  # a catalog segment's code
     deal_value: int | None = Field(default=None, sa_type=sa.BigInteger)
     deal_currency: str | None = Field(default=None, max_length=3)
     urgency: str = Field(max_length=16)

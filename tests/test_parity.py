@@ -49,7 +49,7 @@ def _samples(view: CatalogView) -> list[Any]:
     return [
         answer,
         exceptions,
-        TriageView(_item(Status.NEW)),
+        TriageView(_item(Status.NEW), segment_name="Public sector"),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),
     ]
@@ -58,7 +58,7 @@ def _samples(view: CatalogView) -> list[Any]:
 def _forms(view: CatalogView) -> list[FormSpec]:
     spec = parse_catalog(demo_text())
     return [
-        feedback_form(),
+        feedback_form(segments=tuple(view.catalog.segments.values())),
         note_form(Action.DECLINE, _item(Status.NEW)),
         edit_form(view.by_sku["WDG-PRO"], spec),
         briefing_form([Choice("AU", "Australia")]),

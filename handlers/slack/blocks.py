@@ -413,6 +413,11 @@ def triage_card(card: TriageView) -> Message:
                 {"type": "mrkdwn", "text": f"*Kind*\n{KIND_LABEL[item.kind]}"},
                 {"type": "mrkdwn", "text": "*Client*\n" + clip(esc(", ".join(clients)), 1900)},
                 {"type": "mrkdwn", "text": f"*Region*\n{esc(card.region_name or '—')}"},
+                *(
+                    [{"type": "mrkdwn", "text": f"*Customer segment*\n{esc(card.segment_name)}"}]
+                    if card.segment_name
+                    else []
+                ),
                 {
                     "type": "mrkdwn",
                     "text": f"*Deal value*\n{_money(item.deal_value, item.deal_currency)}",

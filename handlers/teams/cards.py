@@ -412,6 +412,7 @@ def triage(view: TriageView) -> Card:
                 ("Kind", KIND_LABEL[item.kind]),
                 ("Client", plain(clients)),
                 ("Region", plain(view.region_name or "—")),
+                *([("Customer segment", plain(view.segment_name))] if view.segment_name else []),
                 ("Deal value", deal),
                 ("Urgency", URGENCY_LABEL[item.urgency]),
             ]

@@ -272,3 +272,46 @@ async def test_a_market_the_catalog_lacks_is_no_region_to_file_under(
     result = await svc.submit(user=SALES, values=values(region="China"))
     assert isinstance(result, Invalid)
     assert result.errors == {"region": "I don't know the region “China”."}
+
+
+async def test_feedback_may_name_a_customer_segment_of_the_catalog(
+    svc: FeedbackService, catalog_service: CatalogService
+) -> None:
+    """The form offers the catalog's segments (optional); a picked one is stored with the
+    item and named on its triage card; anything else is refused at the field."""
+    form = await svc.form()
+    segment = next(f for f in form.fields if f.id == "segment")
+    assert not segment.required
+    assert [c.value for c in segment.choices] == ["PUB", "FSI", "HLS"]
+    ids = [f.id for f in form.fields]
+    assert ids.index("segment") == ids.index("region") + 1
+
+    item_id = await submit(svc, segment="PUB", region="DE")
+    item = await svc.get(item_id)
+    assert item is not None and (item.region_code, item.segment_code) == ("DE", "PUB")
+    card = await svc.triage_view(item)
+    assert (card.region_name, card.segment_name) == ("Germany", "Public sector")
+
+    typed = await svc.submit(user=SALES, values=values(segment="banks", details="Banks ask x."))
+    assert isinstance(typed, Submitted) and typed.item.segment_code == "FSI"
+    plain = await svc.get(await submit(svc, details="No segment named here at all."))
+    assert plain is not None and plain.segment_code is None
+
+    for wrong in ("EDU", "government ministry banks", "<script>"):
+        result = await svc.submit(user=SALES, values=values(segment=wrong))
+        assert isinstance(result, Invalid) and set(result.errors) == {"segment"}, wrong
+
+    # A catalog without segments asks no such question.
+    await catalog_service.import_catalog(
+        demo_text().split("\nsegments:")[0]
+        + "\nproducts:"
+        + "".join(
+            line + "\n"
+            for line in demo_text().split("\nproducts:", 1)[1].splitlines()
+            if "segment:" not in line
+        )
+    )
+    assert (await catalog_service.view()).catalog.segments == {}
+    assert "segment" not in [f.id for f in (await svc.form()).fields]
+    result = await svc.submit(user=SALES, values=values(segment="PUB"))
+    assert isinstance(result, Invalid) and set(result.errors) == {"segment"}

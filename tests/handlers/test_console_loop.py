@@ -57,6 +57,7 @@ async def test_a_newcomer_runs_the_whole_loop_in_the_console(db_url: str, engine
             "Acme Corp",
             "australia",  # the region field: searched…
             "1",  # …and picked by number
+            "",  # customer segment: optional, skipped
             "250000",
             "",  # currency: keeps USD
             "",  # urgency: keeps Normal
@@ -139,7 +140,8 @@ async def test_buttons_on_an_answer_are_pressed_by_number(db_url: str, engine: o
             "1",
             "3",  # competitive development
             "Acme Corp",
-            "",
+            "",  # region
+            "",  # customer segment
             "",
             "",
             "",

@@ -77,6 +77,8 @@ async def test_feedback_end_to_end(slack: SlackDriver) -> None:
     form = as_json(opened[0].body["view"])
     details = next(b for b in form["blocks"] if b.get("block_id") == "details")
     assert details["element"]["initial_value"].startswith("Acme needs SAML")
+    segment = next(b for b in form["blocks"] if b.get("block_id") == "segment")
+    assert segment["optional"] and segment["element"]["type"] == "static_select"
 
     # 2. The product picker, typed with a typo, puts the right product first.
     picked = await slack.interaction(
@@ -107,6 +109,7 @@ async def test_feedback_end_to_end(slack: SlackDriver) -> None:
             kind="feature_request",
             client="Acme Corp",
             region="Australia",
+            segment="FSI",
             deal_value="250000",
             urgency="high",
         )
@@ -122,6 +125,7 @@ async def test_feedback_end_to_end(slack: SlackDriver) -> None:
         "Widget Pro",
         "Acme Corp",
         "Australia",
+        "*Customer segment*\\nFinancial services",  # picked from the catalog's segments
         "$250,000",
         "triage.now",
         "triage.later",
