@@ -32,6 +32,7 @@ from bot.replies import (
     Rival,
     UnknownMarket,
 )
+from bot.segments import world_segments
 from bot.types import Lifecycle, Region, Rule, SalesCatalog, SalesProduct, Segment, Status, Verdict
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ class CatalogView:
     products: matching.ProductIndex
     regions: matching.RegionLexicon
     top_level: tuple[str, ...]
-    segments: matching.RegionLexicon | None = None  # None: the catalog names no segments
+    # The catalog's segments, and the kinds of customer it does not name (bot.segments).
+    segments: matching.RegionLexicon | None = None
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in file order
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -247,12 +249,9 @@ class CatalogView:
             ((r.code, (r.name, *r.aliases)) for r in catalog.regions.values()),
             world=markets.world_markets(),
         )
-        segments = (
-            matching.RegionLexicon(
-                (s.code, (s.name, *s.aliases)) for s in catalog.segments.values()
-            )
-            if catalog.segments
-            else None
+        segments = matching.RegionLexicon(
+            ((s.code, (s.name, *s.aliases)) for s in catalog.segments.values()),
+            world=world_segments(),
         )
         roots = [r.code for r in catalog.regions.values() if r.parent is None]
         if len(roots) == 1:
@@ -707,6 +706,11 @@ def capability(
     return Capability(query, region, options, tuple(line for _i, line in picked)), found[0].score
 
 
+def _unknown(product: SalesProduct) -> Assessment:
+    """A product's verdict in a market the catalog lacks: default deny."""
+    return Assessment(Verdict.NOT_AVAILABLE, NO_COVERAGE, None, None, product.ask)
+
+
 WIDE_SEARCH = 1000  # products counted when a word many share fills the list of choices
 
 
@@ -755,10 +759,11 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         options = tuple(
             Option(products[m.key], assess(view.catalog, products[m.key], region.code, seg))
             if region
-            else Option(products[m.key], None)
+            else Option(products[m.key], _unknown(products[m.key]) if parsed.unknown else None)
             for m in chosen
         )
-        return Ambiguous(parsed.product_text, region, options, _as_close(view, parsed, chosen))
+        total = _as_close(view, parsed, chosen)
+        return Ambiguous(parsed.product_text, region, options, total, segment, parsed.unknown)
     product = products[chosen[0].key]
     if parsed.unknown is not None:
         return UnknownMarket(parsed.unknown, product, segment)
@@ -767,6 +772,15 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         # nobody knows: never answer as if no market had been asked.
         extra = matching.unexplained(parsed.product_text, chosen[0].matched)
         if extra:
+            # The product is what the other words name ("narnia widget": every Widget).
+            unread = set(extra.split())
+            rest = " ".join(w for w in parsed.product_text.split() if w not in unread)
+            again = matching.pick(view.products.search(rest, normalized=True))[0] if rest else []
+            if len(again) > 1:
+                options = tuple(Option(products[m.key], _unknown(products[m.key])) for m in again)
+                return Ambiguous(rest, None, options, len(again), segment, extra)
+            if again:
+                product = products[again[0].key]
             return UnknownMarket(extra, product, segment, known_elsewhere=False)
     if region is None:
         if segment is not None:  # "widget pro banks": everywhere, for that segment

@@ -209,6 +209,8 @@ class Bot:
             await self.updates.record_unknown_market(
                 product=reply.product.name if reply.product else None, market=reply.market
             )
+        if isinstance(reply, Ambiguous) and reply.unknown is not None:
+            await self.updates.record_unknown_market(product=reply.query, market=reply.unknown)
         return reply
 
     async def _one_product(self, text: str) -> SalesProduct | Reply:

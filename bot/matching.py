@@ -533,7 +533,10 @@ def parse_query(
         if not (got.product_text or got.region or got.unknown):
             continue  # the segment word was all there was: not a segment question
         if got_key[0] + SEGMENT_BONUS > key[0]:
-            best = ParsedQuery(got.region, got.product_text, got.matches, h.code, got.unknown)
+            # A kind of customer the catalog names no segment for: no rule is about it,
+            # so the general answer is the answer (its word is neither market nor product).
+            code = h.code if h.known else None
+            best = ParsedQuery(got.region, got.product_text, got.matches, code, got.unknown)
             key = (got_key[0] + SEGMENT_BONUS, got_key[1])
     return best
 

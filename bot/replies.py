@@ -263,14 +263,37 @@ class ProductAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Ambiguous:
+    """Several products match as well: each listed with its verdict in the market (and for
+    the customer segment) the question named, so the choice keeps what was asked."""
+
     query: str
     region: Region | None
     options: tuple[Option, ...]
     total: int = 0  # products that match as well; more than the options when the list is cut
+    segment: Segment | None = None
+    unknown: str | None = None  # a market the question names that the catalog lacks
 
     @property
     def cut(self) -> bool:
         return self.total > len(self.options)
+
+    @property
+    def where(self) -> str:
+        """' in Germany for Public sector', ' in China', or ''."""
+        market = self.region.name if self.region else self.unknown
+        return (f" in {market}" if market else "") + (
+            f" for {self.segment.name}" if self.segment else ""
+        )
+
+    @property
+    def unknown_text(self) -> str | None:
+        """What default deny means for a market the catalog lacks, said for every option."""
+        if self.unknown is None:
+            return None
+        return (
+            f"I don't know the market “{self.unknown}”: no rule covers it, so treat each of "
+            f"them as {Verdict.NOT_AVAILABLE.value} there."
+        )
 
     @property
     def count_text(self) -> str:
@@ -282,14 +305,19 @@ class Ambiguous:
     def hint(self) -> str:
         if self.cut:
             return "Add a word or two, or the SKU, to narrow it down."
+        if self.where and self.options:
+            return (
+                "Add a word or two to pick one, e.g. "
+                f"“{self.options[0].product.name.lower()}{self.where.lower()}”."
+            )
         return "Add a word or two to pick one, e.g. the full product name."
 
     @property
     def fallback(self) -> str:
-        where = f" in {self.region.name}" if self.region else ""
         names = ", ".join(o.product.name for o in self.options)
         ask = self.hint if self.cut else "Which one?"
-        return f"{self.count_text} match “{self.query}”{where}: {names}. {ask}"
+        unknown = f" {self.unknown_text}" if self.unknown_text else ""
+        return f"{self.count_text} match “{self.query}”{self.where}: {names}.{unknown} {ask}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,10 +299,10 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
     if isinstance(reply, ProductAnswer):
         return _product_answer_cached(reply, share)
     if isinstance(reply, Ambiguous):
-        where = f" in *{esc(reply.region.name)}*" if reply.region else ""
         blocks = [
-            _section(f"{reply.count_text} match “{esc(reply.query)}”{where}:"),
+            _section(f"{reply.count_text} match “{esc(reply.query)}”{esc(reply.where)}:"),
             _section("\n".join(_option_line(o) for o in reply.options)),
+            *([_context(esc(reply.unknown_text))] if reply.unknown_text else []),
             _context(esc(reply.hint)),
         ]
     elif isinstance(reply, RegionOverview):

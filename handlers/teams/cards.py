@@ -228,10 +228,10 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         if shared_by is None:
             actions += [execute(b) for b in buttons_for(reply)]
     elif isinstance(reply, Ambiguous):
-        where = f" in {plain(reply.region.name)}" if reply.region else ""
         body = [
-            text(f"{reply.count_text} match “{plain(reply.query)}”{where}:"),
+            text(f"{reply.count_text} match “{plain(reply.query)}”{plain(reply.where)}:"),
             text("\n".join(_option(o) for o in reply.options)),
+            *([text(plain(reply.unknown_text), isSubtle=True)] if reply.unknown_text else []),
             text(plain(reply.hint), isSubtle=True),
         ]
     elif isinstance(reply, RegionOverview):

@@ -285,3 +285,84 @@ def test_emoji_and_case_do_not_change_the_answer(demo: CatalogView) -> None:
         plain.region,
         plain.segment,
     )
+
+
+# --------------------------------------------------------------------------- segment words
+# without a segment for them, and ambiguity that keeps the market
+
+
+@pytest.fixture(scope="module")
+def no_segments() -> CatalogView:
+    """The demo catalog as it was before segments: no `segments:` list, no segment rule."""
+    spec = parse_catalog(demo_text())
+    products = tuple(
+        dataclasses.replace(p, rules=tuple(r for r in p.rules if r.segment is None))
+        for p in spec.products
+    )
+    return view_of(dataclasses.replace(spec, segments=(), products=products))
+
+
+@pytest.mark.parametrize(
+    ("question", "general"),
+    [
+        ("widget pro government", "widget pro"),
+        ("government widget pro", "widget pro"),
+        ("widget pro germany government", "widget pro germany"),
+        ("can I sell widget pro to banks in france", "widget pro france"),
+        ("wp3000 gov", "wp3000"),
+        ("widget germany government", "widget germany"),
+    ],
+)
+def test_a_segment_word_without_catalog_segments_is_no_market(
+    no_segments: CatalogView, question: str, general: str
+) -> None:
+    """Without segments every rule is for every customer: a segment word changes nothing
+    and is never named an unknown market (nor read into the product's name)."""
+    reply = answer_query(no_segments, question)
+    assert not isinstance(reply, UnknownMarket | NotFound), reply.fallback
+    assert reply == answer_query(no_segments, general)
+
+
+def test_a_kind_of_customer_the_catalog_has_no_segment_for_gets_the_general_answer(
+    demo: CatalogView,
+) -> None:
+    """'education' names no demo segment: the general answer, which lists the segments that
+    differ; never an unknown market “education”."""
+    reply = answer_query(demo, "widget pro germany education")
+    assert reply == answer_query(demo, "widget pro germany")
+    assert isinstance(reply, ProductAnswer) and reply.segment is None
+    assert "Public sector (Not available)" in reply.fallback
+    assert isinstance(answer_query(demo, "widget pro education"), ProductOverview)
+
+
+def test_an_ambiguity_keeps_the_market_the_catalog_lacks(demo: CatalogView) -> None:
+    reply = answer_query(demo, "widget china")
+    assert isinstance(reply, Ambiguous) and reply.unknown == "China"
+    assert reply.fallback.startswith("4 products match “widget” in China: Widget Pro,")
+    assert "I don't know the market “China”" in reply.fallback
+    for option in reply.options:  # default deny, said for each choice
+        assert option.assessment is not None
+        assert option.assessment.verdict.value == "Not available"
+        assert option.assessment.contact == option.product.ask
+    assert "“widget pro in china”" in reply.hint
+
+
+def test_an_ambiguity_keeps_the_market_and_segment_asked(demo: CatalogView) -> None:
+    reply = answer_query(demo, "widget germany government")
+    assert isinstance(reply, Ambiguous) and reply.segment is not None
+    assert reply.fallback.startswith("4 products match “widget” in Germany for Public sector:")
+    pro = next(o for o in reply.options if o.product.sku == "WDG-PRO")
+    assert pro.assessment is not None and pro.assessment.reason == "Needs BSI C5 attestation"
+
+
+def test_a_market_nobody_knows_with_several_products_is_an_ambiguity(demo: CatalogView) -> None:
+    """'narnia widget' names no one product: the choices, each Not available in “narnia”,
+    never one product picked for the unknown word's letters."""
+    for question in ("narnia widget", "widget narnia"):
+        reply = answer_query(demo, question)
+        assert isinstance(reply, Ambiguous), reply.fallback
+        assert reply.unknown == "narnia" and reply.query == "widget"
+        assert len(reply.options) >= 3
+    single = answer_query(demo, "narnia widget pro")
+    assert isinstance(single, UnknownMarket) and single.product is not None
+    assert single.product.sku == "WDG-PRO"

@@ -92,3 +92,13 @@ async def test_unknown_markets_count_in_the_weekly_gap_list(slack: SlackDriver) 
 async def test_segments_are_listed(slack: SlackDriver) -> None:
     body = (await slack.command("segments")).json
     assert body["text"].startswith("Customer segments: Public sector (government, public")
+
+
+async def test_an_ambiguity_in_a_market_the_catalog_lacks_keeps_it(slack: SlackDriver) -> None:
+    body = (await slack.command("widget china")).json
+    assert body["text"].startswith("3 products match “widget” in China: Widget Pro")
+    shown = _text(body["blocks"])
+    assert "in China:" in shown and "I don't know the market “China”" in shown
+    assert shown.count("Not available") >= 3  # each choice, default deny
+    lines_ = await slack.services.updates.gap_report()
+    assert "1 lookup for widget in China — no such market in the catalog" in lines_
