@@ -99,10 +99,12 @@ def build_services(settings: Settings) -> Services:
         """Where announcements go: every change to ANNOUNCE_CHANNEL (and the Teams
         announcements channel, once a PM set one); region channels hear their regions."""
         out: list[tuple[str, str]] = []
-        if settings.slack_bot_token:
+        if "slack" in settings.platforms:
             if settings.announce_channel:
                 out.append((EVERYWHERE, f"slack:{settings.announce_channel}"))
             out += [(code, f"slack:{ch}") for code, ch in settings.region_channels.items()]
+        if "teams" not in settings.platforms:  # a reference kept from before is not a channel
+            return out
         if await conversations.get(key=ANNOUNCE_KEY) is not None:
             out.append((EVERYWHERE, "teams:announce"))
         for key in await conversations.keys(prefix=REGION_PREFIX):
@@ -257,18 +259,22 @@ async def weekly(services: Services) -> None:
     """Owners' "still accurate?" nudges, the PMs' gap list and the management digest, on
     every platform that has somewhere to send them. The dedupe keys carry the week, so any
     number of workers checking hourly send each once a week."""
-    notes = await services.updates.stale_nudges()
     settings = services.settings
-    conversations = services.conversations
-    triages = [("slack", settings.triage_channel)] if settings.triage_channel else []
-    if await conversations.get(key=TRIAGE_KEY) is not None:
+    platforms = settings.platforms  # only these are looked up and sent to
+    notes = [n for n in await services.updates.stale_nudges() if n.platform in platforms]
+    slack = "slack" in platforms
+    teams = "teams" in platforms
+    triages = [("slack", settings.triage_channel)] if slack and settings.triage_channel else []
+    if teams and await services.conversations.get(key=TRIAGE_KEY) is not None:
         triages.append(("teams", TRIAGE_KEY.removeprefix("teams:")))
     for triage in triages:
         gaps = await services.updates.gap_notification(triage=triage)
         if gaps is not None:
             notes.append(gaps)
-    managements = [("slack", settings.management_channel)] if settings.management_channel else []
-    if await conversations.get(key=MANAGEMENT_KEY) is not None:
+    managements = (
+        [("slack", settings.management_channel)] if slack and settings.management_channel else []
+    )
+    if teams and await services.conversations.get(key=MANAGEMENT_KEY) is not None:
         managements.append(("teams", MANAGEMENT_KEY.removeprefix("teams:")))
     if managements and services.bot.coverage is not None:
         now = dt.datetime.now(dt.UTC)

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
             return "bot"
         return "emulator" if self.teams_emulator else None
 
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The chat platforms this install talks to: only these are sent to or looked up."""
+        return frozenset(
+            [*(["slack"] if self.slack_bot_token else []), *(["teams"] if self.teams_mode else [])]
+        )
+
     @field_validator("database_url")
     @classmethod
     def _db(cls, v: str) -> str:

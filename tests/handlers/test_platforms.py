@@ -2,12 +2,16 @@
 Teams card on Teams (never a chat.update with Teams ids); a Teams PM's decision is stored
 with its platform and named on Slack by display name; a forged permalink is not kept; a
 stored link that is no web address is text, not a link; each platform names a person from
-the other by display name."""
+the other by display name; an install looks up and sends to its configured platforms only
+(a Teams reference kept in a Slack-only install is not a channel, nor a Slack channel
+setting in a Teams-only one)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalog import CatalogService
@@ -15,16 +19,19 @@ from bot.feedback import Action, Decided, FeedbackService, Settings, Submitted, 
 from bot.items import Item, Kind, Status, Urgency
 from bot.payloads import decode
 from bot.types import UserRef
+from handlers.app import Services, build_services, weekly
+from handlers.config import Settings as AppSettings
 from handlers.slack import blocks
 from handlers.slack.notifier import SlackNotifier
 from handlers.teams import cards
-from handlers.teams.keys import TRIAGE_KEY
+from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.people import SqlPeople
 from store.repository import SqlRepository
 from tests.conftest import demo_text
 from tests.fakes import BOT_TOKEN, FakeSlack
 from tests.handlers.slack.test_delivery_faults import Clock
+from tests.handlers.slack.test_updates import CHANGED
 
 TEAMS_PM = UserRef("teams", "11111111-2222-3333-4444-555555555555")
 SLACK_SALES = UserRef("slack", "U0SALES1")
@@ -178,3 +185,69 @@ async def test_existing_decisions_get_their_deciders_platform(engine: AsyncEngin
     assert platform == "teams"
     again = await feedback.get(slack_item.id)
     assert again is not None and again.decided_by == TEAMS_PM
+
+
+async def install(db_url: str, **settings: Any) -> tuple[Services, list[str]]:
+    """An install with every channel setting and every Teams reference stored (as one left
+    from before a platform was turned off would be); the conversation keys it looks up."""
+    services = build_services(
+        AppSettings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=db_url,
+            announce_channel="C0ANNOUNCE",
+            region_channels={"APAC": "C0APAC"},
+            triage_channel="C0TRIAGE",
+            management_channel="C0MGMT",
+            **settings,
+        )
+    )
+    conversations = services.conversations
+    for key in (ANNOUNCE_KEY, TRIAGE_KEY, MANAGEMENT_KEY, f"{REGION_PREFIX}APAC"):
+        await conversations.save(key=key, reference={"conversation": {"id": f"19:{key}"}})
+    looked_up: list[str] = []
+    get, keys = conversations.get, conversations.keys
+
+    async def spied_get(*, key: str) -> Any:
+        looked_up.append(key)
+        return await get(key=key)
+
+    async def spied_keys(*, prefix: str) -> list[str]:
+        looked_up.append(prefix)
+        return await keys(prefix=prefix)
+
+    conversations.get, conversations.keys = spied_get, spied_keys  # type: ignore[method-assign]
+    return services, looked_up
+
+
+async def announce_and_run_the_week(services: Services) -> set[tuple[str, str]]:
+    """An import that announces, every verification aged (owners' nudges, to the demo's
+    Slack owners), the weekly run: the platforms and kinds of what it queued."""
+    await services.catalog.import_catalog(demo_text())
+    await services.catalog.import_catalog(CHANGED)
+    async with services.engine.begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE product_verification SET verified_at = :t"),
+            {"t": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+        )
+    await weekly(services)
+    return {(r["platform"], r["kind"]) for r in await services.outbox.messages()}
+
+
+async def test_a_slack_only_install_never_looks_up_teams(db_url: str, engine: AsyncEngine) -> None:
+    services, looked_up = await install(db_url, slack_bot_token=BOT_TOKEN)
+    try:
+        queued = await announce_and_run_the_week(services)
+        assert queued == {("slack", "announce"), ("slack", "dm"), ("slack", "coverage")}
+        assert looked_up == []
+    finally:
+        await services.engine.dispose()
+
+
+async def test_a_teams_only_install_never_sends_to_slack(db_url: str, engine: AsyncEngine) -> None:
+    services, looked_up = await install(db_url, teams_emulator=True)
+    try:
+        queued = await announce_and_run_the_week(services)
+        assert queued == {("teams", "announce"), ("teams", "coverage")}
+        assert set(looked_up) == {ANNOUNCE_KEY, TRIAGE_KEY, MANAGEMENT_KEY, REGION_PREFIX}
+    finally:
+        await services.engine.dispose()
