@@ -206,7 +206,7 @@ class CatalogView:
     by_sku: dict[str, SalesProduct] = field(default_factory=dict)
     children: dict[str, tuple[str, ...]] = field(default_factory=dict)  # in file order
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict)
-    _region_cache: dict[str, RegionOverview] = field(default_factory=dict)
+    _region_cache: dict[tuple[str, str | None], RegionOverview] = field(default_factory=dict)
     _answer_cache: dict[tuple[str, str, str | None], ProductAnswer] = field(default_factory=dict)
     _sellable_cache: dict[str, dict[str, Option]] = field(default_factory=dict)
     _likeness_cache: dict[str, tuple[array[int], bool]] = field(default_factory=dict)
@@ -479,8 +479,21 @@ def _patched(view: CatalogView, changes: ChangeSet, version: int) -> CatalogView
     )
 
 
-def _option(view: CatalogView, product: SalesProduct, region: Region) -> Option:
-    return Option(product, assess(view.catalog, product, region.code))
+def _option(
+    view: CatalogView, product: SalesProduct, region: Region, segment: str | None = None
+) -> Option:
+    return Option(product, assess(view.catalog, product, region.code, segment))
+
+
+def _listed(
+    view: CatalogView, product: SalesProduct, region: Region | None, segment: Segment | None
+) -> Option:
+    """A product listed as one of a few choices, with its exceptions below `region`: an
+    option in a parent region never reads a bare verdict its markets contradict."""
+    if region is None:
+        return Option(product, None)
+    a = assess(view.catalog, product, region.code, segment.code if segment else None)
+    return Option(product, a, differences(view, product, region, segment, a))
 
 
 SMALL_CATALOG = 5000  # up to this size every product is a candidate alternative
@@ -603,8 +616,12 @@ def product_answer(
     return cached
 
 
-def region_overview(view: CatalogView, region: Region) -> RegionOverview:
-    cached = view._region_cache.get(region.code)
+def region_overview(
+    view: CatalogView, region: Region, segment: Segment | None = None
+) -> RegionOverview:
+    """What is sellable in `region` (to `segment`'s customers, when one is asked about)."""
+    key = (region.code, segment.code if segment else None)
+    cached = view._region_cache.get(key)
     if cached is not None:
         return cached
     count = 0
@@ -612,7 +629,7 @@ def region_overview(view: CatalogView, region: Region) -> RegionOverview:
     def sellable() -> Iterator[Option]:
         nonlocal count
         for p in view.catalog.products:
-            o = _option(view, p, region)
+            o = _option(view, p, region, key[1])
             if o.assessment and o.assessment.verdict.sellable:
                 count += 1
                 yield o
@@ -628,8 +645,8 @@ def region_overview(view: CatalogView, region: Region) -> RegionOverview:
             o.product.name,
         ),
     )
-    out = RegionOverview(region, tuple(listed), count)
-    view._region_cache[region.code] = out
+    out = RegionOverview(region, tuple(listed), count, segment)
+    view._region_cache[key] = out
     return out
 
 
@@ -669,10 +686,7 @@ def battlecard(
         or (m.score >= matching.MATCH_THRESHOLD and matching.tokens_of(names[m.key])[:1] == family)
     }
     rivals = [
-        Rival(
-            Option(p, assess(view.catalog, p, region.code) if region else None),
-            f"vs {c.name}: {c.difference}",
-        )
+        Rival(_listed(view, p, region, None), f"vs {c.name}: {c.difference}")
         for p in view.catalog.products
         for c in p.competitors
         if c.name in wanted
@@ -696,13 +710,7 @@ def capability(
             i, line = lines[m.key]
             seen.setdefault(i, line)
     picked = list(seen.items())[:CAPABILITIES_LISTED]
-    options = tuple(
-        Option(
-            view.catalog.products[i],
-            assess(view.catalog, view.catalog.products[i], region.code) if region else None,
-        )
-        for i, _line in picked
-    )
+    options = tuple(_listed(view, view.catalog.products[i], region, None) for i, _line in picked)
     return Capability(query, region, options, tuple(line for _i, line in picked)), found[0].score
 
 
@@ -735,7 +743,7 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         return card or NotFound(parsed.product_text, region, ())
     if not parsed.product_text:
         if region is not None:
-            return region_overview(view, region)
+            return region_overview(view, region, segment)
         if parsed.unknown is not None:
             return UnknownMarket(parsed.unknown, None)
         return NotFound(text.strip(), None, ())
@@ -755,11 +763,10 @@ def answer_query(view: CatalogView, text: str) -> Reply:
             parsed.product_text, region, tuple(products[m.key].name for m in suggestions)
         )
     if len(chosen) > 1:
-        seg = segment.code if segment else None
         options = tuple(
-            Option(products[m.key], assess(view.catalog, products[m.key], region.code, seg))
-            if region
-            else Option(products[m.key], _unknown(products[m.key]) if parsed.unknown else None)
+            Option(products[m.key], _unknown(products[m.key]))
+            if parsed.unknown and region is None
+            else _listed(view, products[m.key], region, segment)
             for m in chosen
         )
         total = _as_close(view, parsed, chosen)

@@ -372,6 +372,7 @@ def _cross_check(
     problems: list[str] = []
     segments: set[str] = set()
     segment_names: dict[str, str] = {}
+    segment_labels: list[tuple[int, str]] = []
     for i, seg in enumerate(segment_items):
         if seg is None:
             continue
@@ -385,6 +386,7 @@ def _cross_check(
                     f"segments[{i}]: '{label}' already names segment '{segment_names[key]}'"
                 )
             segment_names[key] = seg.code
+            segment_labels.append((i, label))
     bands: set[str] = set()
     for i, b in enumerate(band_items):
         if b is None:
@@ -413,6 +415,10 @@ def _cross_check(
                 problems.append(f"regions[{i}]: '{label}' already names region '{names[key]}'")
             names[key] = r.code
         regions.add(r.code)
+    # A word naming both a market and a kind of customer would be read as one of them only.
+    for i, label in segment_labels:
+        if (code := names.get(label.casefold())) is not None:
+            problems.append(f"segments[{i}]: '{label}' already names region '{code}'")
     return problems, _Refs(bands, regions, segments)
 
 

@@ -435,7 +435,7 @@ class RegionLexicon:
                     if " " in norm:
                         self._named.setdefault(norm.replace(" ", ""), (shown, 100.0, False))
         self._fuzzy_labels = [label for label, _ in self._fuzzy]
-        self._reachable_by_len: dict[int, tuple[list[str], list[int]]] = {}
+        self._reachable_by_len: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
         # Every span looked up, with what it names (code, score) or None: one dictionary
         # look-up per span.
         self._spans = dict(self._named)
@@ -467,25 +467,28 @@ class RegionLexicon:
         """Drop memoised look-ups (see ProductIndex.forget)."""
         self._spans = dict(self._named)
 
-    def _reachable(self, n: int) -> tuple[list[str], list[int]]:
+    def _reachable(self, n: int, words: int) -> tuple[list[str], list[int]]:
         """The labels a span of n characters can reach REGION_CUTOFF with, in their own
         order, and their places. fuzz.ratio is at most 200·min(n, L)/(n + L) for lengths n
         and L, so most labels are out of reach of a given span: not comparing them saves
         most of the look-up (words of a product name are checked as markets too)."""
-        hit = self._reachable_by_len.get(n)
+        hit = self._reachable_by_len.get((n, words))
         if hit is None:
+            # A misspelt name has no more words than the name: "saml united kingdom" is
+            # not a typo of "united kingdom" (it is a product word beside it).
             places = [
                 i
                 for i, (label, _code) in enumerate(self._fuzzy)
                 if 200 * min(n, len(label)) >= REGION_CUTOFF * (n + len(label))
+                and label.count(" ") + 1 >= words
             ]
             hit = ([self._fuzzy[i][0] for i in places], places)
-            self._reachable_by_len[n] = hit
+            self._reachable_by_len[(n, words)] = hit
         return hit
 
     def _fuzzy_find(self, span: str) -> _Named | None:
         """The region a misspelt span names, if any (code, score)."""
-        labels, places = self._reachable(len(span))
+        labels, places = self._reachable(len(span), span.count(" ") + 1)
         got = (
             process.extractOne(span, labels, scorer=fuzz.ratio, score_cutoff=REGION_CUTOFF)
             if labels
@@ -580,6 +583,10 @@ def _parse_words(
         product_text = " ".join(rest)
         matches = tuple(products.search(product_text, normalized=True)) if product_text else ()
         top = matches[0].score if matches else 0.0
+        if top < MATCH_THRESHOLD:
+            # Not what was asked for in any reading: letters shared by chance ("france" ~
+            # "trace") must not outweigh a market named exactly.
+            top = 0.0
         # Prefer reading a market into the text unless that ruins the product match.
         key = (top + (3.0 if hit is not None else 0.0), -order)
         if not product_text and hit is not None:

@@ -148,6 +148,17 @@ class Option:
 
     product: SalesProduct
     assessment: Assessment | None
+    # In a parent region: the markets below it (and segments) whose verdict differs.
+    differences: tuple[Difference, ...] = ()
+
+    @property
+    def exceptions(self) -> str:
+        """' except 2 markets: Australia (Not available), …' (the first three), said after
+        the option's verdict; '' when there are none."""
+        if not self.differences:
+            return ""
+        detailed = self.assessment is not None and self.assessment.detail()
+        return ("; " if detailed else " ") + differences_text(self.differences, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,12 +336,18 @@ class RegionOverview:
     region: Region
     sellable: tuple[Option, ...]
     total_sellable: int
+    segment: Segment | None = None  # sellable to this kind of customer, when one was asked
+
+    @property
+    def where(self) -> str:
+        """'Germany', 'Germany for Public sector'."""
+        return self.region.name + (f" for {self.segment.name}" if self.segment else "")
 
     @property
     def fallback(self) -> str:
         if not self.total_sellable:
-            return f"Nothing is recorded as sellable in {self.region.name}"
-        return f"{self.total_sellable} products are sellable in {self.region.name}"
+            return f"Nothing is recorded as sellable in {self.where}"
+        return f"{self.total_sellable} products are sellable in {self.where}"
 
 
 @dataclass(frozen=True, slots=True)

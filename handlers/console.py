@@ -82,7 +82,8 @@ def _difference(d: Difference, ask: str | None) -> str:
 
 
 def _option(o: Option) -> str:
-    return f"  - {o.product.name}" + (f": {_verdict(o.assessment)}" if o.assessment else "")
+    verdict = f": {_verdict(o.assessment)}" if o.assessment else ""
+    return f"  - {o.product.name}{verdict}{o.exceptions}"
 
 
 def render_text(reply: AnyReply | TriageView) -> str:

@@ -107,7 +107,8 @@ def _verdict(a: Assessment) -> str:
 def _option_line(o: Option) -> str:
     if o.assessment is None:
         return f"• *{esc(o.product.name)}* ({esc(o.product.sku)})"
-    return f"• *{esc(o.product.name)}*: {_verdict(o.assessment)}"
+    line = f"• *{esc(o.product.name)}*: {_verdict(o.assessment)}"
+    return line + esc(o.exceptions)
 
 
 def who(user_id: str | None) -> str:
@@ -306,7 +307,7 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
             _context(esc(reply.hint)),
         ]
     elif isinstance(reply, RegionOverview):
-        head = f"*Sellable in {esc(reply.region.name)}*: {reply.total_sellable} products"
+        head = f"*Sellable in {esc(reply.where)}*: {reply.total_sellable} products"
         listed = "\n".join(_option_line(o) for o in reply.sellable) or "Nothing recorded."
         blocks = [_section(head), _section(listed)]
         if reply.total_sellable > len(reply.sellable):

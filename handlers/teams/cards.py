@@ -136,7 +136,8 @@ def _difference(d: Difference, ask: str | None, mentions: list[dict[str, Any]]) 
 def _option(o: Option) -> str:
     if o.assessment is None:
         return f"- {plain(o.product.name)}"
-    return f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
+    line = f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
+    return line + plain(o.exceptions)
 
 
 def _execute(title: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -166,6 +166,10 @@ def test_segment_rules_and_contacts_are_refused_with_their_place() -> None:
         "products[0].contact",
     ]
     assert "'alice' is not a user id" in exc.value.problems[1]
+    # A segment word that names a market too would be read as only one of them.
+    with pytest.raises(CatalogError) as exc:
+        parse_catalog(_segmented().replace("aliases: [government]", "aliases: [government, de]"))
+    assert exc.value.problems == ["segments[0]: 'de' already names region 'DE'"]
 
 
 def test_segments_and_contacts_round_trip() -> None:

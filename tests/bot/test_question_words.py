@@ -19,6 +19,7 @@ from bot.replies import (
     NotFound,
     ProductAnswer,
     ProductOverview,
+    RegionOverview,
     UnknownMarket,
 )
 from bot.types import Lifecycle, Rule, SalesProduct, Segment, Status
@@ -366,3 +367,19 @@ def test_a_market_nobody_knows_with_several_products_is_an_ambiguity(demo: Catal
     single = answer_query(demo, "narnia widget pro")
     assert isinstance(single, UnknownMarket) and single.product is not None
     assert single.product.sku == "WDG-PRO"
+
+
+def test_a_market_question_for_a_segment_lists_what_that_segment_may_buy(
+    demo: CatalogView,
+) -> None:
+    """'government germany': what is sellable in Germany to the public sector, each with its
+    verdict for them (Widget Pro is not: it needs an attestation there)."""
+    general = answer_query(demo, "germany")
+    public = answer_query(demo, "government germany")
+    assert isinstance(general, RegionOverview) and isinstance(public, RegionOverview)
+    assert public.segment is not None and public.segment.code == "PUB"
+    assert public.fallback.endswith("sellable in Germany for Public sector")
+    everyone = {o.product.sku for o in general.sellable}
+    them = {o.product.sku for o in public.sellable}
+    # Widget Pro needs an attestation; the legacy CRM's extended support is theirs alone.
+    assert (everyone - them, them - everyone) == ({"WDG-PRO"}, {"LGCY-CRM"})

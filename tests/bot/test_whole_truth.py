@@ -11,7 +11,7 @@ import pytest
 
 from bot.catalog import CatalogView, answer_query, product_answer, product_overview
 from bot.catalog_file import CatalogSpec, parse_catalog
-from bot.replies import Difference, ProductAnswer, UnknownMarket
+from bot.replies import Ambiguous, Battlecard, Capability, Difference, ProductAnswer, UnknownMarket
 from bot.types import (
     Lifecycle,
     Region,
@@ -348,3 +348,42 @@ def test_segment_differences_say_where(demo: CatalogView) -> None:
         "Public sector in Germany",
         "Financial services",
     ]
+
+
+@pytest.mark.parametrize("ask", ["widget {}", "vs gizmotron {}", "saml {}", "widget {} government"])
+def test_a_list_of_choices_in_a_parent_region_names_each_ones_exceptions(
+    demo: CatalogView, ask: str
+) -> None:
+    """Several products answered at once (an ambiguity, a battlecard, a capability) in a
+    region with markets below it: each product's line names every market below whose
+    verdict is not the one it shows, as a single product's answer does."""
+    catalog = demo.catalog
+    checked = 0
+    for region in catalog.regions.values():
+        # Names of more than three words are asked by their code, as sales type them.
+        label = region.name if len(region.name.split()) <= 3 else region.code
+        reply = answer_query(demo, ask.format(label))
+        options = (
+            [r.option for r in reply.rivals]
+            if isinstance(reply, Battlecard)
+            else list(reply.options)
+            if isinstance(reply, Ambiguous | Capability)
+            else None
+        )
+        assert options, (ask, region.code, reply)
+        segment = reply.segment if isinstance(reply, Ambiguous) else None
+        code = segment.code if segment else None
+        for option in options:
+            assert option.assessment is not None
+            shown = option.assessment.verdict
+            differ = {
+                d
+                for d in descendants(catalog, region.code)
+                if reference(catalog, option.product, d, code) is not shown
+            }
+            named = {d.region.code for d in option.differences if d.segment is None}
+            assert differ <= named, (ask, region.code, option.product.sku)
+            if differ:
+                checked += 1
+                assert " except " in option.exceptions
+    assert checked
