@@ -121,7 +121,8 @@ class _Product(_Strict):
     def _stringify(cls, v: Any) -> Any:
         return [str(a) for a in v] if isinstance(v, list) else v
 
-    @field_validator("contact")
+    # The owner is whom sales ask when no contact is named: a user id too.
+    @field_validator("contact", "owner")
     @classmethod
     def _contact_is_user(cls, v: str | None) -> str | None:
         return _user_id(v)

@@ -166,6 +166,9 @@ def test_segment_rules_and_contacts_are_refused_with_their_place() -> None:
         "products[0].contact",
     ]
     assert "'alice' is not a user id" in exc.value.problems[1]
+    with pytest.raises(CatalogError) as exc:  # the owner is the contact when none is named
+        parse_catalog(_segmented().replace("    contact: U01PM\n", "    owner: Alice Smith\n"))
+    assert [p.split(":")[0] for p in exc.value.problems] == ["products[0].owner"]
     # A segment word that names a market too would be read as only one of them.
     with pytest.raises(CatalogError) as exc:
         parse_catalog(_segmented().replace("aliases: [government]", "aliases: [government, de]"))

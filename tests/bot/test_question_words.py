@@ -383,3 +383,32 @@ def test_a_market_question_for_a_segment_lists_what_that_segment_may_buy(
     them = {o.product.sku for o in public.sellable}
     # Widget Pro needs an attestation; the legacy CRM's extended support is theirs alone.
     assert (everyone - them, them - everyone) == ({"WDG-PRO"}, {"LGCY-CRM"})
+
+
+@pytest.mark.parametrize("with_segments", [True, False])
+@pytest.mark.parametrize(
+    ("question", "sku"),
+    [
+        ("retail pos germany", "RET-POS"),
+        ("pos germany retail", "RET-POS"),
+        ("bank connector for banks in france", "BANK-C"),
+        ("healthcare hub uk", "HC-HUB"),
+        ("government cloud germany government", "GOV-CLOUD"),
+        ("education portal japan", "EDU-PORT"),
+    ],
+)
+def test_products_named_with_segment_words_are_still_the_product(
+    with_segments: bool, question: str, sku: str
+) -> None:
+    """Words for kinds of customer (the catalog's segments or the usual ones) inside a real
+    product's name never take it apart, with or without the catalog's segments."""
+    spec = parse_catalog(demo_text())
+    view = _with(
+        dataclasses.replace(spec, segments=spec.segments if with_segments else ()),
+        _product("RET-POS", "Retail POS", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("BANK-C", "Bank Connector", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("HC-HUB", "Healthcare Hub", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("GOV-CLOUD", "Government Cloud Suite", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("EDU-PORT", "Education Portal", Rule("GLOBAL", Status.AVAILABLE)),
+    )
+    assert _answer(view, question).product.sku == sku

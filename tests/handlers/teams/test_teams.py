@@ -102,6 +102,8 @@ async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
     assert details["value"].startswith("Acme needs SAML")
     picker = next(el for el in form["body"] if el.get("id") == "product")
     assert picker["choices.data"] == {"type": "Data.Query", "dataset": "products"}
+    segment = next(el for el in form["body"] if el.get("id") == "segment")
+    assert [c["value"] for c in segment["choices"]] == ["PUB", "FSI", "HLS"]
     status, found = await teams.post(
         teams.activity(
             type="invoke",
@@ -118,6 +120,7 @@ async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
         "kind": "feature_request",
         "client": "",
         "urgency": "high",
+        "segment": "FSI",
         "details": "Acme needs SAML single sign-on before renewal",
     }
     status, bad = await teams.execute("feedback.submit", values)
@@ -132,6 +135,7 @@ async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
     card = card_of(teams.connector.messages(CHANNEL)[-1].body)
     verbs = [a["verb"] for a in card["actions"]]
     assert verbs == ["triage.now", "triage.later", "triage.decline", "triage.merge"]
+    assert {"title": "Customer segment", "value": "Financial services"} in card["body"][1]["facts"]
 
     # A sales user's press changes nothing; a PM's double press decides once.
     _, refused = await teams.execute(
