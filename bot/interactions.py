@@ -289,7 +289,7 @@ class Interactions:
                 kind="coverage",
                 target=files_to,
                 dedupe_key=f"coverage:{uuid.uuid4().hex}",
-                payload=Coverage(text).encode(),
+                payload=Coverage(text, report=reply.encode()).encode(),
                 lane=Lane.INTERACTIVE,  # the asker waits for the chart
             )
             return Show(reply, enqueue=(files,), wake=True)

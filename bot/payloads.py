@@ -130,13 +130,20 @@ class Coverage:
     TYPE: ClassVar[str] = "coverage"
     period: str
     digest: bool = False
+    # The report already computed for the asker (Report.encode): the files show exactly it,
+    # and nothing is aggregated twice. Without it the worker computes the report once.
+    report: Mapping[str, Any] | None = None
 
     def encode(self) -> dict[str, Any]:
-        return {"type": self.TYPE, "period": self.period, "digest": self.digest}
+        encoded = {"type": self.TYPE, "period": self.period, "digest": self.digest}
+        return encoded if self.report is None else {**encoded, "report": dict(self.report)}
 
     @classmethod
     def decode(cls, raw: Mapping[str, Any]) -> Coverage:
-        return cls(_text(raw, "period"), bool(raw.get("digest")))
+        report = raw.get("report")
+        if report is not None and not isinstance(report, Mapping):
+            raise PayloadError("report is not an object")
+        return cls(_text(raw, "period"), bool(raw.get("digest")), report)
 
 
 Payload = Decision | Triage | Digest | Coverage

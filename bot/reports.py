@@ -6,17 +6,14 @@ import csv
 import datetime as dt
 import io
 import re
-import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import astuple, dataclass, fields
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.briefings import Briefing
-from bot.catalog import CatalogService, region_path
-from bot.items import Item, Status
+from bot.catalog import CatalogService
 from bot.ports import Clock
-from bot.types import Region, UserRef
+from bot.types import Region
 
 QUARTER_DAYS = 365.25 / 4  # targets are per quarter; "last N days" is pro-rated by days
 AGE_BUCKETS = ((7, "< 7 days"), (30, "7–30 days"), (None, "> 30 days"))
@@ -128,6 +125,34 @@ class Report:
             + (f"needs attention: {names}" if names else "every region on track")
         )
 
+    def encode(self) -> dict[str, Any]:
+        """As JSON, for the worker to draw the chart and CSV of exactly this report."""
+        return {
+            "period": [self.period.label, self.period.start.isoformat(),
+                       self.period.end.isoformat(), self.period.quarters],
+            "regions": [
+                [getattr(r, f.name) if not isinstance(getattr(r, f.name), dt.date)
+                 else getattr(r, f.name).isoformat() for f in fields(RegionRow)]
+                for r in self.regions
+            ],
+            "pms": [astuple(p) for p in self.pms],
+            "briefings": self.briefings,
+        }  # fmt: skip
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> Report:
+        label, start, end, quarters = raw["period"]
+        period = Period(label, dt.date.fromisoformat(start), dt.date.fromisoformat(end), quarters)
+        regions = []
+        for values in raw["regions"]:
+            row = dict(zip((f.name for f in fields(RegionRow)), values, strict=True))
+            last = row["last_briefing"]
+            row["last_briefing"] = dt.date.fromisoformat(last) if last else None
+            row["open_by_age"] = tuple(row["open_by_age"])
+            regions.append(RegionRow(**row))
+        pms = tuple(PmRow(*p) for p in raw["pms"])
+        return cls(period, tuple(regions), pms, int(raw["briefings"]))
+
     def csv(self) -> str:
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
@@ -189,120 +214,129 @@ def report_regions(regions: Mapping[str, Region]) -> list[Region]:
     return [*top, *extra]
 
 
+@dataclass(frozen=True, slots=True)
+class CoverageQuery:
+    """What the database is asked for one report: every bound computed once, in UTC."""
+
+    start: dt.date  # briefings held on `start` .. `end` (inclusive)
+    end: dt.date
+    since: dt.datetime  # feedback created in [since, until): the period's days in the report's zone
+    until: dt.datetime
+    now: dt.datetime  # open feedback is aged against this
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFigures:
+    """One region's aggregates, counting everything filed under it or a region below it."""
+
+    briefings: int = 0
+    minutes: int = 0
+    people: int = 0
+    last_briefing: dt.date | None = None
+    submitted: int = 0
+    decided: int = 0
+    median_seconds_to_decision: float | None = None
+    open_by_age: tuple[int, int, int] = (0, 0, 0)  # < 7 days, 7–30 days, > 30 days
+
+
+@dataclass(frozen=True, slots=True)
+class PmFigures:
+    pm: str
+    briefings: int
+    minutes: int
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageFigures:
+    """The aggregates a report is drawn from; regions absent have nothing recorded."""
+
+    regions: Mapping[str, RegionFigures]
+    pms: tuple[PmFigures, ...]
+    briefings: int  # held in the period (one briefing may count for several regions)
+
+
+def coverage_query(period: Period, *, now: dt.datetime, tz: ZoneInfo) -> CoverageQuery:
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
+
+    return CoverageQuery(
+        period.start,
+        period.end,
+        midnight(period.start),
+        midnight(period.end + dt.timedelta(days=1)),
+        now.astimezone(dt.UTC),
+    )
+
+
 def build_report(
     *,
     period: Period,
     regions: Mapping[str, Region],
-    briefings: Sequence[Briefing],
-    items: Sequence[Item],
-    now: dt.datetime,
-    tz: ZoneInfo,
+    figures: CoverageFigures,
     default_target: int,
     pm_target: int,
 ) -> Report:
-    def local(at: dt.datetime) -> dt.date:
-        return at.astimezone(tz).date()
-
-    in_period = [b for b in briefings if period.start <= b.held_on <= period.end]
     share = period.quarters
     rows = []
     for region in report_regions(regions):
-        # A briefing counts for its own region and every region above it.
-        mine = [
-            b
-            for b in in_period
-            if any(region.code in region_path(dict(regions), c) for c in b.regions)
-        ]
+        f = figures.regions.get(region.code, RegionFigures())
         target = region.briefing_target_per_quarter
         target = default_target if target is None else target
         expected = target * share
-        held = len(mine)
-        if held == 0:
+        if f.briefings == 0:
             status = "none"
         else:
-            status = "on track" if held >= expected - 1e-9 else "behind"
-        related = [
-            i
-            for i in items
-            if i.region_code and region.code in region_path(dict(regions), i.region_code)
-        ]
-        submitted = [i for i in related if period.start <= local(i.created_at) <= period.end]
-        decided = [i for i in submitted if i.decided_at is not None]
-        hours = [
-            (i.decided_at - i.created_at).total_seconds() / 3600
-            for i in decided
-            if i.decided_at is not None
-        ]
-        # Turnaround: what still awaits a PM's decision, by age.
-        ages = [(now - i.created_at).days for i in related if i.status is Status.NEW]
-        buckets = (
-            sum(1 for a in ages if a < 7),
-            sum(1 for a in ages if 7 <= a <= 30),
-            sum(1 for a in ages if a > 30),
-        )
+            status = "on track" if f.briefings >= expected - 1e-9 else "behind"
+        median = f.median_seconds_to_decision
         rows.append(
             RegionRow(
                 code=region.code,
                 name=region.name,
-                briefings=held,
-                minutes=sum(b.minutes for b in mine),
-                people=sum(b.people for b in mine),
-                last_briefing=max((b.held_on for b in mine), default=None),
+                briefings=f.briefings,
+                minutes=f.minutes,
+                people=f.people,
+                last_briefing=f.last_briefing,
                 target=target,
                 expected=round(expected, 2),
                 status=status,
-                submitted=len(submitted),
-                decided=len(decided),
-                median_hours_to_decision=round(statistics.median(hours), 1) if hours else None,
-                open_by_age=buckets,
+                submitted=f.submitted,
+                decided=f.decided,
+                median_hours_to_decision=None if median is None else round(median / 3600, 1),
+                open_by_age=f.open_by_age,
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.name))
-    per_pm: dict[str, list[Briefing]] = {}
-    for b in in_period:
-        per_pm.setdefault(b.pm.id, []).append(b)
     pms = tuple(
         sorted(
             (
-                PmRow(
-                    pm,
-                    len(bs),
-                    sum(b.minutes for b in bs),
-                    sum(b.people for b in bs),
-                    round(pm_target * share, 2),
-                )
-                for pm, bs in per_pm.items()
+                PmRow(p.pm, p.briefings, p.minutes, p.people, round(pm_target * share, 2))
+                for p in figures.pms
             ),
             key=lambda p: (-p.briefings, p.pm),
         )
     )
-    return Report(period, tuple(rows), pms, len(in_period))
+    return Report(period, tuple(rows), pms, figures.briefings)
 
 
-class BriefingReader(Protocol):
-    async def briefings(
-        self, *, start: dt.date | None = None, end: dt.date | None = None, pm: UserRef | None = None
-    ) -> list[Briefing]: ...
-
-
-class ItemReader(Protocol):
-    async def all_items(self) -> list[Item]: ...
+class CoverageReader(Protocol):
+    async def coverage_figures(self, query: CoverageQuery) -> CoverageFigures:
+        """Aggregated in the database: nothing reads the briefings or feedback rows out."""
+        ...
 
 
 class CoverageService:
     def __init__(
         self,
         *,
-        briefings: BriefingReader,
-        items: ItemReader,
+        figures: CoverageReader,
         catalog: CatalogService,
         clock: Clock,
         timezone: str = "UTC",
         default_target: int = 1,
         pm_target: int = 3,
     ) -> None:
-        self._briefings = briefings
-        self._items = items
+        self._figures = figures
         self._catalog = catalog
         self._clock = clock
         self.tz = ZoneInfo(timezone)
@@ -316,13 +350,11 @@ class CoverageService:
         """Raises PeriodError with a message for the user when the period is not understood."""
         period = parse_period(text, self.today())
         view = await self._catalog.view()
+        query = coverage_query(period, now=self._clock.now(), tz=self.tz)
         return build_report(
             period=period,
             regions=view.catalog.regions,
-            briefings=await self._briefings.briefings(start=period.start, end=period.end),
-            items=await self._items.all_items(),
-            now=self._clock.now(),
-            tz=self.tz,
+            figures=await self._figures.coverage_figures(query),
             default_target=self.default_target,
             pm_target=self.pm_target,
         )

@@ -37,6 +37,7 @@ from handlers.tasks import Background
 from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
+from store.coverage_repo import SqlCoverage
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.people import SqlPeople
@@ -159,8 +160,7 @@ def build_services(settings: Settings) -> Services:
         ),
         feedback=feedback,
         coverage=CoverageService(
-            briefings=briefing_repo,
-            items=feedback_repo,
+            figures=SqlCoverage(engine),
             catalog=catalog,
             clock=clock,
             timezone=settings.report_timezone,

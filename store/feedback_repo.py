@@ -157,10 +157,6 @@ class SqlFeedbackRepository:
         async with self.engine.connect() as conn:
             return await self._items(conn, where)
 
-    async def all_items(self) -> list[Item]:
-        async with self.engine.connect() as conn:
-            return await self._items(conn, sa.true())
-
     async def items_for(self, *, user: UserRef) -> list[Item]:
         supported = sa.select(_sup_t.c.item_id).where(
             _sup_t.c.user_platform == user.platform, _sup_t.c.user_id == user.id

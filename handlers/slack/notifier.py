@@ -206,12 +206,18 @@ class SlackNotifier:
 
     async def _coverage_files(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
         """The chart and CSV of a coverage report (and, weekly, the report itself)."""
-        if self._coverage is None:
+        if job.report is not None:
+            try:
+                report = Report.decode(job.report)
+            except (KeyError, TypeError, ValueError) as exc:
+                return Failed(f"unreadable report: {exc!r}")
+        elif self._coverage is None:
             return Failed("coverage reports are not configured")
-        try:
-            report = await self._coverage.report(job.period)
-        except PeriodError as exc:
-            return Failed(str(exc))
+        else:
+            try:
+                report = await self._coverage.report(job.period)
+            except PeriodError as exc:
+                return Failed(str(exc))
         png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
         if job.digest:
             await self._post(message, message.target, **blocks.coverage(report))

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.reports import CoverageFigures, CoverageQuery
 from bot.types import UserRef
 from handlers.app import weekly
+from store.coverage_repo import SqlCoverage
 from tests.fakes import FakeSlack
 from tests.handlers.conftest import PMS, SlackDriver, slack_server
 from tests.handlers.slack.test_updates import drain, opened
@@ -173,3 +175,31 @@ async def test_weekly_digest_goes_out_once_with_two_workers(slack_reports: Slack
     assert "Coverage" in str(blocks if isinstance(blocks, list) else json.loads(blocks))
     completes = [c for c in s.fake.calls if c.method == "files.completeUploadExternal"]
     assert len(completes) == 1
+
+
+async def test_the_files_show_the_report_answered_computed_once(
+    slack_reports: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = slack_reports
+    await s.command("", command="/briefing", user=PMS[0])
+    await s.interaction(submit(opened(s), PMS[0], GOOD))
+    computed = 0
+    aggregate = SqlCoverage.coverage_figures
+
+    async def counted(self: SqlCoverage, query: CoverageQuery) -> CoverageFigures:
+        nonlocal computed
+        computed += 1
+        return await aggregate(self, query)
+
+    monkeypatch.setattr(SqlCoverage, "coverage_figures", counted)
+    await s.command("last 30 days", command="/coverage", user="U0BOSS")
+    # A briefing logged before the worker uploads changes nothing in the files.
+    await s.command("", command="/briefing", user=PMS[0])
+    await s.interaction(submit(opened(s), PMS[0], GOOD))
+    await drain(s)
+    assert computed == 1
+    _, csv_bytes = list(s.fake.uploads.values())
+    au = next(
+        r for r in csv.DictReader(io.StringIO(csv_bytes.decode())) if r["region_code"] == "AU"
+    )
+    assert au["briefings"] == "1"

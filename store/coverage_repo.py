@@ -1,0 +1,190 @@
+"""Coverage aggregates in SQL: per-region rollups, medians, ageing buckets; no row read out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.items import Status
+from bot.reports import CoverageFigures, CoverageQuery, PmFigures, RegionFigures
+from store.models import BriefingRow, FeedbackItemRow, RegionRow
+
+_item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
+_brief_t = BriefingRow.__table__  # type: ignore[attr-defined]
+_region_t = RegionRow.__table__  # type: ignore[attr-defined]
+# Open feedback by age: younger than 7 days, 7–30 days (whole days), older.
+_YOUNG, _OLD = dt.timedelta(days=7), dt.timedelta(days=31)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)
+
+
+def _rollup() -> sa.CTE:
+    """(code, anc): every region with itself and each region above it, so that one join
+    counts a row for its own region and all its ancestors (grouped by anc)."""
+    r, p = _region_t.alias("r"), _region_t.alias("p")
+    base = sa.select(_region_t.c.code.label("code"), _region_t.c.code.label("anc")).cte(
+        "rollup", recursive=True
+    )
+    step = (
+        sa.select(base.c.code, p.c.code)
+        .join(r, r.c.code == base.c.anc)
+        .join(p, p.c.code == r.c.parent_code)
+    )
+    return base.union(step)  # UNION, not ALL: stops even on a cycle
+
+
+def _seconds(conn: AsyncConnection, later: Any, earlier: Any) -> Any:
+    """Whole seconds between two timestamps, computed the same way on both backends."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.floor(sa.extract("epoch", later)) - sa.func.floor(
+            sa.extract("epoch", earlier)
+        )
+    return sa.cast(sa.func.strftime("%s", later), sa.Integer) - sa.cast(
+        sa.func.strftime("%s", earlier), sa.Integer
+    )
+
+
+def _elements(conn: AsyncConnection) -> Any:
+    """The region codes of a briefing's JSON list, one row each."""
+    if conn.dialect.name == "postgresql":
+        return sa.func.json_array_elements_text(_brief_t.c.regions).table_valued("value")
+    return sa.func.json_each(_brief_t.c.regions).table_valued("value")
+
+
+def _count(condition: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+class SqlCoverage:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def coverage_figures(self, query: CoverageQuery) -> CoverageFigures:
+        async with self.engine.connect() as conn:
+            briefings = await self._briefings(conn, query)
+            feedback = await self._feedback(conn, query)
+            medians = await self._medians(conn, query)
+            pms, total = await self._pms(conn, query)
+        regions: dict[str, RegionFigures] = {}
+        for code in {*briefings, *feedback, *medians}:
+            b = briefings.get(code, (0, 0, 0, None))
+            f = feedback.get(code, (0, 0, (0, 0, 0)))
+            regions[code] = RegionFigures(
+                b[0], b[1], b[2], b[3], f[0], f[1], medians.get(code), f[2]
+            )
+        return CoverageFigures(regions, pms, total)
+
+    async def _briefings(
+        self, conn: AsyncConnection, q: CoverageQuery
+    ) -> dict[str, tuple[int, int, int, dt.date | None]]:
+        up = _rollup()
+        element = _elements(conn)
+        # One row per (briefing, region it counts for): a briefing for AU and NZ counts once
+        # for APAC.
+        pairs = (
+            sa.select(
+                _brief_t.c.id, up.c.anc, _brief_t.c.minutes, _brief_t.c.people, _brief_t.c.held_on
+            )
+            .select_from(_brief_t)
+            .join(element, sa.true())
+            .join(up, up.c.code == element.c.value)
+            .where(_brief_t.c.held_on >= q.start, _brief_t.c.held_on <= q.end)
+            .distinct()
+            .subquery()
+        )
+        rows = await conn.execute(
+            sa.select(
+                pairs.c.anc,
+                sa.func.count(),
+                sa.func.sum(pairs.c.minutes),
+                sa.func.sum(pairs.c.people),
+                sa.func.max(pairs.c.held_on),
+            ).group_by(pairs.c.anc)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0), _date(r[4])) for r in rows}
+
+    async def _feedback(
+        self, conn: AsyncConnection, q: CoverageQuery
+    ) -> dict[str, tuple[int, int, tuple[int, int, int]]]:
+        up = _rollup()
+        i = _item_t.c
+        in_period = sa.and_(i.created_at >= _utc(q.since), i.created_at < _utc(q.until))
+        waiting = i.status == Status.NEW.value
+        young, old = _utc(q.now - _YOUNG), _utc(q.now - _OLD)
+        rows = await conn.execute(
+            sa.select(
+                up.c.anc,
+                _count(in_period),
+                _count(sa.and_(in_period, i.decided_at.is_not(None))),
+                _count(sa.and_(waiting, i.created_at > young)),
+                _count(sa.and_(waiting, i.created_at <= young, i.created_at > old)),
+                _count(sa.and_(waiting, i.created_at <= old)),
+            )
+            .select_from(_item_t)
+            .join(up, up.c.code == i.region_code)
+            .where(sa.or_(in_period, waiting))
+            .group_by(up.c.anc)
+        )
+        return {r[0]: (int(r[1]), int(r[2]), (int(r[3]), int(r[4]), int(r[5]))) for r in rows}
+
+    async def _medians(self, conn: AsyncConnection, q: CoverageQuery) -> dict[str, float]:
+        """Median seconds from submission to decision, per region, of the period's items."""
+        up = _rollup()
+        i = _item_t.c
+        secs = _seconds(conn, i.decided_at, i.created_at)
+        decided = sa.and_(
+            i.created_at >= _utc(q.since), i.created_at < _utc(q.until), i.decided_at.is_not(None)
+        )
+        source = _item_t.join(up, up.c.code == i.region_code)
+        if conn.dialect.name == "postgresql":
+            query = (
+                sa.select(
+                    up.c.anc, sa.func.percentile_cont(0.5).within_group(sa.cast(secs, sa.Float))
+                )
+                .select_from(source)
+                .where(decided)
+                .group_by(up.c.anc)
+            )
+        else:
+            # SQLite has no percentile: the middle one or two of each region's sorted values.
+            ranked = (
+                sa.select(
+                    up.c.anc,
+                    secs.label("secs"),
+                    sa.func.row_number().over(partition_by=up.c.anc, order_by=secs).label("rn"),
+                    sa.func.count().over(partition_by=up.c.anc).label("n"),
+                )
+                .select_from(source)
+                .where(decided)
+                .subquery()
+            )
+            middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+            query = (
+                sa.select(ranked.c.anc, sa.func.avg(ranked.c.secs))
+                .where(middle)
+                .group_by(ranked.c.anc)
+            )
+        return {r[0]: float(r[1]) for r in await conn.execute(query)}
+
+    async def _pms(
+        self, conn: AsyncConnection, q: CoverageQuery
+    ) -> tuple[tuple[PmFigures, ...], int]:
+        b = _brief_t.c
+        rows = await conn.execute(
+            sa.select(b.pm_id, sa.func.count(), sa.func.sum(b.minutes), sa.func.sum(b.people))
+            .where(b.held_on >= q.start, b.held_on <= q.end)
+            .group_by(b.pm_id)
+        )
+        pms = tuple(PmFigures(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows)
+        return pms, sum(p.briefings for p in pms)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
