@@ -338,6 +338,11 @@ class CatalogService:
                 )
             return self._view
 
+    @property
+    def version_seen(self) -> int:
+        """The catalog version lookups are answered from now (0 before the first)."""
+        return self._view.catalog.version if self._view is not None else 0
+
     async def lookup(self, text: str) -> Reply:
         view = await self.view()
         return answer_query(view, text)

@@ -11,6 +11,7 @@ from bot.catalog import CatalogService
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService, HomeView, feedback_form
 from bot.forms import Values
+from bot.receipts import Receipts
 from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
@@ -122,7 +123,9 @@ class Bot:
         feedback: FeedbackService | None = None,
         product_managers: frozenset[str] = frozenset(),
         managers: frozenset[str] = frozenset(),
+        receipts: Receipts | None = None,
     ) -> None:
+        self.receipts = receipts
         self.managers = managers
         self.feedback = feedback
         self.briefings = briefings
@@ -192,7 +195,9 @@ class Bot:
         return await self._decorate(user, reply)
 
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
-        """Freshness on every answer; misses counted for the weekly gap list."""
+        """A receipt and freshness on every answer; misses counted for the weekly gap list."""
+        if self.receipts is not None and isinstance(reply, ProductAnswer):
+            self.receipts.record(user, reply, self.catalog.version_seen)
         if self.updates is None:
             return reply
         if isinstance(reply, ProductAnswer):

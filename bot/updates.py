@@ -3,8 +3,6 @@ verification ("Still accurate") and its weekly nudge, and what sales could not f
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -15,6 +13,7 @@ from typing import Any, Protocol
 
 from bot import payloads
 from bot.announcements import EVERYWHERE, Line, digests, lines_for
+from bot.batching import Batched
 from bot.catalog import CatalogService
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
@@ -84,10 +83,10 @@ class ProductUpdates:
         self.stale_after_days = stale_after_days
         catalog.preparer = self  # every catalog change comes through prepare()
         self._verified: dict[str, tuple[float, tuple[dt.datetime, str] | None]] = {}
-        self._misses: dict[tuple[str, str | None], int] = {}
+        self._misses: Batched[dict[tuple[str, str | None], int]] = Batched(
+            empty=dict, write=self._write_misses, delay=MISS_FLUSH, what="lookup misses"
+        )
         self._refreshing: set[str] = set()
-        self._flusher: asyncio.Task[None] | None = None
-        self._flushing = asyncio.Lock()
 
     # -- the change engine's second half: who hears what, and the record
 
@@ -256,38 +255,26 @@ class ProductUpdates:
         self._count((query.casefold().strip()[:200], region_code))
 
     def _count(self, key: tuple[str, str | None]) -> None:
-        self._misses[key] = self._misses.get(key, 0) + 1
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_later())
+        counts = self._misses.pending
+        counts[key] = counts.get(key, 0) + 1
+        self._misses.added()
 
     async def record_unknown_market(self, *, product: str | None, market: str) -> None:
         """A question about a market the catalog lacks: a gap as well, kept under the
         market's name (marked, so the weekly list can say there is no such market)."""
         self._count((product or "", (UNKNOWN_MARKET + market)[:32]))
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(MISS_FLUSH)
-        await self.flush_misses()
-
     async def close(self) -> None:
         """Write what is still counted in memory (at shutdown)."""
-        if self._flusher is not None and not self._flusher.done():
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-        await self.flush_misses()
+        await self._misses.close()
 
     async def flush_misses(self) -> None:
-        # One flush at a time: the gap list's flush must not read the counts while the
-        # background flush is still writing the ones it took.
-        async with self._flushing:
-            pending, self._misses = self._misses, {}
-            try:
-                await self._repo.record_misses(
-                    counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
-                )
-            except Exception:  # the counts are a hint for PMs: log, never fail a lookup
-                log.exception("could not record lookup misses")
+        await self._misses.flush()
+
+    async def _write_misses(self, pending: dict[tuple[str, str | None], int]) -> None:
+        await self._repo.record_misses(
+            counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
+        )
 
     async def gap_report(self, *, days: int = 7) -> list[str]:
         await self.flush_misses()

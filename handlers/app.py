@@ -26,6 +26,7 @@ from bot.interactions import Interactions
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, RateGate, Worker
 from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
+from bot.receipts import Receipts
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
 from handlers.chart_links import ROUTE as CHART_ROUTE
@@ -41,6 +42,7 @@ from store.coverage_repo import SqlCoverage
 from store.db import make_engine
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.people import SqlPeople
+from store.receipts_repo import SqlReceipts
 from store.repository import SqlRepository
 from store.seen import SqlSeen
 from store.updates_repo import SqlUpdatesRepository
@@ -66,6 +68,7 @@ class Services:
     interactions: Interactions
     background: Background = field(default_factory=Background)
     chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
+    receipts: Receipts | None = None
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -148,8 +151,12 @@ def build_services(settings: Settings) -> Services:
         max_attempts=settings.outbox_max_attempts,
         lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
     )
+    receipts = Receipts(
+        repo=SqlReceipts(engine), clock=clock, retention_days=settings.receipt_retention_days
+    )
     bot = Bot(
         catalog=catalog,
+        receipts=receipts,
         updates=updates,
         editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
         briefings=BriefingService(
@@ -183,6 +190,7 @@ def build_services(settings: Settings) -> Services:
         conversations,
         updates,
         Interactions(bot=bot, feedback=feedback),
+        receipts=receipts,
     )
     if settings.public_url and settings.link_secret:
         services.chart_links = ChartLinks(
@@ -308,6 +316,8 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
                 await SqlSeen(services.engine).forget_before(
                     dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
                 )
+                if services.receipts is not None:
+                    await services.receipts.purge()
             except Exception:  # the database may be briefly away
                 log.exception("periodic check failed")
             with contextlib.suppress(TimeoutError):
@@ -418,6 +428,8 @@ def create_app(
     async def dispose(_app: web.Application) -> None:
         await services.background.close()
         await services.updates.close()
+        if services.receipts is not None:
+            await services.receipts.close()
         await services.engine.dispose()
 
     app.on_startup.append(warm)

@@ -215,6 +215,8 @@ def chat(settings: Settings, user: str) -> None:
             await run_console(services.interactions, user=user, inboxes=inboxes, deliver=deliver)
         finally:
             await services.updates.close()
+            if services.receipts is not None:
+                await services.receipts.close()
             await services.engine.dispose()
 
     try:

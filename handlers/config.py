@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # How long a claimed message is a worker's before another may take it over (a worker
     # that died mid-send); longer than any single send can take.
     outbox_lease_seconds: int = Field(default=60, ge=5)
+    receipt_retention_days: int = Field(default=365, ge=1)  # then the worker purges them
+    notice_window_days: int = Field(default=90, ge=1)  # who asked this recently hears of a change
     log_level: str = "INFO"
     # Where Teams fetches what we serve (coverage charts), e.g. https://bot.example.com, and
     # the key that signs those links; without both, Teams cards carry no chart.

@@ -319,3 +319,43 @@ class SeenEventRow(SQLModel, table=True):
     __tablename__ = "seen_event"
     key: str = Field(primary_key=True, max_length=255)
     at: dt.datetime = Field(index=True)
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+class ReceiptRow(SQLModel, table=True):
+    """A verdict as it was shown to one person (bot.receipts.Receipt): sales-facing values
+    only. ~36M rows a year at 5,000 reps: the indexes serve the change-notice query
+    (product, market, time), the export and purge (time) and one person's answers."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (
+        sa.Index("ix_receipt_sku_region_at", "sku", "region", "at"),
+        sa.Index("ix_receipt_at", "at"),
+        sa.Index("ix_receipt_user_at", "platform", "user_id", "at"),
+    )
+    # BIGINT on PostgreSQL; SQLite numbers rows only through an INTEGER primary key.
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite")
+    )
+    at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    sku: str = Field(max_length=64)
+    product: str = Field(max_length=200)
+    region: str = Field(max_length=32)
+    segment: str | None = Field(default=None, max_length=32)
+    verdict: str = Field(max_length=24)
+    reason: str = Field(max_length=500)
+    band: str = Field(max_length=200)
+    catalog_version: int = Field(sa_type=sa.BigInteger)
+
+
+class NoticeOptOutRow(SQLModel, table=True):
+    """People who turned change notices off (`/product notices off`)."""
+
+    __tablename__ = "notice_opt_out"
+    platform: str = Field(primary_key=True, max_length=16)
+    user_id: str = Field(primary_key=True, max_length=64)
+    at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))

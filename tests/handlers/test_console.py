@@ -46,3 +46,40 @@ async def test_console_answers_like_slack(catalog_service: CatalogService) -> No
     assert "/product australia widget pro" in out[3]
     assert out[4].startswith("I don't know the command")
     assert len(out) == 5
+
+
+async def test_the_console_user_gets_receipts_too(catalog_service: CatalogService) -> None:
+    from bot.receipts import Receipts
+    from store.receipts_repo import SqlReceipts
+
+    await catalog_service.import_catalog(demo_text())
+    engine = catalog_service._repo.engine  # type: ignore[attr-defined]
+    repo = SqlReceipts(engine)
+    receipts = Receipts(repo=repo, clock=SystemClock())
+    feedback = FeedbackService(
+        repo=SqlFeedbackRepository(engine),
+        catalog=catalog_service,
+        clock=SystemClock(),
+        settings=Settings(),
+    )
+    bot = Bot(catalog=catalog_service, receipts=receipts)
+    script = "/product widget lite in oz\nquit\n"
+    await run_console(
+        Interactions(bot=bot, feedback=feedback),
+        user="U0SALES1",
+        stdin=io.StringIO(script),
+        out=lambda _line: None,
+    )
+    await receipts.close()
+    import datetime as dt
+
+    got = [
+        r
+        async for r in repo.export(
+            since=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+            until=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        )
+    ]
+    assert [(r.platform, r.user_id, r.sku, r.region) for r in got] == [
+        ("console", "U0SALES1", "WDG-LITE", "AU")
+    ]

@@ -1,0 +1,143 @@
+"""Receipts: every verdict the bot gave, to whom and when, kept for compliance and so the
+people who relied on an answer can be told when it changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.batching import Batched
+from bot.ports import Clock
+from bot.replies import ProductAnswer, band_text
+from bot.types import UserRef
+
+log = logging.getLogger(__name__)
+RECEIPT_FLUSH = 1.0  # seconds
+DEFAULT_RETENTION_DAYS = 365
+# Receipts held in memory while the database refuses them; past this the oldest go (and
+# are logged): a long outage must not take the process's memory with it.
+MAX_PENDING = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One verdict as it was shown. Built from the sales-facing answer only, so nothing
+    internal (margins, costs, notes) can be part of one."""
+
+    platform: str
+    user_id: str
+    at: dt.datetime
+    sku: str
+    product: str  # its name then
+    region: str  # the market's code
+    segment: str | None
+    verdict: str  # bot.types.Verdict value
+    reason: str  # the detail shown beside the verdict ("" when none)
+    band: str  # the pricing band as shown
+    catalog_version: int
+
+    @property
+    def user(self) -> UserRef:
+        return UserRef(self.platform, self.user_id)
+
+
+def receipt_of(user: UserRef, answer: ProductAnswer, version: int, at: dt.datetime) -> Receipt:
+    a = answer.assessment
+    return Receipt(
+        platform=user.platform,
+        user_id=user.id,
+        at=at,
+        sku=answer.product.sku,
+        product=answer.product.name,
+        region=answer.region.code,
+        segment=answer.segment.code if answer.segment else None,
+        verdict=a.verdict.value,
+        reason=a.detail(),
+        band=band_text(a.band),
+        catalog_version=version,
+    )
+
+
+class ReceiptRepository(Protocol):
+    async def add(self, receipts: Sequence[Receipt]) -> None: ...
+
+    async def purge(self, *, before: dt.datetime) -> int:
+        """Remove receipts older than `before`; returns how many."""
+        ...
+
+    def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[Receipt]:
+        """Receipts from `since` (included) to `until` (excluded), oldest first, streamed."""
+        ...
+
+
+_Pending = list[tuple[UserRef, ProductAnswer, int, dt.datetime]]
+
+
+class Receipts:
+    """`record` is what a lookup pays: one append to a list. A background task writes the
+    batch within RECEIPT_FLUSH seconds (bot.batching)."""
+
+    def __init__(
+        self,
+        *,
+        repo: ReceiptRepository,
+        clock: Clock,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        flush_delay: float = RECEIPT_FLUSH,
+    ) -> None:
+        self._repo = repo
+        self._clock = clock
+        self.retention_days = retention_days
+        self._batch: Batched[_Pending] = Batched(
+            empty=list, write=self._write, delay=flush_delay, what="receipts"
+        )
+
+    def record(self, user: UserRef, answer: ProductAnswer, version: int) -> None:
+        self._batch.pending.append((user, answer, version, self._clock.now()))
+        self._batch.added()
+
+    async def flush(self) -> None:
+        await self._batch.flush()
+
+    async def close(self) -> None:
+        await self._batch.close()
+
+    async def _write(self, pending: _Pending) -> None:
+        if not pending:
+            return
+        try:
+            await self._repo.add([receipt_of(u, a, v, at) for u, a, v, at in pending])
+        except Exception:
+            # Kept for the next flush (a compliance record is not a hint to drop).
+            kept = pending + self._batch.pending
+            self._batch.pending = kept[-MAX_PENDING:]
+            if len(kept) > MAX_PENDING:
+                log.error("receipts dropped", extra={"count": len(kept) - MAX_PENDING})
+            self._batch.added()
+            raise
+
+    async def purge(self) -> int:
+        """Receipts past RECEIPT_RETENTION_DAYS are removed (the worker runs this)."""
+        before = self._clock.now() - dt.timedelta(days=self.retention_days)
+        return await self._repo.purge(before=before)
+
+    async def export(self, *, since: dt.date, until: dt.date) -> AsyncIterator[Receipt]:
+        """Every receipt of the days `since` to `until`, both included (UTC days)."""
+        if until < since:
+            raise PeriodOrderError(since, until)
+        await self.flush()
+        start = dt.datetime.combine(since, dt.time(), dt.UTC)
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        async for receipt in self._repo.export(since=start, until=end):
+            yield receipt
+
+
+class PeriodOrderError(ValueError):
+    def __init__(self, since: dt.date, until: dt.date) -> None:
+        super().__init__(
+            f"--until ({until.isoformat()}) is before --since ({since.isoformat()}): "
+            "no day is in that range."
+        )

@@ -1,0 +1,40 @@
+"""Over Slack: every verdict the bot shows is a receipt, written after the answer went out
+(signed requests into the real server, on both databases)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.receipts import Receipt
+from handlers.app import Services
+from tests.handlers.conftest import SlackDriver
+
+
+async def receipts_of(services: Services) -> list[Receipt]:
+    """Every receipt written so far (after the background flush)."""
+    assert services.receipts is not None
+    await services.receipts.flush()
+    today = dt.datetime.now(dt.UTC).date()
+    return [
+        r
+        async for r in services.receipts.export(
+            since=today - dt.timedelta(days=1), until=today + dt.timedelta(days=1)
+        )
+    ]
+
+
+async def test_each_answer_is_a_receipt_and_other_replies_are_not(slack: SlackDriver) -> None:
+    said = await slack.command("widget pro uae", user="U0SALES1")
+    assert said.json["text"].startswith("Widget Pro: Available in United Arab Emirates")
+    await slack.command("widget pro germany government", user="U0SALES2")
+    await slack.command("quantum toaster", user="U0SALES2")  # nothing found: no verdict given
+    await slack.command("help", user="U0SALES2")
+    got = await receipts_of(slack.services)
+    assert [(r.platform, r.user_id, r.sku, r.region, r.segment, r.verdict) for r in got] == [
+        ("slack", "U0SALES1", "WDG-PRO", "AE", None, "Available"),
+        ("slack", "U0SALES2", "WDG-PRO", "DE", "PUB", "Not available"),
+    ]
+    assert got[1].reason == "Needs BSI C5 attestation"
+    version = await slack.services.catalog.catalog_version()
+    assert {r.catalog_version for r in got} == {version}
+    assert got[0].band.startswith("Growth")

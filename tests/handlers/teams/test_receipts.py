@@ -1,0 +1,15 @@
+"""Over Teams (activities to /api/messages): an answer is a receipt under the Teams user."""
+
+from __future__ import annotations
+
+from tests.handlers.slack.test_receipts import receipts_of
+from tests.handlers.teams.conftest import SALES_AAD, TeamsDriver
+
+
+async def test_an_answer_in_teams_is_a_receipt(teams: TeamsDriver) -> None:
+    status, _ = await teams.say("widget lite in oz")
+    assert status in (200, 201, 202)
+    got = await receipts_of(teams.services)
+    assert [(r.platform, r.user_id, r.sku, r.region, r.verdict) for r in got] == [
+        ("teams", SALES_AAD, "WDG-LITE", "AU", "Not available")
+    ]
