@@ -11,6 +11,7 @@ from bot.catalog import CatalogService
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService, HomeView, feedback_form
 from bot.forms import Values
+from bot.notices import Notices
 from bot.receipts import Receipts
 from bot.replies import (
     HELP_EXAMPLES,
@@ -124,8 +125,10 @@ class Bot:
         product_managers: frozenset[str] = frozenset(),
         managers: frozenset[str] = frozenset(),
         receipts: Receipts | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.receipts = receipts
+        self.notices = notices
         self.managers = managers
         self.feedback = feedback
         self.briefings = briefings
@@ -182,6 +185,8 @@ class Bot:
         if head == "segments" and len(words) == 1:
             view = await self.catalog.view()
             return SegmentList(tuple(view.catalog.segments.values()))
+        if head == "notices" and self.notices is not None:
+            return await self._notices(user, words[1:])
         if head == "edit" and self.editor is not None:
             return await self._edit(user, " ".join(words[1:]))
         if self.updates is not None:
@@ -217,6 +222,14 @@ class Bot:
         if isinstance(reply, Ambiguous) and reply.unknown is not None:
             await self.updates.record_unknown_market(product=reply.query, market=reply.unknown)
         return reply
+
+    async def _notices(self, user: UserRef, rest: list[str]) -> Reply:
+        """`/product notices off` / `on`: DMs when an answer this person was given changes."""
+        assert self.notices is not None
+        verb = rest[0].casefold() if len(rest) == 1 else ""
+        if verb in ("on", "off"):
+            return Notice(await self.notices.set_notices(user, on=verb == "on"))
+        return Notice(await self.notices.status(user))
 
     async def _one_product(self, text: str) -> SalesProduct | Reply:
         """Exactly one product for `text`, or the reply that explains why not."""

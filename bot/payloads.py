@@ -146,9 +146,152 @@ class Coverage:
         return cls(_text(raw, "period"), bool(raw.get("digest")), report)
 
 
-Payload = Decision | Triage | Digest | Coverage
-_KINDS: dict[str, type[Decision] | type[Triage] | type[Digest] | type[Coverage]] = {
-    k.TYPE: k for k in (Decision, Triage, Digest, Coverage)
+@dataclass(frozen=True, slots=True)
+class NoticeChange:
+    """One product in one market (and segment) whose answer a change set altered."""
+
+    sku: str
+    product: str
+    region: str
+    segment: str | None
+    where: str  # "United Arab Emirates", "Germany for Public sector"
+    now: str  # "it is Not available — Export control" (bot.notices)
+    ask: str | None
+    # The new answer in that very market: a receipt already saying so is not told again.
+    verdict: str
+    reason: str
+    band: str
+    kind: str = "verdict"  # "verdict" | "band" | "exceptions" (below it): bot.notices
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "product": self.product,
+            "region": self.region,
+            "segment": self.segment,
+            "where": self.where,
+            "now": self.now,
+            "ask": self.ask,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "band": self.band,
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> NoticeChange:
+        return cls(
+            sku=_text(raw, "sku"),
+            product=_text(raw, "product"),
+            region=_text(raw, "region"),
+            segment=_opt_text(raw, "segment"),
+            where=_text(raw, "where"),
+            now=_text(raw, "now"),
+            ask=_opt_text(raw, "ask"),
+            verdict=_text(raw, "verdict"),
+            reason=_text(raw, "reason"),
+            band=_text(raw, "band"),
+            kind=_text(raw, "kind") or "verdict",
+        )
+
+
+def _list(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key)
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise PayloadError(f"{key} is not a list of objects")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFanout:
+    """Work for the worker, not a message: tell everyone who received one of `changes`'
+    old answers within the window before `at` (bot.notices.Notices.fan_out)."""
+
+    TYPE: ClassVar[str] = "notice_fanout"
+    change_set: str
+    at: str  # ISO time of the change
+    changes: tuple[NoticeChange, ...]
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "type": self.TYPE,
+            "change_set": self.change_set,
+            "at": self.at,
+            "changes": [c.encode() for c in self.changes],
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> NoticeFanout:
+        return cls(
+            _text(raw, "change_set"),
+            _text(raw, "at"),
+            tuple(NoticeChange.decode(c) for c in _list(raw, "changes")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeLine:
+    """One answer a person was given, and what it is now."""
+
+    told_on: str  # ISO date of their receipt
+    product: str
+    told: str  # "Available", or with the band for a band change
+    where: str
+    now: str
+    ask: str | None
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "told_on": self.told_on,
+            "product": self.product,
+            "told": self.told,
+            "where": self.where,
+            "now": self.now,
+            "ask": self.ask,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> NoticeLine:
+        return cls(
+            _text(raw, "told_on"),
+            _text(raw, "product"),
+            _text(raw, "told"),
+            _text(raw, "where"),
+            _text(raw, "now"),
+            _opt_text(raw, "ask"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeNotice:
+    """The DM to someone who relied on an answer that has changed: every such answer of
+    one change set in one message."""
+
+    TYPE: ClassVar[str] = "change_notice"
+    changed_on: str  # ISO date
+    lines: tuple[NoticeLine, ...]
+    more: int = 0  # answers beyond those listed
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "type": self.TYPE,
+            "changed_on": self.changed_on,
+            "lines": [line.encode() for line in self.lines],
+            "more": self.more,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ChangeNotice:
+        return cls(
+            _text(raw, "changed_on"),
+            tuple(NoticeLine.decode(x) for x in _list(raw, "lines")),
+            _opt_int(raw, "more") or 0,
+        )
+
+
+Payload = Decision | Triage | Digest | Coverage | NoticeFanout | ChangeNotice
+_KINDS: dict[str, type[Payload]] = {
+    k.TYPE: k for k in (Decision, Triage, Digest, Coverage, NoticeFanout, ChangeNotice)
 }
 
 

@@ -3,16 +3,18 @@ people who relied on an answer can be told when it changes."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from bot.batching import Batched
+from bot.catalog import region_path
 from bot.ports import Clock
 from bot.replies import ProductAnswer, band_text
-from bot.types import UserRef
+from bot.types import Region, UserRef
 
 log = logging.getLogger(__name__)
 RECEIPT_FLUSH = 1.0  # seconds
@@ -72,6 +74,18 @@ class ReceiptRepository(Protocol):
         """Receipts from `since` (included) to `until` (excluded), oldest first, streamed."""
         ...
 
+    async def demand(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, tuple[int, int]]:
+        """Per market asked about: (answers given, answers not Available) in the period."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Questions answered about a region (and the markets below it) in a period."""
+
+    asked: int = 0
+    not_available: int = 0  # answered with any verdict but Available
+
 
 _Pending = list[tuple[UserRef, ProductAnswer, int, dt.datetime]]
 
@@ -119,6 +133,22 @@ class Receipts:
             self._batch.added()
             raise
 
+    async def demand(
+        self, *, start: dt.date, end: dt.date, regions: Mapping[str, Region], tz: dt.tzinfo = dt.UTC
+    ) -> dict[str, Demand]:
+        """Per region of `regions`, the answers given from `start` to `end` (days in `tz`,
+        both included) about it or a market below it: the demand the coverage report sets
+        beside the briefing effort."""
+        await self.flush()
+        since = dt.datetime.combine(start, dt.time(), tz)
+        until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
+        out: dict[str, Demand] = {}
+        for code, (asked, refused) in (await self._repo.demand(since=since, until=until)).items():
+            for up in region_path(dict(regions), code):
+                d = out.get(up, Demand())
+                out[up] = Demand(d.asked + asked, d.not_available + refused)
+        return out
+
     async def purge(self) -> int:
         """Receipts past RECEIPT_RETENTION_DAYS are removed (the worker runs this)."""
         before = self._clock.now() - dt.timedelta(days=self.retention_days)
@@ -141,3 +171,52 @@ class PeriodOrderError(ValueError):
             f"--until ({until.isoformat()}) is before --since ({since.isoformat()}): "
             "no day is in that range."
         )
+
+
+CSV_HEADER = (
+    "asked_at",
+    "platform",
+    "user_id",
+    "sku",
+    "product",
+    "market",
+    "segment",
+    "verdict",
+    "reason",
+    "pricing_band",
+    "catalog_version",
+)
+
+
+def _cell(text: str) -> str:
+    """Catalog text a spreadsheet would run as a formula is kept as text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_row(r: Receipt) -> tuple[str, ...]:
+    """One receipt as an export line (UTC, ISO 8601); the columns of CSV_HEADER."""
+    at = r.at.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return (
+        at,
+        r.platform,
+        r.user_id,
+        r.sku,
+        _cell(r.product),
+        r.region,
+        r.segment or "",
+        r.verdict,
+        _cell(r.reason),
+        _cell(r.band),
+        str(r.catalog_version),
+    )
+
+
+async def write_csv(rows: AsyncIterator[Receipt], out: TextIO) -> int:
+    """The export as CSV (compliance's record): a header, then one line per receipt."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    n = 0
+    async for r in rows:
+        writer.writerow(csv_row(r))
+        n += 1
+    return n

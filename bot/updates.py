@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import payloads
 from bot.announcements import EVERYWHERE, Line, digests, lines_for
@@ -19,6 +19,9 @@ from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import Freshness, format_date
 from bot.types import UserRef, platform_of
+
+if TYPE_CHECKING:
+    from bot.notices import Notices
 
 log = logging.getLogger(__name__)
 DEFAULT_STALE_DAYS = 90
@@ -52,6 +55,7 @@ class UpdatesRepository(Protocol):
     async def misses(
         self, *, since: dt.datetime, limit: int = 20
     ) -> list[tuple[str, str, int]]: ...
+    async def product_count(self) -> int: ...
 
 
 # Where announcements go: (region code, or "*" for every change; "platform:channel").
@@ -87,6 +91,7 @@ class ProductUpdates:
             empty=dict, write=self._write_misses, delay=MISS_FLUSH, what="lookup misses"
         )
         self._refreshing: set[str] = set()
+        self.notices: Notices | None = None  # change notices to who relied on an answer
 
     # -- the change engine's second half: who hears what, and the record
 
@@ -113,6 +118,14 @@ class ProductUpdates:
         channel_list = [
             (k, v) for k, v in await self._channels() if k == EVERYWHERE or k in regions
         ]
+        announced = lines
+        if changes.added and not (changes.changed or changes.removed):
+            if await self._repo.product_count() == 0:
+                # A first load is not news product by product: one line, to the announce
+                # channel(s) only.
+                n, m = len(changes.added), len(new.regions)
+                announced = [Line("", f"Catalog loaded: {n} products in {m} markets")]
+                channel_list = [(k, v) for k, v in channel_list if k == EVERYWHERE]
         notifications = [
             Notification(
                 platform=d.platform,
@@ -121,11 +134,17 @@ class ProductUpdates:
                 dedupe_key=f"announce:{change_set}:{d.platform}:{d.kind}:{d.target}",
                 payload=payloads.Digest(d.title, d.lines).encode(),
             )
-            for d in digests(lines, regions=regions, channels=channel_list, subscribers=subscribers)
+            for d in digests(
+                announced, regions=regions, channels=channel_list, subscribers=subscribers
+            )
         ]
         by_sku: dict[str, list[Line]] = {}
         for line in lines:
             by_sku.setdefault(line.sku, []).append(line)
+        if self.notices is not None:
+            notifications += await self.notices.plan(
+                old=old, new=new, changes=changes, change_set=change_set
+            )
         fields = self._fields(changes)
         old_by_sku = {p.sku: p for p in old.products}
         new_by_sku = {p.sku: p for p in new.products}

@@ -23,6 +23,7 @@ from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
 from bot.interactions import Interactions
+from bot.notices import NOTICES, Notices
 from bot.outbox import Deliver, Failed, OutboxMessage, Outcome, RateGate, Worker
 from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
@@ -69,6 +70,7 @@ class Services:
     background: Background = field(default_factory=Background)
     chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
     receipts: Receipts | None = None
+    notices: Notices | None = None
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -151,12 +153,27 @@ def build_services(settings: Settings) -> Services:
         max_attempts=settings.outbox_max_attempts,
         lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
     )
+    receipts_repo = SqlReceipts(engine)
     receipts = Receipts(
-        repo=SqlReceipts(engine), clock=clock, retention_days=settings.receipt_retention_days
+        repo=receipts_repo, clock=clock, retention_days=settings.receipt_retention_days
     )
+
+    async def enqueue(notes: Sequence[Notification]) -> None:
+        await outbox.enqueue(notifications=notes)
+
+    notices = Notices(
+        repo=receipts_repo,
+        receipts=receipts,
+        clock=clock,
+        enqueue=enqueue,
+        window_days=settings.notice_window_days,
+    )
+    updates.notices = notices
+    senders[NOTICES] = notices.fan_out
     bot = Bot(
         catalog=catalog,
         receipts=receipts,
+        notices=notices,
         updates=updates,
         editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
         briefings=BriefingService(
@@ -191,6 +208,7 @@ def build_services(settings: Settings) -> Services:
         updates,
         Interactions(bot=bot, feedback=feedback),
         receipts=receipts,
+        notices=notices,
     )
     if settings.public_url and settings.link_secret:
         services.chart_links = ChartLinks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import signal
 import sys
@@ -158,6 +159,54 @@ def catalog_export(settings: Settings, file: Path) -> None:
 
 
 @main.group()
+def receipts() -> None:
+    """The record of every verdict given (compliance)."""
+
+
+@receipts.command("export")
+@click.option("--since", "since", required=True, help="First day, YYYY-MM-DD (UTC).")
+@click.option("--until", "until", required=True, help="Last day, included, YYYY-MM-DD (UTC).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file to write ('-' for standard output).",
+)
+@click.pass_obj
+def receipts_export(settings: Settings, since: str, until: str, out: Path) -> None:
+    """Every receipt of the days SINCE to UNTIL as CSV, oldest first."""
+    from bot.receipts import PeriodOrderError, write_csv
+
+    try:
+        first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
+    except ValueError:
+        click.echo(
+            f"Dates are YYYY-MM-DD, e.g. --since 2026-10-01 (got {since!r}, {until!r}).", err=True
+        )
+        sys.exit(2)
+    if last < first:
+        click.echo(str(PeriodOrderError(first, last)), err=True)
+        sys.exit(2)
+
+    async def run() -> int:
+        services = build_services(settings)
+        assert services.receipts is not None
+        try:
+            rows = services.receipts.export(since=first, until=last)
+            if str(out) == "-":
+                return await write_csv(rows, sys.stdout)
+            with out.open("w", newline="", encoding="utf-8") as f:
+                return await write_csv(rows, f)
+        finally:
+            await services.engine.dispose()
+
+    count = asyncio.run(run())
+    if str(out) != "-":
+        click.echo(f"Wrote {count} receipts ({first} to {last}) to {out}.")
+
+
+@main.group()
 def manifest() -> None:
     """App packages for the platforms."""
 
@@ -196,15 +245,25 @@ def manifest_teams(settings: Settings, out: Path) -> None:
 @click.pass_obj
 def chat(settings: Settings, user: str) -> None:
     """A local console: run any command as USER, no Slack or Teams needed."""
-    from bot.outbox import Worker
+    from bot.notices import NOTICES
+    from bot.outbox import OutboxMessage, Outcome, Worker
     from handlers.console import Inboxes, run_console
 
     async def run() -> None:
         services = build_services(settings)
         inboxes = Inboxes()
         # The console delivers its own users' messages (a server's worker leaves them).
+        notices = services.notices
+
+        async def console_deliver(message: OutboxMessage) -> Outcome:
+            if message.platform == NOTICES and notices is not None:
+                return await notices.fan_out(message)
+            return await inboxes.deliver(message)
+
         worker = Worker(
-            store=services.outbox, deliver=inboxes.deliver, platforms=frozenset({"console"})
+            store=services.outbox,
+            deliver=console_deliver,
+            platforms=frozenset({"console", NOTICES}),
         )
 
         async def deliver() -> None:

@@ -35,6 +35,7 @@ from bot.interactions import (
     card_inputs,
 )
 from bot.items import STATUS_LABEL, Status
+from bot.notices import notice_lines, notice_title
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.outbox import Outcome as Delivery
 from bot.replies import (
@@ -213,6 +214,11 @@ class Inboxes:
             self.triage[payload.item_id] = payload.reason
         elif isinstance(payload, payloads.Decision):
             self.messages.setdefault(message.target, []).append(decision_text(payload))
+        elif isinstance(payload, payloads.ChangeNotice):
+            today = dt.datetime.now(dt.UTC).date()
+            lines = notice_lines(payload, today=today)
+            text = "\n".join([notice_title(payload) + ":", *(f"  - {x}" for x in lines)])
+            self.messages.setdefault(message.target, []).append(text)
         elif isinstance(payload, payloads.Digest):
             text = "\n".join([payload.title + ":", *(f"  - {x}" for x in payload.lines)])
             self.messages.setdefault(message.target, []).append(text)

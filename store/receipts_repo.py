@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.receipts import Receipt
+from bot.types import UserRef, Verdict
+from store.feedback_repo import dialect_insert
 from store.models import NoticeOptOutRow, ReceiptRow
 
 _receipt_t = ReceiptRow.__table__  # type: ignore[attr-defined]
 _optout_t = NoticeOptOutRow.__table__  # type: ignore[attr-defined]
 _FIELDS = tuple(f.name for f in dataclasses.fields(Receipt))
 _COLUMNS = tuple(_receipt_t.c[name] for name in _FIELDS)
+_BATCH = 1000  # values per IN (...): PostgreSQL takes at most 32,767 parameters
 _PURGE_BATCH = 10_000  # rows per DELETE: a day's purge must not hold one huge lock
 
 
@@ -26,9 +29,9 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 
 def _receipt(row: sa.Row[Any]) -> Receipt:
-    values: dict[str, Any] = dict(zip(_FIELDS, row, strict=True))
-    values["at"] = _utc(values["at"])
-    return Receipt(**values)
+    # Positional, in the dataclass's field order (`_COLUMNS`): an export builds millions.
+    values: tuple[Any, ...] = tuple(row)
+    return Receipt(values[0], values[1], _utc(values[2]), *values[3:])
 
 
 class SqlReceipts:
@@ -72,3 +75,98 @@ class SqlReceipts:
             result = await conn.stream(query.execution_options(yield_per=5000))
             async for row in result:
                 yield _receipt(row)
+
+    # -- change notices
+
+    async def asked(
+        self, *, skus: Collection[str], since: dt.datetime, until: dt.datetime
+    ) -> set[tuple[str, str, str | None]]:
+        t = _receipt_t
+        out: set[tuple[str, str, str | None]] = set()
+        unique = list(dict.fromkeys(skus))
+        async with self.engine.connect() as conn:
+            for i in range(0, len(unique), _BATCH):
+                query = (
+                    sa.select(t.c.sku, t.c.region, t.c.segment)
+                    .where(t.c.sku.in_(unique[i : i + _BATCH]), t.c.at >= since, t.c.at < until)
+                    .distinct()
+                )
+                out.update((r.sku, r.region, r.segment) for r in await conn.execute(query))
+        return out
+
+    async def askers(
+        self,
+        *,
+        sku: str,
+        region: str,
+        segment: str | None,
+        since: dt.datetime,
+        until: dt.datetime,
+    ) -> list[Receipt]:
+        t = _receipt_t
+        latest = (
+            sa.func.row_number()
+            .over(partition_by=(t.c.platform, t.c.user_id), order_by=(t.c.at.desc(), t.c.id.desc()))
+            .label("n")
+        )
+        inner = (
+            sa.select(*_COLUMNS, latest)
+            .where(
+                t.c.sku == sku,
+                t.c.region == region,
+                t.c.at >= since,
+                t.c.at < until,
+                t.c.segment.is_(None) if segment is None else t.c.segment == segment,
+            )
+            .subquery()
+        )
+        query = (
+            sa.select(*(inner.c[name] for name in _FIELDS))
+            .where(inner.c.n == 1)
+            .order_by(inner.c.platform, inner.c.user_id)
+        )
+        async with self.engine.connect() as conn:
+            return [_receipt(r) for r in await conn.execute(query)]
+
+    async def set_notices(self, *, user: UserRef, on: bool, at: dt.datetime) -> None:
+        async with self.engine.begin() as conn:
+            if on:
+                await conn.execute(
+                    sa.delete(_optout_t).where(
+                        _optout_t.c.platform == user.platform, _optout_t.c.user_id == user.id
+                    )
+                )
+                return
+            await conn.execute(
+                dialect_insert(conn, _optout_t).on_conflict_do_nothing(),
+                [{"platform": user.platform, "user_id": user.id, "at": at}],
+            )
+
+    async def opted_out(self, *, users: Collection[UserRef]) -> set[UserRef]:
+        out: set[UserRef] = set()
+        unique = list(dict.fromkeys(users))
+        key = sa.tuple_(_optout_t.c.platform, _optout_t.c.user_id)
+        async with self.engine.connect() as conn:
+            for i in range(0, len(unique), _BATCH):
+                part = [(u.platform, u.id) for u in unique[i : i + _BATCH]]
+                rows = await conn.execute(
+                    sa.select(_optout_t.c.platform, _optout_t.c.user_id).where(key.in_(part))
+                )
+                out.update(UserRef(r.platform, r.user_id) for r in rows)
+        return out
+
+    # -- demand, for the coverage report
+
+    async def demand(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, tuple[int, int]]:
+        """Per market asked about: (answers given, answers not Available) in the period."""
+        t = _receipt_t
+        refused = sa.func.sum(sa.case((t.c.verdict != Verdict.AVAILABLE.value, 1), else_=0))
+        query = (
+            sa.select(t.c.region, sa.func.count().label("asked"), refused.label("refused"))
+            .where(t.c.at >= since, t.c.at < until)
+            .group_by(t.c.region)
+        )
+        async with self.engine.connect() as conn:
+            return {
+                r.region: (int(r.asked), int(r.refused or 0)) for r in await conn.execute(query)
+            }

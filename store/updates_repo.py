@@ -202,6 +202,10 @@ class SqlUpdatesRepository:
                 ],
             )
 
+    async def product_count(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(sa.select(sa.func.count()).select_from(_product_t)) or 0)
+
     async def misses(self, *, since: dt.datetime, limit: int = 20) -> list[tuple[str, str, int]]:
         """What was not found since `since` (counts of those days only), most asked first."""
         total = sa.func.sum(_miss_t.c.count).label("total")

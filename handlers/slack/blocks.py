@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,8 @@ from bot.forms import FormField
 from bot.ids import ActionId, Button
 from bot.interactions import briefing_buttons, buttons_for, card_inputs
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
-from bot.payloads import Decision
+from bot.notices import notice_lines, notice_title
+from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
     MORE,
     Ambiguous,
@@ -514,6 +516,16 @@ def home(view: HomeView) -> dict[str, Any]:
                 _section(f"*#{item.id}* {esc(item.title)}\nwaiting since {_when(item.created_at)}")
             )
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def change_notice(notice: ChangeNotice, *, today: dt.date) -> Message:
+    """The DM to someone whose answer changed: who to ask is a mention."""
+    lines = notice_lines(notice, today=today, esc=esc, who=who)
+    title = esc(notice_title(notice))
+    return {
+        "text": clip(f"{title}: " + " ".join(lines)),
+        "blocks": [_section(f"*{title}*"), _section("\n".join(f"• {ln}" for ln in lines))],
+    }
 
 
 def digest(title: str, lines: Sequence[str]) -> Message:

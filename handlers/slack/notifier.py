@@ -119,6 +119,11 @@ class SlackNotifier:
             if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
                 body = blocks.digest(payload.title, payload.lines)
                 return Sent((await self._post(message, message.target, **body)).result())
+            if isinstance(payload, payloads.ChangeNotice):
+                body = blocks.change_notice(payload, today=dt.datetime.now(dt.UTC).date())
+                return Sent((await self._post(message, message.target, **body)).result())
+            if isinstance(payload, payloads.NoticeFanout):
+                return Failed("a notice fan-out is the worker's own work, not a message")
             if isinstance(payload, payloads.Decision):
                 # Posting to a user id lands in the app's DM with that user.
                 body = blocks.decision_dm(payload)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,7 +25,8 @@ from bot.interactions import (
     card_inputs,
 )
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
-from bot.payloads import Decision
+from bot.notices import notice_lines, notice_title
+from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
     Ambiguous,
     Assessment,
@@ -538,6 +540,19 @@ def toast_text(result: Outcome) -> str | None:
 def decision(notice: Decision) -> Card:
     message = decision_text(notice)
     return card([text(plain(message))], message)
+
+
+def change_notice(notice: ChangeNotice, *, today: dt.date) -> Card:
+    mentions: list[dict[str, Any]] = []
+    lines = notice_lines(notice, today=today, esc=plain, who=lambda u: who(u, mentions))
+    title = notice_title(notice)
+    out = card(
+        [text(plain(title), weight="Bolder"), text("\n".join(f"- {ln}" for ln in lines))],
+        f"{title}: " + " ".join(notice_lines(notice, today=today)),
+    )
+    if mentions:
+        out["msteams"] = {"entities": mentions}
+    return out
 
 
 def digest(title: str, lines: Sequence[str]) -> Card:

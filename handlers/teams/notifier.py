@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import urllib.parse
 from typing import Any
@@ -72,11 +73,14 @@ class TeamsNotifier:
                 return await self._triage(payload)
             if isinstance(payload, payloads.Coverage):
                 return await self._coverage(message, payload)
-            card = (
-                cards.digest(payload.title, payload.lines)
-                if isinstance(payload, payloads.Digest)
-                else cards.decision(payload)
-            )
+            if isinstance(payload, payloads.NoticeFanout):
+                return Failed("a notice fan-out is the worker's own work, not a message")
+            if isinstance(payload, payloads.ChangeNotice):
+                card = cards.change_notice(payload, today=dt.datetime.now(dt.UTC).date())
+            elif isinstance(payload, payloads.Digest):
+                card = cards.digest(payload.title, payload.lines)
+            else:
+                card = cards.decision(payload)
             return await self._post(self._key(message), card)
         except ServiceUrlRefused as exc:
             return Failed(str(exc))

@@ -35,3 +35,37 @@ async def test_add_export_and_purge(engine: AsyncEngine) -> None:
         )
     ]
     assert len(left) == 61
+
+
+async def test_demand_per_region_rolls_up_the_markets_below(engine: AsyncEngine) -> None:
+    from bot.catalog_file import parse_catalog
+    from bot.receipts import Demand, Receipts
+    from tests.conftest import demo_text
+
+    class Clock:
+        def now(self) -> dt.datetime:
+            return AT
+
+    repo = SqlReceipts(engine)
+    na = dataclasses.replace(ONE, verdict="Not available")
+    await repo.add(
+        [
+            ONE,
+            dataclasses.replace(na, region="DE", segment="PUB"),
+            dataclasses.replace(na, region="AU"),
+            dataclasses.replace(ONE, region="AU", verdict="Restricted"),
+            dataclasses.replace(ONE, at=AT + dt.timedelta(days=1)),  # the next day: not counted
+        ]
+    )
+    regions = {r.code: r for r in parse_catalog(demo_text()).regions}
+    got = await Receipts(repo=repo, clock=Clock()).demand(
+        start=AT.date(), end=AT.date(), regions=regions
+    )
+    assert got == {
+        "AE": Demand(1, 0),
+        "DE": Demand(1, 1),
+        "EMEA": Demand(2, 1),
+        "AU": Demand(2, 2),
+        "APAC": Demand(2, 2),
+        "GLOBAL": Demand(4, 3),
+    }

@@ -1,0 +1,59 @@
+"""Every outbox payload that is a message has a Slack, a Teams and a console rendering, and
+a change notice says the same on all three (the copy is bot.notices')."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bot import payloads
+from bot.notices import NOTICES
+from bot.outbox import OutboxMessage
+from bot.payloads import ChangeNotice, NoticeLine
+from handlers.console import Inboxes
+from handlers.slack import blocks
+from handlers.teams import cards
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTICE = ChangeNotice(
+    "2026-12-02",
+    (
+        NoticeLine(
+            "2026-11-03",
+            "Widget <Pro>",
+            "Available",
+            "United Arab Emirates",
+            "it is Not available — Export control",
+            "U01PMALICE",
+        ),
+    ),
+)
+SENTENCE = (
+    "On 3 Nov you were told Widget {p} is Available in United Arab Emirates. Since today it "
+    "is Not available — Export control. Ask {who}."
+)
+
+
+def test_each_notifier_renders_change_notices_and_refuses_the_fan_out_job() -> None:
+    """The fan-out is the worker's own work (platform NOTICES), never a chat message."""
+    for path in ("handlers/slack/notifier.py", "handlers/teams/notifier.py"):
+        source = (ROOT / path).read_text()
+        assert "payloads.ChangeNotice" in source and "payloads.NoticeFanout" in source, path
+    assert "payloads.ChangeNotice" in (ROOT / "handlers/console.py").read_text()
+    assert NOTICES not in ("slack", "teams", "console")
+
+
+async def test_a_change_notice_reads_the_same_everywhere() -> None:
+    today = dt.date(2026, 12, 2)
+    assert payloads.decode(NOTICE.encode()) == NOTICE
+    slack = blocks.change_notice(NOTICE, today=today)
+    assert SENTENCE.format(p="&lt;Pro&gt;", who="<@U01PMALICE>") in str(slack["blocks"])
+    teams = cards.change_notice(NOTICE, today=today)
+    assert SENTENCE.format(p="&lt;Pro&gt;", who="U01PMALICE") in str(teams["body"])
+    inboxes = Inboxes()
+    message = OutboxMessage(1, "k", "console", "dm", "U0SALES1", NOTICE.encode(), 1)
+    await inboxes.deliver(message)
+    [text] = inboxes.messages["U0SALES1"]
+    assert text.startswith("An answer you were given has changed:")
+    # The console renders at today's date: "today" only when the change is today.
+    assert "On 3 Nov you were told Widget <Pro> is Available in United Arab Emirates." in text
