@@ -185,6 +185,8 @@ class Bot:
         if head == "segments" and len(words) == 1:
             view = await self.catalog.view()
             return SegmentList(tuple(view.catalog.segments.values()))
+        if [w.casefold() for w in words] == ["my", "answers"] and self.receipts is not None:
+            return Notice(await self.receipts.mine(user))
         if head == "notices" and self.notices is not None:
             return await self._notices(user, words[1:])
         if head == "edit" and self.editor is not None:

@@ -22,6 +22,7 @@ DEFAULT_RETENTION_DAYS = 365
 # Receipts held in memory while the database refuses them; past this the oldest go (and
 # are logged): a long outage must not take the process's memory with it.
 MAX_PENDING = 200_000
+MY_ANSWERS = 10  # answers `my answers` lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,10 @@ class ReceiptRepository(Protocol):
 
     async def demand(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, tuple[int, int]]:
         """Per market asked about: (answers given, answers not Available) in the period."""
+        ...
+
+    async def recent(self, *, user: UserRef, limit: int) -> list[Receipt]:
+        """One person's latest receipts, newest first."""
         ...
 
 
@@ -148,6 +153,21 @@ class Receipts:
                 d = out.get(up, Demand())
                 out[up] = Demand(d.asked + asked, d.not_available + refused)
         return out
+
+    async def mine(self, user: UserRef, *, limit: int = MY_ANSWERS) -> str:
+        """`my answers`: what this person was told lately, newest first (every platform)."""
+        await self.flush()
+        got = await self._repo.recent(user=user, limit=limit)
+        if not got:
+            return "You have not been given an answer yet. Ask e.g. `/product widget pro uae`."
+        lines = [
+            "Your last answer:" if len(got) == 1 else f"Your last {len(got)} answers, newest first:"
+        ]
+        for r in got:
+            where = r.region + (f" ({r.segment})" if r.segment else "")
+            reason = f" — {r.reason}" if r.reason else ""
+            lines.append(f"• {r.at:%d %b %H:%M} UTC: {r.product} in {where}: {r.verdict}{reason}")
+        return "\n".join(lines)
 
     async def purge(self) -> int:
         """Receipts past RECEIPT_RETENTION_DAYS are removed (the worker runs this)."""

@@ -76,6 +76,17 @@ class SqlReceipts:
             async for row in result:
                 yield _receipt(row)
 
+    async def recent(self, *, user: UserRef, limit: int) -> list[Receipt]:
+        t = _receipt_t
+        query = (
+            sa.select(*_COLUMNS)
+            .where(t.c.platform == user.platform, t.c.user_id == user.id)
+            .order_by(t.c.at.desc(), t.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_receipt(r) for r in await conn.execute(query)]
+
     # -- change notices
 
     async def asked(

@@ -38,3 +38,17 @@ async def test_each_answer_is_a_receipt_and_other_replies_are_not(slack: SlackDr
     version = await slack.services.catalog.catalog_version()
     assert {r.catalog_version for r in got} == {version}
     assert got[0].band.startswith("Growth")
+
+
+async def test_my_answers_lists_only_mine_newest_first(slack: SlackDriver) -> None:
+    empty = await slack.command("my answers", user="U0SALES9")
+    assert empty.json["text"].startswith("You have not been given an answer yet")
+    await slack.command("widget pro uae", user="U0SALES1")
+    await slack.command("widget lite oz", user="U0SALES1")
+    await slack.command("fleet tracker uk", user="U0SALES2")
+    mine = (await slack.command("my answers", user="U0SALES1")).json["text"]
+    lines = mine.splitlines()
+    assert lines[0] == "Your last 2 answers, newest first:"
+    assert lines[1].endswith("Widget Lite in AU: Not available — Not licensed")
+    assert lines[2].endswith("Widget Pro in AE: Available")
+    assert "Fleet Tracker" not in mine

@@ -13,3 +13,11 @@ async def test_an_answer_in_teams_is_a_receipt(teams: TeamsDriver) -> None:
     assert [(r.platform, r.user_id, r.sku, r.region, r.verdict) for r in got] == [
         ("teams", SALES_AAD, "WDG-LITE", "AU", "Not available")
     ]
+
+
+async def test_my_answers_in_teams(teams: TeamsDriver) -> None:
+    await teams.say("widget lite in oz")
+    _status, _ = await teams.say("my answers")
+    sent = teams.connector.messages(f"a:dm-{SALES_AAD}")[-1].body
+    assert "Your last answer:" in str(sent)
+    assert "Widget Lite in AU: Not available" in str(sent)
