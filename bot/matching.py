@@ -587,9 +587,12 @@ def _parse_words(
             # Not what was asked for in any reading: letters shared by chance ("france" ~
             # "trace") must not outweigh a market named exactly.
             top = 0.0
+        # "can we sell ledger sync": a question's first word is a market (Canada's CAN)
+        # only when no other reading names anything.
+        asking = bool(hit and hit.end == 1 < len(words) and words[0] in FILLER)
         # Prefer reading a market into the text unless that ruins the product match.
-        key = (top + (3.0 if hit is not None else 0.0), -order)
-        if not product_text and hit is not None:
+        key = (top + (-1.0 if asking else 3.0 if hit is not None else 0.0), -order)
+        if not product_text and hit is not None and not asking:
             key = (200.0, -order)  # the whole text is a region: region-only question
         if best_key is None or key > best_key:
             if hit is None:
@@ -601,7 +604,7 @@ def _parse_words(
             best_key = key
         if order in clear_market and top >= MATCH_THRESHOLD:
             found_with_clear_market = True
-        if hit is not None and (not product_text or (matches and matches[0].exact)):
+        if hit and not asking and (not product_text or (matches and matches[0].exact)):
             break  # a market and an exact product: no other reading can beat it
     assert best is not None and best_key is not None
     return best, best_key

@@ -412,3 +412,17 @@ def test_products_named_with_segment_words_are_still_the_product(
         _product("EDU-PORT", "Education Portal", Rule("GLOBAL", Status.AVAILABLE)),
     )
     assert _answer(view, question).product.sku == sku
+
+
+def test_can_at_the_start_of_a_question_is_no_market(demo: CatalogView) -> None:
+    """The demo aliases Canada as CAN: 'can we sell …' asks, it names no market, so no
+    answer is about Canada unless another word says so (or 'can' stands where a market
+    does: alone, or after the product)."""
+    assert isinstance(answer_query(demo, "can we sell ledgr"), ProductOverview)
+    reply = answer_query(demo, "can i sell xyzzy")
+    assert isinstance(reply, NotFound) and reply.region is None
+    assert not isinstance(answer_query(demo, "can we sell it"), RegionOverview)
+    assert _answer(demo, "can we sell widget pro in canada").region.code == "CA"
+    assert _answer(demo, "widget pro can").region.code == "CA"
+    overview = answer_query(demo, "can")
+    assert isinstance(overview, RegionOverview) and overview.region.code == "CA"
