@@ -203,19 +203,59 @@ NOTE_FIELD = FormField(
 )
 
 
+MINE_PAGE = 20  # of my feedback, newest first, on one page of the home view
+QUEUE_PAGE = 10  # of the items waiting longest for a decision (Slack: 100 blocks a view)
+MORE_LABEL = "More"
+
+
+def shown_text(page: int, size: int, shown: int, total: int) -> str:
+    """Which of how many a page shows, when it does not show them all."""
+    if total <= shown and page == 1:
+        return ""
+    first = (page - 1) * size + 1
+    return f"{first}–{first + shown - 1} of {total}" if shown else f"none beyond {total}"
+
+
 @dataclass(frozen=True, slots=True)
 class HomeView:
-    """My feedback with its statuses; for product managers, the open queue as well."""
+    """One page of my feedback with its statuses; for product managers, one page of the
+    items waiting longest for a decision and the open queue's counts."""
 
-    mine: tuple[Item, ...]
-    queue: tuple[Item, ...] | None = None
+    mine: tuple[Item, ...]  # newest first
+    queue: tuple[Item, ...] | None = None  # waiting for a decision, longest-waiting first
+    mine_total: int = 0
+    counts: Mapping[Status, int] = field(default_factory=dict)  # open items per status
+    page: int = 1
+
+    @property
+    def waiting(self) -> int:
+        return self.counts.get(Status.NEW, 0)
+
+    @property
+    def mine_shown(self) -> str:
+        """ "21–40 of 130" when the page is not all of it, else ""."""
+        return shown_text(self.page, MINE_PAGE, len(self.mine), self.mine_total)
+
+    @property
+    def queue_shown(self) -> str:
+        if self.queue is None:
+            return ""
+        return shown_text(self.page, QUEUE_PAGE, len(self.queue), self.waiting)
+
+    @property
+    def more(self) -> bool:
+        """Whether a next page holds anything."""
+        beyond_mine = self.page * MINE_PAGE < self.mine_total
+        return beyond_mine or (self.queue is not None and self.page * QUEUE_PAGE < self.waiting)
 
     @property
     def fallback(self) -> str:
-        head = f"Your feedback: {len(self.mine)} item{'' if len(self.mine) == 1 else 's'}"
+        total = max(self.mine_total, len(self.mine))
+        head = f"Your feedback: {total} item{'' if total == 1 else 's'}"
         if self.queue is not None:
-            waiting = sum(1 for i in self.queue if i.status is Status.NEW)
-            head += f"; open queue: {len(self.queue)} ({waiting} waiting for a decision)"
+            head += (
+                f"; open queue: {sum(self.counts.values())} ({self.waiting} waiting for a decision)"
+            )
         return head
 
 
@@ -747,15 +787,15 @@ class FeedbackService:
 
     # -- seeing it
 
-    async def my_items(self, user: UserRef) -> list[Item]:
-        return await self._repo.items_for(user=user)
-
-    async def queue(self) -> list[Item]:
-        return await self._repo.open_items(product_sku=None)
-
-    async def home(self, user: UserRef) -> HomeView:
-        mine = tuple(await self.my_items(user))
-        return HomeView(mine, tuple(await self.queue()) if self.may_decide(user) else None)
+    async def home(self, user: UserRef, page: int = 1) -> HomeView:
+        """One page of each list (indexed, paginated queries) and the counts."""
+        page = max(1, page)
+        mine = await self._repo.items_for(user=user, limit=MINE_PAGE, offset=(page - 1) * MINE_PAGE)
+        total = await self._repo.count_for(user=user)
+        if not self.may_decide(user):
+            return HomeView(tuple(mine), None, total, {}, page)
+        queue = await self._repo.queue_page(limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
+        return HomeView(tuple(mine), tuple(queue), total, await self._repo.queue_counts(), page)
 
     async def triage_view(
         self,

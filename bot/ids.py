@@ -22,6 +22,7 @@ class ActionId(enum.StrEnum):
     TRIAGE_DECLINE = "triage.decline"
     TRIAGE_MERGE = "triage.merge"
     TRIAGE_ACTIONED = "triage.actioned"
+    HOME_MORE = "home.more"  # value: the page of My feedback / Open queue to show
 
 
 class FormId(enum.StrEnum):

@@ -30,6 +30,7 @@ from bot.feedback import (
     ACTION_LABEL,
     ASKS_FOR_NOTE,
     FORM_TITLE,
+    MORE_LABEL,
     NO_PRODUCT,
     NOT_A_PM,
     NOTE_FIELD,
@@ -221,6 +222,8 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
         return tuple(out)
     if isinstance(reply, BriefingList):
         return tuple(b for briefing in reply.items for b in briefing_buttons(briefing))
+    if isinstance(reply, HomeView) and reply.more:
+        return (Button(ActionId.HOME_MORE, MORE_LABEL, str(reply.page + 1)),)
     return ()
 
 
@@ -259,6 +262,7 @@ class Interactions:
             ActionId.COMPETE: self._compete,
             ActionId.BRIEFING_MENU: self._briefing_menu,
             ActionId.FROM_MESSAGE: self._from_message,
+            ActionId.HOME_MORE: self._home_more,
             **{ActionId(a.value): self._triage for a in Action},
             FormId.FEEDBACK: self._submit_feedback,
             FormId.PRODUCT: self._save_product,
@@ -314,6 +318,11 @@ class Interactions:
 
     async def home(self, user: UserRef) -> HomeView:
         return await self.feedback.home(user)
+
+    async def _home_more(self, i: Interaction) -> Outcome:
+        """The next page of the home view (a page that is not a number: the first)."""
+        page = int(i.value) if i.value.isdecimal() and len(i.value) < 7 else 1
+        return Show(await self.feedback.home(i.user, page))
 
     async def channel_setting(
         self, user: UserRef, line: str

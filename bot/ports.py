@@ -190,7 +190,19 @@ class FeedbackRepository(Protocol):
         """Open items; only those about `product_sku` when one is given."""
         ...
 
-    async def items_for(self, *, user: UserRef) -> list[Item]: ...
+    async def items_for(self, *, user: UserRef, limit: int, offset: int = 0) -> list[Item]:
+        """What the user sent or added a client to, newest first: one page."""
+        ...
+
+    async def count_for(self, *, user: UserRef) -> int: ...
+
+    async def queue_page(self, *, limit: int, offset: int = 0) -> list[Item]:
+        """Items waiting for a decision, the longest-waiting first: one page."""
+        ...
+
+    async def queue_counts(self) -> dict[Status, int]:
+        """How many open items there are in each open status."""
+        ...
 
     async def add_supporter(
         self,

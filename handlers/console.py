@@ -34,7 +34,7 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
-from bot.items import STATUS_LABEL, Status
+from bot.items import STATUS_LABEL
 from bot.notices import notice_lines, notice_title
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.outbox import Outcome as Delivery
@@ -186,12 +186,16 @@ def _home_lines(view: HomeView) -> list[str]:
     lines = ["  My feedback:"]
     lines += [
         f"    #{i.id} {i.title}: {STATUS_LABEL[i.status]}" + (f" — {i.note}" if i.note else "")
-        for i in reversed(view.mine)
+        for i in view.mine
     ] or ["    nothing yet"]
+    if view.mine_shown:
+        lines.append(f"    ({view.mine_shown})")
     if view.queue is not None:
-        waiting = sorted((i for i in view.queue if i.status is Status.NEW), key=lambda i: i.id)
-        lines.append(f"  Open queue: {len(view.queue)}, {len(waiting)} waiting for a decision")
-        lines += [f"    #{i.id} {i.title} (since {_when(i.created_at)})" for i in waiting[:10]]
+        total = sum(view.counts.values())
+        lines.append(f"  Open queue: {total}, {view.waiting} waiting for a decision")
+        lines += [f"    #{i.id} {i.title} (since {_when(i.created_at)})" for i in view.queue]
+        if view.queue_shown:
+            lines.append(f"    ({view.queue_shown})")
     return lines
 
 

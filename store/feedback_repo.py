@@ -85,11 +85,26 @@ class SqlFeedbackRepository:
 
     # -- reading
 
-    async def _items(self, conn: AsyncConnection, where: Any) -> list[Item]:
-        rows = list(await conn.execute(sa.select(_item_t).where(where).order_by(_item_t.c.id)))
+    async def _items(
+        self,
+        conn: AsyncConnection,
+        where: Any,
+        *,
+        order_by: Sequence[Any] = (_item_t.c.id,),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Item]:
+        query = sa.select(_item_t).where(where).order_by(*order_by)
+        if limit is not None:
+            query = query.limit(limit).offset(offset)
+        rows = list(await conn.execute(query))
         if not rows:
             return []
-        ids = [r.id for r in rows]
+        # A page names its few ids; any other read asks for the same rows again as a
+        # subquery: no statement carries a parameter per item.
+        ids: Any = (
+            [r.id for r in rows] if limit is not None else sa.select(_item_t.c.id).where(where)
+        )
         supporters: dict[int, list[Supporter]] = defaultdict(list)
         for s in await conn.execute(
             sa.select(_sup_t).where(_sup_t.c.item_id.in_(ids)).order_by(_sup_t.c.id)
@@ -97,20 +112,34 @@ class SqlFeedbackRepository:
             supporters[s.item_id].append(
                 Supporter(UserRef(s.user_platform, s.user_id), s.client, s.created_at)
             )
+        # The people of the items merged into these, in two queries however many there are.
+        merged_rows = list(
+            await conn.execute(
+                sa.select(
+                    _item_t.c.id,
+                    _item_t.c.merged_into_id,
+                    _item_t.c.submitter_platform,
+                    _item_t.c.submitter_id,
+                )
+                .where(_item_t.c.merged_into_id.in_(ids))
+                .order_by(_item_t.c.id)
+            )
+        )
+        their_supporters: dict[int, list[UserRef]] = defaultdict(list)
+        if merged_rows:
+            for s in await conn.execute(
+                sa.select(_sup_t.c.item_id, _sup_t.c.user_platform, _sup_t.c.user_id)
+                .join(_item_t, _item_t.c.id == _sup_t.c.item_id)
+                .where(_item_t.c.merged_into_id.in_(ids))
+                .order_by(_sup_t.c.item_id, _sup_t.c.id)
+            ):
+                their_supporters[s.item_id].append(UserRef(s.user_platform, s.user_id))
         merged: dict[int, list[int]] = defaultdict(list)
         followers: dict[int, list[UserRef]] = defaultdict(list)
-        for m in await conn.execute(
-            sa.select(
-                _item_t.c.id,
-                _item_t.c.merged_into_id,
-                _item_t.c.submitter_platform,
-                _item_t.c.submitter_id,
-            ).where(_item_t.c.merged_into_id.in_(ids))
-        ):
+        for m in merged_rows:
             merged[m.merged_into_id].append(m.id)
             followers[m.merged_into_id].append(UserRef(m.submitter_platform, m.submitter_id))
-            for s in await conn.execute(sa.select(_sup_t).where(_sup_t.c.item_id == m.id)):
-                followers[m.merged_into_id].append(UserRef(s.user_platform, s.user_id))
+            followers[m.merged_into_id].extend(their_supporters[m.id])
         return [
             Item(
                 id=r.id,
@@ -157,18 +186,48 @@ class SqlFeedbackRepository:
         async with self.engine.connect() as conn:
             return await self._items(conn, where)
 
-    async def items_for(self, *, user: UserRef) -> list[Item]:
+    @staticmethod
+    def _of(user: UserRef) -> Any:
+        """Items the user sent or added a client to (one id set: both indexes serve it)."""
+        sent = sa.select(_item_t.c.id).where(
+            _item_t.c.submitter_id == user.id, _item_t.c.submitter_platform == user.platform
+        )
         supported = sa.select(_sup_t.c.item_id).where(
-            _sup_t.c.user_platform == user.platform, _sup_t.c.user_id == user.id
+            _sup_t.c.user_id == user.id, _sup_t.c.user_platform == user.platform
         )
-        where = sa.or_(
-            sa.and_(
-                _item_t.c.submitter_platform == user.platform, _item_t.c.submitter_id == user.id
-            ),
-            _item_t.c.id.in_(supported),
-        )
+        return _item_t.c.id.in_(sa.union(sent, supported))
+
+    async def items_for(self, *, user: UserRef, limit: int, offset: int = 0) -> list[Item]:
         async with self.engine.connect() as conn:
-            return await self._items(conn, where)
+            return await self._items(
+                conn, self._of(user), order_by=(_item_t.c.id.desc(),), limit=limit, offset=offset
+            )
+
+    async def count_for(self, *, user: UserRef) -> int:
+        async with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(_item_t).where(self._of(user))
+            return int(await conn.scalar(query) or 0)
+
+    async def queue_page(self, *, limit: int, offset: int = 0) -> list[Item]:
+        async with self.engine.connect() as conn:
+            return await self._items(
+                conn,
+                _item_t.c.status == Status.NEW.value,
+                order_by=(_item_t.c.created_at, _item_t.c.id),
+                limit=limit,
+                offset=offset,
+            )
+
+    async def queue_counts(self) -> dict[Status, int]:
+        open_ = [Status.NEW.value, Status.NOW.value, Status.LATER.value]
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_item_t.c.status, sa.func.count())
+                .where(_item_t.c.status.in_(open_))
+                .group_by(_item_t.c.status)
+            )
+            counts = {Status(r[0]): int(r[1]) for r in rows}
+        return {Status(s): counts.get(Status(s), 0) for s in open_}
 
     async def events(self, *, item_id: int) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:

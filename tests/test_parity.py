@@ -15,7 +15,7 @@ from bot.briefings import Briefing, BriefingList, briefing_form
 from bot.catalog import CatalogView, product_answer
 from bot.catalog_file import parse_catalog
 from bot.editing import competitive_form, edit_form
-from bot.feedback import Action, TriageView, feedback_form, note_form
+from bot.feedback import Action, HomeView, TriageView, feedback_form, note_form
 from bot.forms import Choice, FormSpec
 from bot.ids import ActionId, FormId
 from bot.interactions import Interactions, buttons_for
@@ -52,6 +52,7 @@ def _samples(view: CatalogView) -> list[Any]:
         TriageView(_item(Status.NEW), segment_name="Public sector"),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),
+        HomeView((), (), 30, {Status.NEW: 3}),  # more than a page: "More"
     ]
 
 
@@ -92,9 +93,12 @@ def test_every_press_renders_on_slack_teams_and_the_console() -> None:
     teams = set()
     console = set()
     for reply in samples:
-        rendered = (
-            blocks.triage_card(reply) if isinstance(reply, TriageView) else blocks.render(reply)
-        )
+        if isinstance(reply, TriageView):
+            rendered = blocks.triage_card(reply)
+        elif isinstance(reply, HomeView):  # Slack shows it only as the App Home tab
+            rendered = blocks.home(reply)
+        else:
+            rendered = blocks.render(reply)
         slack |= _walk(rendered, "action_id")
         card = cards.triage(reply) if isinstance(reply, TriageView) else cards.render(reply)
         teams |= _walk(card, "verb")

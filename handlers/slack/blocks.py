@@ -15,7 +15,7 @@ from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView,
 from bot.forms import FormField
 from bot.ids import ActionId, Button
 from bot.interactions import briefing_buttons, buttons_for, card_inputs
-from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
@@ -494,27 +494,27 @@ def home(view: HomeView) -> dict[str, Any]:
         blocks.append(
             _section("Nothing yet. Use `/feedback` or the message shortcut *Send to product team*.")
         )
-    for item in list(reversed(view.mine))[:20]:
+    for item in view.mine:  # one page: at most MINE_PAGE
         line = f"*#{item.id}* {esc(item.title)}\n{STATUS_LABEL[item.status]}"
         if item.merged_into:
             line += f" into #{item.merged_into}"
         if item.note:
             line += f" — _{esc(item.note)}_"
         blocks.append(_section(line))
+    if view.mine_shown:
+        blocks.append(_context(view.mine_shown))
     if view.queue is not None:
-        queue = view.queue
         blocks.append({"type": "divider"})
-        counts = {
-            s: sum(1 for i in queue if i.status is s)
-            for s in (Status.NEW, Status.NOW, Status.LATER)
-        }
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Open queue"}})
-        blocks.append(_section(" · ".join(f"{STATUS_LABEL[s]}: *{n}*" for s, n in counts.items())))
-        oldest = sorted((i for i in queue if i.status is Status.NEW), key=lambda i: i.created_at)
-        for item in oldest[:10]:
+        counts = " · ".join(f"{STATUS_LABEL[s]}: *{n}*" for s, n in view.counts.items())
+        blocks.append(_section(counts))
+        for item in view.queue:  # the longest-waiting, at most QUEUE_PAGE
             blocks.append(
                 _section(f"*#{item.id}* {esc(item.title)}\nwaiting since {_when(item.created_at)}")
             )
+        if view.queue_shown:
+            blocks.append(_context(f"Waiting for a decision: {view.queue_shown}"))
+    blocks += actions(buttons_for(view))
     return {"type": "home", "blocks": blocks[:100]}
 
 

@@ -16,8 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import COMMANDS
+from bot.feedback import HomeView
 from bot.ids import ActionId
-from bot.interactions import Interactions
+from bot.interactions import Interactions, Show
 from handlers.slack import blocks, inbound, render
 from handlers.slack.render import Effects
 
@@ -113,6 +114,11 @@ async def _press(
     try:
         outcome = await interactions.handle(inbound.press(body))
         await effects.apply(outcome)
+        if isinstance(outcome, Show) and isinstance(outcome.reply, HomeView):
+            # "More" in App Home: the home tab itself shows the next page.
+            user = inbound.user_of(body)
+            await client.views_publish(user_id=user.id, view=blocks.home(outcome.reply))
+            return
         await render.after_press(
             outcome, trigger_id=str(body.get("trigger_id") or ""), respond=respond, client=client
         )

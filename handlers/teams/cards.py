@@ -24,7 +24,7 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
-from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Status
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
@@ -465,7 +465,7 @@ def home(view: HomeView) -> Card:
     """My feedback with statuses and notes; for PMs, the open queue (Slack's App Home)."""
     body: list[dict[str, Any]] = [text("My feedback", weight="Bolder", size="Medium")]
     lines = []
-    for item in list(reversed(view.mine))[:20]:
+    for item in view.mine:  # one page: at most MINE_PAGE
         line = f"- #{item.id} {plain(item.title)}: {STATUS_LABEL[item.status]}"
         if item.merged_into:
             line += f" into #{item.merged_into}"
@@ -473,26 +473,23 @@ def home(view: HomeView) -> Card:
             line += f" — {plain(item.note)}"
         lines.append(line)
     body.append(text("\n".join(lines) or NOTHING_YET))
+    if view.mine_shown:
+        body.append(text(view.mine_shown, isSubtle=True))
     if view.queue is not None:
-        counts = {
-            s: sum(1 for i in view.queue if i.status is s)
-            for s in (Status.NEW, Status.NOW, Status.LATER)
-        }
         body.append(text("Open queue", weight="Bolder", size="Medium"))
-        body.append(text(" · ".join(f"{STATUS_LABEL[s]}: **{n}**" for s, n in counts.items())))
-        oldest = sorted(
-            (i for i in view.queue if i.status is Status.NEW), key=lambda i: i.created_at
-        )
+        body.append(text(" · ".join(f"{STATUS_LABEL[s]}: **{n}**" for s, n in view.counts.items())))
         body.append(
             text(
                 "\n".join(
                     f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}"
-                    for i in oldest[:10]
+                    for i in view.queue
                 )
                 or "Nothing is waiting for a decision."
             )
         )
-    return card(body, view.fallback)
+        if view.queue_shown:
+            body.append(text(f"Waiting for a decision: {view.queue_shown}", isSubtle=True))
+    return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
 
 
 def welcome(view: HomeView) -> Card:

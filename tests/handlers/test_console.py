@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from bench.history_data import seed_history
 from bot.catalog import CatalogService
 from bot.commands import Bot
 from bot.feedback import FeedbackService, Settings
@@ -83,3 +84,25 @@ async def test_the_console_user_gets_receipts_too(catalog_service: CatalogServic
     assert [(r.platform, r.user_id, r.sku, r.region) for r in got] == [
         ("console", "U0SALES1", "WDG-LITE", "AU")
     ]
+
+
+async def test_console_home_pages_with_more(catalog_service: CatalogService) -> None:
+    await catalog_service.import_catalog(demo_text())
+    engine = catalog_service._repo.engine  # type: ignore[attr-defined]
+    await seed_history(engine, items=60, briefings=0)  # 18 waiting for a decision
+    feedback = FeedbackService(
+        repo=SqlFeedbackRepository(engine),
+        catalog=catalog_service,
+        clock=SystemClock(),
+        settings=Settings(product_managers=frozenset({"U0PM1"})),
+    )
+    interactions = Interactions(
+        bot=Bot(catalog=catalog_service, feedback=feedback), feedback=feedback
+    )
+    out: list[str] = []
+    script = "/as U0PM1\nhome\n1\n"  # 1: the first button offered, "More"
+    await run_console(interactions, user="U0SALES1", stdin=io.StringIO(script), out=out.append)
+    text = "\n".join(out)
+    assert "Open queue: 30, 18 waiting for a decision" in text
+    assert "(1–10 of 18)" in text and "(11–18 of 18)" in text
+    assert text.index("(1–10 of 18)") < text.index("(11–18 of 18)")

@@ -7,6 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.history_data import seed_history
 from tests.fakes import Call
 from tests.handlers.conftest import PMS, TRIAGE, SlackDriver
 
@@ -323,3 +326,36 @@ async def test_decline_and_merge_ask_for_a_note_and_forged_forms_are_refused(
         "Product declined it. Note from product: SAML ships in Q3" in dm_to("U0SALES1")[0]["text"]
     )
     assert "It was merged into #3" in dm_to("U0SALES2")[0]["text"]
+
+
+async def test_app_home_shows_a_page_and_more_publishes_the_next(
+    slack: SlackDriver, engine: AsyncEngine
+) -> None:
+    await seed_history(engine, items=60, briefings=0)  # 18 waiting for a decision
+
+    def published() -> list[str]:
+        return [
+            str(as_json(c.body["view"]))
+            for c in calls(slack, "views.publish")
+            if c.body["user_id"] == PMS[0]
+        ]
+
+    await slack.post_json(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": "EvMore",
+            "event_time": 1700000000,
+            "authed_users": [],
+            "event": {"type": "app_home_opened", "user": PMS[0], "tab": "home"},
+        }
+    )
+    await eventually(lambda: bool(published()))
+    first = published()[0]
+    assert "New: *18*" in first and "1–10 of 18" in first and "home.more" in first
+    await slack.action("home.more", "2", user=PMS[0], container={"type": "view", "view_id": "V1"})
+    await eventually(lambda: len(published()) == 2)
+    second = published()[1]
+    assert "11–18 of 18" in second and "home.more" not in second
