@@ -113,6 +113,14 @@ class FeedbackItemRow(SQLModel, table=True):
     __table_args__ = (
         # One row per form submission (bot.interactions.submission_key); NULLs are many.
         sa.Index("uq_feedback_item_submission_key", "submission_key", unique=True),
+        # The reads that grow with the history (migration 0015): the queue in waiting order,
+        # a person's own items, merged items by target, coverage by region and time.
+        sa.Index("ix_feedback_item_queue", "status", "created_at", "id"),
+        sa.Index("ix_feedback_item_submitter", "submitter_id", "submitter_platform"),
+        sa.Index("ix_feedback_item_merged_into_id", "merged_into_id"),
+        sa.Index("ix_feedback_item_region_created", "region_code", "created_at"),
+        sa.Index("ix_feedback_item_created_at", "created_at"),
+        sa.Index("ix_feedback_item_decided_at", "decided_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
@@ -151,7 +159,10 @@ class FeedbackSupporterRow(SQLModel, table=True):
     """Someone who added their client to an existing item ("+1 with my client")."""
 
     __tablename__ = "feedback_supporter"
-    __table_args__ = (sa.UniqueConstraint("item_id", "user_platform", "user_id", "client"),)
+    __table_args__ = (
+        sa.UniqueConstraint("item_id", "user_platform", "user_id", "client"),
+        sa.Index("ix_feedback_supporter_user", "user_id", "user_platform"),  # migration 0015
+    )
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="feedback_item.id", index=True)
     user_platform: str = Field(max_length=16)

@@ -1,0 +1,143 @@
+"""A long history on PostgreSQL: the queue reads its pages from an index (EXPLAIN at 100k
+items: no sequential scan over the items, no sort), and with more open items than a
+statement may carry parameters (32,767) every history read still answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.history_data import NOW, seed_history
+from bot.catalog import CatalogService
+from bot.feedback import QUEUE_PAGE, FeedbackService, Settings
+from bot.items import Status
+from bot.reports import CoverageService
+from bot.types import UserRef
+from store.coverage_repo import SqlCoverage
+from store.feedback_repo import SqlFeedbackRepository
+from store.repository import SqlRepository
+from tests.conftest import demo_text
+
+PM = UserRef("slack", "U0PM1")
+SALES = UserRef("slack", "U7")
+
+
+class Clock:
+    def now(self) -> Any:
+        return NOW
+
+
+@pytest.fixture
+def pg(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: its planner and its parameter limit")
+
+
+async def _seed(engine: AsyncEngine, items: int) -> None:
+    await seed_history(engine, items=items, briefings=2000)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(sa.text("VACUUM ANALYZE"))
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
+
+
+async def _plans(engine: AsyncEngine, run: Any) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The plan of every statement `run` makes that reads feedback_item."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "feedback_item" in statement and statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await run()
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    plans = []
+    async with engine.connect() as conn:
+        for statement, params in seen:
+            raw = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params)
+            plan = raw.scalar()
+            tree = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            plans.append((statement, _nodes(tree)))
+    assert plans
+    return plans
+
+
+def _seq_scans(nodes: list[dict[str, Any]]) -> list[str]:
+    return [
+        n["Node Type"]
+        for n in nodes
+        if n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "feedback_item"
+    ]
+
+
+async def test_queue_pages_read_the_index_at_100k_items(pg: None, engine: AsyncEngine) -> None:
+    await _seed(engine, 100_000)
+    repo = SqlFeedbackRepository(engine)
+
+    async def first_and_deep_pages() -> None:
+        assert len(await repo.queue_page(limit=QUEUE_PAGE)) == QUEUE_PAGE
+        assert len(await repo.queue_page(limit=QUEUE_PAGE, offset=20_000)) == QUEUE_PAGE
+
+    plans = await _plans(engine, first_and_deep_pages)
+    pages = [nodes for sql, nodes in plans if "ORDER BY feedback_item.created_at" in sql]
+    assert len(pages) == 2
+    for _sql, nodes in plans:  # the pages and the reads of their supporters and merged items
+        assert not _seq_scans(nodes), nodes
+    for nodes in pages:
+        assert not _seq_scans(nodes), nodes
+        # In queue order straight from ix_feedback_item_queue: nothing sorted.
+        assert not [n for n in nodes if n["Node Type"] in ("Sort", "Incremental Sort")], nodes
+        assert any(n.get("Index Name") == "ix_feedback_item_queue" for n in nodes), nodes
+
+    async def mine() -> None:
+        assert await repo.items_for(user=SALES, limit=20)
+        assert await repo.count_for(user=SALES)
+
+    for _sql, nodes in await _plans(engine, mine):
+        assert not _seq_scans(nodes), nodes
+
+
+async def test_more_open_items_than_a_statement_has_parameters(
+    pg: None, engine: AsyncEngine
+) -> None:
+    catalog = CatalogService(SqlRepository(engine))
+    await catalog.import_catalog(demo_text())
+    await _seed(engine, 70_000)
+    repo = SqlFeedbackRepository(engine)
+    counts = await repo.queue_counts()
+    assert sum(counts.values()) > 33_000  # over asyncpg's 32,767 parameters a statement
+    feedback = FeedbackService(
+        repo=repo,
+        catalog=catalog,
+        clock=Clock(),  # type: ignore[arg-type]
+        settings=Settings(product_managers=frozenset({PM.id})),
+    )
+    report = await CoverageService(
+        figures=SqlCoverage(engine), catalog=catalog, clock=Clock()
+    ).report(  # type: ignore[arg-type]
+        "last 365 days"
+    )
+    assert sum(r.submitted for r in report.regions) > 33_000
+    pm_home = await feedback.home(PM)
+    assert pm_home.queue is not None and len(pm_home.queue) == QUEUE_PAGE
+    assert pm_home.waiting == counts[Status.NEW] > 20_000
+    deep = await feedback.home(PM, page=2_000)
+    assert deep.queue is not None and len(deep.queue) == QUEUE_PAGE
+    sales_home = await feedback.home(SALES)
+    assert (
+        sales_home.queue is None
+        and sales_home.mine
+        and sales_home.mine_total >= len(sales_home.mine)
+    )
+    # Every open item at once still reads (one statement per table, no list of ids).
+    assert len(await repo.open_items(product_sku=None)) == sum(counts.values())
