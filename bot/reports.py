@@ -223,6 +223,7 @@ class CoverageQuery:
     since: dt.datetime  # feedback created in [since, until): the period's days in the report's zone
     until: dt.datetime
     now: dt.datetime  # open feedback is aged against this
+    regions: tuple[str, ...] = ()  # the report's regions (bot.reports.report_regions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +257,9 @@ class CoverageFigures:
     briefings: int  # held in the period (one briefing may count for several regions)
 
 
-def coverage_query(period: Period, *, now: dt.datetime, tz: ZoneInfo) -> CoverageQuery:
+def coverage_query(
+    period: Period, *, now: dt.datetime, tz: ZoneInfo, regions: Mapping[str, Region]
+) -> CoverageQuery:
     def midnight(day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(), tz).astimezone(dt.UTC)
 
@@ -266,6 +269,7 @@ def coverage_query(period: Period, *, now: dt.datetime, tz: ZoneInfo) -> Coverag
         midnight(period.start),
         midnight(period.end + dt.timedelta(days=1)),
         now.astimezone(dt.UTC),
+        tuple(r.code for r in report_regions(regions)),
     )
 
 
@@ -350,10 +354,11 @@ class CoverageService:
         """Raises PeriodError with a message for the user when the period is not understood."""
         period = parse_period(text, self.today())
         view = await self._catalog.view()
-        query = coverage_query(period, now=self._clock.now(), tz=self.tz)
+        regions = view.catalog.regions
+        query = coverage_query(period, now=self._clock.now(), tz=self.tz, regions=regions)
         return build_report(
             period=period,
-            regions=view.catalog.regions,
+            regions=regions,
             figures=await self._figures.coverage_figures(query),
             default_target=self.default_target,
             pm_target=self.pm_target,

@@ -85,7 +85,7 @@ async def _sql_report(
 ) -> Report:  # fmt: skip
     period = parse_period(text, today)
     figures = await SqlCoverage(engine).coverage_figures(
-        coverage_query(period, now=now, tz=tz)  # type: ignore[arg-type]
+        coverage_query(period, now=now, tz=tz, regions=regions)  # type: ignore[arg-type]
     )
     return build_report(
         period=period, regions=regions, figures=figures, default_target=1, pm_target=3
