@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bench.history_data import seed_history
 from handlers.app import weekly
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
 from tests.handlers.teams.test_teams import card_of, eventually
@@ -239,3 +240,13 @@ def _demo() -> str:
     from tests.conftest import demo_text
 
     return demo_text()
+
+
+async def test_home_pages_with_more_on_teams(teams: TeamsDriver) -> None:
+    await seed_history(teams.services.engine, items=60, briefings=0)  # 18 waiting
+    await teams.say("home", user=PM_AAD)
+    first = card_of(teams.connector.messages(PM_DM)[-1].body)
+    assert "1–10 of 18" in str(first)
+    [more] = [a for a in first["actions"] if a.get("verb") == "home.more"]
+    _, answer = await teams.execute(more["verb"], more["data"], user=PM_AAD)
+    assert "11–18 of 18" in str(answer) and "home.more" not in str(answer)
