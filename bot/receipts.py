@@ -139,14 +139,12 @@ class Receipts:
             raise
 
     async def demand(
-        self, *, start: dt.date, end: dt.date, regions: Mapping[str, Region], tz: dt.tzinfo = dt.UTC
+        self, *, since: dt.datetime, until: dt.datetime, regions: Mapping[str, Region]
     ) -> dict[str, Demand]:
-        """Per region of `regions`, the answers given from `start` to `end` (days in `tz`,
-        both included) about it or a market below it: the demand the coverage report sets
-        beside the briefing effort."""
+        """Per region of `regions`, the answers given from `since` to `until` (excluded)
+        about it or a market below it: the demand the coverage report sets beside the
+        briefing effort (one aggregate query; the roll-up up the tree is done here)."""
         await self.flush()
-        since = dt.datetime.combine(start, dt.time(), tz)
-        until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
         out: dict[str, Demand] = {}
         for code, (asked, refused) in (await self._repo.demand(since=since, until=until)).items():
             for up in region_path(dict(regions), code):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.catalog import CatalogService
 from bot.ports import Clock
+from bot.receipts import Demand, Receipts
 from bot.types import Region
 
 QUARTER_DAYS = 365.25 / 4  # targets are per quarter; "last N days" is pro-rated by days
@@ -94,6 +95,10 @@ class RegionRow:
     decided: int
     median_hours_to_decision: float | None
     open_by_age: tuple[int, int, int]
+    # Demand beside the effort: answers given about the region (and below it) in the
+    # period, and how many of them were not Available (bot.receipts.Receipts.demand).
+    asked: int = 0
+    not_available: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +150,8 @@ class Report:
         period = Period(label, dt.date.fromisoformat(start), dt.date.fromisoformat(end), quarters)
         regions = []
         for values in raw["regions"]:
-            row = dict(zip((f.name for f in fields(RegionRow)), values, strict=True))
+            # A report encoded before the demand columns existed lacks them: defaults.
+            row = dict(zip((f.name for f in fields(RegionRow)), values, strict=False))
             last = row["last_briefing"]
             row["last_briefing"] = dt.date.fromisoformat(last) if last else None
             row["open_by_age"] = tuple(row["open_by_age"])
@@ -173,6 +179,8 @@ class Report:
                 "open_lt_7d",
                 "open_7_30d",
                 "open_gt_30d",
+                "questions_asked",
+                "answered_not_available",
             ]
         )
         for r in self.regions:
@@ -193,6 +201,8 @@ class Report:
                     if r.median_hours_to_decision is None
                     else f"{r.median_hours_to_decision:.1f}",
                     *r.open_by_age,
+                    r.asked,
+                    r.not_available,
                 ]
             )
         return out.getvalue()
@@ -280,6 +290,7 @@ def build_report(
     figures: CoverageFigures,
     default_target: int,
     pm_target: int,
+    demand: Mapping[str, Demand] | None = None,
 ) -> Report:
     share = period.quarters
     rows = []
@@ -293,6 +304,7 @@ def build_report(
         else:
             status = "on track" if f.briefings >= expected - 1e-9 else "behind"
         median = f.median_seconds_to_decision
+        asked = (demand or {}).get(region.code, Demand())
         rows.append(
             RegionRow(
                 code=region.code,
@@ -308,6 +320,8 @@ def build_report(
                 decided=f.decided,
                 median_hours_to_decision=None if median is None else round(median / 3600, 1),
                 open_by_age=f.open_by_age,
+                asked=asked.asked,
+                not_available=asked.not_available,
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.name))
@@ -339,7 +353,9 @@ class CoverageService:
         timezone: str = "UTC",
         default_target: int = 1,
         pm_target: int = 3,
+        receipts: Receipts | None = None,
     ) -> None:
+        self._receipts = receipts
         self._figures = figures
         self._catalog = catalog
         self._clock = clock
@@ -356,10 +372,16 @@ class CoverageService:
         view = await self._catalog.view()
         regions = view.catalog.regions
         query = coverage_query(period, now=self._clock.now(), tz=self.tz, regions=regions)
+        demand = None
+        if self._receipts is not None:
+            demand = await self._receipts.demand(
+                since=query.since, until=query.until, regions=regions
+            )
         return build_report(
             period=period,
             regions=regions,
             figures=await self._figures.coverage_figures(query),
             default_target=self.default_target,
             pm_target=self.pm_target,
+            demand=demand,
         )

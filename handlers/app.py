@@ -190,6 +190,7 @@ def build_services(settings: Settings) -> Services:
             timezone=settings.report_timezone,
             default_target=settings.default_briefing_target,
             pm_target=settings.pm_briefing_target,
+            receipts=receipts,
         ),
         product_managers=settings.product_managers,
         managers=settings.managers,

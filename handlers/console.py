@@ -95,7 +95,7 @@ def render_text(reply: AnyReply | TriageView) -> str:
             lines.append(
                 f"  - {r.name}: {r.briefings} of {r.expected:g} ({r.status}), "
                 f"{r.minutes} min, {r.people} people; feedback {r.submitted} in, "
-                f"{r.decided} decided"
+                f"{r.decided} decided; {r.asked} asked ({r.not_available} not Available)"
             )
         return "\n".join(lines)
     if isinstance(reply, BriefingList):

@@ -557,7 +557,8 @@ def coverage(report: Report) -> Message:
             f"{icon[r.status]} *{esc(r.name)}*: {r.briefings} of {r.expected:g} briefings "
             f"({r.status}){last} · {r.minutes} min · {r.people} people · feedback "
             f"{r.submitted} in, {r.decided} decided, median {median}, waiting "
-            f"{'/'.join(str(n) for n in r.open_by_age)} (<7d/7–30d/>30d)"
+            f"{'/'.join(str(n) for n in r.open_by_age)} (<7d/7–30d/>30d) · "
+            f"{r.asked} asked ({r.not_available} not Available)"
         )
     blocks: list[dict[str, Any]] = [
         {

@@ -573,7 +573,8 @@ def coverage(report: Report, chart_url: str | None = None) -> Card:
         row = (
             plain(r.name),
             f"{r.briefings} of {r.expected:g} ({r.status}) · {r.minutes} min · "
-            f"feedback {r.submitted} in / {r.decided} decided",
+            f"feedback {r.submitted} in / {r.decided} decided · "
+            f"{r.asked} asked ({r.not_available} not Available)",
         )
         size += len(json.dumps(row, ensure_ascii=False).encode()) + FACT_OVERHEAD
         if size > REGION_ROWS_BYTES:

@@ -162,7 +162,7 @@ async def test_csv_is_exactly_the_rows(engine: AsyncEngine, hand_made: dict[str,
     status = "on track" if 2 >= target else "behind"
     assert (
         apac == f"APAC,Asia Pacific,2,105,20,2026-08-15,{target},{target:.2f},{status},"
-        "4,3,10.0,0,1,0"
+        "4,3,10.0,0,1,0,0,0"  # no receipts: nobody asked
     )
     assert len(lines) == 1 + len(report.regions)
 

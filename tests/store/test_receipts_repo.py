@@ -59,7 +59,7 @@ async def test_demand_per_region_rolls_up_the_markets_below(engine: AsyncEngine)
     )
     regions = {r.code: r for r in parse_catalog(demo_text()).regions}
     got = await Receipts(repo=repo, clock=Clock()).demand(
-        start=AT.date(), end=AT.date(), regions=regions
+        since=AT, until=AT + dt.timedelta(days=1), regions=regions
     )
     assert got == {
         "AE": Demand(1, 0),

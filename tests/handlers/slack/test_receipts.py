@@ -7,7 +7,7 @@ import datetime as dt
 
 from bot.receipts import Receipt
 from handlers.app import Services
-from tests.handlers.conftest import SlackDriver
+from tests.handlers.conftest import PMS, SlackDriver
 
 
 async def receipts_of(services: Services) -> list[Receipt]:
@@ -52,3 +52,21 @@ async def test_my_answers_lists_only_mine_newest_first(slack: SlackDriver) -> No
     assert lines[1].endswith("Widget Lite in AU: Not available — Not licensed")
     assert lines[2].endswith("Widget Pro in AE: Available")
     assert "Fleet Tracker" not in mine
+
+
+async def test_coverage_shows_questions_and_refusals_per_region(slack: SlackDriver) -> None:
+    await slack.command("widget pro uae", user="U0SALES1")  # EMEA, Available
+    await slack.command("widget pro germany government", user="U0SALES2")  # EMEA, not
+    await slack.command("widget lite oz", user="U0SALES2")  # APAC, not
+    report = await slack.command("this quarter", command="/coverage", user=PMS[0])
+    shown = str(report.json["blocks"])
+    assert "Europe, Middle East and Africa*" in shown
+    emea = next(line for line in shown.split("\\n") if "Europe, Middle East" in line)
+    assert emea.endswith("2 asked (1 not Available)")
+    apac = next(line for line in shown.split("\\n") if "Asia Pacific" in line)
+    assert apac.endswith("1 asked (1 not Available)")
+    assert slack.services.bot.coverage is not None
+    csv_text = (await slack.services.bot.coverage.report("this quarter")).csv()
+    header, *rows = csv_text.splitlines()
+    assert header.endswith("questions_asked,answered_not_available")
+    assert any(r.startswith("EMEA,") and r.endswith(",2,1") for r in rows)
