@@ -30,6 +30,7 @@ FANOUT_BATCH = 1000  # DMs written per statement
 LINES_KEPT = 30  # answers listed in one DM; the rest are counted
 EXCEPTIONS_SHOWN = 3
 VERDICT, BAND, EXCEPTIONS = "verdict", "band", "exceptions"
+REMOVED = "it is no longer in the catalog"
 
 OFF_TEXT = (
     "Change notices are off: you won't get a DM when an answer you were given changes. "
@@ -102,8 +103,22 @@ def change_at(
 ) -> NoticeChange | None:
     """What changed in the answer about `sku` in `region` (for `seg`), or None."""
     op, np = old.by_sku.get(sku), new.by_sku.get(sku)
-    if op is None or np is None or region not in old.catalog.regions:
+    if op is None or region not in old.catalog.regions:
         return None
+    if np is None:  # taken out of the catalog: nothing may be sold on that answer now
+        segment = old.catalog.segments.get(seg) if seg else None
+        return NoticeChange(
+            sku=sku,
+            product=op.name,
+            region=region,
+            segment=seg,
+            where=old.catalog.regions[region].name + (f" for {segment.name}" if segment else ""),
+            now=REMOVED,
+            ask=op.ask,
+            verdict="",
+            reason="",
+            band="",
+        )
     r = new.catalog.regions.get(region)
     if r is None or (seg and (seg not in new.catalog.segments or seg not in old.catalog.segments)):
         return None
@@ -220,7 +235,7 @@ class Notices:
         """The fan-out job for a change set, written with the change itself (one outbox
         row), or nothing when no answer anybody was given in the window changed. Only
         the answers somebody was given are compared, so the cost follows the demand."""
-        skus = [c.sku for c in changes.changed]
+        skus = [c.sku for c in changes.changed] + [p.sku for p in changes.removed]
         if not skus:
             return []
         await self._receipts.flush()  # this process's latest answers count too

@@ -124,6 +124,22 @@ async def test_an_edit_tells_who_asked_and_notices_come_back_on(slack: SlackDriv
     ]
 
 
+async def test_a_product_taken_out_of_the_catalog_is_news_to_who_asked(
+    slack: SlackDriver,
+) -> None:
+    await slack.command("fleet tracker uk", user="U0SALES1")
+    start = demo_text().index("  - sku: FLT-TRK")
+    end = demo_text().index("\n  - sku: ", start + 1)
+    without = demo_text()[:start] + demo_text()[end + 1 :]
+    changes = await slack.services.catalog.import_catalog(without, actor=PMS[0])
+    assert [p.sku for p in changes.removed] == ["FLT-TRK"]
+    await drain(slack)
+    [dm] = dms(slack)["U0SALES1"]
+    [line] = bullets(dm)
+    assert line.startswith(f"On {today()} you were told Fleet Tracker is ")
+    assert " in United Kingdom. Since today it is no longer in the catalog." in line
+
+
 async def test_a_first_import_is_one_line_to_the_announce_channel(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
