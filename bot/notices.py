@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 NOTICES = "notices"
 DEFAULT_WINDOW_DAYS = 90
 FANOUT_BATCH = 1000  # DMs written per statement
-LINES_KEPT = 30  # answers listed in one DM; the rest are counted
+LINES_KEPT = 30  # answers kept in one DM's payload; the rest are counted
+NOTICE_CHARS = 2500  # what one chat message shows (a Slack section holds 3,000)
 EXCEPTIONS_SHOWN = 3
 VERDICT, BAND, EXCEPTIONS = "verdict", "band", "exceptions"
 REMOVED = "it is no longer in the catalog"
@@ -204,12 +205,17 @@ def notice_lines(
 ) -> list[str]:
     """Every platform's lines of a change notice (the copy is written here once)."""
     changed_on = dt.date.fromisoformat(notice.changed_on)
-    out = [
-        notice_sentence(line, changed_on=changed_on, today=today, esc=esc, who=who)
-        for line in notice.lines
-    ]
-    if notice.more:
-        out.append(f"… and {notice.more} more: ask `/product` again for today's answers.")
+    out: list[str] = []
+    size = 0
+    for line in notice.lines:
+        text = notice_sentence(line, changed_on=changed_on, today=today, esc=esc, who=who)
+        size += len(text) + 3
+        if size > NOTICE_CHARS and out:
+            break
+        out.append(text)
+    more = notice.more + len(notice.lines) - len(out)
+    if more:
+        out.append(f"… and {more} more: ask `/product` again for today's answers.")
     return out
 
 

@@ -57,3 +57,15 @@ async def test_a_change_notice_reads_the_same_everywhere() -> None:
     assert text.startswith("An answer you were given has changed:")
     # The console renders at today's date: "today" only when the change is today.
     assert "On 3 Nov you were told Widget <Pro> is Available in United Arab Emirates." in text
+
+
+def test_a_long_notice_fits_one_message_and_counts_the_rest() -> None:
+    many = ChangeNotice("2026-12-02", NOTICE.lines * 30, more=5)
+    slack = blocks.change_notice(many, today=dt.date(2026, 12, 2))
+    section = slack["blocks"][1]["text"]["text"]
+    assert len(section) <= 3000
+    shown = section.count("On 3 Nov")
+    assert 5 < shown < 30
+    assert section.endswith(
+        f"… and {30 - shown + 5} more: ask `/product` again for today's answers."
+    )
