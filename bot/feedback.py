@@ -226,6 +226,7 @@ class HomeView:
     mine_total: int = 0
     counts: Mapping[Status, int] = field(default_factory=dict)  # open items per status
     page: int = 1
+    answers: str | None = None  # the person's recent answers (bot.receipts.Receipts.mine)
 
     @property
     def waiting(self) -> int:

@@ -7,6 +7,7 @@ neutral `Outcome` it gets back. Nothing here knows Slack, Teams or the console.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -317,7 +318,10 @@ class Interactions:
         return choices  # the last one is "Not product-specific"
 
     async def home(self, user: UserRef) -> HomeView:
-        return await self.feedback.home(user)
+        view = await self.feedback.home(user)
+        if self.bot.receipts is None:
+            return view
+        return dataclasses.replace(view, answers=await self.bot.receipts.mine(user))
 
     async def _home_more(self, i: Interaction) -> Outcome:
         """The next page of the home view (a page that is not a number: the first)."""

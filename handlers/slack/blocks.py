@@ -515,6 +515,10 @@ def home(view: HomeView) -> dict[str, Any]:
         if view.queue_shown:
             blocks.append(_context(f"Waiting for a decision: {view.queue_shown}"))
     blocks += actions(buttons_for(view))
+    if view.answers:
+        blocks.append({"type": "divider"})
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "My answers"}})
+        blocks.append(_section(esc(view.answers)))
     return {"type": "home", "blocks": blocks[:100]}
 
 

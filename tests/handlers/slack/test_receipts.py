@@ -70,3 +70,32 @@ async def test_coverage_shows_questions_and_refusals_per_region(slack: SlackDriv
     header, *rows = csv_text.splitlines()
     assert header.endswith("questions_asked,answered_not_available")
     assert any(r.startswith("EMEA,") and r.endswith(",2,1") for r in rows)
+
+
+async def test_app_home_shows_my_recent_answers(slack: SlackDriver) -> None:
+    from tests.handlers.slack.test_feedback_flow import as_json, calls, eventually
+
+    await slack.command("widget lite oz", user="U0SALES1")
+    await slack.command("fleet tracker uk", user="U0SALES2")
+    await slack.post_json(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": "EvHomeAnswers",
+            "event_time": 1700000000,
+            "authed_users": [],
+            "event": {
+                "type": "app_home_opened",
+                "user": "U0SALES1",
+                "channel": "D0APP",
+                "tab": "home",
+                "event_ts": "1700000000.000300",
+            },
+        }
+    )
+    await eventually(lambda: bool(calls(slack, "views.publish")))
+    home = str(as_json(calls(slack, "views.publish")[-1].body["view"]))
+    assert "My answers" in home and "Widget Lite in AU: Not available" in home
+    assert "Fleet Tracker" not in home  # someone else's
