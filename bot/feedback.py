@@ -69,6 +69,7 @@ ASKS_FOR_NOTE = frozenset({Action.DECLINE, Action.MERGE})
 NO_PRODUCT = "-"  # the picker's "not product-specific" choice
 NO_PRODUCT_LABEL = "Not product-specific"
 SIMILAR_THRESHOLD = 70.0
+MERGE_TARGETS = 50  # choices in the "Merge into" picker
 MAX_TEXT = 3000
 MAX_DEAL = 10**12
 CURRENCIES = ("USD", "EUR", "GBP", "AUD", "JPY", "CAD", "SGD", "INR", "BRL")
@@ -570,15 +571,15 @@ class FeedbackService:
         )
 
     async def similar_open(self, draft: Draft, *, exclude: int | None = None) -> list[Item]:
-        """Open items about the same product with similar text, most similar first."""
-        candidates = [
-            i for i in await self._repo.open_items(product_sku=draft.product_sku) if i.id != exclude
-        ]
-        if not candidates:
-            return []
-        texts = [f"{i.title} {i.details}" for i in candidates]
-        scored = matching.similar(f"{draft.title} {draft.details}", texts, SIMILAR_THRESHOLD)
-        return [candidates[i] for i in scored[:3]]
+        """Open items about the same product (any open item, for feedback that is not
+        product-specific) with similar text, most similar first. Only the candidates the
+        store finds through its word index are scored, never every open item."""
+        text = f"{draft.title} {draft.details}"
+        candidates = await self._repo.similar_candidates(
+            tokens=matching.similarity_tokens(text), product_sku=draft.product_sku, exclude=exclude
+        )
+        scored = matching.similar(text, [c.text for c in candidates], SIMILAR_THRESHOLD)
+        return await self._repo.items_by_ids(ids=[candidates[i].id for i in scored[:3]])
 
     async def submit(
         self,
@@ -698,10 +699,14 @@ class FeedbackService:
         return item
 
     async def merge_targets(self, item: Item) -> list[Item]:
-        others = [i for i in await self._repo.open_items(product_sku=None) if i.id != item.id]
-        draft_text = f"{item.title} {item.details}"
-        order = matching.rank_similar(draft_text, [f"{i.title} {i.details}" for i in others])
-        return [others[i] for i in order[:50]]
+        """Open items to merge `item` into, most similar first (candidates from the store's
+        word index, as for the duplicate check)."""
+        text = f"{item.title} {item.details}"
+        candidates = await self._repo.similar_candidates(
+            tokens=matching.similarity_tokens(text), product_sku=None, exclude=item.id
+        )
+        order = matching.rank_similar(text, [c.text for c in candidates])
+        return await self._repo.items_by_ids(ids=[candidates[i].id for i in order[:MERGE_TARGETS]])
 
     async def decide(
         self,

@@ -129,6 +129,14 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """An open item the store found likely to be similar to a text: what is scored."""
+
+    id: int
+    text: str  # title and details, as the similarity check compares them
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     item_id: int
     actor: UserRef

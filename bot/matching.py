@@ -670,9 +670,24 @@ def closest_products(
     return [i for _, i in sorted(scored, key=lambda si: -si[0])[:limit]]
 
 
+TOKEN_CHARS = 64  # longer words are indexed by their first 64 characters
+
+
+def similarity_tokens(text: str) -> list[str]:
+    """The distinct words `similar` and `rank_similar` compare, as the store indexes them
+    to find candidates (sorted, so every writer lists them in the same order)."""
+    return sorted({w[:TOKEN_CHARS] for w in normalize(text).split()})
+
+
 def similar(target: str, texts: Sequence[str], threshold: float) -> list[int]:
     """Indexes of `texts` at least `threshold` similar to `target`, most similar first."""
+    return [i for i, _ in similar_scores(target, texts, threshold)]
+
+
+def similar_scores(target: str, texts: Sequence[str], threshold: float) -> list[tuple[int, float]]:
+    """(index, score) of `texts` at least `threshold` similar to `target`, most similar
+    first (ties in the order given)."""
     t = normalize(target)
     scores = [fuzz.token_set_ratio(t, normalize(x)) for x in texts]
-    keep = [i for i, s in enumerate(scores) if s >= threshold]
-    return sorted(keep, key=lambda i: -scores[i])
+    keep = [(i, s) for i, s in enumerate(scores) if s >= threshold]
+    return sorted(keep, key=lambda kept: -kept[1])

@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
-from bot.items import Draft, Item, Status, Transition
+from bot.items import Candidate, Draft, Item, Status, Transition
 from bot.types import SalesCatalog, SalesProduct, UserRef
 
 
@@ -202,6 +202,18 @@ class FeedbackRepository(Protocol):
 
     async def queue_counts(self) -> dict[Status, int]:
         """How many open items there are in each open status."""
+        ...
+
+    async def items_by_ids(self, *, ids: Sequence[int]) -> list[Item]:
+        """These items, in the order asked for (ids not stored are left out)."""
+        ...
+
+    async def similar_candidates(
+        self, *, tokens: Sequence[str], product_sku: str | None, exclude: int | None
+    ) -> list[Candidate]:
+        """Open items (only `product_sku`'s when given) likeliest to be similar to a text
+        with these words (bot.matching.similarity_tokens), found through an index: those
+        sharing the most uncommon words, and the newest. A bounded number, in id order."""
         ...
 
     async def add_supporter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
@@ -13,7 +14,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.items import Draft, Item, Kind, Status, Supporter, Transition, Urgency
+from bot.items import (
+    OPEN,
+    Candidate,
+    Draft,
+    Item,
+    Kind,
+    Status,
+    Supporter,
+    Transition,
+    Urgency,
+)
+from bot.matching import similarity_tokens
 from bot.outbox import OutboxMessage
 from bot.ports import Notification
 from bot.types import UserRef
@@ -21,6 +33,7 @@ from store.models import (
     FeedbackEventRow,
     FeedbackItemRow,
     FeedbackSupporterRow,
+    FeedbackTokenRow,
     OutboxPauseRow,
     OutboxRow,
 )
@@ -30,6 +43,16 @@ _sup_t = FeedbackSupporterRow.__table__  # type: ignore[attr-defined]
 _event_t = FeedbackEventRow.__table__  # type: ignore[attr-defined]
 _outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
 _pause_t = OutboxPauseRow.__table__  # type: ignore[attr-defined]
+_token_t = FeedbackTokenRow.__table__  # type: ignore[attr-defined]
+_OPEN_VALUES = sorted(s.value for s in OPEN)
+
+# Candidate retrieval for the similarity checks: every figure bounds the work of one check,
+# whatever the number of open items.
+BY_WORDS = 200  # candidates sharing the most uncommon words with the text
+NEWEST = 50  # the newest open items in scope, always compared (a fresh duplicate is likeliest)
+COMMON = 2000  # a word in more open items than this (in scope) is too common to look up by
+POSTINGS = 20_000  # index entries read at most to rank candidates
+COUNT_CHUNK = 100  # words counted per statement (a UNION of that many capped counts)
 
 
 def _now() -> dt.datetime:
@@ -77,6 +100,74 @@ async def insert_notifications(
             dialect_insert(conn, _outbox_t).on_conflict_do_nothing(index_elements=["dedupe_key"]),
             list(rows.values()),
         )
+
+
+async def index_words(conn: AsyncConnection, items: Sequence[tuple[int, str | None, str]]) -> None:
+    """The words of open items (id, product SKU, title and details) for candidate look-up."""
+    rows = []
+    for item_id, sku, text in items:
+        words = similarity_tokens(text)
+        rows += [
+            {"item_id": item_id, "token": t, "product_sku": sku, "words": len(words)} for t in words
+        ]
+    if rows:
+        await conn.execute(sa.insert(_token_t), rows)
+
+
+def _scope(query: Any, product_sku: str | None) -> Any:
+    return query if product_sku is None else query.where(_token_t.c.product_sku == product_sku)
+
+
+async def _by_words(
+    conn: AsyncConnection, tokens: Sequence[str], product_sku: str | None, exclude: int | None
+) -> list[int]:
+    """The open items sharing the most uncommon words with `tokens`, best first. How many
+    items hold each word is counted up to COMMON (a capped count reads at most that many
+    index entries); the rarest words are then looked up, as long as their entries fit in
+    POSTINGS, each weighing its inverse frequency."""
+    counts: dict[str, int] = {}
+    words = sorted(set(tokens))
+    for start in range(0, len(words), COUNT_CHUNK):
+        parts = [
+            sa.select(
+                sa.cast(sa.literal(w), sa.String).label("token"), sa.func.count().label("n")
+            ).select_from(
+                _scope(sa.select(_token_t.c.item_id).where(_token_t.c.token == w), product_sku)
+                .limit(COMMON + 1)
+                .subquery()
+            )
+            for w in words[start : start + COUNT_CHUNK]
+        ]
+        for r in await conn.execute(sa.union_all(*parts)):
+            if r.n:
+                counts[r.token] = int(r.n)
+    chosen: dict[str, float] = {}
+    budget = POSTINGS
+    for w in sorted((w for w in counts if counts[w] <= COMMON), key=lambda w: (counts[w], w)):
+        if counts[w] > budget:
+            break
+        budget -= counts[w]
+        chosen[w] = math.log(1 + COMMON / counts[w])
+    if not chosen:
+        return []
+    weight = sa.case(
+        *(
+            (_token_t.c.token == w, sa.cast(sa.literal(round(v, 6)), sa.Float))
+            for w, v in chosen.items()
+        ),
+        else_=0.0,
+    )
+    # Shared weight over the item's length: a short item whose words are all in the text
+    # is as close as a long one sharing more (token_set_ratio judges the smaller set).
+    score = (sa.func.sum(weight) / sa.func.max(_token_t.c.words)).label("score")
+    query = _scope(
+        sa.select(_token_t.c.item_id, score).where(_token_t.c.token.in_(list(chosen))),
+        product_sku,
+    )
+    if exclude is not None:
+        query = query.where(_token_t.c.item_id != exclude)
+    query = query.group_by(_token_t.c.item_id).order_by(score.desc(), _token_t.c.item_id)
+    return list(await conn.scalars(query.limit(BY_WORDS)))
 
 
 class SqlFeedbackRepository:
@@ -229,6 +320,33 @@ class SqlFeedbackRepository:
             counts = {Status(r[0]): int(r[1]) for r in rows}
         return {Status(s): counts.get(Status(s), 0) for s in open_}
 
+    async def items_by_ids(self, *, ids: Sequence[int]) -> list[Item]:
+        if not ids:
+            return []
+        async with self.engine.connect() as conn:
+            found = {i.id: i for i in await self._items(conn, _item_t.c.id.in_(list(ids)))}
+        return [found[i] for i in ids if i in found]
+
+    async def similar_candidates(
+        self, *, tokens: Sequence[str], product_sku: str | None, exclude: int | None
+    ) -> list[Candidate]:
+        async with self.engine.connect() as conn:
+            ids = set(await _by_words(conn, tokens, product_sku, exclude))
+            newest = sa.select(_item_t.c.id).where(_item_t.c.status.in_(_OPEN_VALUES))
+            if product_sku is not None:
+                newest = newest.where(_item_t.c.product_sku == product_sku)
+            if exclude is not None:
+                newest = newest.where(_item_t.c.id != exclude)
+            ids.update(await conn.scalars(newest.order_by(_item_t.c.id.desc()).limit(NEWEST)))
+            if not ids:
+                return []
+            rows = await conn.execute(
+                sa.select(_item_t.c.id, _item_t.c.title, _item_t.c.details)
+                .where(_item_t.c.id.in_(sorted(ids)))
+                .order_by(_item_t.c.id)
+            )
+            return [Candidate(r.id, f"{r.title} {r.details}") for r in rows]
+
     async def events(self, *, item_id: int) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -305,6 +423,9 @@ class SqlFeedbackRepository:
                     at=at,
                 )
             )
+            await index_words(
+                conn, [(item_id, draft.product_sku, f"{draft.title} {draft.details}")]
+            )
             item = (await self._items(conn, _item_t.c.id == item_id))[0]
             await insert_notifications(conn, notifications(item), at=at)
         return item
@@ -365,6 +486,8 @@ class SqlFeedbackRepository:
             )
             if result.rowcount != 1:
                 return None
+            if t.to_status not in OPEN:  # closed: no longer a duplicate or merge target
+                await conn.execute(sa.delete(_token_t).where(_token_t.c.item_id == t.item_id))
             await conn.execute(
                 sa.insert(_event_t).values(
                     item_id=t.item_id,

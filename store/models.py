@@ -172,6 +172,22 @@ class FeedbackSupporterRow(SQLModel, table=True):
     created_at: dt.datetime
 
 
+class FeedbackTokenRow(SQLModel, table=True):
+    """The words of each open item's text (bot.matching.similarity_tokens), so that the
+    duplicate check and merge targets look up candidates instead of scoring every open
+    item. Rows exist only while the item is open; the product is kept on each row so a
+    per-product look-up needs no join."""
+
+    __tablename__ = "feedback_token"
+    __table_args__ = (
+        sa.Index("ix_feedback_token_token_product", "token", "product_sku", "item_id"),
+    )
+    item_id: int = Field(foreign_key="feedback_item.id", primary_key=True)
+    token: str = Field(max_length=64, primary_key=True)
+    product_sku: str | None = Field(default=None, max_length=64)
+    words: int = 1  # how many distinct words the item has (a short text sharing a few is close)
+
+
 class FeedbackEventRow(SQLModel, table=True):
     """The audit trail: every transition, who made it, when, from what, to what, and why."""
 
