@@ -20,6 +20,7 @@ from bot.items import (
     Draft,
     Item,
     Kind,
+    SimilarLink,
     Status,
     Transition,
     Urgency,
@@ -69,6 +70,8 @@ ASKS_FOR_NOTE = frozenset({Action.DECLINE, Action.MERGE})
 NO_PRODUCT = "-"  # the picker's "not product-specific" choice
 NO_PRODUCT_LABEL = "Not product-specific"
 SIMILAR_THRESHOLD = 70.0
+SIMILAR_SHOWN = 3  # similar open items a form or a card lists
+SIMILAR_KEPT = 5  # kept per item, so the card still has some when one of them closes
 MERGE_TARGETS = 50  # choices in the "Merge into" picker
 MAX_TEXT = 3000
 MAX_DEAL = 10**12
@@ -574,12 +577,26 @@ class FeedbackService:
         """Open items about the same product (any open item, for feedback that is not
         product-specific) with similar text, most similar first. Only the candidates the
         store finds through its word index are scored, never every open item."""
+        links = await self._similar_links(draft, exclude=exclude)
+        return await self._repo.items_by_ids(ids=[s.item_id for s in links[:SIMILAR_SHOWN]])
+
+    async def _similar_links(
+        self, draft: Draft, *, exclude: int | None = None
+    ) -> list[SimilarLink]:
         text = f"{draft.title} {draft.details}"
         candidates = await self._repo.similar_candidates(
             tokens=matching.similarity_tokens(text), product_sku=draft.product_sku, exclude=exclude
         )
-        scored = matching.similar(text, [c.text for c in candidates], SIMILAR_THRESHOLD)
-        return await self._repo.items_by_ids(ids=[candidates[i].id for i in scored[:3]])
+        scored = matching.similar_scores(text, [c.text for c in candidates], SIMILAR_THRESHOLD)
+        return [
+            SimilarLink(
+                candidates[i].id,
+                score,
+                # That item's own check covers the new one: its product, or any.
+                back=candidates[i].product_sku in (None, draft.product_sku),
+            )
+            for i, score in scored[:SIMILAR_KEPT]
+        ]
 
     async def submit(
         self,
@@ -648,7 +665,8 @@ class FeedbackService:
     async def create(
         self, *, user: UserRef, draft: Draft, submission: str | None = None
     ) -> Submitted:
-        similar = tuple(await self.similar_open(draft))
+        # Checked once, here: the item keeps what was found, and its card reads that.
+        links = await self._similar_links(draft)
         item = await self._repo.create_item(
             draft=draft,
             submitter=user,
@@ -656,8 +674,10 @@ class FeedbackService:
             # The triage post is written in the same transaction as the item.
             notifications=lambda item: [self._triage_notification(item, "new", TriageReason.FIRST)],
             submission_key=submission,
+            similar=links,
         )
-        return Submitted(item, similar)
+        shown = await self._repo.items_by_ids(ids=[s.item_id for s in links[:SIMILAR_SHOWN]])
+        return Submitted(item, tuple(shown))
 
     async def support(self, *, user: UserRef, item_id: int, draft: Draft) -> Supported | Refused:
         item = await self._repo.get_item(item_id=item_id)
@@ -818,7 +838,11 @@ class FeedbackService:
             people.append(item.decided_by)
         return TriageView(
             item,
-            tuple(await self.similar_open_to(item)) if item.is_open else (),
+            # What the item keeps (found when it was submitted, or by later items that
+            # found it): a card is never a similarity check over the open items.
+            tuple(await self._repo.similar_of(item_id=item.id, limit=SIMILAR_SHOWN))
+            if item.is_open
+            else (),
             region.name if region else None,
             reminder,
             problem,
@@ -832,22 +856,6 @@ class FeedbackService:
 
     async def catalog_view(self) -> CatalogView:
         return await self._catalog.view()
-
-    async def similar_open_to(self, item: Item) -> list[Item]:
-        draft = Draft(
-            item.product_sku,
-            item.product_name,
-            item.kind,
-            item.client,
-            item.region_code,
-            item.deal_value,
-            item.deal_currency,
-            item.urgency,
-            item.details,
-            item.link,
-            segment_code=item.segment_code,
-        )
-        return await self.similar_open(draft, exclude=item.id)
 
     async def remember_triage_message(self, item_id: int, channel: str, ts: str) -> None:
         await self._repo.set_triage_message(item_id=item_id, channel=channel, ts=ts)

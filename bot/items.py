@@ -134,6 +134,19 @@ class Candidate:
 
     id: int
     text: str  # title and details, as the similarity check compares them
+    product_sku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarLink:
+    """An open item found similar to a new one when it was submitted, kept with the new item
+    so that its triage card never runs the check again."""
+
+    item_id: int
+    score: float  # 0..100
+    # The new item is in that item's own scope (same product, or that item is not
+    # product-specific): it joins that item's list as well.
+    back: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
-from bot.items import Candidate, Draft, Item, Status, Transition
+from bot.items import Candidate, Draft, Item, SimilarLink, Status, Transition
 from bot.types import SalesCatalog, SalesProduct, UserRef
 
 
@@ -177,9 +177,11 @@ class FeedbackRepository(Protocol):
         at: dt.datetime,
         notifications: Callable[[Item], Sequence[Notification]],
         submission_key: str | None = None,
+        similar: Sequence[SimilarLink] = (),
     ) -> Item:
         """With a `submission_key` another call already stored, that call's item (and
-        nothing written): the key is unique, so concurrent copies make one item."""
+        nothing written): the key is unique, so concurrent copies make one item. `similar`
+        is kept with the item (and, where `back`, the item joins theirs)."""
         ...
 
     async def get_item(self, *, item_id: int) -> Item | None: ...
@@ -206,6 +208,10 @@ class FeedbackRepository(Protocol):
 
     async def items_by_ids(self, *, ids: Sequence[int]) -> list[Item]:
         """These items, in the order asked for (ids not stored are left out)."""
+        ...
+
+    async def similar_of(self, *, item_id: int, limit: int) -> list[Item]:
+        """The open items kept as similar to this one, most similar first."""
         ...
 
     async def similar_candidates(

@@ -20,6 +20,7 @@ from bot.items import (
     Draft,
     Item,
     Kind,
+    SimilarLink,
     Status,
     Supporter,
     Transition,
@@ -32,6 +33,7 @@ from bot.types import UserRef
 from store.models import (
     FeedbackEventRow,
     FeedbackItemRow,
+    FeedbackSimilarRow,
     FeedbackSupporterRow,
     FeedbackTokenRow,
     OutboxPauseRow,
@@ -44,6 +46,7 @@ _event_t = FeedbackEventRow.__table__  # type: ignore[attr-defined]
 _outbox_t = OutboxRow.__table__  # type: ignore[attr-defined]
 _pause_t = OutboxPauseRow.__table__  # type: ignore[attr-defined]
 _token_t = FeedbackTokenRow.__table__  # type: ignore[attr-defined]
+_similar_t = FeedbackSimilarRow.__table__  # type: ignore[attr-defined]
 _OPEN_VALUES = sorted(s.value for s in OPEN)
 
 # Candidate retrieval for the similarity checks: every figure bounds the work of one check,
@@ -112,6 +115,18 @@ async def index_words(conn: AsyncConnection, items: Sequence[tuple[int, str | No
         ]
     if rows:
         await conn.execute(sa.insert(_token_t), rows)
+
+
+async def link_similar(conn: AsyncConnection, item_id: int, similar: Sequence[SimilarLink]) -> None:
+    """Keep what the duplicate check found for a new item with it, and add the new item to
+    the lists of those whose own check would have found it (the score is symmetric)."""
+    rows = {(item_id, s.item_id): s.score for s in similar}
+    rows.update({(s.item_id, item_id): s.score for s in similar if s.back})
+    if rows:
+        await conn.execute(
+            dialect_insert(conn, _similar_t).on_conflict_do_nothing(),
+            [{"item_id": a, "similar_id": b, "score": score} for (a, b), score in rows.items()],
+        )
 
 
 def _scope(query: Any, product_sku: str | None) -> Any:
@@ -327,6 +342,18 @@ class SqlFeedbackRepository:
             found = {i.id: i for i in await self._items(conn, _item_t.c.id.in_(list(ids)))}
         return [found[i] for i in ids if i in found]
 
+    async def similar_of(self, *, item_id: int, limit: int) -> list[Item]:
+        query = (
+            sa.select(_similar_t.c.similar_id)
+            .join(_item_t, _item_t.c.id == _similar_t.c.similar_id)
+            .where(_similar_t.c.item_id == item_id, _item_t.c.status.in_(_OPEN_VALUES))
+            .order_by(_similar_t.c.score.desc(), _similar_t.c.similar_id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            ids = list(await conn.scalars(query))
+        return await self.items_by_ids(ids=ids)
+
     async def similar_candidates(
         self, *, tokens: Sequence[str], product_sku: str | None, exclude: int | None
     ) -> list[Candidate]:
@@ -341,11 +368,11 @@ class SqlFeedbackRepository:
             if not ids:
                 return []
             rows = await conn.execute(
-                sa.select(_item_t.c.id, _item_t.c.title, _item_t.c.details)
+                sa.select(_item_t.c.id, _item_t.c.title, _item_t.c.details, _item_t.c.product_sku)
                 .where(_item_t.c.id.in_(sorted(ids)))
                 .order_by(_item_t.c.id)
             )
-            return [Candidate(r.id, f"{r.title} {r.details}") for r in rows]
+            return [Candidate(r.id, f"{r.title} {r.details}", r.product_sku) for r in rows]
 
     async def events(self, *, item_id: int) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
@@ -364,9 +391,12 @@ class SqlFeedbackRepository:
         at: dt.datetime,
         notifications: Callable[[Item], Sequence[Notification]],
         submission_key: str | None = None,
+        similar: Sequence[SimilarLink] = (),
     ) -> Item:
         try:
-            return await self._create_item(draft, submitter, at, notifications, submission_key)
+            return await self._create_item(
+                draft, submitter, at, notifications, submission_key, similar
+            )
         except sa.exc.IntegrityError:
             # A copy of the same submission committed first: its item is the answer.
             first = await self.item_by_submission(key=submission_key) if submission_key else None
@@ -386,6 +416,7 @@ class SqlFeedbackRepository:
         at: dt.datetime,
         notifications: Callable[[Item], Sequence[Notification]],
         submission_key: str | None,
+        similar: Sequence[SimilarLink] = (),
     ) -> Item:
         async with self.engine.begin() as conn:
             item_id = await conn.scalar(
@@ -426,6 +457,7 @@ class SqlFeedbackRepository:
             await index_words(
                 conn, [(item_id, draft.product_sku, f"{draft.title} {draft.details}")]
             )
+            await link_similar(conn, item_id, similar)
             item = (await self._items(conn, _item_t.c.id == item_id))[0]
             await insert_notifications(conn, notifications(item), at=at)
         return item

@@ -188,6 +188,16 @@ class FeedbackTokenRow(SQLModel, table=True):
     words: int = 1  # how many distinct words the item has (a short text sharing a few is close)
 
 
+class FeedbackSimilarRow(SQLModel, table=True):
+    """Open items found similar to an item when it was submitted (and items submitted later
+    that found it): its triage card shows these instead of running the check again."""
+
+    __tablename__ = "feedback_similar"
+    item_id: int = Field(foreign_key="feedback_item.id", primary_key=True)
+    similar_id: int = Field(foreign_key="feedback_item.id", primary_key=True)
+    score: float
+
+
 class FeedbackEventRow(SQLModel, table=True):
     """The audit trail: every transition, who made it, when, from what, to what, and why."""
 

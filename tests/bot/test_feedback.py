@@ -149,6 +149,40 @@ async def test_similar_open_items_are_offered_then_supported(svc: FeedbackServic
     assert isinstance(as_new, Submitted) and as_new.item.id != first
 
 
+async def test_a_card_shows_the_similar_items_kept_without_checking_again(
+    svc: FeedbackService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await submit(svc)
+    second = await submit(
+        svc,
+        user=SALES2,
+        client="Globex",
+        duplicate_of="new",
+        details="Needs SAML single sign-on before signing the renewal.",
+    )
+    other = await submit(
+        svc, product="LDG-SYNC", client="Initech", details="Wants the Xero connector as well."
+    )
+
+    async def no_check(**_: object) -> None:
+        raise AssertionError("a triage card ran the similarity check")
+
+    monkeypatch.setattr(svc._repo, "similar_candidates", no_check)
+
+    async def shown(item_id: int) -> list[int]:
+        item = await svc.get(item_id)
+        assert item is not None
+        return [i.id for i in (await svc.triage_view(item)).similar]
+
+    assert await shown(second) == [first]  # found when it was submitted
+    assert await shown(first) == [second]  # the later item added itself to the first's list
+    assert await shown(other) == []
+    assert isinstance(
+        await svc.decide(user=PM, item_id=first, action=Action.DECLINE, note="no"), Decided
+    )
+    assert await shown(second) == []  # a closed item is no longer offered
+
+
 TRANSITIONS = [
     # (path of actions, whether the last one is allowed)
     ([Action.NOW], True),
