@@ -24,8 +24,9 @@ from bot.items import (
     Status,
     Transition,
     Urgency,
+    Waiting,
 )
-from bot.payloads import Decision, Triage, TriageReason
+from bot.payloads import Decision, Digest, Triage, TriageReason
 from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore
 from bot.search import region_label
 from bot.types import Refused, Segment, UserRef, Why, is_listed
@@ -860,20 +861,55 @@ class FeedbackService:
     async def remember_triage_message(self, item_id: int, channel: str, ts: str) -> None:
         await self._repo.set_triage_message(item_id=item_id, channel=channel, ts=ts)
 
-    async def remind_stale(self) -> int:
-        """Raise items left in `new` too long in the triage channel again (once per period)."""
+    async def remind_stale(self, *, triages: Mapping[str, str]) -> int:
+        """Items left in `new` too long, once per period: one digest per triage channel
+        (`triages`: platform -> channel) naming the oldest and counting the rest, in the
+        bulk lane. However long the backlog, that is one message per channel, and the
+        sweep is a few statements (no statement, no message per item). Returns how many
+        items it covered."""
         now = self._clock.now()
-        older_than = now - dt.timedelta(days=self.settings.stale_after_days)
-        items = await self._repo.stale_items(older_than=older_than)
-        for item in items:
-            await self._repo.mark_reminded(
-                item_id=item.id,
-                at=now,
-                notifications=[
-                    self._triage_notification(item, f"remind:{now.date()}", TriageReason.REMINDER)
-                ],
-            )
-        return len(items)
+        days = self.settings.stale_after_days
+
+        def digests(waiting: Sequence[Waiting]) -> list[Notification]:
+            out = []
+            for group in waiting:
+                channel = triages.get(group.platform)
+                if channel is None:
+                    continue
+                out.append(
+                    Notification(
+                        platform=group.platform,
+                        kind="post",
+                        target=channel,
+                        dedupe_key=f"stale:{now.date()}:{group.platform}:{channel}",
+                        payload=stale_digest(group, days).encode(),
+                        lane=Lane.BULK,
+                    )
+                )
+            return out
+
+        return await self._repo.remind_stale(
+            older_than=now - dt.timedelta(days=days),
+            at=now,
+            listed=STALE_LISTED,
+            notifications=digests,
+        )
+
+
+STALE_LISTED = 15  # items a stale digest names; the others are counted
+
+
+def stale_digest(group: Waiting, days: int) -> Digest:
+    """The reminder sweep's message to a triage channel, the same on every platform."""
+    n = group.count
+    title = f"{n} feedback item{'' if n == 1 else 's'} waiting for a decision for over {days} days"
+    lines = [f"#{i.id} {i.title} (since {i.created_at:%d %b})" for i in group.oldest]
+    if n > len(group.oldest):
+        lines.append(
+            f"… and {n - len(group.oldest)} more, newer: the open queue in the App Home lists "
+            "every open item"
+        )
+    return Digest(title, tuple(lines))
 
 
 def decision_text(decision: Decision) -> str:

@@ -150,6 +150,15 @@ class SimilarLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """Items of one platform left in `new` too long: how many, and the oldest of them."""
+
+    platform: str  # the submitters' platform, where the items' cards live
+    count: int
+    oldest: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     item_id: int
     actor: UserRef

@@ -9,7 +9,7 @@ from enum import IntEnum
 from typing import Any, Protocol
 
 from bot.catalog_file import CatalogSpec, ChangeSet
-from bot.items import Candidate, Draft, Item, SimilarLink, Status, Transition
+from bot.items import Candidate, Draft, Item, SimilarLink, Status, Transition, Waiting
 from bot.types import SalesCatalog, SalesProduct, UserRef
 
 
@@ -245,10 +245,15 @@ class FeedbackRepository(Protocol):
 
     async def set_triage_message(self, *, item_id: int, channel: str, ts: str) -> None: ...
 
-    async def stale_items(self, *, older_than: dt.datetime) -> list[Item]:
-        """New items created before `older_than` and not reminded about since."""
+    async def remind_stale(
+        self,
+        *,
+        older_than: dt.datetime,
+        at: dt.datetime,
+        listed: int,
+        notifications: Callable[[Sequence[Waiting]], Sequence[Notification]],
+    ) -> int:
+        """In one transaction: the new items created before `older_than` and not reminded
+        about since, per platform (counted, the `listed` oldest read), marked reminded at
+        `at`, with the notifications made of them. Returns how many items."""
         ...
-
-    async def mark_reminded(
-        self, *, item_id: int, at: dt.datetime, notifications: Sequence[Notification]
-    ) -> None: ...

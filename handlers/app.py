@@ -282,6 +282,17 @@ def _teams(services: Services) -> TeamsParts:
     return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)
 
 
+async def triage_channels(services: Services) -> dict[str, str]:
+    """Each configured platform's triage channel (platform -> channel), where one is set."""
+    settings = services.settings
+    out = {}
+    if "slack" in settings.platforms and settings.triage_channel:
+        out["slack"] = settings.triage_channel
+    if "teams" in settings.platforms and await services.conversations.get(key=TRIAGE_KEY):
+        out["teams"] = TRIAGE_KEY.removeprefix("teams:")
+    return out
+
+
 async def weekly(services: Services) -> None:
     """Owners' "still accurate?" nudges, the PMs' gap list and the management digest, on
     every platform that has somewhere to send them. The dedupe keys carry the week, so any
@@ -291,10 +302,7 @@ async def weekly(services: Services) -> None:
     notes = [n for n in await services.updates.stale_nudges() if n.platform in platforms]
     slack = "slack" in platforms
     teams = "teams" in platforms
-    triages = [("slack", settings.triage_channel)] if slack and settings.triage_channel else []
-    if teams and await services.conversations.get(key=TRIAGE_KEY) is not None:
-        triages.append(("teams", TRIAGE_KEY.removeprefix("teams:")))
-    for triage in triages:
+    for triage in (await triage_channels(services)).items():
         gaps = await services.updates.gap_notification(triage=triage)
         if gaps is not None:
             notes.append(gaps)
@@ -329,7 +337,8 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
     async def stale() -> None:
         while not stop.is_set():
             try:
-                if await services.feedback.remind_stale():
+                triages = await triage_channels(services)
+                if await services.feedback.remind_stale(triages=triages):
                     services.wake_worker()
                 await weekly(services)
                 await SqlSeen(services.engine).forget_before(

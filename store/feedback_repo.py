@@ -25,6 +25,7 @@ from bot.items import (
     Supporter,
     Transition,
     Urgency,
+    Waiting,
 )
 from bot.matching import similarity_tokens
 from bot.outbox import OutboxMessage
@@ -543,23 +544,44 @@ class SqlFeedbackRepository:
                 .values(triage_channel=channel, triage_ts=ts)
             )
 
-    async def stale_items(self, *, older_than: dt.datetime) -> list[Item]:
-        where = sa.and_(
+    async def remind_stale(
+        self,
+        *,
+        older_than: dt.datetime,
+        at: dt.datetime,
+        listed: int,
+        notifications: Callable[[Sequence[Waiting]], Sequence[Notification]],
+    ) -> int:
+        stale = sa.and_(
             _item_t.c.status == Status.NEW.value,
             _item_t.c.created_at < older_than,
             sa.or_(_item_t.c.reminded_at.is_(None), _item_t.c.reminded_at < older_than),
         )
-        async with self.engine.connect() as conn:
-            return await self._items(conn, where)
-
-    async def mark_reminded(
-        self, *, item_id: int, at: dt.datetime, notifications: Sequence[Notification]
-    ) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(_item_t).where(_item_t.c.id == item_id).values(reminded_at=at)
+            counts = await conn.execute(
+                sa.select(_item_t.c.submitter_platform, sa.func.count())
+                .where(stale)
+                .group_by(_item_t.c.submitter_platform)
+                .order_by(_item_t.c.submitter_platform)
             )
-            await insert_notifications(conn, notifications, at=at)
+            waiting = []
+            for platform, count in list(counts):
+                ids = list(
+                    await conn.scalars(
+                        sa.select(_item_t.c.id)
+                        .where(stale, _item_t.c.submitter_platform == platform)
+                        .order_by(_item_t.c.created_at, _item_t.c.id)
+                        .limit(listed)
+                    )
+                )
+                oldest = {i.id: i for i in await self._items(conn, _item_t.c.id.in_(ids))}
+                waiting.append(Waiting(platform, int(count), tuple(oldest[i] for i in ids)))
+            if not waiting:
+                return 0
+            # One statement for the whole backlog (a second sweep at once marks none).
+            await conn.execute(sa.update(_item_t).where(stale).values(reminded_at=at))
+            await insert_notifications(conn, notifications(waiting), at=at)
+        return sum(w.count for w in waiting)
 
 
 class SqlOutbox:

@@ -8,9 +8,12 @@ import datetime as dt
 
 import pytest
 
+from bench.feedback_set import seed
+from bot import payloads
 from bot.catalog import CatalogService
 from bot.feedback import (
     NOT_A_PM,
+    STALE_LISTED,
     Action,
     AlreadyDecided,
     Decided,
@@ -23,6 +26,9 @@ from bot.feedback import (
     Supported,
 )
 from bot.items import Status
+from bot.outbox import OutboxMessage, Sent, Worker
+from bot.payloads import Digest
+from bot.ports import Lane, Notification
 from bot.types import UserRef
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from tests.conftest import demo_text
@@ -283,6 +289,9 @@ async def test_merge_notifies_everyone_and_later_decisions_reach_them(
     assert dms == [(SALES2.id, "merged"), (SALES.id, "now"), (SALES2.id, "now")]
 
 
+TRIAGES = {"slack": "C0TRI", "teams": "triage"}
+
+
 async def test_stale_new_items_are_raised_once_per_period(
     svc: FeedbackService,
     engine,  # type: ignore[no-untyped-def]
@@ -290,12 +299,70 @@ async def test_stale_new_items_are_raised_once_per_period(
     item_id = await submit(svc)
     clock = svc._clock
     assert isinstance(clock, FixedClock)
-    assert await svc.remind_stale() == 0
+    assert await svc.remind_stale(triages=TRIAGES) == 0
     clock.at += dt.timedelta(days=4)
-    assert await svc.remind_stale() == 1
-    assert await svc.remind_stale() == 0  # reminded just now
-    keys = [r["dedupe_key"] for r in await SqlOutbox(engine).messages()]
-    assert keys == [f"fb:{item_id}:triage:new", f"fb:{item_id}:triage:remind:2026-12-01"]
+    assert await svc.remind_stale(triages=TRIAGES) == 1
+    assert await svc.remind_stale(triages=TRIAGES) == 0  # reminded just now
+    rows = await SqlOutbox(engine).messages()
+    assert [(r["dedupe_key"], r["target"], r["lane"]) for r in rows] == [
+        (f"fb:{item_id}:triage:new", "C0TRI", Lane.INTERACTIVE),
+        ("stale:2026-12-01:slack:C0TRI", "C0TRI", Lane.BULK),
+    ]
+    digest = payloads.decode(rows[1]["payload"])
+    assert isinstance(digest, payloads.Digest) and len(digest.lines) == 1
+    assert digest.lines[0].startswith(f"#{item_id} Widget Pro: Needs SAML")
+
+
+async def test_a_large_sweep_is_one_digest_per_channel_and_decision_dms_go_first(
+    svc: FeedbackService,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    """2,000 items waiting (on two platforms) and a bulk backlog already queued: the sweep
+    writes one capped digest per triage channel, saying how many it leaves out, and a
+    decision made after it is delivered before any of that bulk work."""
+    await seed(engine, 4000)  # about 2,000 open, all long waiting, submitted on Slack
+    teams_item = await submit(svc, user=UserRef("teams", "aad-sales"))
+    decided = await submit(svc, client="Initech", duplicate_of="new", details="Other ask.")
+    outbox = SqlOutbox(engine)
+    await outbox.enqueue(
+        notifications=[
+            Notification("slack", "post", "C0ANN", f"announce:{n}", Digest("News", ("x",)).encode())
+            for n in range(300)
+        ]
+    )
+    clock = svc._clock
+    assert isinstance(clock, FixedClock)
+    clock.at += dt.timedelta(days=4)
+    covered = await svc.remind_stale(triages=TRIAGES)
+    assert covered > 2000
+    sweep = [r for r in await outbox.messages() if r["dedupe_key"].startswith("stale:")]
+    assert [(r["platform"], r["target"], r["lane"]) for r in sweep] == [
+        ("slack", "C0TRI", Lane.BULK),
+        ("teams", "triage", Lane.BULK),
+    ]
+    slack = payloads.decode(sweep[0]["payload"])
+    assert isinstance(slack, payloads.Digest)
+    assert len(slack.lines) == STALE_LISTED + 1  # the oldest, and what is left out
+    assert slack.title.startswith(f"{covered - 1} feedback items waiting")
+    assert f"… and {covered - 1 - STALE_LISTED} more" in slack.lines[-1]
+    teams = payloads.decode(sweep[1]["payload"])
+    assert isinstance(teams, payloads.Digest) and teams.lines[0].startswith(f"#{teams_item} ")
+    assert isinstance(
+        await svc.decide(user=PM, item_id=decided, action=Action.NOW, note="on it"), Decided
+    )
+    order: list[str] = []
+
+    async def deliver(message: OutboxMessage) -> Sent:
+        order.append(message.dedupe_key)
+        return Sent()
+
+    worker = Worker(store=outbox, deliver=deliver, batch=10, concurrency=1)
+    while await worker.run_once():
+        pass
+    assert len(order) == 2 + 300 + 4  # sweep, backlog, three cards and the DM
+    dm = next(n for n, key in enumerate(order) if ":dm:" in key)
+    bulk = [n for n, key in enumerate(order) if key.startswith(("stale:", "announce:"))]
+    assert dm < min(bulk)  # written after the sweep and the backlog, sent before them
 
 
 async def test_a_market_the_catalog_lacks_is_no_region_to_file_under(
