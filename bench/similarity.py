@@ -6,8 +6,7 @@ Seeds each size of generated history (bench/feedback_set.py: half the items open
 not product-specific) into a fresh SQLite file, and into a throwaway PostgreSQL database
 when 127.0.0.1:5432 answers, then times, medians of `rounds`:
 - the duplicate check for one product and for feedback that is not product-specific
-  (FeedbackService.similar_open), merge targets (FeedbackService.merge_targets) and a
-  triage card's similar items (FeedbackService.triage_view);
+  (FeedbackService.similar_open) and merge targets (FeedbackService.merge_targets);
 - for comparison, in the same run, scoring every open item as before the word index
   (open_items + matching.similar), once per size ("fails" where PostgreSQL refuses it).
 """
@@ -82,7 +81,6 @@ async def run(url: str, items: int, rounds: int, brute: bool) -> dict[str, str]:
             rounds, lambda: svc.similar_open(drafted(None))
         ),
         "merge targets": await _median(rounds, lambda: svc.merge_targets(item)),
-        "triage card's similar items": await _median(rounds, lambda: svc.triage_view(item)),
     }
     shown = {k: f"{v * 1000:.0f} ms" for k, v in out.items()}
     if brute:
