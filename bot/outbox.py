@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +40,28 @@ class OutboxMessage:
     # over neither sends nor overwrites what the new owner does.
     claim: str = ""
     lane: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A lease check (see OutboxStore.hold) made with the outcome of the message before it."""
+
+    message_id: int
+    claim: str
+    now: dt.datetime
+    until: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """An outcome written under its claim (false: taken over meanwhile, nothing written);
+    with the outcome's `then` hold, whether that message is held for sending."""
+
+    kept: bool
+    then: bool = False
+
+    def __bool__(self) -> bool:
+        return self.kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +118,18 @@ class OutboxStore(Protocol):
         this claim's and its lease has not run out, so nobody else may have taken it."""
         ...
 
+    # Outcomes, each conditional on the claim. `then`: also the lease check of the message
+    # sent next, in the same transaction (one commit for both).
+
     async def mark_sent(
-        self, *, message_id: int, claim: str, result: dict[str, Any], now: dt.datetime
-    ) -> bool: ...
+        self,
+        *,
+        message_id: int,
+        claim: str,
+        result: dict[str, Any],
+        now: dt.datetime,
+        then: Hold | None = None,
+    ) -> Kept: ...
 
     async def reschedule(
         self,
@@ -107,9 +140,12 @@ class OutboxStore(Protocol):
         error: str,
         count_attempt: bool = True,
         maybe_sent: bool = False,
-    ) -> bool: ...
+        then: Hold | None = None,
+    ) -> Kept: ...
 
-    async def park(self, *, message_id: int, claim: str, error: str) -> bool: ...
+    async def park(
+        self, *, message_id: int, claim: str, error: str, then: Hold | None = None
+    ) -> Kept: ...
 
 
 class PauseStore(Protocol):
@@ -229,8 +265,10 @@ class Worker:
         if not messages:
             return 0
         keeper = asyncio.create_task(self._keep(messages[0].claim))
+        queue = deque(messages)
+        slots = min(len(messages), self._concurrency)
         try:
-            await asyncio.gather(*(self._one(m, sem or self._sem) for m in messages))
+            await asyncio.gather(*(self._slot(queue, sem or self._sem) for _ in range(slots)))
         finally:
             keeper.cancel()
         return len(messages)
@@ -245,24 +283,48 @@ class Worker:
             except Exception:  # the database may be briefly away; `hold` still decides
                 log.warning("outbox lease renewal failed", exc_info=True)
 
-    async def _one(self, message: OutboxMessage, sem: asyncio.Semaphore) -> None:
+    def _hold(self, message: OutboxMessage) -> Hold:
+        now = self._now()
+        return Hold(message.id, message.claim, now, now + self._lease)
+
+    async def _slot(self, queue: deque[OutboxMessage], sem: asyncio.Semaphore) -> None:
+        """Send messages of the batch one after another, each only after a lease check:
+        that of the claim just made, for a first message sent at once; that made with the
+        previous message's outcome (same transaction) for the next; else one of its own."""
+        at_once = not sem.locked()
         async with sem:
-            now = self._now()
-            if not await self._store.hold(
-                message_id=message.id, claim=message.claim, now=now, until=now + self._lease
-            ):
-                # The lease ran out while this message waited: another worker may have it.
-                log.warning("outbox claim lost before sending", extra={"outbox_id": message.id})
-                return
-            try:
-                outcome = await self._deliver(message)
-            except Exception as exc:  # a bug in a sender must not stop the worker
-                log.exception("delivery crashed", extra={"outbox_id": message.id})
-                # It may have crashed after the platform took the message.
-                outcome = RetryLater(f"{type(exc).__name__}: {exc}", maybe_sent=True)
+            message = queue.popleft() if queue else None
+            held = at_once  # the claim was made a moment ago
+            while message is not None:
+                if not held:
+                    held = await self._store.hold(**dataclasses.asdict(self._hold(message)))
+                if not held:
+                    # The lease ran out while this message waited: another may have it.
+                    log.warning("outbox claim lost before sending", extra={"outbox_id": message.id})
+                    message = queue.popleft() if queue else None
+                    continue
+                outcome = await self._send(message)
+                following = queue.popleft() if queue else None
+                then = self._hold(following) if following is not None else None
+                kept = await self._record(message, outcome, then)
+                message, held = following, kept.then
+
+    async def _send(self, message: OutboxMessage) -> Outcome:
+        try:
+            return await self._deliver(message)
+        except Exception as exc:  # a bug in a sender must not stop the worker
+            log.exception("delivery crashed", extra={"outbox_id": message.id})
+            # It may have crashed after the platform took the message.
+            return RetryLater(f"{type(exc).__name__}: {exc}", maybe_sent=True)
+
+    async def _record(self, message: OutboxMessage, outcome: Outcome, then: Hold | None) -> Kept:
         if isinstance(outcome, Sent):
             kept = await self._store.mark_sent(
-                message_id=message.id, claim=message.claim, result=outcome.result, now=self._now()
+                message_id=message.id,
+                claim=message.claim,
+                result=outcome.result,
+                now=self._now(),
+                then=then,
             )
         elif isinstance(outcome, RetryLater) and not outcome.attempted:
             kept = await self._store.reschedule(
@@ -271,10 +333,11 @@ class Worker:
                 at=self._now() + dt.timedelta(seconds=outcome.retry_after or 1.0),
                 error=outcome.error,
                 count_attempt=False,
+                then=then,
             )
         elif isinstance(outcome, Failed) or message.attempts >= self._max_attempts:
             kept = await self._store.park(
-                message_id=message.id, claim=message.claim, error=outcome.error
+                message_id=message.id, claim=message.claim, error=outcome.error, then=then
             )
             log.warning(
                 "outbox message parked as dead",
@@ -293,9 +356,11 @@ class Worker:
                 at=self._now() + dt.timedelta(seconds=delay),
                 error=outcome.error,
                 maybe_sent=outcome.maybe_sent,
+                then=then,
             )
         if not kept:  # taken over meanwhile: the new owner looks before it sends again
             log.warning("outbox claim lost while sending", extra={"outbox_id": message.id})
+        return kept
 
     async def run_forever(self, *, idle: float = 1.0) -> None:
         """Both lanes: drain what is due; then sleep until woken or `idle` passes."""

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.outbox import Paused, RateGate, Worker
+from bot.outbox import Hold, Paused, RateGate, Worker
 from bot.ports import Lane, Notification
 from handlers.slack.notifier import GatedWebClient, SlackNotifier
 from store.db import make_engine
@@ -171,6 +171,34 @@ async def test_a_stale_claim_cannot_write(engine: AsyncEngine) -> None:
     assert await outbox.hold(message_id=theirs.id, claim=theirs.claim, now=later, until=later)
     assert await outbox.mark_sent(message_id=theirs.id, claim=theirs.claim, result={}, now=later)
     assert await outbox.counts() == {"sent": 1}
+
+
+async def test_the_next_send_is_checked_with_an_outcome(engine: AsyncEngine) -> None:
+    """The lease check of the message a worker sends next rides on the previous outcome's
+    statement, and is as strict as one of its own."""
+    clock = Clock()
+    outbox = SqlOutbox(engine)
+    await outbox.enqueue(notifications=[dm(1), dm(2), dm(3)], at=clock.now())
+    lease = dt.timedelta(seconds=10)
+    first, second, third = await outbox.claim(limit=5, lease=lease, now=clock.now())
+    soon = clock.now() + dt.timedelta(seconds=5)
+    then = Hold(second.id, second.claim, soon, soon + lease)
+    kept = await outbox.mark_sent(
+        message_id=first.id, claim=first.claim, result={"ts": "1"}, now=soon, then=then
+    )
+    assert kept and kept.then  # held, its lease extended
+    # Third's lease (from the claim) has run out, though nobody has taken it yet.
+    late = clock.now() + dt.timedelta(seconds=11)
+    then = Hold(third.id, third.claim, late, late + lease)
+    kept = await outbox.mark_sent(
+        message_id=second.id, claim=second.claim, result={"ts": "2"}, now=late, then=then
+    )
+    assert kept and not kept.then  # not to be sent under this claim
+    rows = {m["id"]: m for m in await outbox.messages()}
+    assert [rows[m.id]["status"] for m in (first, second, third)] == ["sent", "sent", "sending"]
+    assert rows[first.id]["result"] == {"ts": "1"} and not rows[third.id]["result"]
+    [taken] = await outbox.claim(limit=5, lease=lease, now=late)
+    assert taken.id == third.id and taken.unsure
 
 
 async def test_interactive_messages_are_claimed_before_bulk_work(engine: AsyncEngine) -> None:
