@@ -121,6 +121,9 @@ class FeedbackItemRow(SQLModel, table=True):
         sa.Index("ix_feedback_item_region_created", "region_code", "created_at"),
         sa.Index("ix_feedback_item_created_at", "created_at"),
         sa.Index("ix_feedback_item_decided_at", "decided_at"),
+        # Migration 0018: covers everything the coverage report reads of an item in its
+        # period, so SQLite answers from the index without fetching the rows.
+        sa.Index("ix_feedback_item_coverage", "created_at", "region_code", "decided_at", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
