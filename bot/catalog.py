@@ -208,7 +208,7 @@ class CatalogView:
     _subtrees: dict[str, frozenset[str]] = field(default_factory=dict)
     _region_cache: dict[tuple[str, str | None], RegionOverview] = field(default_factory=dict)
     _answer_cache: dict[tuple[str, str, str | None], ProductAnswer] = field(default_factory=dict)
-    _sellable_cache: dict[str, dict[str, Option]] = field(default_factory=dict)
+    _sellable_cache: dict[tuple[str, str | None], dict[str, Option]] = field(default_factory=dict)
     _likeness_cache: dict[str, tuple[array[int], bool]] = field(default_factory=dict)
     _competitors: tuple[matching.ProductIndex, list[str]] | None = None
     _traits: tuple[matching.ProductIndex, list[tuple[int, str]]] | None = None
@@ -511,15 +511,26 @@ def _likeness_text(p: SalesProduct) -> str:
     return " ".join((p.name, *p.traits, p.summary))
 
 
-def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tuple[Option, ...]:
-    """Sellable products in the region that are closest to `product` (name, traits, family).
-    Not memoised itself: product_answer, its one caller, keeps the whole answer."""
+def alternatives(
+    view: CatalogView, product: SalesProduct, region: Region, segment: Segment | None = None
+) -> tuple[Option, ...]:
+    """Sellable products in the region (for the segment asked about) that are closest to
+    `product` (name, traits, family), each with its exceptions below the region: an
+    alternative is offered with the whole truth, like the answer it is part of. Not
+    memoised itself: product_answer, its one caller, keeps the whole answer."""
+    chosen = _closest_sellable(view, product, region, segment.code if segment else None)
+    return tuple(_listed(view, o.product, region, segment) for o in chosen)
+
+
+def _closest_sellable(
+    view: CatalogView, product: SalesProduct, region: Region, segment: str | None
+) -> tuple[Option, ...]:
     catalog = view.catalog
     if len(catalog.products) > SMALL_CATALOG:
         # Large catalogs: only the product's name neighbours are considered.
         keys = [m.key for m in view.products.search(product.name, limit=60, candidates=120)]
         pool = [catalog.products[k] for k in keys if catalog.products[k].sku != product.sku]
-        options = [_option(view, p, region) for p in pool]
+        options = [_option(view, p, region, segment) for p in pool]
         sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
         order = matching.closest_products(
             product.name,
@@ -534,7 +545,7 @@ def alternatives(view: CatalogView, product: SalesProduct, region: Region) -> tu
     # ones orders them exactly as ranking the sellable ones would). The ranking (per
     # product) and what is sellable (per region) are then worked out once per catalog
     # version instead of once per product and market.
-    sellable_here = _sellable_in(view, region)
+    sellable_here = _sellable_in(view, region, segment)
     kept, complete = _likeness(view, product)
     out = _first_sellable(view, kept, sellable_here)
     if len(out) < ALTERNATIVES and not complete:
@@ -556,11 +567,11 @@ def _first_sellable(
     return tuple(out)
 
 
-def _sellable_in(view: CatalogView, region: Region) -> dict[str, Option]:
-    cached = view._sellable_cache.get(region.code)
+def _sellable_in(view: CatalogView, region: Region, segment: str | None) -> dict[str, Option]:
+    cached = view._sellable_cache.get((region.code, segment))
     if cached is None:
-        options = (_option(view, p, region) for p in view.catalog.products)
-        cached = view._sellable_cache[region.code] = {
+        options = (_option(view, p, region, segment) for p in view.catalog.products)
+        cached = view._sellable_cache[(region.code, segment)] = {
             o.product.sku: o for o in options if o.assessment and o.assessment.verdict.sellable
         }
     return cached
@@ -608,7 +619,7 @@ def product_answer(
             # The closest few, those sales can sell freely before those needing approval.
             alts = tuple(
                 sorted(
-                    alternatives(view, product, region),
+                    alternatives(view, product, region, segment),
                     key=lambda o: (
                         o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE
                     ),

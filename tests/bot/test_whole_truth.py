@@ -210,6 +210,33 @@ def test_a_parent_region_names_every_market_below_that_differs(view: CatalogView
     assert checked or not any(r.parent for r in catalog.regions.values())
 
 
+def test_alternatives_are_sellable_for_the_question_and_name_their_exceptions(
+    view: CatalogView,
+) -> None:
+    """An alternative offered in a parent region is the whole truth too: sellable for the
+    segment asked about, and naming every market below the region where it is not."""
+    catalog = view.catalog
+    with_exceptions = 0
+    for answer, segment in _answers(view):
+        code = segment.code if segment else None
+        for alt in answer.alternatives:
+            assert alt.assessment is not None
+            expected = reference(catalog, alt.product, answer.region.code, code)
+            assert alt.assessment.verdict is expected, (alt.product.sku, answer.region.code, code)
+            assert expected in (Verdict.AVAILABLE, Verdict.RESTRICTED)
+            differ = {
+                d
+                for d in descendants(catalog, answer.region.code)
+                if reference(catalog, alt.product, d, code) is not expected
+            }
+            named = {d.region.code for d in alt.differences if d.segment is None}
+            assert differ <= named, (alt.product.sku, answer.region.code, code)
+            if differ:
+                with_exceptions += 1
+                assert "except" in alt.exceptions
+    assert with_exceptions or not any(r.parent for r in catalog.regions.values())
+
+
 def test_no_segment_asked_names_every_segment_that_differs_there(view: CatalogView) -> None:
     catalog = view.catalog
     for product in catalog.products:
