@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
+
 from bot.interactions import Interaction
 from bot.types import UserRef
+from bot.workspace import Workspace
 from handlers.slack.views import SEARCH_PREFIX, state_of, values_of
 
 
@@ -14,6 +17,17 @@ def user_of(body: dict[str, Any]) -> UserRef:
     user = body.get("user")
     uid = user.get("id") if isinstance(user, dict) else body.get("user_id")
     return UserRef("slack", str(uid or ""))
+
+
+def workspace_of(body: dict[str, Any]) -> Workspace:
+    """The workspace (and Grid org) of any Slack payload: a command, an interaction, an
+    event. bolt's own readers know where each payload type keeps them (an org-wide
+    install's interactions carry `team: null` and the workspace in `user.team_id`)."""
+    return Workspace(
+        platform="slack",
+        enterprise_id=str(extract_enterprise_id(body) or "") or None,
+        team_id=str(extract_team_id(body) or ""),
+    )
 
 
 def name_of(body: dict[str, Any]) -> str:

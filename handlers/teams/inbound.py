@@ -12,6 +12,7 @@ from microsoft_agents.activity import Activity
 
 from bot.interactions import Interaction
 from bot.types import UserRef
+from bot.workspace import Workspace
 
 _MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -24,6 +25,15 @@ def user_of(activity: Activity) -> UserRef:
     sender = activity.from_property
     aad = getattr(sender, "aad_object_id", None) if sender else None
     return UserRef("teams", str(aad or (sender.id if sender else "")))
+
+
+def workspace_of(activity: Activity) -> Workspace:
+    """The tenant an activity comes from (Teams' conversation.tenantId, else the tenant in
+    channelData): on Teams a tenant is the workspace."""
+    conversation = activity.conversation
+    tenant = getattr(conversation, "tenant_id", None) if conversation else None
+    tenant = tenant or _dict(_dict(activity.channel_data).get("tenant")).get("id")
+    return Workspace(platform="teams", enterprise_id=None, team_id=str(tenant or ""))
 
 
 def name_of(activity: Activity) -> str:
