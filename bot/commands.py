@@ -17,6 +17,7 @@ from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
     Ambiguous,
+    Freshness,
     Help,
     History,
     HistoryEntryView,
@@ -85,6 +86,7 @@ GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
 VERIFY_REFUSED = "Only product managers can confirm a product is still accurate."
 CATALOG_NAME = "the catalog"
+DECORATED_KEPT = 4096  # decorated answers kept for reuse (cleared when full)
 
 
 def help_reply() -> Help:
@@ -129,6 +131,9 @@ class Bot:
     ) -> None:
         self.receipts = receipts
         self.notices = notices
+        self._decorated: dict[
+            tuple[int, int, bool], tuple[ProductAnswer, Freshness | None, ProductAnswer]
+        ] = {}
         self.managers = managers
         self.feedback = feedback
         self.briefings = briefings
@@ -212,7 +217,7 @@ class Bot:
             can_verify = self.is_pm(user, reply.product)
             if (verified, can_verify) == (reply.verified, reply.can_verify):
                 return reply  # the shared answer object as it is: renderers memoise on it
-            return reply.with_freshness(verified, can_verify)
+            return self._with_freshness(reply, verified, can_verify)
         if isinstance(reply, NotFound):
             await self.updates.record_miss(
                 query=reply.query, region_code=reply.region.code if reply.region else None
@@ -224,6 +229,22 @@ class Bot:
         if isinstance(reply, Ambiguous) and reply.unknown is not None:
             await self.updates.record_unknown_market(product=reply.query, market=reply.unknown)
         return reply
+
+    def _with_freshness(
+        self, reply: ProductAnswer, verified: Freshness | None, can_verify: bool
+    ) -> ProductAnswer:
+        """The answer as decorated for an asker, one object per (answer, freshness, role)
+        while they last, so that a renderer's memo holds for it as for the answer itself.
+        Keyed by identity: the entry keeps both alive, so their ids are not reused."""
+        key = (id(reply), id(verified), can_verify)
+        hit = self._decorated.get(key)
+        if hit is not None and hit[0] is reply and hit[1] is verified:
+            return hit[2]
+        if len(self._decorated) >= DECORATED_KEPT:
+            self._decorated.clear()
+        out = reply.with_freshness(verified, can_verify)
+        self._decorated[key] = (reply, verified, out)
+        return out
 
     async def _notices(self, user: UserRef, rest: list[str]) -> Reply:
         """`/product notices off` / `on`: DMs when an answer this person was given changes."""

@@ -60,8 +60,8 @@ def tokens_of(text: str) -> list[str]:
     return normalize(text).split()
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # up to 8 per search, several searches per question: a tuple is
+    # made several times faster than a frozen dataclass
     key: int  # the caller's id for the product (its position in the catalog)
     score: float
     matched: str  # the catalog string (name, alias or SKU) that matched best
@@ -71,7 +71,12 @@ class Match:
 def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
     """0..100: how well every query word is found among `words` (typos and prefixes
     allowed), slightly preferring strings with fewer words left unexplained."""
-    total = sum(map(len, query_words))  # map(len): this runs for every candidate scored
+    return _word_score(query_words, sum(map(len, query_words)), words, sum(map(len, words)))
+
+
+def _word_score(query_words: Sequence[str], total: int, words: Sequence[str], size: int) -> float:
+    """word_score, given the letters in `query_words` (total) and in `words` (size): a
+    search scores each of its candidates with the same query words."""
     if not total or not words:
         return 0.0
     got = 0.0
@@ -95,7 +100,7 @@ def word_score(query_words: Sequence[str], words: Sequence[str]) -> float:
         got += len(w) * best
         if best >= 60:
             used.add(best_j)
-    explained = sum([len(words[j]) for j in used]) / sum(map(len, words))
+    explained = sum([len(words[j]) for j in used]) / size
     return got / total * (0.85 + 0.15 * explained)
 
 
@@ -164,7 +169,7 @@ class ProductIndex:
             self._compact_by_len.setdefault((w[0], len(w)), []).append(self._word(w))
         self._postings_cache: dict[str, tuple[int, list[tuple[int, int, float]]]] = {}
         self._search_cache: dict[tuple[str, int, int], tuple[Match, ...]] = {}
-        self._forms: dict[int, tuple[str, list[str], str]] = {}
+        self._forms: dict[int, tuple[str, list[str], str, int]] = {}
         self._typo_windows: dict[tuple[str, int, int], list[list[str]]] = {}
 
     def _find(self, word: str) -> int:
@@ -312,13 +317,15 @@ class ProductIndex:
             self._search_cache[key] = hit
         return list(hit)
 
-    def _scored_form(self, sid: int) -> tuple[str, list[str], str]:
-        """A candidate's normalized form, its words and its compact form; memoised for the
-        strings that keep coming up as candidates (not stored for every string)."""
+    def _scored_form(self, sid: int) -> tuple[str, list[str], str, int]:
+        """A candidate's normalized form, its words, its compact form and how many letters
+        its words have; memoised for the strings that keep coming up as candidates (not
+        stored for every string)."""
         hit = self._forms.get(sid)
         if hit is None:
             s = normalize(self._display[sid])
-            hit = (s, s.split(), s.replace(" ", ""))
+            compact = s.replace(" ", "")
+            hit = (s, s.split(), compact, len(compact))
             if len(self._forms) > CACHE_ENTRIES:
                 self._forms.clear()
             self._forms[sid] = hit
@@ -356,12 +363,18 @@ class ProductIndex:
         if exact_sid is not None and exact_sid not in pool:
             pool.append(exact_sid)
         best: dict[int, tuple[float, int, bool]] = {}  # owner -> its best (score, sid, exact)
+        letters = sum(map(len, words))
+        forms, owners = self._forms, self._owner
         for sid in pool:
-            s, s_words, s_compact = self._scored_form(sid)
+            s, s_words, s_compact, s_letters = forms.get(sid) or self._scored_form(sid)
             exact = sid == exact_sid or s == q or s_compact == compact
             # WRatio judges the whole string; word_score that every word asked for is there.
-            score = 100.0 if exact else (fuzz.WRatio(q, s) + word_score(words, s_words)) / 2
-            owner = self._owner[sid]
+            score = (
+                100.0
+                if exact
+                else (fuzz.WRatio(q, s) + _word_score(words, letters, s_words, s_letters)) / 2
+            )
+            owner = owners[sid]
             cur = best.get(owner)
             if cur is None or score > cur[0]:
                 best[owner] = (score, sid, exact)
@@ -434,14 +447,15 @@ class RegionLexicon:
                     self._named.setdefault(norm, (shown, 100.0, False))
                     if " " in norm:
                         self._named.setdefault(norm.replace(" ", ""), (shown, 100.0, False))
-        self._fuzzy_labels = [label for label, _ in self._fuzzy]
-        self._reachable_by_len: dict[tuple[int, int], tuple[list[str], list[int]]] = {}
+        self._reachable_by_len: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
         # Every span looked up, with what it names (code, score) or None: one dictionary
         # look-up per span.
         self._spans = dict(self._named)
+        self._spans_max = CACHE_ENTRIES + len(self._named)
 
     def find(self, words: Sequence[str]) -> list[RegionHit]:
-        """Every span of 1-3 words that names a region, best first."""
+        """Every span of 1-3 words (each word without spaces) that names a region, best
+        first."""
         hits: list[RegionHit] = []
         n = len(words)
         spans = self._spans
@@ -450,15 +464,28 @@ class RegionLexicon:
                 span = " ".join(words[start : start + size]) if size > 1 else words[start]
                 got = spans.get(span, _UNSEEN)
                 if got is _UNSEEN:
-                    got = self._learn(span)
+                    got = self._learn(span, size)
                 if got is not None:
                     hits.append(RegionHit(got[0], start, start + size, got[1], got[2]))
         return hits
 
-    def _learn(self, span: str) -> _Named | None:
-        """What a span seen for the first time names: a misspelt market, or nothing."""
-        got = self._fuzzy_find(span) if len(span) >= 5 and self._fuzzy_labels else None
-        if len(self._spans) > CACHE_ENTRIES + len(self._named):
+    def _learn(self, span: str, words: int) -> _Named | None:
+        """What a span of `words` words seen for the first time names: a misspelt market,
+        or nothing. Runs for most spans of most questions (a typo is new every time), so
+        it calls nothing it need not: a span whose length no label can reach costs no
+        comparison call."""
+        got: _Named | None = None
+        n = len(span)
+        if n >= 5:
+            reach = self._reachable_by_len.get((n, words))
+            labels, codes = reach if reach is not None else self._reachable(n, words)
+            if labels:
+                best = process.extractOne(
+                    span, labels, scorer=fuzz.ratio, score_cutoff=REGION_CUTOFF
+                )
+                if best is not None:
+                    got = (codes[best[2]], float(best[1]), True)
+        if len(self._spans) > self._spans_max:
             self._spans = dict(self._named)
         self._spans[span] = got
         return got
@@ -467,34 +494,25 @@ class RegionLexicon:
         """Drop memoised look-ups (see ProductIndex.forget)."""
         self._spans = dict(self._named)
 
-    def _reachable(self, n: int, words: int) -> tuple[list[str], list[int]]:
-        """The labels a span of n characters can reach REGION_CUTOFF with, in their own
-        order, and their places. fuzz.ratio is at most 200·min(n, L)/(n + L) for lengths n
-        and L, so most labels are out of reach of a given span: not comparing them saves
-        most of the look-up (words of a product name are checked as markets too)."""
+    def _reachable(self, n: int, words: int) -> tuple[list[str], list[str]]:
+        """The labels a span of n characters and `words` words can reach REGION_CUTOFF
+        with, in their own order, and their codes. fuzz.ratio is at most
+        200·min(n, L)/(n + L) for lengths n and L, so most labels are out of reach of a
+        given span: not comparing them saves most of the look-up (words of a product name
+        are checked as markets too)."""
         hit = self._reachable_by_len.get((n, words))
         if hit is None:
             # A misspelt name has no more words than the name: "saml united kingdom" is
             # not a typo of "united kingdom" (it is a product word beside it).
-            places = [
-                i
-                for i, (label, _code) in enumerate(self._fuzzy)
+            kept = [
+                (label, code)
+                for label, code in self._fuzzy
                 if 200 * min(n, len(label)) >= REGION_CUTOFF * (n + len(label))
                 and label.count(" ") + 1 >= words
             ]
-            hit = ([self._fuzzy[i][0] for i in places], places)
+            hit = ([label for label, _ in kept], [code for _, code in kept])
             self._reachable_by_len[(n, words)] = hit
         return hit
-
-    def _fuzzy_find(self, span: str) -> _Named | None:
-        """The region a misspelt span names, if any (code, score)."""
-        labels, places = self._reachable(len(span), span.count(" ") + 1)
-        got = (
-            process.extractOne(span, labels, scorer=fuzz.ratio, score_cutoff=REGION_CUTOFF)
-            if labels
-            else None
-        )
-        return (self._fuzzy[places[got[2]]][1], float(got[1]), True) if got is not None else None
 
 
 # --------------------------------------------------------------------------- query parsing

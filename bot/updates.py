@@ -87,6 +87,7 @@ class ProductUpdates:
         self.stale_after_days = stale_after_days
         catalog.preparer = self  # every catalog change comes through prepare()
         self._verified: dict[str, tuple[float, tuple[dt.datetime, str] | None]] = {}
+        self._fresh: dict[str, tuple[tuple[dt.datetime, str], tuple[dt.date, int], Freshness]] = {}
         self._misses: Batched[dict[tuple[str, str | None], int]] = Batched(
             empty=dict, write=self._write_misses, delay=MISS_FLUSH, what="lookup misses"
         )
@@ -202,9 +203,19 @@ class ProductUpdates:
         got = await self.verification(sku)
         if got is None:
             return None
+        today = self._clock.now().date()
+        # The same Freshness object for the same verification on the same day: answers
+        # decorated with it are then the same objects too, which renderers memoise on.
+        hit = self._fresh.get(sku)
+        if hit is not None and hit[0] is got and hit[1] == (today, self.stale_after_days):
+            return hit[2]
         at, by = got
-        days = (self._clock.now().date() - at.date()).days
-        return Freshness(at, by, days, days > self.stale_after_days)
+        days = (today - at.date()).days
+        fresh = Freshness(at, by, days, days > self.stale_after_days)
+        if len(self._fresh) > 50_000:
+            self._fresh.clear()
+        self._fresh[sku] = (got, (today, self.stale_after_days), fresh)
+        return fresh
 
     async def verification(self, sku: str) -> tuple[dt.datetime, str] | None:
         """Shown on every answer, so cached briefly per product (see VERIFIED_TTL)."""

@@ -251,7 +251,23 @@ _ANSWER_BLOCKS: dict[tuple[object, ...], _Rendered] = {}
 _ANSWER_BLOCKS_MAX = 4096
 
 
+# The same answer object asked for again (answers and decorated answers are shared
+# objects, see bot.commands): found by its identity before its parts' key is built.
+_BY_ANSWER: dict[tuple[int, bool], tuple[ProductAnswer, _Rendered]] = {}
+
+
 def _rendered(reply: ProductAnswer, share: bool) -> _Rendered:
+    same = _BY_ANSWER.get((id(reply), share))
+    if same is not None and same[0] is reply:
+        return same[1]
+    got = _rendered_parts(reply, share)
+    if len(_BY_ANSWER) >= _ANSWER_BLOCKS_MAX:
+        _BY_ANSWER.clear()
+    _BY_ANSWER[(id(reply), share)] = (reply, got)
+    return got
+
+
+def _rendered_parts(reply: ProductAnswer, share: bool) -> _Rendered:
     held = (
         reply.product,
         reply.region,

@@ -72,3 +72,34 @@ def test_freshness_is_a_value() -> None:
     assert a == Freshness(NOW, "U0PM1", 3, False) and hash(a) == hash(
         Freshness(NOW, "U0PM1", 3, False)
     )
+
+
+class _MovingClock:
+    def __init__(self, now: dt.datetime) -> None:
+        self.at = now
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+async def test_freshness_is_kept_for_the_day_only() -> None:
+    # One Freshness object per product while the verification and the day are the same
+    # (decorated answers, and their rendering, are memoised on it); a new day, a new
+    # threshold or a new verification is a new one.
+    updates = _updates(NOW - dt.timedelta(days=90, hours=1), stale_after_days=90)
+    clock = _MovingClock(NOW)
+    updates._clock = clock
+    first = await updates.freshness("WDG-PRO")
+    assert first is not None and first is await updates.freshness("WDG-PRO")
+    assert (first.days, first.stale) == (90, False)
+    clock.at = NOW + dt.timedelta(days=1)
+    later = await updates.freshness("WDG-PRO")
+    assert later is not None and (later.days, later.stale) == (91, True)
+    updates.stale_after_days = 120
+    relaxed = await updates.freshness("WDG-PRO")
+    assert relaxed is not None and (relaxed.days, relaxed.stale) == (91, False)
+    repo: Any = updates._repo
+    repo.at = clock.at
+    updates._verified.clear()  # as a verification does
+    again = await updates.freshness("WDG-PRO")
+    assert again is not None and again.days == 0

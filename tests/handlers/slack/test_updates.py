@@ -123,6 +123,11 @@ async def test_history_verification_and_still_accurate(updates: SlackDriver) -> 
     assert updates.fake.responses[-1]["text"].startswith("Thanks: Widget Lite")
     verified = await updates.services.updates.verification("WDG-LITE")
     assert verified is not None and verified[1] == PMS[1]
+    # Asked again (decorated answers are reused): the PM's own, with the new verification.
+    again = str((await updates.command("widget lite in oz", user=PMS[0])).json["blocks"])
+    assert "product.verify" in again and f"Verified today by <@{PMS[1]}>" in again
+    sales = (await updates.command("widget lite in oz", user="U0SALES1")).json
+    assert "product.verify" not in str(sales["blocks"])
 
 
 async def test_weekly_nudge_and_gap_list_go_out_once(
