@@ -10,8 +10,9 @@ afterwards), migrated, the demo catalog imported and the history seeded by
 bench.history_data (half of the items open; briefings: 500 at 1k items, 5,000 at 10k,
 20,000 from 50k). Timed, median of `--rounds`: `/coverage last 365 days`, the App Home of a
 product manager (mine and the queue) and of a sales person, the merge targets of an open
-item, the duplicate check of a not product-specific and of a one-product submission, and a
-decision. The last column is how the largest size's time compares with the smallest's.
+item, the duplicate check of a not product-specific and of a one-product submission, a
+decision, and the ranked list of open feedback (`/feedback top`, all of it and one product
+this quarter). The last column is how the largest size's time compares with the smallest's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bench import print_table
 from bench.history_data import seed_history
 from bench.http import ROOT
 from bench.importer import drop, pg_database
+from bot.demand import DemandReport
 from bot.feedback import Action, Decided
 from bot.items import Draft, Kind, Urgency
 from bot.types import UserRef
@@ -44,6 +46,8 @@ OPS = (
     "duplicate check, not product-specific",
     "duplicate check, one product",
     "decision",
+    "/feedback top",
+    "/feedback top widget pro this quarter",
 )
 
 
@@ -99,6 +103,14 @@ async def measure(url: str, items: int, rounds: int, similar: bool) -> dict[str,
             assert isinstance(out, Decided), out
 
         got[OPS[6]] = await _median(rounds, decide)
+        bot = services.bot
+
+        async def top(text: str) -> None:
+            shown = await bot.handle(user=pm, command="feedback", text=text)
+            assert isinstance(shown, DemandReport), shown
+
+        got[OPS[7]] = await _median(rounds, lambda _: top("top"))
+        got[OPS[8]] = await _median(rounds, lambda _: top("top widget pro this quarter"))
         return got
     finally:
         await services.engine.dispose()

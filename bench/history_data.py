@@ -21,6 +21,8 @@ WORDS = ("pricing", "export", "latency", "dashboard", "sso", "invoice", "api", "
          "firmware", "sensor", "audit", "billing", "onboarding", "languages", "widgets",
          "integration", "salesforce", "tariff", "warranty", "shipping", "regional", "cloud",
          "backup")  # fmt: skip
+CURRENCIES = ("USD", "USD", "USD", "EUR", "GBP")
+KINDS = ("problem", "feature_request", "competitive", "client_view", "market_appetite")
 SUBMITTERS = 5000  # sales people U0..U4999; U7 is a typical one
 PMS = 20
 
@@ -73,12 +75,19 @@ async def seed_history(engine: AsyncEngine, *, items: int, briefings: int, first
     decided = f"CASE WHEN n % 10 < 3 THEN NULL ELSE {decided_at} END"
     words = " || ' ' || ".join(_pick(WORDS, _mix(10 + k, 1000)) for k in range(4))
     with_, from_ = _series(postgres, items)
+    # Two items in three carry a deal (1,000 to 500,000), in one of CURRENCIES; the kind
+    # cycles through KINDS.
+    deal = f"CASE WHEN n % 3 = 0 THEN NULL ELSE 1000 * (1 + {_mix(11, 500)}) END"
+    currency = f"CASE WHEN n % 3 = 0 THEN NULL ELSE {_pick(CURRENCIES, _mix(12, 1000))} END"
+    client = f"({_mix(4, 800)})"
     item_sql = f"""{with_}INSERT INTO feedback_item (id, title, product_sku, product_name, kind,
-        client, region_code, urgency, details, submitter_platform, submitter_id, status,
+        client, client_key, deal_value, deal_currency, region_code, urgency, details,
+        submitter_platform, submitter_id, status,
         merged_into_id, decided_by, decided_by_platform, decided_at, note, created_at,
         updated_at)
     SELECT n + {first - 1}, 'Item ' || n || ': ' || {words}, {_pick(SKUS, _mix(3, 1000))}, NULL,
-        'problem', 'Client ' || ({_mix(4, 800)}), {_pick(REGIONS, _mix(5, 1000))}, 'normal',
+        {_pick(KINDS, _mix(13, 1000))}, 'Client ' || {client}, 'client ' || {client}, {deal},
+        {currency}, {_pick(REGIONS, _mix(5, 1000))}, 'normal',
         {words} || ' ' || {_pick(WORDS, _mix(20, 1000))}, 'slack', 'U' || ({_mix(6, SUBMITTERS)}),
         {status}, CASE WHEN n % 10 = 8 AND n > 8 THEN n + {first - 1} - 8 END,
         CASE WHEN n % 10 >= 3 THEN 'UPM' || (n % {PMS}) END,
@@ -87,8 +96,9 @@ async def seed_history(engine: AsyncEngine, *, items: int, briefings: int, first
     {from_}"""
     last = first + items - 1
     supporter_sql = f"""INSERT INTO feedback_supporter (item_id, user_platform, user_id, client,
-        created_at)
-    SELECT id, 'slack', 'U' || ((id * 13) % {SUBMITTERS}), 'Other client', created_at
+        client_key, deal_value, deal_currency, created_at)
+    SELECT id, 'slack', 'U' || ((id * 13) % {SUBMITTERS}), 'Other client', 'other client',
+        90000, 'USD', created_at
     FROM feedback_item WHERE id BETWEEN {first} AND {last} AND id % 37 = 0"""
     one, other = _pick(REGIONS[:17], _mix(7, 1000)), _pick(REGIONS[:17], _mix(8, 1000))
     second = f"CASE WHEN n % 3 = 0 THEN ',\"' || {other} || '\"' ELSE '' END"

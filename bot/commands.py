@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.announcements import CHANGES_COMMAND
 from bot.briefings import BriefingList, BriefingService
 from bot.catalog import CatalogService
+from bot.demand import TOP_REFUSED, DemandError, DemandReport, DemandService
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService, HomeView, feedback_form
 from bot.forms import Values
@@ -67,8 +68,9 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "feedback",
-        "[what the client said]",
-        "Send client feedback to the product team",
+        "[what the client said] | top [product] [region] [this quarter]",
+        "Send client feedback to the product team; top: open feedback ranked by revenue at "
+        "stake (PMs, management)",
     ),
     Command(
         "home",
@@ -80,7 +82,7 @@ COMMANDS: tuple[Command, ...] = (
 BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
 # What a command can answer: a reply, a coverage report, or a PM's own briefings.
-AnyReply = Reply | Report | BriefingList | HomeView
+AnyReply = Reply | Report | BriefingList | HomeView | DemandReport
 MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
@@ -128,7 +130,9 @@ class Bot:
         managers: frozenset[str] = frozenset(),
         receipts: Receipts | None = None,
         notices: Notices | None = None,
+        demand: DemandService | None = None,
     ) -> None:
+        self.demand = demand
         self.receipts = receipts
         self.notices = notices
         self._decorated: dict[
@@ -174,6 +178,10 @@ class Bot:
                 return await self.coverage.report(text)
             except PeriodError as exc:
                 return Notice(str(exc))
+        if name == "feedback" and self.demand is not None:
+            head, _, rest = text.strip().partition(" ")
+            if head.casefold() == "top":
+                return await self._top(user, rest)
         if name == "feedback":
             values: Values = {"details": text[:3000] or None}
             if self.feedback is not None:
@@ -205,6 +213,17 @@ class Bot:
                 return await self._history(" ".join(words[:-1]))
         reply = await self.catalog.lookup(text)
         return await self._decorate(user, reply)
+
+    async def _top(self, user: UserRef, text: str) -> AnyReply:
+        """`/feedback top …`: for product managers and management only."""
+        assert self.demand is not None
+        if not is_listed(user, [*self.product_managers, *self.managers]):
+            log.warning("ranked list refused", extra={"user": user.id})
+            return Notice(TOP_REFUSED)
+        try:
+            return await self.demand.top(text)
+        except (DemandError, PeriodError) as exc:
+            return Notice(str(exc))
 
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
         """A receipt and freshness on every answer; misses counted for the weekly gap list."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bot import matching
 from bot.catalog import CatalogService, CatalogView
+from bot.demand import DemandQuery, DemandReader, Rates, at_stake_text, clients_text
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Dataset, FormId
 from bot.items import (
@@ -75,9 +76,16 @@ SIMILAR_SHOWN = 3  # similar open items a form or a card lists
 SIMILAR_KEPT = 5  # kept per item, so the card still has some when one of them closes
 MERGE_TARGETS = 50  # choices in the "Merge into" picker
 MAX_TEXT = 3000
-MAX_DEAL = 10**12
+MAX_DEAL = 10**11  # past this a figure is a typo (a zero too many), not a deal
 CURRENCIES = ("USD", "EUR", "GBP", "AUD", "JPY", "CAD", "SGD", "INR", "BRL")
 _URL = re.compile(r"^https?://[^\s<>|]+$")
+
+# Currency signs, and codes of currencies (ours and other common ones) typed with a figure.
+_CODES = "|".join((*CURRENCIES, "CHF", "CNY", "HKD", "NZD", "SEK", "NOK", "DKK", "MXN", "ZAR"))
+_DEAL_SIGNS = re.compile(rf"[$€£¥₹]|(?<![A-Za-z])(?:{_CODES})(?![A-Za-z])", re.IGNORECASE)
+_DEAL_SHORT = re.compile(r"(\d+(?:\.\d+)?)([kmb])", re.IGNORECASE)
+_DEAL_SHORT_FACTOR = {"k": 10**3, "m": 10**6, "b": 10**9}
+DEAL_EXAMPLE = "like 250000"
 
 # Copy, written once for every platform.
 FORM_TITLE = "Send to product team"
@@ -99,7 +107,8 @@ def confirmation(result: Submitted | Supported) -> str:
         if isinstance(result, Supported)
         else f"Thanks. Product has it as #{item.id}"
     )
-    return f"{head}: {item.title}. You'll get a message from me when a PM decides."
+    tail = f" {at_stake_text(item)}." if isinstance(result, Supported) else ""
+    return f"{head}: {item.title}.{tail} You'll get a message from me when a PM decides."
 
 
 def decision_sentence(status: Status, merged_into: int | None = None) -> str:
@@ -227,7 +236,8 @@ class HomeView:
     items waiting longest for a decision and the open queue's counts."""
 
     mine: tuple[Item, ...]  # newest first
-    queue: tuple[Item, ...] | None = None  # waiting for a decision, longest-waiting first
+    # Waiting for a decision: most revenue at stake first (bot.demand), else longest waiting.
+    queue: tuple[Item, ...] | None = None
     mine_total: int = 0
     counts: Mapping[Status, int] = field(default_factory=dict)  # open items per status
     page: int = 1
@@ -357,10 +367,13 @@ def feedback_form(
         FormField(
             "deal_value",
             "Deal value at stake",
-            FieldKind.NUMBER,
+            # Text, not NUMBER: what people type ("$250k") is checked by parse_deal, whose
+            # message says what to fix, on every platform alike.
+            FieldKind.TEXT,
             required=False,
+            max_length=40,
             initial=v.get("deal_value"),
-            hint="Optional. Whole amount, e.g. 250000",
+            hint="Optional. The whole amount in digits, e.g. 250000 (the currency below)",
         ),
         FormField(
             "currency",
@@ -438,6 +451,37 @@ def note_form(action: Action, item: Item, merge_targets: Sequence[Item] = ()) ->
     )
 
 
+def parse_deal(text: str) -> int | str | None:
+    """A deal value as typed: the whole amount (thousands separated by commas, spaces or
+    underscores, or not at all), None when empty, else what to fix (said to the user)."""
+    raw = text.replace("\u00a0", " ").strip()
+    if not raw:
+        return None
+    compact = re.sub(r"[\s,_']", "", raw)
+    sign = _DEAL_SIGNS.search(raw)
+    if sign is not None:
+        return (
+            f"Leave out “{sign.group(0)}”: pick the currency under Currency and write the "
+            f"amount in digits, {DEAL_EXAMPLE}."
+        )
+    short = _DEAL_SHORT.fullmatch(compact.lstrip("+-"))
+    if short is not None:
+        whole = float(short.group(1)) * _DEAL_SHORT_FACTOR[short.group(2).casefold()]
+        return f"Write the whole amount in digits: {int(whole)} for {raw}."
+    if compact.startswith("-") or (compact.startswith("(") and compact.endswith(")")):
+        return "A deal value is positive; leave it empty if there is none."
+    if "." in compact:
+        return f"A whole amount without a decimal point, {DEAL_EXAMPLE}."
+    if not is_number(compact):
+        return f"A whole amount in digits, {DEAL_EXAMPLE}."
+    value = int(compact)
+    if value == 0:
+        return "Leave it empty if there is no deal value yet."
+    if value >= MAX_DEAL:
+        return f"That is more than any one deal (at most {MAX_DEAL - 1:,}): check the zeros."
+    return value
+
+
 def _clean(text: str | None) -> str:
     # Control characters never belong in chat text; newlines and tabs do.
     return "".join(ch for ch in (text or "") if ch in "\n\t" or ch >= " ").strip()
@@ -455,7 +499,13 @@ class FeedbackService:
         clock: Clock,
         settings: Settings,
         people: PeopleStore | None = None,
+        demand: DemandReader | None = None,
+        rates: Rates | None = None,
     ) -> None:
+        # With `demand`, the queue is ranked by revenue at stake (bot.demand), converted
+        # with `rates`; without, the longest waiting come first.
+        self._demand = demand
+        self._rates = rates or Rates()
         self._repo = repo
         self._catalog = catalog
         self._clock = clock
@@ -540,16 +590,15 @@ class FeedbackService:
                 errors["segment"] = "Pick a customer segment from the list, or leave it empty."
             else:
                 segment_code = segment.code
-        deal_value = None
-        raw_value = _clean(values.get("deal_value")).replace(",", "").replace("_", "")
-        if raw_value:
-            if not is_number(raw_value) or not 0 < int(raw_value) < MAX_DEAL:
-                errors["deal_value"] = "A whole positive amount, like 250000."
-            else:
-                deal_value = int(raw_value)
-        currency = (values.get("currency") or "").upper() or None
+        deal = parse_deal(_clean(values.get("deal_value")))
+        deal_value = deal if isinstance(deal, int) else None
+        if isinstance(deal, str):
+            errors["deal_value"] = deal
+        currency = _clean(values.get("currency")).upper() or None
         if currency and currency not in CURRENCIES:
-            errors["currency"] = "Pick a currency from the list."
+            errors["currency"] = (
+                f"I don't take “{currency[:12]}”: pick one of {', '.join(CURRENCIES)}."
+            )
         link = _clean(values.get("link")) or None
         if link and (not _URL.match(link) or len(link) > 1000):
             errors["link"] = "A web address starting with https://"
@@ -690,6 +739,8 @@ class FeedbackService:
             item_id=item_id,
             user=user,
             client=draft.client,
+            deal_value=draft.deal_value,
+            deal_currency=draft.deal_currency,
             at=self._clock.now(),
             notifications=[
                 self._triage_notification(
@@ -768,7 +819,15 @@ class FeedbackService:
                 target=person.id,
                 dedupe_key=f"fb:{item.id}:{to.value}:dm:{person.platform}:{person.id}",
                 payload=Decision(
-                    item.id, item.title, to.value, note, user.id, user.platform, merge_into
+                    item.id,
+                    item.title,
+                    to.value,
+                    note,
+                    user.id,
+                    user.platform,
+                    merge_into,
+                    clients_text(item),
+                    at_stake_text(item),
                 ).encode(),
                 lane=Lane.INTERACTIVE,
             )
@@ -821,7 +880,13 @@ class FeedbackService:
         total = await self._repo.count_for(user=user)
         if not self.may_decide(user):
             return HomeView(tuple(mine), None, total, {}, page)
-        queue = await self._repo.queue_page(limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
+        offset = (page - 1) * QUEUE_PAGE
+        if self._demand is not None:
+            waiting = DemandQuery(statuses=(Status.NEW,), rates=self._rates.known)
+            ranked = await self._demand.ranked(waiting, limit=QUEUE_PAGE, offset=offset)
+            queue = await self._repo.items_by_ids(ids=[r.item_id for r in ranked])
+        else:
+            queue = await self._repo.queue_page(limit=QUEUE_PAGE, offset=offset)
         return HomeView(tuple(mine), tuple(queue), total, await self._repo.queue_counts(), page)
 
     async def triage_view(
@@ -925,4 +990,7 @@ def decision_text(decision: Decision) -> str:
     )
     if decision.note:
         text += f" Note from product: {decision.note}"
+    if decision.clients:  # on a line of its own, after what the PM said
+        stake = f"; {decision.at_stake}" if decision.at_stake else ""
+        text += f"\nClients: {decision.clients}{stake}."
     return text

@@ -87,11 +87,70 @@ class Draft:
         return text if len(text) <= 120 else text[:119].rstrip() + "…"
 
 
+def client_key(name: str) -> str:
+    """A client as it is counted: the same name however it is cased or spaced, so that a
+    client two reps name (or two merged items carry) counts once."""
+    return " ".join(name.casefold().split())[:200]
+
+
 @dataclass(frozen=True, slots=True)
 class Supporter:
+    """A client someone added to an item ("+1 with my client"), or one a merged item
+    brought with it (`via`: that item's id)."""
+
     user: UserRef
     client: str
     at: dt.datetime
+    deal_value: int | None = None
+    deal_currency: str | None = None
+    via: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stake:
+    """One client of an item and what is at stake with it."""
+
+    client: str
+    deal_value: int | None
+    deal_currency: str | None
+
+
+def stakes_of(item: Item) -> tuple[Stake, ...]:
+    """Each client of an item once (its submitter's first, then those added to it or
+    merged in), with its largest deal per currency: the same rule the store's aggregates
+    apply (store.demand_repo)."""
+    best: dict[tuple[str, str | None], Stake] = {}
+    order: list[tuple[str, str | None]] = []
+    entries = [
+        Stake(item.client, item.deal_value, item.deal_currency),
+        *(Stake(s.client, s.deal_value, s.deal_currency) for s in item.supporters),
+    ]
+    named: set[str] = set()
+    for e in entries:
+        currency = e.deal_currency if e.deal_value else None
+        key = (client_key(e.client), currency)
+        known = best.get(key)
+        if known is None:
+            # A client without a figure adds nothing once the client has one elsewhere.
+            if currency is None and key[0] in named:
+                continue
+            order.append(key)
+            best[key] = Stake(e.client, e.deal_value or None, currency)
+            named.add(key[0])
+        elif (e.deal_value or 0) > (known.deal_value or 0):
+            best[key] = Stake(known.client, e.deal_value, currency)
+    # A figureless entry listed before the client's figure turned up is dropped as well.
+    valued = {k[0] for k in order if k[1] is not None}
+    return tuple(best[k] for k in order if k[1] is not None or k[0] not in valued)
+
+
+def revenue_of(stakes: tuple[Stake, ...]) -> dict[str, int]:
+    """Revenue at stake per currency, largest first (ties by currency code)."""
+    totals: dict[str, int] = {}
+    for s in stakes:
+        if s.deal_value and s.deal_currency:
+            totals[s.deal_currency] = totals.get(s.deal_currency, 0) + s.deal_value
+    return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +185,15 @@ class Item:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN
+
+    @property
+    def stakes(self) -> tuple[Stake, ...]:
+        return stakes_of(self)
+
+    @property
+    def revenue(self) -> dict[str, int]:
+        """Revenue at stake per currency: the sum over its clients."""
+        return revenue_of(self.stakes)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,8 @@ class Decision:
     by: str  # the deciding PM's user id
     by_platform: str
     merged_into: int | None = None
+    clients: str | None = None  # bot.demand.clients_text of the item when decided
+    at_stake: str | None = None  # bot.demand.at_stake_text
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,8 @@ class Decision:
             "by": self.by,
             "by_platform": self.by_platform,
             "merged_into": self.merged_into,
+            "clients": self.clients,
+            "at_stake": self.at_stake,
         }
 
     @classmethod
@@ -73,6 +77,8 @@ class Decision:
             by=_text(raw, "by"),
             by_platform=_text(raw, "by_platform"),
             merged_into=_opt_int(raw, "merged_into"),
+            clients=_opt_text(raw, "clients"),
+            at_stake=_opt_text(raw, "at_stake"),
         )
 
 

@@ -230,7 +230,12 @@ class FeedbackRepository(Protocol):
         client: str,
         at: dt.datetime,
         notifications: Sequence[Notification],
-    ) -> Item: ...
+        deal_value: int | None = None,
+        deal_currency: str | None = None,
+    ) -> Item:
+        """One client per item, person and client name (a second press adds nothing),
+        with the deal at stake with it."""
+        ...
 
     async def transition(
         self,

@@ -19,6 +19,7 @@ from bot.announcements import EVERYWHERE
 from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import Bot
+from bot.demand import DemandService, Rates
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
@@ -41,6 +42,7 @@ from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.coverage_repo import SqlCoverage
 from store.db import make_engine
+from store.demand_repo import SqlDemand
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from store.people import SqlPeople
 from store.receipts_repo import SqlReceipts
@@ -127,6 +129,8 @@ def build_services(settings: Settings) -> Services:
         stale_after_days=settings.verify_after_days,
     )
     feedback_repo = SqlFeedbackRepository(engine)
+    demand_reader = SqlDemand(engine)
+    rates = Rates(settings.fx_rates)
     feedback = FeedbackService(
         repo=feedback_repo,
         catalog=catalog,
@@ -137,6 +141,8 @@ def build_services(settings: Settings) -> Services:
             stale_after_days=settings.feedback_stale_days,
         ),
         people=SqlPeople(engine),
+        demand=demand_reader,
+        rates=rates,
     )
     outbox = SqlOutbox(engine)
     senders: dict[str, Deliver] = {}
@@ -194,6 +200,14 @@ def build_services(settings: Settings) -> Services:
         ),
         product_managers=settings.product_managers,
         managers=settings.managers,
+        demand=DemandService(
+            reader=demand_reader,
+            items=feedback_repo,
+            catalog=catalog,
+            clock=clock,
+            rates=rates,
+            timezone=settings.report_timezone,
+        ),
     )
     services = Services(
         settings,
@@ -294,7 +308,8 @@ async def triage_channels(services: Services) -> dict[str, str]:
 
 
 async def weekly(services: Services) -> None:
-    """Owners' "still accurate?" nudges, the PMs' gap list and the management digest, on
+    """Owners' "still accurate?" nudges, the PMs' gap list and the items with most revenue
+    at stake still undecided, and the management digest, on
     every platform that has somewhere to send them. The dedupe keys carry the week, so any
     number of workers checking hourly send each once a week."""
     settings = services.settings
@@ -306,6 +321,10 @@ async def weekly(services: Services) -> None:
         gaps = await services.updates.gap_notification(triage=triage)
         if gaps is not None:
             notes.append(gaps)
+        if services.bot.demand is not None:
+            most = await services.bot.demand.weekly_notification(triage=triage)
+            if most is not None:
+                notes.append(most)
     managements = (
         [("slack", settings.management_channel)] if slack and settings.management_channel else []
     )

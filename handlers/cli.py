@@ -207,6 +207,48 @@ def receipts_export(settings: Settings, since: str, until: str, out: Path) -> No
 
 
 @main.group()
+def feedback() -> None:
+    """Client feedback and what is at stake with it."""
+
+
+@feedback.command("top")
+@click.argument("words", nargs=-1)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option(
+    "--out",
+    "out",
+    default="-",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file to write ('-' for standard output).",
+)
+@click.pass_obj
+def feedback_top(settings: Settings, words: tuple[str, ...], limit: int, out: Path) -> None:
+    """Open feedback ranked by revenue at stake as CSV, with each item's clients and CRM
+    link: WORDS as after `/feedback top` (product, region, period)."""
+    from bot.demand import DemandError
+    from bot.reports import PeriodError
+
+    async def run() -> str:
+        services = build_services(settings)
+        assert services.bot.demand is not None
+        try:
+            return (await services.bot.demand.top(" ".join(words), limit=limit)).csv()
+        finally:
+            await services.engine.dispose()
+
+    try:
+        text = asyncio.run(run())
+    except (DemandError, PeriodError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if str(out) == "-":
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}.")
+
+
+@main.group()
 def manifest() -> None:
     """App packages for the platforms."""
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.demand import RatesError, parse_rates
 from store.db import DEFAULT_URL, normalize_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     # the key that signs those links; without both, Teams cards carry no chart.
     public_url: str | None = None
     link_secret: SecretStr | None = None
+    # What one unit of each currency is worth in USD, "EUR=1.08,GBP=1.27": the ranked list
+    # of feedback orders by revenue at stake converted with these (bot.demand).
+    fx_rates: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
 
     @property
     def teams_mode(self) -> str | None:
@@ -103,6 +107,16 @@ class Settings(BaseSettings):
         if isinstance(v, str):
             pairs = (item.partition("=") for item in v.split(",") if item.strip())
             return {k.strip().upper(): c.strip() for k, _, c in pairs if k.strip() and c.strip()}
+        return v
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _rates(cls, v: object) -> object:
+        if isinstance(v, str):
+            try:
+                return dict(parse_rates(v).rates)
+            except RatesError as exc:
+                raise ValueError(str(exc)) from None
         return v
 
     @field_validator("product_managers", "managers", mode="before")

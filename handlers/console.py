@@ -18,6 +18,7 @@ from typing import TextIO
 from bot import payloads
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply
+from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormField, Values, is_number
 from bot.ids import Button
@@ -34,7 +35,8 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
-from bot.items import STATUS_LABEL
+from bot.items import STATUS_LABEL, Item
+from bot.links import link_of
 from bot.notices import notice_lines, notice_title
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.outbox import Outcome as Delivery
@@ -104,6 +106,8 @@ def render_text(reply: AnyReply | TriageView) -> str:
         return "\n".join([*lines, *_triage_lines(reply)])
     if isinstance(reply, HomeView):
         return "\n".join([*lines, *_home_lines(reply)])
+    if isinstance(reply, DemandReport):
+        return "\n".join(_demand_lines(reply))
     if isinstance(reply, ProductAnswer):
         p = reply.product
         if reply.differences:  # the console has room: always the full list
@@ -155,14 +159,16 @@ def _when(at: dt.datetime | None) -> str:
 
 def _triage_lines(card: TriageView) -> list[str]:
     item = card.item
-    clients = ", ".join([item.client, *(s.client for s in item.supporters)])
     lines = [
-        f"  Product: {item.product_name or '—'}   Client: {clients}   "
-        f"Region: {card.region_name or '—'}"
+        f"  Product: {item.product_name or '—'}   Region: {card.region_name or '—'}"
         + (f"   Customer segment: {card.segment_name}" if card.segment_name else ""),
+        f"  Clients: {clients_text(item)}",
+        f"  Revenue at stake: {at_stake_text(item)}",
         f"  From {item.submitter.id} on {_when(item.created_at)}",
         *(f"  > {line}" for line in item.details.splitlines()),
     ]
+    if (crm := link_of(item.link)) is not None:
+        lines.append(f"  {crm.label}: {crm.url}")
     if card.reminder:
         lines.insert(0, f"  Waiting for a decision since {_when(item.created_at)}")
     if card.similar:
@@ -182,10 +188,33 @@ def _triage_lines(card: TriageView) -> list[str]:
     return lines
 
 
+def _stake_line(item: Item) -> str:
+    return f"{clients_text(item)} · {at_stake_text(item)}"
+
+
+def _demand_lines(reply: DemandReport) -> list[str]:
+    lines = [reply.title]
+    for row in reply.rows:
+        lines += [f"  {row.head}", f"      {row.facts}", f"      {row.clients_line}"]
+        if row.link is not None:
+            lines.append(f"      {row.link.label}: {row.link.url}")
+    if not reply.rows:
+        lines.append("  No open items.")
+    if reply.shown:
+        lines.append(f"  ({reply.shown})")
+    if reply.products:
+        lines.append("  By product:")
+        lines += [f"    - {p.text}" for p in reply.products]
+    lines += [f"  {n}" for n in reply.notes]
+    return lines
+
+
 def _home_lines(view: HomeView) -> list[str]:
     lines = ["  My feedback:"]
     lines += [
-        f"    #{i.id} {i.title}: {STATUS_LABEL[i.status]}" + (f" — {i.note}" if i.note else "")
+        f"    #{i.id} {i.title}: {STATUS_LABEL[i.status]}"
+        + (f" — {i.note}" if i.note else "")
+        + f"\n      {_stake_line(i)}"
         for i in view.mine
     ] or ["    nothing yet"]
     if view.mine_shown:
@@ -193,7 +222,10 @@ def _home_lines(view: HomeView) -> list[str]:
     if view.queue is not None:
         total = sum(view.counts.values())
         lines.append(f"  Open queue: {total}, {view.waiting} waiting for a decision")
-        lines += [f"    #{i.id} {i.title} (since {_when(i.created_at)})" for i in view.queue]
+        lines += [
+            f"    #{i.id} {i.title} (since {_when(i.created_at)})\n      {_stake_line(i)}"
+            for i in view.queue
+        ]
         if view.queue_shown:
             lines.append(f"    ({view.queue_shown})")
     return lines

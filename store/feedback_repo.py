@@ -26,6 +26,7 @@ from bot.items import (
     Transition,
     Urgency,
     Waiting,
+    client_key,
 )
 from bot.matching import similarity_tokens
 from bot.outbox import Hold, Kept, OutboxMessage
@@ -186,6 +187,49 @@ async def _by_words(
     return list(await conn.scalars(query.limit(BY_WORDS)))
 
 
+async def _merge_clients(conn: AsyncConnection, item_id: int, into: int, at: dt.datetime) -> None:
+    """A merge brings the merged item's clients (its submitter's and every one added to it,
+    with their deals) to the item it was merged into, in two INSERT ... SELECTs; a person's
+    client the target already has stays as it is there."""
+    key = ["item_id", "user_platform", "user_id", "client"]
+    own = sa.select(
+        sa.literal(into),
+        _item_t.c.submitter_platform,
+        _item_t.c.submitter_id,
+        _item_t.c.client,
+        _item_t.c.client_key,
+        _item_t.c.deal_value,
+        _item_t.c.deal_currency,
+        sa.literal(item_id),
+        sa.literal(at, sa.DateTime(timezone=True)),  # the columns are timestamptz
+    ).where(_item_t.c.id == item_id)
+    theirs = sa.select(
+        sa.literal(into),
+        _sup_t.c.user_platform,
+        _sup_t.c.user_id,
+        _sup_t.c.client,
+        _sup_t.c.client_key,
+        _sup_t.c.deal_value,
+        _sup_t.c.deal_currency,
+        sa.func.coalesce(_sup_t.c.via_item_id, item_id),
+        _sup_t.c.created_at,
+    ).where(_sup_t.c.item_id == item_id)
+    columns = [
+        *key,
+        "client_key",
+        "deal_value",
+        "deal_currency",
+        "via_item_id",
+        "created_at",
+    ]
+    for query in (own, theirs.order_by(_sup_t.c.id)):
+        await conn.execute(
+            dialect_insert(conn, _sup_t)
+            .from_select(columns, query)
+            .on_conflict_do_nothing(index_elements=key)
+        )
+
+
 class SqlFeedbackRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -217,7 +261,14 @@ class SqlFeedbackRepository:
             sa.select(_sup_t).where(_sup_t.c.item_id.in_(ids)).order_by(_sup_t.c.id)
         ):
             supporters[s.item_id].append(
-                Supporter(UserRef(s.user_platform, s.user_id), s.client, s.created_at)
+                Supporter(
+                    UserRef(s.user_platform, s.user_id),
+                    s.client,
+                    s.created_at,
+                    s.deal_value,
+                    s.deal_currency if s.deal_value else None,
+                    s.via_item_id,
+                )
             )
         # The people of the items merged into these, in two queries however many there are.
         merged_rows = list(
@@ -428,6 +479,7 @@ class SqlFeedbackRepository:
                     product_name=draft.product_name,
                     kind=draft.kind.value,
                     client=draft.client,
+                    client_key=client_key(draft.client),
                     region_code=draft.region_code,
                     segment_code=draft.segment_code,
                     deal_value=draft.deal_value,
@@ -471,6 +523,8 @@ class SqlFeedbackRepository:
         client: str,
         at: dt.datetime,
         notifications: Sequence[Notification],
+        deal_value: int | None = None,
+        deal_currency: str | None = None,
     ) -> Item:
         async with self.engine.begin() as conn:
             # One supporter per item, person and client, however many presses arrive at
@@ -482,6 +536,9 @@ class SqlFeedbackRepository:
                     user_platform=user.platform,
                     user_id=user.id,
                     client=client,
+                    client_key=client_key(client),
+                    deal_value=deal_value,
+                    deal_currency=deal_currency if deal_value else None,
                     created_at=at,
                 )
                 .on_conflict_do_nothing(
@@ -521,6 +578,8 @@ class SqlFeedbackRepository:
                 return None
             if t.to_status not in OPEN:  # closed: no longer a duplicate or merge target
                 await conn.execute(sa.delete(_token_t).where(_token_t.c.item_id == t.item_id))
+            if t.merged_into is not None:
+                await _merge_clients(conn, t.item_id, t.merged_into, t.at)
             await conn.execute(
                 sa.insert(_event_t).values(
                     item_id=t.item_id,

@@ -124,6 +124,19 @@ class FeedbackItemRow(SQLModel, table=True):
         # Migration 0018: covers everything the coverage report reads of an item in its
         # period, so SQLite answers from the index without fetching the rows.
         sa.Index("ix_feedback_item_coverage", "created_at", "region_code", "decided_at", "status"),
+        # Migration 0019: what the ranked list and the roll-up read, from the index alone.
+        sa.Index(
+            "ix_feedback_item_demand",
+            "status",
+            "product_sku",
+            "created_at",
+            "region_code",
+            "id",
+            "client_key",
+            "deal_currency",
+            "deal_value",
+            "kind",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
@@ -131,6 +144,8 @@ class FeedbackItemRow(SQLModel, table=True):
     product_name: str | None = Field(default=None, max_length=200)
     kind: str = Field(max_length=32)
     client: str = Field(max_length=200)
+    # bot.items.client_key(client): how the client is counted (migration 0019).
+    client_key: str | None = Field(default=None, max_length=200)
     region_code: str | None = Field(default=None, max_length=32)
     segment_code: str | None = Field(default=None, max_length=32)  # a catalog segment's code
     deal_value: int | None = Field(default=None, sa_type=sa.BigInteger)
@@ -165,12 +180,20 @@ class FeedbackSupporterRow(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("item_id", "user_platform", "user_id", "client"),
         sa.Index("ix_feedback_supporter_user", "user_id", "user_platform"),  # migration 0015
+        sa.Index(  # migration 0019: an item's stakes, from the index alone
+            "ix_feedback_supporter_demand", "item_id", "client_key", "deal_currency", "deal_value"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="feedback_item.id", index=True)
     user_platform: str = Field(max_length=16)
     user_id: str = Field(max_length=64)
     client: str = Field(max_length=200)
+    client_key: str | None = Field(default=None, max_length=200)  # bot.items.client_key
+    deal_value: int | None = Field(default=None, sa_type=sa.BigInteger)
+    deal_currency: str | None = Field(default=None, max_length=3)
+    # The merged item that brought this client here (a merge copies its clients over).
+    via_item_id: int | None = None
     note: str | None = Field(default=None, sa_type=sa.Text)
     created_at: dt.datetime
 

@@ -123,3 +123,44 @@ def test_every_form_renders_on_slack_teams_and_the_console() -> None:
         assert form.id in _walk(cards.form(form), "verb")
     # The console asks any form field by field (tests/handlers/test_console_loop.py fills
     # the feedback and briefing forms, which between them hold every kind of field).
+
+
+def test_the_ranked_list_and_an_items_clients_read_the_same_everywhere() -> None:
+    from bot.demand import DemandReport, DemandRow, ProductDemand, ProductLine
+    from bot.feedback import decision_text
+    from bot.items import Supporter
+    from bot.payloads import Decision
+    from handlers.console import render_text
+
+    deal = "https://acme.my.salesforce.com/0065g00000AbCdE"
+    globex = Supporter(UserRef("teams", "a1"), "Globex", NOW, 90_000, "EUR")
+    item = dataclasses.replace(
+        _item(Status.NEW), deal_value=250_000, deal_currency="USD", link=deal, supporters=(globex,)
+    )
+    demand = ProductDemand("WDG-PRO", 1, 2, item.revenue, {"competitive": 1})
+    report = DemandReport(
+        "every product",
+        (DemandRow(1, item, 2, 3, 349_000),),
+        4,
+        (ProductLine("Widget Pro", demand),),
+        2,
+        ("JPY",),
+    )
+    row = report.rows[0]
+    said = (row.head, row.facts, row.clients_line, report.products[0].text, *report.notes)
+    assert "Acme ($250,000), Globex (€90,000)" in said
+    assert "$250,000 + €90,000 at stake from 2 clients (≈ $349,000)" in row.facts
+    for shown in (str(blocks.render(report)), str(cards.render(report)), render_text(report)):
+        for text in (*said, report.shown, "Opportunity in Salesforce", deal):
+            assert text in shown, (text, shown)
+    triage = TriageView(item)
+    for shown in (str(blocks.triage_card(triage)), str(cards.triage(triage)), render_text(triage)):
+        for text in (row.clients_line, "$250,000 + €90,000 at stake from 2 clients"):
+            assert text in shown, (text, shown)
+    home = HomeView((item,), (item,), 1, {Status.NEW: 1})
+    for shown in (str(blocks.home(home)), str(cards.home(home)), render_text(home)):
+        assert shown.count(row.clients_line) == 2, shown  # mine and the queue
+    dm = Decision(1, item.title, "now", None, "U0PM1", "slack", None, row.clients_line, "x")
+    text = f"Clients: {row.clients_line}; x."  # the console prints decision_text itself
+    assert text in decision_text(dm)
+    assert text in str(blocks.decision_dm(dm)) and text in str(cards.decision(dm))

@@ -11,11 +11,13 @@ from typing import Any
 
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply
+from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
 from bot.forms import FormField
 from bot.ids import ActionId, Button
 from bot.interactions import briefing_buttons, buttons_for, card_inputs
-from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Item
+from bot.links import link_of
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
@@ -37,7 +39,6 @@ from bot.replies import (
     SegmentList,
     UnknownMarket,
     band_text,
-    format_money,
     more_text,
 )
 from bot.reports import Report
@@ -315,6 +316,8 @@ def render(reply: AnyReply, *, share: bool = True) -> Message:
         return coverage(reply)
     if isinstance(reply, BriefingList):
         return briefing_list(reply)
+    if isinstance(reply, DemandReport):
+        return demand(reply)
     if isinstance(reply, ProductAnswer):
         return _product_answer_cached(reply, share)
     if isinstance(reply, Ambiguous):
@@ -395,10 +398,6 @@ def _when(at: Any) -> str:
     return at.strftime("%d %b %Y %H:%M UTC") if at else ""
 
 
-def _money(value: int | None, currency: str | None) -> str:
-    return format_money(value, currency or "USD") if value else "—"
-
-
 def mention(user: UserRef, names: Mapping[UserRef, str] | None = None) -> str:
     """A person in Slack text: a mention for a Slack user; anyone else by their display
     name (escaped), since their id means nothing here."""
@@ -419,7 +418,6 @@ def triage_card(card: TriageView) -> Message:
     a note to the submitter that travels with any of them."""
     item = card.item
     product = esc(item.product_name) if item.product_name else NO_PRODUCT_LABEL
-    clients = [item.client, *(s.client for s in item.supporters)]
     head = f"*#{item.id} · {esc(item.title)}*"
     if card.reminder:
         head = f":hourglass: Waiting for a decision since {_when(item.created_at)}\n" + head
@@ -430,25 +428,22 @@ def triage_card(card: TriageView) -> Message:
             "fields": [
                 {"type": "mrkdwn", "text": f"*Product*\n{product}"},
                 {"type": "mrkdwn", "text": f"*Kind*\n{KIND_LABEL[item.kind]}"},
-                {"type": "mrkdwn", "text": "*Client*\n" + clip(esc(", ".join(clients)), 1900)},
+                {"type": "mrkdwn", "text": "*Clients*\n" + clip(esc(clients_text(item)), 1900)},
                 {"type": "mrkdwn", "text": f"*Region*\n{esc(card.region_name or '—')}"},
                 *(
                     [{"type": "mrkdwn", "text": f"*Customer segment*\n{esc(card.segment_name)}"}]
                     if card.segment_name
                     else []
                 ),
-                {
-                    "type": "mrkdwn",
-                    "text": f"*Deal value*\n{_money(item.deal_value, item.deal_currency)}",
-                },
+                {"type": "mrkdwn", "text": f"*Revenue at stake*\n{esc(at_stake_text(item))}"},
                 {"type": "mrkdwn", "text": f"*Urgency*\n{URGENCY_LABEL[item.urgency]}"},
             ],
         },
         _section(">" + esc(item.details).replace("\n", "\n>")),
     ]
     links = [f"{mention(item.submitter, card.names)} on {_when(item.created_at)}"]
-    if item.link:
-        links.append(link(item.link, "link"))
+    if (crm := link_of(item.link)) is not None:
+        links.append(link(crm.url, crm.label))
     if item.permalink:
         links.append(link(item.permalink, "original message"))
     blocks.append(_context("From " + " · ".join(links)))
@@ -501,6 +496,11 @@ def decision_dm(decision: Decision) -> Message:
     return {"text": esc(text), "blocks": [_section(esc(text))]}
 
 
+def _stake_line(item: Item) -> str:
+    """An item's clients with their deals, and its total."""
+    return f"{clip(esc(clients_text(item)), 1500)} · {esc(at_stake_text(item))}"
+
+
 def home(view: HomeView) -> dict[str, Any]:
     """App Home: my feedback with statuses and notes; for PMs, the open queue."""
     blocks: list[dict[str, Any]] = [
@@ -516,7 +516,7 @@ def home(view: HomeView) -> dict[str, Any]:
             line += f" into #{item.merged_into}"
         if item.note:
             line += f" — _{esc(item.note)}_"
-        blocks.append(_section(line))
+        blocks.append(_section(clip(line + "\n" + _stake_line(item), 2900)))
     if view.mine_shown:
         blocks.append(_context(view.mine_shown))
     if view.queue is not None:
@@ -524,9 +524,15 @@ def home(view: HomeView) -> dict[str, Any]:
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Open queue"}})
         counts = " · ".join(f"{STATUS_LABEL[s]}: *{n}*" for s, n in view.counts.items())
         blocks.append(_section(counts))
-        for item in view.queue:  # the longest-waiting, at most QUEUE_PAGE
+        for item in view.queue:  # most at stake first, at most QUEUE_PAGE
             blocks.append(
-                _section(f"*#{item.id}* {esc(item.title)}\nwaiting since {_when(item.created_at)}")
+                _section(
+                    clip(
+                        f"*#{item.id}* {esc(item.title)}\nwaiting since "
+                        f"{_when(item.created_at)}\n{_stake_line(item)}",
+                        2900,
+                    )
+                )
             )
         if view.queue_shown:
             blocks.append(_context(f"Waiting for a decision: {view.queue_shown}"))
@@ -601,6 +607,26 @@ def coverage(report: Report) -> Message:
         )
     blocks.append(_context("Chart and CSV follow in this conversation."))
     return {"text": clip(esc(report.fallback)), "blocks": blocks[:50]}
+
+
+def demand(reply: DemandReport) -> Message:
+    """`/feedback top`: the ranked items (each with its clients and CRM link), then the
+    roll-up by product. At most TOP items and PRODUCTS_SHOWN products: under 50 blocks."""
+    blocks: list[dict[str, Any]] = [_section(f"*{esc(reply.title)}*")]
+    for row in reply.rows:
+        text = f"*{esc(row.head)}*\n{esc(row.facts)}\n{esc(row.clients_line)}"
+        if row.link is not None:
+            text += " · " + link(row.link.url, row.link.label)
+        blocks.append(_section(clip(text, 2900)))
+    if not reply.rows:
+        blocks.append(_section("No open items."))
+    if reply.shown:
+        blocks.append(_context(esc(reply.shown)))
+    if reply.products:
+        lines = "\n".join(f"• {esc(p.text)}" for p in reply.products)
+        blocks.append(_section(clip("*By product*\n" + lines, 2900)))
+    blocks += [_context(esc(n)) for n in reply.notes]
+    return {"text": clip(esc(reply.fallback)), "blocks": blocks[:50]}
 
 
 def briefing_list(reply: BriefingList) -> Message:

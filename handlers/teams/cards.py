@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply, help_reply
+from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormSpec
 from bot.ids import Button, Dataset
@@ -24,7 +25,8 @@ from bot.interactions import (
     buttons_for,
     card_inputs,
 )
-from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL
+from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Item
+from bot.links import Link, link_of
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ChangeNotice, Decision
 from bot.replies import (
@@ -45,7 +47,6 @@ from bot.replies import (
     SegmentList,
     UnknownMarket,
     band_text,
-    format_money,
     more_text,
 )
 from bot.reports import CHART_ALT, Report, unlisted_regions
@@ -168,6 +169,8 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         return coverage(reply)
     if isinstance(reply, HomeView):
         return home(reply)
+    if isinstance(reply, DemandReport):
+        return demand(reply)
     if isinstance(reply, BriefingList):
         body = [text(plain(reply.fallback), weight="Bolder")]
         for b in reply.items:
@@ -400,8 +403,6 @@ def form(
 
 def triage(view: TriageView) -> Card:
     item = view.item
-    clients = ", ".join([item.client, *(s.client for s in item.supporters)])
-    deal = format_money(item.deal_value, item.deal_currency or "USD") if item.deal_value else "—"
     body: list[dict[str, Any]] = []
     if view.reminder:
         body.append(
@@ -413,10 +414,10 @@ def triage(view: TriageView) -> Card:
             [
                 ("Product", plain(item.product_name or NO_PRODUCT_LABEL)),
                 ("Kind", KIND_LABEL[item.kind]),
-                ("Client", plain(clients)),
+                ("Clients", plain(clients_text(item))),
                 ("Region", plain(view.region_name or "—")),
                 *([("Customer segment", plain(view.segment_name))] if view.segment_name else []),
-                ("Deal value", deal),
+                ("Revenue at stake", plain(at_stake_text(item))),
                 ("Urgency", URGENCY_LABEL[item.urgency]),
             ]
         ),
@@ -426,6 +427,8 @@ def triage(view: TriageView) -> Card:
             isSubtle=True,
         ),
     ]
+    if (crm := link_of(item.link)) is not None:
+        body.append(open_url(crm))
     if item.merged:
         body.append(text("Merged in: " + ", ".join(f"#{i}" for i in item.merged), isSubtle=True))
     if view.similar:
@@ -461,6 +464,38 @@ def triage(view: TriageView) -> Card:
     return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
 
 
+def open_url(link: Link) -> dict[str, Any]:
+    """A link as a button: its label is ours (a CRM record, or "link"), never markdown."""
+    return {
+        "type": "ActionSet",
+        "actions": [{"type": "Action.OpenUrl", "title": link.label, "url": link.url}],
+    }
+
+
+def _stake_line(item: Item) -> str:
+    return f"{plain(clients_text(item))} · {plain(at_stake_text(item))}"
+
+
+def demand(reply: DemandReport) -> Card:
+    """`/feedback top`: the ranked items with their clients (and CRM link), then by product."""
+    body: list[dict[str, Any]] = [text(plain(reply.title), weight="Bolder")]
+    for row in reply.rows:
+        body.append(
+            text(f"**{plain(row.head)}**\n\n{plain(row.facts)}\n\n{plain(row.clients_line)}")
+        )
+        if row.link is not None:
+            body.append(open_url(row.link))
+    if not reply.rows:
+        body.append(text("No open items."))
+    if reply.shown:
+        body.append(text(plain(reply.shown), isSubtle=True))
+    if reply.products:
+        body.append(text("By product", weight="Bolder"))
+        body.append(text("\n".join(f"- {plain(p.text)}" for p in reply.products)))
+    body += [text(plain(n), isSubtle=True) for n in reply.notes]
+    return card(body, reply.fallback)
+
+
 def home(view: HomeView) -> Card:
     """My feedback with statuses and notes; for PMs, the open queue (Slack's App Home)."""
     body: list[dict[str, Any]] = [text("My feedback", weight="Bolder", size="Medium")]
@@ -471,7 +506,7 @@ def home(view: HomeView) -> Card:
             line += f" into #{item.merged_into}"
         if item.note:
             line += f" — {plain(item.note)}"
-        lines.append(line)
+        lines.append(f"{line}\n  {_stake_line(item)}")
     body.append(text("\n".join(lines) or NOTHING_YET))
     if view.mine_shown:
         body.append(text(view.mine_shown, isSubtle=True))
@@ -481,7 +516,8 @@ def home(view: HomeView) -> Card:
         body.append(
             text(
                 "\n".join(
-                    f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}"
+                    f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}\n"
+                    f"  {_stake_line(i)}"
                     for i in view.queue
                 )
                 or "Nothing is waiting for a decision."

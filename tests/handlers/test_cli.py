@@ -105,3 +105,36 @@ def test_worker_delivers_and_stops_on_sigterm(run, tmp_path: Path) -> None:  # t
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
+
+
+def test_feedback_top_writes_the_ranked_list_with_crm_links_as_csv(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    import asyncio
+    import csv
+    import io
+
+    import sqlalchemy as sa
+
+    from bench.history_data import seed_history
+    from store.db import make_engine
+
+    run("db", "upgrade")
+    run("catalog", "import", str(DEMO_CATALOG))
+    deal = "https://app.hubspot.com/contacts/4411223/deal/9876543210"
+
+    async def seed() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        await seed_history(engine, items=60, briefings=0)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE feedback_item SET link = :l"), {"l": deal})
+        await engine.dispose()
+
+    asyncio.run(seed())
+    result = run("feedback", "top", "--limit", "5")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert {(r["crm"], r["link"]) for r in rows} == {("hubspot", deal)}
+    assert all(r["status"] in ("new", "now", "later") for r in rows)
+    bad = CliRunner().invoke(main, ["feedback", "top", "widget", "pro", "next", "quarter"])
+    assert bad.exit_code == 2 and "Say “this quarter”" in bad.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from bot.outbox import Worker
 from handlers.app import build_services
@@ -13,8 +14,16 @@ from tests.conftest import demo_text
 PM = "U0PM1"
 
 
-async def converse(db_url: str, script: str, catalog: str | None = None) -> list[str]:
-    settings = Settings(_env_file=None, database_url=db_url, product_managers=frozenset({PM}))  # type: ignore[call-arg]
+async def converse(
+    db_url: str, script: str, catalog: str | None = None, **overrides: Any
+) -> list[str]:
+    """The script typed into the console of a server built from Settings (and `overrides`)."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=db_url,
+        product_managers=frozenset({PM}),
+        **overrides,
+    )
     services = build_services(settings)
     await services.catalog.import_catalog(catalog or demo_text())
     inboxes = Inboxes()

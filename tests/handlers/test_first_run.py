@@ -53,8 +53,17 @@ def _salesbridge(tmp_path: Path, *args: str, **env: str) -> subprocess.Completed
         (("serve",), {"PORT": "http"}, ("PORT='http'", "integer")),
         (("db", "upgrade"), {"REPORT_TIMEZONE": "Mars/Base"}, ("REPORT_TIMEZONE", "IANA")),
         (("serve",), {"MICROSOFT_APP_TYPE": "Tenant"}, ("MICROSOFT_APP_TYPE", "MultiTenant")),
+        (("db", "upgrade"), {"FX_RATES": "EUR:1.08"}, ("FX_RATES", "EUR=1.08")),
     ],
-    ids=["no-bot-token", "worker-no-bot-token", "socket-no-secret", "port", "zone", "app-type"],
+    ids=[
+        "no-bot-token",
+        "worker-no-bot-token",
+        "socket-no-secret",
+        "port",
+        "zone",
+        "app-type",
+        "fx-rates",
+    ],
 )
 def test_a_setting_that_cannot_work_is_one_line_naming_it(
     tmp_path: Path, command: tuple[str, ...], env: dict[str, str], names: tuple[str, ...]
