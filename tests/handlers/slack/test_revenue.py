@@ -54,6 +54,7 @@ async def test_plus_one_keeps_the_deal_merge_brings_clients_and_top_ranks(s: Sla
         )
     )
     assert first.json["response_action"] == "update"
+    await drain(s)  # the card is posted: a refresh updates it in place
     form = await form_for(s, "U0SALES2", SAML + " too")
     asked = await s.interaction(
         submission(
