@@ -102,7 +102,7 @@ async def test_ranked_by_revenue_then_clients_then_age_with_its_filters(
 ) -> None:
     clock = svc._clock
     assert isinstance(clock, Clock)
-    words = ("exports", "latency", "billing", "sensors", "tariffs", "audits")
+    words = ("exports", "latency", "billing", "sensors", "tariffs", "audits", "pricing")
     texts = iter(f"Request number {n} about {w} for the renewal" for n, w in enumerate(words))
 
     async def at(day: int, **over: str | None) -> int:
@@ -135,11 +135,12 @@ async def test_ranked_by_revenue_then_clients_then_age_with_its_filters(
     await svc.decide(user=PM, item_id=two, action=Action.LATER)
     await svc.decide(user=PM, item_id=small, action=Action.NOW)
     assert await order(statuses=(Status.NEW, Status.LATER)) == [two, none, euros, old]
-    # The PM queue (new items only) is in the same order.
+    # The PM queue (new items only) is in the same order: the newest first, for its deal.
+    late = await at(7, deal_value="50000")
     home = await svc.home(PM)
-    assert [i.id for i in home.queue or ()] == [none, euros, old]
+    assert [i.id for i in home.queue or ()] == [late, none, euros, old]
     [product] = [p for p in await demand.by_product(DemandQuery()) if p.product_sku == "WDG-PRO"]
-    assert product.revenue == {"USD": 200_000, "JPY": 100_000} and product.items == 5
+    assert product.revenue == {"USD": 250_000, "JPY": 100_000} and product.items == 6
 
 
 async def test_a_merge_brings_the_clients_and_their_deals_along(
@@ -193,8 +194,17 @@ async def test_the_ranked_list_reads_its_index_at_100k_items(
         assert await demand.ranked(DemandQuery(product_sku="WDG-PRO", rates=RATES), limit=10)
         assert await demand.by_product(DemandQuery(rates=RATES))
 
-    for _sql, nodes in await _plans(engine, lists):
+    plans = await _plans(engine, lists)
+    for _sql, nodes in plans:
         assert not _seq_scans(nodes), nodes
+    # The open items' stakes come from the covering index, without a fetch of each row.
+    covered = [
+        n
+        for _sql, nodes in plans
+        for n in nodes
+        if n.get("Index Name") == "ix_feedback_item_demand" and n["Node Type"] == "Index Only Scan"
+    ]
+    assert covered, plans
 
 
 async def test_the_ranked_list_reads_a_covering_index_on_sqlite(
