@@ -40,6 +40,9 @@ class OutboxMessage:
     # over neither sends nor overwrites what the new owner does.
     claim: str = ""
     lane: int = 1
+    # The workspace it was written in (bot.workspace), when it was written on a request.
+    enterprise_id: str | None = None
+    team_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ class Services:
     chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
     receipts: Receipts | None = None
     notices: Notices | None = None
+    slack_oauth: Any = None  # handlers.slack.oauth.SlackOAuth, with SLACK_CLIENT_ID/SECRET
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -237,11 +238,18 @@ def build_services(settings: Settings) -> Services:
 
     if settings.teams_mode is not None:  # a Slack-only install has no Teams surface at all
         senders["teams"] = deliver_to_teams
-    if settings.slack_bot_token:
+    tokens = None
+    if settings.slack_oauth:
+        from handlers.slack.listeners import BOT_SCOPES
+        from handlers.slack.oauth import WorkspaceTokens, slack_oauth
+
+        services.slack_oauth = slack_oauth(settings, engine, BOT_SCOPES)
+        tokens = WorkspaceTokens(services.slack_oauth)
+    if settings.slack_bot_token or tokens is not None:
         from handlers.slack.notifier import make_slack_notifier
 
         senders["slack"] = make_slack_notifier(
-            settings, feedback, services.bot.coverage, RateGate(outbox)
+            settings, feedback, services.bot.coverage, RateGate(outbox), tokens
         ).deliver
     worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
@@ -425,7 +433,17 @@ def create_app(
         from handlers.slack.render import Effects
 
         effects = Effects(_enqueuer(services), services.wake_worker, services.background)
-        slack = create_slack_app(settings, interactions=services.interactions, effects=effects)
+        slack = create_slack_app(
+            settings,
+            interactions=services.interactions,
+            effects=effects,
+            oauth=services.slack_oauth,
+        )
+        if services.slack_oauth is not None:
+            from handlers.slack.oauth import oauth_routes
+
+            for route in oauth_routes(slack):
+                app.router.add_route(*_route_args(route))
         app.router.add_route(
             *_route_args(
                 slack_route(

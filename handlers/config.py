@@ -25,13 +25,21 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_API_DEFAULT
+    # Installation through OAuth (many workspaces, Grid orgs) instead of one SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    # The redirect URL registered with the app (https://<host>/slack/oauth_redirect); needed
+    # when the app registers more than one.
+    slack_redirect_uri: str | None = None
     product_managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     triage_channel: str | None = None
     announce_channel: str | None = None
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None
-    microsoft_app_type: str = "MultiTenant"
+    # Azure creates single-tenant and managed-identity bots only (multi-tenant ones since
+    # 2025-07-31 no longer): both need MICROSOFT_APP_TENANT_ID.
+    microsoft_app_type: str = "SingleTenant"
     microsoft_app_tenant_id: str | None = None
     # No authentication on /api/messages, for a developer's own machine with the Bot
     # Framework Emulator: only when asked for (make demo), never because the app id is missing.
@@ -74,11 +82,16 @@ class Settings(BaseSettings):
         return "emulator" if self.teams_emulator else None
 
     @property
+    def slack_oauth(self) -> bool:
+        """Slack workspaces install the app through OAuth (SLACK_CLIENT_ID and
+        SLACK_CLIENT_SECRET) rather than sharing one SLACK_BOT_TOKEN."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
     def platforms(self) -> frozenset[str]:
         """The chat platforms this install talks to: only these are sent to or looked up."""
-        return frozenset(
-            [*(["slack"] if self.slack_bot_token else []), *(["teams"] if self.teams_mode else [])]
-        )
+        slack = self.slack_bot_token or self.slack_oauth
+        return frozenset([*(["slack"] if slack else []), *(["teams"] if self.teams_mode else [])])
 
     @field_validator("database_url")
     @classmethod
@@ -130,10 +143,29 @@ class Settings(BaseSettings):
         """Settings that are each valid but cannot work together, one line each naming the
         variable to set. `serve` and `worker` refuse to start while there are any."""
         out: list[str] = []
-        if self.slack_signing_secret and not self.slack_bot_token:
+        if bool(self.slack_client_id) != bool(self.slack_client_secret):
+            missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
+            out.append(
+                f"{missing} is not set: OAuth installation needs both SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (the app's Basic Information page); set it, or unset the "
+                "other to serve one workspace with SLACK_BOT_TOKEN."
+            )
+        if self.slack_oauth and self.slack_bot_token:
+            out.append(
+                "SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: each "
+                "workspace's token comes from its installation; unset SLACK_BOT_TOKEN, or "
+                "unset both client settings to serve one workspace with it."
+            )
+        if self.slack_oauth and not self.slack_signing_secret:
+            out.append(
+                "SLACK_SIGNING_SECRET is not set: Slack installation through OAuth needs it "
+                "(the app's Basic Information page)."
+            )
+        if self.slack_signing_secret and not self.slack_bot_token and not self.slack_oauth:
             out.append(
                 "SLACK_BOT_TOKEN is not set: Slack needs the bot token (xoxb-…, from the app's "
-                "OAuth & Permissions page) with SLACK_SIGNING_SECRET; set it, or unset "
+                "OAuth & Permissions page) with SLACK_SIGNING_SECRET, or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET to install through OAuth; set them, or unset "
                 "SLACK_SIGNING_SECRET to run without Slack."
             )
         if self.slack_app_token and not self.slack_signing_secret:
@@ -148,10 +180,14 @@ class Settings(BaseSettings):
                 + ", ".join(TEAMS_APP_TYPES[:-1])
                 + f" or {TEAMS_APP_TYPES[-1]}."
             )
-        if self.microsoft_app_id and kind == "singletenant" and not self.microsoft_app_tenant_id:
+        tenant_bound = kind in ("singletenant", "userassignedmsi")
+        if self.microsoft_app_id and tenant_bound and not self.microsoft_app_tenant_id:
             out.append(
-                "MICROSOFT_APP_TENANT_ID is not set: a SingleTenant bot needs its Azure tenant "
-                "id; set it, or set MICROSOFT_APP_TYPE=MultiTenant."
+                f"MICROSOFT_APP_TENANT_ID is not set: a {self.microsoft_app_type} bot (the "
+                "default; Azure creates no new MultiTenant ones) needs the Directory (tenant) "
+                "id of its Azure app registration or managed identity; set it, or set "
+                "MICROSOFT_APP_TYPE=MultiTenant for a bot created as multi-tenant before "
+                "August 2025."
             )
         return out
 

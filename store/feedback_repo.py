@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import workspace
 from bot.items import (
     OPEN,
     Candidate,
@@ -82,8 +83,10 @@ async def insert_notifications(
     """Outbox rows; a dedupe key seen before is skipped, so re-writing is harmless (also
     when two transactions write the same key at once: ON CONFLICT DO NOTHING)."""
     rows: dict[str, dict[str, Any]] = {}
+    here = workspace.current()  # the request's workspace: its messages are sent with its token
     for n in notifications:
         key = n.dedupe_key[:255]
+        ws = here if here is not None and here.platform == n.platform else None
         rows.setdefault(
             key,
             {
@@ -98,6 +101,8 @@ async def insert_notifications(
                 "created_at": at,
                 "result": {},
                 "lane": int(n.lane),
+                "enterprise_id": None if ws is None else ws.enterprise_id,
+                "team_id": None if ws is None else ws.team_id or None,
             },
         )
     if rows:
@@ -719,6 +724,8 @@ class SqlOutbox:
                     created_at=_aware(r.created_at),
                     claim=token,
                     lane=int(r.lane),
+                    enterprise_id=r.enterprise_id,
+                    team_id=r.team_id,
                 )
                 for r in rows
             ),

@@ -268,6 +268,10 @@ class OutboxRow(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: dt.datetime
     sent_at: dt.datetime | None = None
+    # The workspace it belongs to (bot.workspace.current() when it was written): the worker
+    # sends it with that workspace's installation. None: written outside any request.
+    enterprise_id: str | None = Field(default=None, max_length=32)
+    team_id: str | None = Field(default=None, max_length=64)
 
 
 class OutboxPauseRow(SQLModel, table=True):

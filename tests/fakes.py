@@ -5,6 +5,7 @@ them goes through tests/validators.py."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -99,6 +100,15 @@ class FakeSlack:
     # A slow Slack: while set, every Web API call (but auth.test) and response_url post is
     # answered only once the event is set.
     held: asyncio.Event | None = None
+    # OAuth: the app's credentials, what oauth.v2.access answers for each code (Slack's
+    # installation response; a code works once), and auth.test's answer for each token it
+    # issued. A token not issued here gets the single workspace's answer (SLACK_BOT_TOKEN);
+    # a revoked one is refused like Slack refuses it.
+    client: tuple[str, str] = ("C0CLIENT", "client-secret-0123")
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issued: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> its access token
+    revoked: set[str] = field(default_factory=set)
 
     async def start(self) -> None:
         app = web.Application()
@@ -166,7 +176,14 @@ class FakeSlack:
             assert self.server is not None
             url = str(self.server.make_url("/link")).replace("http://", "ws://")
             return web.json_response({"ok": True, "url": url})
+        if method == "oauth.v2.access":
+            call.answer = self._oauth(call.body, request.headers.get("Authorization", ""))
+            return web.json_response(call.answer)
         if method == "auth.test":
+            if token in self.revoked:
+                return web.json_response({"ok": False, "error": "token_revoked"})
+            if token in self.issued:
+                return web.json_response({"ok": True, **self.issued[token]})
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
             )
@@ -202,6 +219,79 @@ class FakeSlack:
         if self.after_call is not None:
             await self.after_call(call)
         return web.json_response(call.answer)
+
+    def install(
+        self,
+        code: str,
+        *,
+        team: str | None,
+        enterprise: str | None = None,
+        org_wide: bool = False,
+        expires_in: int | None = None,
+    ) -> str:
+        """Slack's side of one installation: the code it hands the installer's browser, and
+        what oauth.v2.access answers for it. Returns the bot token it will issue."""
+        token = f"xoxb-{enterprise or '-'}-{team or 'org'}-{len(self.codes) + 1}"
+        answer: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,files:write",
+            "bot_user_id": f"U0BOT{team or enterprise}",
+            "app_id": "A0APP",
+            "team": {"id": team, "name": f"Team {team}"} if team else None,
+            "enterprise": {"id": enterprise, "name": f"Org {enterprise}"} if enterprise else None,
+            "is_enterprise_install": org_wide,
+            "authed_user": {"id": "U0INSTALLER"},
+        }
+        if expires_in is not None:  # token rotation on
+            answer["refresh_token"] = f"xoxe-1-{token}"
+            answer["expires_in"] = expires_in
+        self.codes[code] = answer
+        return token
+
+    def _issue(self, answer: dict[str, Any]) -> None:
+        token = str(answer["access_token"])
+        team, org = answer.get("team") or {}, answer.get("enterprise") or {}
+        self.issued[token] = {
+            "team_id": team.get("id"),
+            "enterprise_id": org.get("id"),
+            "user_id": answer.get("bot_user_id"),
+            "bot_id": f"B{token[-6:]}",
+            "is_enterprise_install": bool(answer.get("is_enterprise_install")),
+            "url": "https://acme.enterprise.slack.com/",
+        }
+        if answer.get("refresh_token"):
+            self.refresh[str(answer["refresh_token"])] = token
+
+    def _oauth(self, body: dict[str, Any], authorization: str) -> dict[str, Any]:
+        """oauth.v2.access: a code exchanged once for an installation, or (grant_type
+        refresh_token) a refresh token for a new token, with the app's own credentials."""
+        expected = base64.b64encode(":".join(self.client).encode()).decode()
+        if authorization != f"Basic {expected}":
+            return {"ok": False, "error": "invalid_client_id"}
+        if body.get("grant_type") == "refresh_token":
+            old = self.refresh.pop(str(body.get("refresh_token")), None)
+            if old is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            fresh = f"{old.split('.r')[0]}.r{len(self.calls)}"
+            self.issued[fresh] = self.issued[old]
+            self.refresh[f"xoxe-1-{fresh}"] = fresh
+            return {
+                "ok": True,
+                "access_token": fresh,
+                "refresh_token": f"xoxe-1-{fresh}",
+                "expires_in": 43200,
+                "token_type": "bot",
+            }
+        answer = self.codes.pop(str(body.get("code")), None)
+        if answer is None:
+            return {"ok": False, "error": "invalid_code"}
+        self._issue(answer)
+        return {"ok": True, **answer}
+
+    def tokens_used(self, method: str) -> list[str]:
+        """The token each successful call of `method` came with, in order."""
+        return [c.token for c in self.delivered(method)]
 
     def _remember(self, channel: str, call: Call) -> None:
         metadata = call.body.get("metadata")

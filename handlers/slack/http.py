@@ -7,7 +7,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -19,32 +19,53 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import install, workspace
 from bot.interactions import Interactions
 from handlers.bodies import capped
 from handlers.config import Settings, SettingsError
-from handlers.slack import listeners
+from handlers.slack import inbound, listeners
 from handlers.slack.render import Effects
 
 if TYPE_CHECKING:
+    from handlers.slack.oauth import SlackOAuth
     from store.seen import SqlSeen
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # Slack payloads are small; anything larger is not from Slack
+# Sent when a workspace removes the app or its tokens: with OAuth its installation is
+# deleted; with one SLACK_BOT_TOKEN there is only the log to tell.
+UNINSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
 def create_slack_app(
-    settings: Settings, *, interactions: Interactions, effects: Effects
+    settings: Settings,
+    *,
+    interactions: Interactions,
+    effects: Effects,
+    oauth: SlackOAuth | None = None,
 ) -> AsyncApp:
+    """One workspace with SLACK_BOT_TOKEN; with `oauth` (SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET) every workspace and Grid org that installed the app, each request
+    answered with the installation of the workspace it comes from."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    if not secret or not token:  # the CLI refuses to start first; this guards other callers
+    if not secret or not (token or oauth):  # the CLI refuses to start first; this guards others
         raise SettingsError(settings.problems() or ["SLACK_SIGNING_SECRET is not set."])
+    if oauth is not None:
+        auth: dict[str, Any] = {
+            "oauth_settings": oauth.settings,
+            "authorize": oauth.authorize,
+            "user_facing_authorize_error_message": install.NOT_INSTALLED_HERE,
+        }
+    else:
+        auth = {
+            "authorize": BotAuthorize(AsyncWebClient(token=token, base_url=settings.slack_api_url))
+        }
     app = AsyncApp(
         # No token on the app's client: bolt puts the bot's on each request's own client.
         client=AsyncWebClient(base_url=settings.slack_api_url),
-        authorize=BotAuthorize(AsyncWebClient(token=token, base_url=settings.slack_api_url)),
         signing_secret=secret,
         # slack_route, the only way HTTP requests reach this app, checks each signature
         # (with this secret, on the same bytes) before anything else: 401 before the body
@@ -53,9 +74,32 @@ def create_slack_app(
         request_verification_enabled=False,
         # Listeners are fast (the answer is the ack): don't pay bolt's 10 ms ack polling.
         process_before_response=True,
+        **auth,
     )
+    app.middleware(_in_workspace)
+    if oauth is not None:
+        # app_uninstalled and tokens_revoked: what was kept for that workspace is deleted.
+        app.enable_token_revocation_listeners()
+    else:
+        for event in UNINSTALL_EVENTS:
+            app.event(event)(_token_gone)
     listeners.register(app, interactions, effects)
     return app
+
+
+async def _token_gone(event: dict[str, Any]) -> None:
+    log.warning(
+        "Slack revoked the bot token (SLACK_BOT_TOKEN no longer works): reinstall the app "
+        "and set the new token",
+        extra={"event": str(event.get("type"))[:40]},
+    )
+
+
+async def _in_workspace(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:
+    """The request's workspace is current while its listeners run (bot.workspace): what
+    they write to the outbox is sent with that workspace's installation."""
+    with workspace.using(inbound.workspace_of(body)):
+        return await next_()
 
 
 class BotAuthorize(AsyncAuthorize):

@@ -38,6 +38,9 @@ BOT_SCOPES = frozenset(
         "groups:history",  # ...and the private ones
     }
 )
+# ...and which of them an installer may withhold (the manifest's bot_optional): without
+# them a message a crash may have posted is posted again, at least once, never lost.
+OPTIONAL_SCOPES = frozenset({"im:write", "im:history", "channels:history", "groups:history"})
 SHORTCUTS = (ActionId.FROM_MESSAGE.value,)
 BOT_EVENTS = ("app_home_opened",)
 PERMALINK_WAIT = 1.0  # seconds: the form must open while its trigger is fresh (3 s)

@@ -12,8 +12,9 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -26,6 +27,9 @@ from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
 from handlers.slack import blocks
+
+if TYPE_CHECKING:
+    from handlers.slack.oauth import WorkspaceTokens
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +100,56 @@ def _retry_after(exc: SlackApiError) -> float:
         return 1.0
 
 
+class Installed:
+    """One Web API client per workspace that installed the app (OAuth), each with that
+    installation's bot token: a message is sent with the token of the workspace it was
+    written in, never with another's."""
+
+    def __init__(self, tokens: WorkspaceTokens, make: Callable[[str], GatedWebClient]) -> None:
+        self._tokens = tokens
+        self._make = make
+        self._clients: dict[tuple[str | None, str | None], GatedWebClient] = {}
+
+    async def __call__(self, message: OutboxMessage) -> AsyncWebClient | None:
+        key: tuple[str | None, str | None] | None = (message.enterprise_id, message.team_id)
+        if key == (None, None):
+            # Written outside any request (the worker's own periodic work): with one
+            # installation it is that one's; with more, no workspace can be told.
+            key = await self._tokens.sole()
+            if key is None:
+                return None
+        token = await self._tokens.bot_token(*key)
+        if token is None:
+            self._clients.pop(key, None)
+            return None
+        client = self._clients.get(key)
+        if client is None or client.token != token:  # first use, or the token was rotated
+            client = self._clients[key] = self._make(token)
+            client.workspace = key[1] or key[0]  # the rate gate's scope, without auth.test
+        return client
+
+
+ClientFor = Callable[[OutboxMessage], Awaitable[AsyncWebClient | None]]
+NOT_INSTALLED = "the app is not installed in this message's workspace"
+
+
 class SlackNotifier:
     def __init__(
         self,
         *,
-        client: AsyncWebClient,
+        client: AsyncWebClient | ClientFor,
         feedback: FeedbackService,
         coverage: CoverageService | None = None,
     ) -> None:
-        self._client = client
+        if isinstance(client, AsyncWebClient):
+            one = client
+
+            async def same(_message: OutboxMessage) -> AsyncWebClient:
+                return one  # one workspace, one token (SLACK_BOT_TOKEN)
+
+            self._client_for: ClientFor = same
+        else:
+            self._client_for = client
         self._feedback = feedback
         self._coverage = coverage
 
@@ -114,21 +159,24 @@ class SlackNotifier:
         except payloads.PayloadError as exc:
             return Failed(str(exc))
         try:
+            client = await self._client_for(message)
+            if client is None:
+                return Failed(NOT_INSTALLED)
             if isinstance(payload, payloads.Coverage):
-                return await self._coverage_files(message, payload)
+                return await self._coverage_files(client, message, payload)
             if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
                 body = blocks.digest(payload.title, payload.lines)
-                return Sent((await self._post(message, message.target, **body)).result())
+                return Sent((await self._post(client, message, message.target, **body)).result())
             if isinstance(payload, payloads.ChangeNotice):
                 body = blocks.change_notice(payload, today=dt.datetime.now(dt.UTC).date())
-                return Sent((await self._post(message, message.target, **body)).result())
+                return Sent((await self._post(client, message, message.target, **body)).result())
             if isinstance(payload, payloads.NoticeFanout):
                 return Failed("a notice fan-out is the worker's own work, not a message")
             if isinstance(payload, payloads.Decision):
                 # Posting to a user id lands in the app's DM with that user.
                 body = blocks.decision_dm(payload)
-                return Sent((await self._post(message, message.target, **body)).result())
-            return await self._triage(message, payload)
+                return Sent((await self._post(client, message, message.target, **body)).result())
+            return await self._triage(client, message, payload)
         except Paused as exc:  # nothing was sent: this costs no attempt
             return RetryLater(str(exc), retry_after=exc.seconds, attempted=False)
         except SlackApiError as exc:
@@ -155,11 +203,13 @@ class SlackNotifier:
             return RetryLater(error, maybe_sent=error != "ratelimited")
         return Failed(error)
 
-    async def _post(self, message: OutboxMessage, channel: str, **body: Any) -> Posted:
+    async def _post(
+        self, client: AsyncWebClient, message: OutboxMessage, channel: str, **body: Any
+    ) -> Posted:
         """chat.postMessage tagged with the outbox key. A message an earlier attempt may
         have delivered is looked for first, so a crash or a timeout does not post it twice."""
         if message.unsure:
-            found = await self._find(message, channel)
+            found = await self._find(client, message, channel)
             if found is not None:
                 log.info(
                     "outbox message was already delivered",
@@ -167,22 +217,24 @@ class SlackNotifier:
                 )
                 return found
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": message.dedupe_key}}
-        response = await self._client.chat_postMessage(channel=channel, metadata=metadata, **body)
+        response = await client.chat_postMessage(channel=channel, metadata=metadata, **body)
         return Posted(str(response.get("channel") or channel), str(response.get("ts")))
 
-    async def _find(self, message: OutboxMessage, channel: str) -> Posted | None:
+    async def _find(
+        self, client: AsyncWebClient, message: OutboxMessage, channel: str
+    ) -> Posted | None:
         """The earlier delivery of `message` in `channel`, if there is one. Without the
         scopes to read it (or on any error but a rate limit) the message is sent again:
         at-least-once, as before, rather than not at all."""
         try:
             conversation = channel
             if channel[:1] in ("U", "W"):  # a user: the app's DM with them
-                opened = await self._client.conversations_open(users=channel)
+                opened = await client.conversations_open(users=channel)
                 conversation = str((opened.get("channel") or {}).get("id") or channel)
             since = message.created_at or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
             cursor: str | None = None
             for _ in range(HISTORY_PAGES):
-                page = await self._client.conversations_history(
+                page = await client.conversations_history(
                     channel=conversation,
                     oldest=f"{since.timestamp() - CLOCK_SKEW:.6f}",
                     include_all_metadata=True,
@@ -209,7 +261,9 @@ class SlackNotifier:
             )
         return None
 
-    async def _coverage_files(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
+    async def _coverage_files(
+        self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Coverage
+    ) -> Outcome:
         """The chart and CSV of a coverage report (and, weekly, the report itself)."""
         if job.report is not None:
             try:
@@ -225,9 +279,9 @@ class SlackNotifier:
                 return Failed(str(exc))
         png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
         if job.digest:
-            await self._post(message, message.target, **blocks.coverage(report))
+            await self._post(client, message, message.target, **blocks.coverage(report))
         stamp = report.period.label.split(" ")[0]
-        await self._client.files_upload_v2(
+        await client.files_upload_v2(
             channel=message.target,
             initial_comment=f"Coverage {report.period.label}: chart and CSV",
             file_uploads=[
@@ -245,7 +299,9 @@ class SlackNotifier:
         )
         return Sent({"channel": message.target})
 
-    async def _triage(self, message: OutboxMessage, job: payloads.Triage) -> Outcome:
+    async def _triage(
+        self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Triage
+    ) -> Outcome:
         item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")
@@ -258,7 +314,7 @@ class SlackNotifier:
         reminder = job.reason is TriageReason.REMINDER
         card = blocks.triage_card(await self._feedback.triage_view(item, reminder=reminder))
         if item.triage_ts and job.reason is TriageReason.REFRESH:
-            await self._client.chat_update(channel=channel, ts=item.triage_ts, **card)
+            await client.chat_update(channel=channel, ts=item.triage_ts, **card)
             return Sent({"channel": channel, "ts": item.triage_ts, "updated": True})
         if not item.triage_ts and job.reason is not TriageReason.FIRST:
             # The first post has not gone out yet; an update needs its ts.
@@ -267,10 +323,10 @@ class SlackNotifier:
             # Raised again in the card's thread (and to the channel): the original card
             # stays the one that is updated, so no stale buttons are left behind.
             posted = await self._post(
-                message, channel, thread_ts=item.triage_ts, reply_broadcast=True, **card
+                client, message, channel, thread_ts=item.triage_ts, reply_broadcast=True, **card
             )
             return Sent(posted.result(reminder=True))
-        posted = await self._post(message, channel, **card)
+        posted = await self._post(client, message, channel, **card)
         # Found already posted or not, the card's ts is what later updates need.
         await self._feedback.remember_triage_message(item.id, posted.channel, posted.ts)
         return Sent(posted.result())
@@ -281,18 +337,27 @@ def make_slack_notifier(
     feedback: FeedbackService,
     coverage: CoverageService | None = None,
     gate: RateGate | None = None,
+    tokens: WorkspaceTokens | None = None,
 ) -> SlackNotifier:
-    """A Web API client of its own: no SDK retries (the outbox owns retrying)."""
+    """Web API clients of its own: no SDK retries (the outbox owns retrying). One, with
+    SLACK_BOT_TOKEN; with OAuth (`tokens`), one per installed workspace."""
+
+    def make(token: str) -> GatedWebClient:
+        client = GatedWebClient(
+            token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=[]
+        )
+        if gate is not None:
+            client.gate = gate
+        return client
+
+    if tokens is not None:
+        return SlackNotifier(client=Installed(tokens, make), feedback=feedback, coverage=coverage)
     assert settings.slack_bot_token is not None
-    client = GatedWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[],
+    return SlackNotifier(
+        client=make(settings.slack_bot_token.get_secret_value()),
+        feedback=feedback,
+        coverage=coverage,
     )
-    if gate is not None:
-        client.gate = gate
-    return SlackNotifier(client=client, feedback=feedback, coverage=coverage)
 
 
 def _chart(report: Report) -> bytes:

@@ -11,6 +11,7 @@ from microsoft_agents.activity import Activity, ActivityTypes, Attachment, Invok
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from pydantic import ValidationError
 
+from bot import workspace
 from bot.channels import CHANNEL_ONLY, KEPT_UNAUTHENTICATED, ChannelSetting, UnknownSetting
 from bot.feedback import FORM_TITLE
 from bot.ids import ActionId
@@ -93,7 +94,8 @@ class TeamsBot(ActivityHandler):
             if self._seen is not None and not await self._seen.first_time(key):
                 return
         await self._remember(turn_context)
-        await super().on_turn(turn_context)
+        with workspace.using(inbound.workspace_of(activity)):
+            await super().on_turn(turn_context)
 
     async def _remember(self, turn_context: TurnContext) -> None:
         """Keep where to reach this user (personal chat) for proactive messages later."""

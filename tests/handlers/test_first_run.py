@@ -88,6 +88,37 @@ def test_settings_that_fit_together_have_no_problems() -> None:
     ]
 
 
+def test_teams_bots_are_single_tenant_unless_told_and_then_need_their_tenant() -> None:
+    def problems(**teams: str) -> list[str]:
+        return [p.split(" ")[0] for p in Settings(_env_file=None, **teams).problems()]  # type: ignore[arg-type]
+
+    assert Settings(_env_file=None).microsoft_app_type == "SingleTenant"  # type: ignore[call-arg]
+    assert problems(microsoft_app_id="a") == ["MICROSOFT_APP_TENANT_ID"]
+    assert problems(microsoft_app_id="a", microsoft_app_type="UserAssignedMSI") == [
+        "MICROSOFT_APP_TENANT_ID"
+    ]
+    assert problems(microsoft_app_id="a", microsoft_app_tenant_id="t") == []
+    assert problems(microsoft_app_id="a", microsoft_app_type="MultiTenant") == []
+    # Without Teams (or in Emulator mode, which checks no tokens) no tenant is asked for.
+    assert problems() == []
+    assert problems(teams_emulator="1") == []
+
+
+def test_slack_oauth_settings_go_together_and_not_with_one_bot_token() -> None:
+    def problems(**slack: str) -> list[str]:
+        return [p.split(" ")[0] for p in Settings(_env_file=None, **slack).problems()]  # type: ignore[arg-type]
+
+    oauth = {"slack_client_id": "C0", "slack_client_secret": "x", "slack_signing_secret": "s"}
+    assert problems(**oauth) == []
+    assert Settings(_env_file=None, **oauth).platforms == {"slack"}  # type: ignore[arg-type]
+    assert problems(slack_client_id="C0", slack_signing_secret="s") == [
+        "SLACK_CLIENT_SECRET",
+        "SLACK_BOT_TOKEN",
+    ]
+    assert problems(**oauth, slack_bot_token="xoxb-1") == ["SLACK_BOT_TOKEN"]
+    assert problems(slack_client_id="C0", slack_client_secret="x") == ["SLACK_SIGNING_SECRET"]
+
+
 # ---------------------------------------------------------------------------- make demo
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -10,7 +11,10 @@ import yaml
 
 from bot.commands import COMMANDS
 from bot.ids import ActionId
+from handlers.config import Settings
 from handlers.slack import listeners
+from handlers.slack.http import UNINSTALL_EVENTS
+from handlers.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from tests.conftest import ROOT
 
 SCHEMA = ROOT / "tests" / "schemas" / "slack-app-manifest.schema.json"
@@ -34,10 +38,15 @@ def test_every_command_and_no_other(manifest: dict[str, Any]) -> None:
 
 
 def test_scopes_and_settings_match_the_listeners(manifest: dict[str, Any]) -> None:
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == listeners.BOT_SCOPES
+    scopes = manifest["oauth_config"]["scopes"]
+    assert set(scopes["bot"]) == listeners.BOT_SCOPES
+    # Optional scopes are listed among the bot's and again as optional (Slack's manifest
+    # fields of 2026-03): only those the code does without.
+    assert set(scopes["bot_optional"]) == listeners.OPTIONAL_SCOPES < listeners.BOT_SCOPES
+    assert "user" not in scopes  # no user tokens are asked for
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(list(ActionId))
     events = manifest["settings"]["event_subscriptions"]
-    assert tuple(events["bot_events"]) == listeners.BOT_EVENTS
+    assert tuple(events["bot_events"]) == listeners.BOT_EVENTS + UNINSTALL_EVENTS
     assert events["request_url"].endswith("/slack/events")
     assert tuple(s["callback_id"] for s in manifest["features"]["shortcuts"]) == (
         listeners.SHORTCUTS
@@ -69,12 +78,48 @@ def test_every_listener_the_app_registers_is_declared(manifest: dict[str, Any]) 
     declared = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert set(seen["command"]) == declared
     assert set(seen["shortcut"]) == {s["callback_id"] for s in manifest["features"]["shortcuts"]}
-    assert set(seen["event"]) == set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert set(seen["event"]) | set(UNINSTALL_EVENTS) == events
+
+
+def test_oauth_installs_ask_for_the_manifest_s_scopes_and_come_back_to_its_url(
+    manifest: dict[str, Any],
+) -> None:
+    """The install link asks for exactly the manifest's bot scopes (no user scopes), and
+    Slack's redirect comes back to the one URL the manifest registers, which the app
+    serves; Grid orgs can install it org-wide."""
+    from handlers.app import build_services, create_app
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="sqlite+aiosqlite:///:memory:",
+        slack_signing_secret="s",
+        slack_client_id="C0CLIENT",
+        slack_client_secret="x",
+    )
+    services = build_services(settings)
+    oauth = services.slack_oauth
+    assert oauth is not None
+    url = oauth.settings.authorize_url_generator.generate(state="s")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query, keep_blank_values=True)
+    assert set(query["scope"][0].split(",")) == set(manifest["oauth_config"]["scopes"]["bot"])
+    assert query["user_scope"] == [""]
+    (redirect,) = manifest["oauth_config"]["redirect_urls"]
+    assert urllib.parse.urlsplit(redirect).path == REDIRECT_PATH
+    served = {
+        (r.method, r.resource.canonical) for r in create_app(settings, services).router.routes()
+    }
+    assert {("GET", REDIRECT_PATH), ("GET", INSTALL_PATH)} <= served
+    assert manifest["settings"]["org_deploy_enabled"] is True
 
 
 def test_manifest_is_valid_by_the_schema(manifest: dict[str, Any]) -> None:
     from jsonschema import Draft7Validator
 
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    # The vendored schema predates optional scopes: they take the shape of the lists they
+    # are chosen from.
+    scopes = schema["properties"]["oauth_config"]["properties"]["scopes"]["properties"]
+    scopes["bot_optional"], scopes["user_optional"] = scopes["bot"], scopes["user"]
     errors = sorted(Draft7Validator(schema).iter_errors(manifest), key=str)
     assert not errors, [e.message for e in errors]
