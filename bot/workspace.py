@@ -28,6 +28,12 @@ def current() -> Workspace | None:
     return _CURRENT.get()
 
 
+def enter(workspace: Workspace | None) -> None:
+    """`workspace` is current for the rest of this task (for a platform that handles each
+    request in a task of its own)."""
+    _CURRENT.set(workspace)
+
+
 @contextlib.contextmanager
 def using(workspace: Workspace | None) -> Iterator[None]:
     """`workspace` is current inside the block, and the previous one again after: one

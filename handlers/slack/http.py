@@ -76,7 +76,8 @@ def create_slack_app(
         process_before_response=True,
         **auth,
     )
-    app.middleware(_in_workspace)
+    if settings.slack_app_token:
+        app.middleware(_socket_mode_workspace)
     if oauth is not None:
         # app_uninstalled and tokens_revoked: what was kept for that workspace is deleted.
         app.enable_token_revocation_listeners()
@@ -95,11 +96,12 @@ async def _token_gone(event: dict[str, Any]) -> None:
     )
 
 
-async def _in_workspace(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:
-    """The request's workspace is current while its listeners run (bot.workspace): what
-    they write to the outbox is sent with that workspace's installation."""
-    with workspace.using(inbound.workspace_of(body)):
-        return await next_()
+async def _socket_mode_workspace(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:
+    """A Socket Mode request's workspace (slack_route names an HTTP request's). bolt runs
+    listeners after its middleware returns, not inside next(), so the workspace is entered
+    for the rest of the task: Socket Mode handles each request in a task of its own."""
+    workspace.enter(inbound.workspace_of(body))
+    return await next_()
 
 
 class BotAuthorize(AsyncAuthorize):
@@ -155,7 +157,10 @@ def slack_route(
         ):
             # Slack retries an event it thinks we missed (X-Slack-Retry-Num): once is enough.
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
-        bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
+        # The request's workspace is current while its listeners run (bot.workspace): what
+        # they write to the outbox is sent with that workspace's installation.
+        with workspace.using(inbound.workspace_of(data)):
+            bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
         return await to_aiohttp_response(bolt_response)
 
     secret = signing_secret.encode()  # the app's only signature check

@@ -111,13 +111,14 @@ class Installed:
         self._clients: dict[tuple[str | None, str | None], GatedWebClient] = {}
 
     async def __call__(self, message: OutboxMessage) -> AsyncWebClient | None:
-        key: tuple[str | None, str | None] | None = (message.enterprise_id, message.team_id)
+        key = (message.enterprise_id, message.team_id)
         if key == (None, None):
             # Written outside any request (the worker's own periodic work): with one
             # installation it is that one's; with more, no workspace can be told.
-            key = await self._tokens.sole()
-            if key is None:
+            sole = await self._tokens.sole()
+            if sole is None:
                 return None
+            key = sole
         token = await self._tokens.bot_token(*key)
         if token is None:
             self._clients.pop(key, None)

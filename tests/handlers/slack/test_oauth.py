@@ -399,7 +399,7 @@ async def test_an_expired_state_is_refused_and_nothing_is_stored(
     async with engine.begin() as conn:  # eleven minutes later
         await conn.execute(
             sa.text("UPDATE slack_oauth_states SET expire_at = :t"),
-            {"t": "2000-01-01 00:00:00"},
+            {"t": dt.datetime(2000, 1, 1)},
         )
     status, page = await browser.back(code="code-a", state=state, cookie=cookie)
     assert status == 401 and install.refusal("invalid_state") in page
