@@ -408,6 +408,22 @@ async def test_an_expired_state_is_refused_and_nothing_is_stored(
     assert await rows(engine, "slack_oauth_states") == 0  # and it is gone
 
 
+async def test_a_cancelled_consent_says_so_and_stores_nothing(
+    oauth: tuple[SlackDriver, Browser], engine: AsyncEngine
+) -> None:
+    driver, browser = oauth
+    state, cookie = await browser.start()
+    query = {"error": "access_denied", "state": state}
+    async with browser.http.get(
+        browser.base + REDIRECT_PATH, params=query, headers={"Cookie": f"{COOKIE}={cookie}"}
+    ) as r:
+        page = html.unescape(await r.text())
+    assert r.status == 200 and install.refusal("access_denied") in page
+    assert install.NOTHING_INSTALLED in page
+    assert "oauth.v2.access" not in driver.fake.methods()
+    assert await rows(engine, "slack_bots") == 0
+
+
 # ----------------------------------------------------------------------- one workspace mode
 
 
