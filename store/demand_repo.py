@@ -68,14 +68,57 @@ def _clients(q: DemandQuery) -> sa.Subquery:
     )
 
 
+def _rate(currency: Any, rates: dict[str, float]) -> Any:
+    """What one unit of `currency` is worth in the base currency; 0 without a rate."""
+    return sa.case(
+        *((currency == c, sa.cast(sa.literal(r), sa.Float)) for c, r in sorted(rates.items())),
+        else_=0.0,
+    )
+
+
 def _in_base(clients: sa.Subquery, rates: dict[str, float]) -> Any:
     """A client's deal in the base currency; 0 for a currency without a rate."""
-    return sa.case(
-        *(
-            (clients.c.currency == c, clients.c.value * sa.cast(sa.literal(r), sa.Float))
-            for c, r in sorted(rates.items())
-        ),
-        else_=0.0,
+    return clients.c.value * _rate(clients.c.currency, rates)
+
+
+def _added(q: DemandQuery) -> sa.Subquery:
+    """Per item the query counts, what its added clients (+1s and merged-in) bring beyond
+    its own: each other client and currency at its largest deal, and for the item's own
+    client in its own currency only what the largest +1 exceeds the item's deal by (the
+    rule of _clients, worked out over the few items with added clients only)."""
+    own = (
+        _item_t.c.client_key.label("own_key"),
+        _item_t.c.deal_currency.label("own_currency"),
+        _item_t.c.deal_value.label("own_value"),
+    )
+    groups = (
+        sa.select(
+            _sup_t.c.item_id,
+            _sup_t.c.client_key,
+            _sup_t.c.deal_currency.label("currency"),
+            sa.func.max(_sup_t.c.deal_value).label("value"),
+            *own,
+        )
+        .join(_item_t, _item_t.c.id == _sup_t.c.item_id)
+        .where(_where(q))
+        .group_by(_sup_t.c.item_id, _sup_t.c.client_key, _sup_t.c.deal_currency, *own)
+        .subquery("added_groups")
+    )
+    g = groups.c
+    own_group = sa.and_(g.client_key == g.own_key, g.currency == g.own_currency)
+    beyond = sa.case(
+        (own_group, sa.case((g.value > g.own_value, g.value - g.own_value), else_=0)),
+        else_=g.value,
+    )
+    others = sa.case((g.client_key != g.own_key, g.client_key))
+    return (
+        sa.select(
+            g.item_id,
+            sa.func.sum(beyond * _rate(g.currency, dict(q.rates))).label("stake"),
+            sa.func.count(sa.distinct(others)).label("clients"),
+        )
+        .group_by(g.item_id)
+        .subquery("added")
     )
 
 
@@ -84,16 +127,36 @@ class SqlDemand:
         self.engine = engine
 
     async def ranked(self, query: DemandQuery, *, limit: int, offset: int = 0) -> list[Ranked]:
-        clients = _clients(query)
-        stake = sa.func.coalesce(sa.func.sum(_in_base(clients, dict(query.rates))), 0.0)
-        how_many = sa.func.count(sa.distinct(clients.c.client_key))
+        # Each item's own client from its row (the covering index), and what its added
+        # clients bring (grouped over the few items with any), summed per item: one
+        # grouping of one row per item, not of every client's rows.
+        rates = dict(query.rates)
+        own = sa.select(
+            _item_t.c.id.label("item_id"),
+            sa.func.coalesce(
+                _item_t.c.deal_value * _rate(_item_t.c.deal_currency, rates), 0.0
+            ).label("stake"),
+            sa.literal(1).label("clients"),
+            _item_t.c.created_at.label("created_at"),
+        ).where(_where(query))
+        added = _added(query)
+        more = sa.select(
+            added.c.item_id,
+            sa.func.coalesce(added.c.stake, 0.0),
+            added.c.clients,
+            sa.cast(sa.null(), _item_t.c.created_at.type),
+        )
+        every = sa.union_all(own, more).subquery("per_item")
         statement = (
-            sa.select(clients.c.item_id, how_many.label("client_count"), stake.label("stake"))
-            .group_by(clients.c.item_id, clients.c.created_at)
-            # Most at stake, then most clients, then the longest waiting.
-            .order_by(
-                sa.desc("stake"), sa.desc("client_count"), clients.c.created_at, clients.c.item_id
+            sa.select(
+                every.c.item_id,
+                sa.func.sum(every.c.clients).label("client_count"),
+                sa.func.sum(every.c.stake).label("stake"),
+                sa.func.max(every.c.created_at).label("created"),
             )
+            .group_by(every.c.item_id)
+            # Most at stake, then most clients, then the longest waiting.
+            .order_by(sa.desc("stake"), sa.desc("client_count"), sa.asc("created"), every.c.item_id)
             .limit(limit)
             .offset(offset)
         )
