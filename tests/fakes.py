@@ -109,6 +109,9 @@ class FakeSlack:
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)  # refresh token -> its access token
     revoked: set[str] = field(default_factory=set)
+    # The next refreshes (oauth.v2.access with grant_type refresh_token) fail: (HTTP status,
+    # headers) each, the refresh token left unused.
+    refresh_fails: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
     async def start(self) -> None:
         app = web.Application()
@@ -177,6 +180,13 @@ class FakeSlack:
             url = str(self.server.make_url("/link")).replace("http://", "ws://")
             return web.json_response({"ok": True, "url": url})
         if method == "oauth.v2.access":
+            if self.refresh_fails and call.body.get("grant_type") == "refresh_token":
+                status, headers = self.refresh_fails.pop(0)
+                call.status = status
+                error = "ratelimited" if status == 429 else "internal_error"
+                return web.json_response(
+                    {"ok": False, "error": error}, status=status, headers=headers
+                )
             call.answer = self._oauth(call.body, request.headers.get("Authorization", ""))
             return web.json_response(call.answer)
         if method == "auth.test":

@@ -100,6 +100,15 @@ def _retry_after(exc: SlackApiError) -> float:
         return 1.0
 
 
+class RefreshFailed(Exception):
+    """An installation's token has expired and Slack did not refresh it: the Web API's
+    answer (or the network's error) to oauth.v2.access. Nothing was sent."""
+
+    def __init__(self, error: SlackApiError | aiohttp.ClientError | TimeoutError) -> None:
+        super().__init__(str(error)[:300])
+        self.error = error
+
+
 class Installed:
     """One Web API client per workspace that installed the app (OAuth), each with that
     installation's bot token: a message is sent with the token of the workspace it was
@@ -132,6 +141,7 @@ class Installed:
 
 ClientFor = Callable[[OutboxMessage], Awaitable[AsyncWebClient | None]]
 NOT_INSTALLED = "the app is not installed in this message's workspace"
+REFRESH_FAILED = "the workspace's expired token could not be refreshed"
 
 
 class SlackNotifier:
@@ -180,6 +190,8 @@ class SlackNotifier:
             return await self._triage(client, message, payload)
         except Paused as exc:  # nothing was sent: this costs no attempt
             return RetryLater(str(exc), retry_after=exc.seconds, attempted=False)
+        except RefreshFailed as exc:
+            return self._unrefreshed(exc)
         except SlackApiError as exc:
             return self._classify(exc)
         except aiohttp.ClientConnectorError as exc:  # never reached Slack
@@ -188,7 +200,7 @@ class SlackNotifier:
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300], maybe_sent=True)
 
     @staticmethod
-    def _classify(exc: SlackApiError) -> Outcome:
+    def _classify(exc: SlackApiError) -> RetryLater | Failed:
         response = exc.response
         status = getattr(response, "status_code", 200)
         error = (
@@ -203,6 +215,17 @@ class SlackNotifier:
         if error in TRANSIENT:
             return RetryLater(error, maybe_sent=error != "ratelimited")
         return Failed(error)
+
+    @staticmethod
+    def _unrefreshed(exc: RefreshFailed) -> Outcome:
+        """The workspace is installed but its token expired unrefreshed: a rate limit, a
+        server error or the network is tried again later; any other refusal parks it."""
+        if not isinstance(exc.error, SlackApiError):
+            return RetryLater(f"{REFRESH_FAILED}: {type(exc.error).__name__}"[:300])
+        outcome = SlackNotifier._classify(exc.error)
+        if isinstance(outcome, RetryLater):  # the message itself never left: not maybe_sent
+            return RetryLater(f"{REFRESH_FAILED}: {outcome.error}", outcome.retry_after)
+        return Failed(f"{REFRESH_FAILED}: {outcome.error}")
 
     async def _post(
         self, client: AsyncWebClient, message: OutboxMessage, channel: str, **body: Any

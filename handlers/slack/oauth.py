@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -23,12 +25,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth import OAuthStateUtils
+from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import install
 from handlers.config import Settings
+from handlers.slack.notifier import RefreshFailed
 from store.slack_installs import STATE_SECONDS, SlackInstallations, SlackStates
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,9 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # Refresh an expiring token this long before it expires (Slack's last 12 hours; bolt's default).
 ROTATE_BEFORE_MINUTES = 120
+# A token this close to its expiry is not used when its refresh failed: it could expire
+# between being handed out and Slack reading the request.
+EXPIRY_MARGIN_SECONDS = 60
 
 
 @dataclass
@@ -179,20 +186,48 @@ class WorkspaceTokens:
         return await self._installations.sole()
 
     async def bot_token(self, enterprise_id: str | None, team_id: str | None) -> str | None:
+        """None only when nothing is installed for the workspace. When the refresh of an
+        expiring token fails, the token is used while it is still good; once it has expired,
+        RefreshFailed says why (the outbox retries a transient failure later)."""
         bot = await self._installations.async_find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=False
         )
         if bot is None or not bot.bot_token:
             return None
-        if bot.bot_refresh_token:
-            try:
-                fresh = await self._rotator.perform_bot_token_rotation(
-                    bot=bot, minutes_before_expiration=ROTATE_BEFORE_MINUTES
-                )
-            except (SlackTokenRotationError, SlackApiError) as exc:
-                log.warning("slack token rotation failed", extra={"error": str(exc)[:200]})
-                return None
-            if fresh is not None:
-                await self._installations.async_save_bot(fresh)
-                return str(fresh.bot_token)
-        return str(bot.bot_token)
+        if not bot.bot_refresh_token:
+            return str(bot.bot_token)
+        try:
+            fresh = await self._rotator.perform_bot_token_rotation(
+                bot=bot, minutes_before_expiration=ROTATE_BEFORE_MINUTES
+            )
+        except SlackTokenRotationError as exc:
+            return await self._unrefreshed(bot, enterprise_id, team_id, exc.api_error)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            return await self._unrefreshed(bot, enterprise_id, team_id, exc)
+        if fresh is None:
+            return str(bot.bot_token)
+        await self._installations.async_save_bot(fresh)
+        return str(fresh.bot_token)
+
+    async def _unrefreshed(
+        self,
+        bot: Bot,
+        enterprise_id: str | None,
+        team_id: str | None,
+        error: SlackApiError | aiohttp.ClientError | TimeoutError,
+    ) -> str:
+        log.warning("slack token rotation failed", extra={"error": str(error)[:200]})
+        # Another worker may have refreshed it meanwhile (Slack then refuses our refresh
+        # token): its saved token is as good as ours would have been.
+        again = await self._installations.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=False
+        )
+        for candidate in (again, bot):
+            if candidate is not None and candidate.bot_token and _still_good(candidate):
+                return str(candidate.bot_token)
+        raise RefreshFailed(error)
+
+
+def _still_good(bot: Bot) -> bool:
+    expires = bot.bot_token_expires_at
+    return expires is None or expires > time.time() + EXPIRY_MARGIN_SECONDS

@@ -6,6 +6,7 @@ rotation, and forged, replayed and expired states refused with nothing stored.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import json
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import install
 from bot.payloads import Digest
 from bot.ports import Notification
-from handlers.slack.notifier import NOT_INSTALLED
+from handlers.slack.notifier import NOT_INSTALLED, REFRESH_FAILED
 from handlers.slack.oauth import INSTALL_PATH, REDIRECT_PATH
 from tests.fakes import FakeSlack, sign
 from tests.handlers.conftest import PMS, SlackDriver, slack_server
@@ -63,15 +64,18 @@ class Browser:
         return await self.back(code=code, state=state, cookie=cookie)
 
 
-@pytest.fixture
-async def oauth(
-    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+@contextlib.asynccontextmanager
+async def oauth_server(
+    db_url: str, fake_slack: FakeSlack, *, worker: bool = False
 ) -> AsyncIterator[tuple[SlackDriver, Browser]]:
+    """The server in OAuth mode and an installer's browser; `worker`: its own outbox worker
+    runs (else the test runs it)."""
     client_id, secret = fake_slack.client
     async with (
         slack_server(
             db_url,
             fake_slack,
+            worker=worker,
             slack_bot_token=None,
             slack_client_id=client_id,
             slack_client_secret=secret,
@@ -79,6 +83,20 @@ async def oauth(
         aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http,
     ):
         yield driver, Browser(driver.base, http)
+
+
+@pytest.fixture
+async def oauth(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> AsyncIterator[tuple[SlackDriver, Browser]]:
+    async with oauth_server(db_url, fake_slack, worker=True) as found:
+        yield found
+
+
+def digest(key: str) -> Notification:
+    """A post written outside any request (the worker's weekly work): no workspace."""
+    body = Digest("Still accurate?", ("Widget Pro",)).encode()
+    return Notification(platform="slack", kind="post", target="C0ANN", dedupe_key=key, payload=body)
 
 
 def home_opened(
@@ -155,6 +173,12 @@ async def published_with(driver: SlackDriver, body: dict[str, Any]) -> list[str]
 async def rows(engine: AsyncEngine, table: str) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+async def expires(engine: AsyncEngine, at: dt.datetime) -> None:
+    """Every installed bot token expires at `at` (naive UTC, like the column)."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("UPDATE slack_bots SET bot_token_expires_at = :t"), {"t": at})
 
 
 # ------------------------------------------------------------------------------------ dance
@@ -288,40 +312,16 @@ async def test_an_expiring_token_is_rotated_before_use_and_the_new_one_kept(
 async def test_the_worker_rotates_tokens_and_sends_work_of_no_request_to_the_only_install(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
-    client_id, secret = fake_slack.client
-    async with (
-        slack_server(
-            db_url,
-            fake_slack,
-            worker=False,  # the test runs the worker
-            slack_bot_token=None,
-            slack_client_id=client_id,
-            slack_client_secret=secret,
-        ) as driver,
-        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http,
-    ):
-        browser, worker, outbox = (
-            Browser(driver.base, http),
-            driver.services.worker,
-            driver.services.outbox,
-        )
+    async with oauth_server(db_url, fake_slack) as (driver, browser):
+        worker, outbox = driver.services.worker, driver.services.outbox
         first = fake_slack.install("code-a", team="T0AAA", expires_in=43200)
         assert (await browser.install("code-a"))[0] == 200
         assert await command(driver, "this quarter", team="T0AAA") == 200
-        async with engine.begin() as conn:  # eleven hours and a half later
-            soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=30)
-            await conn.execute(
-                sa.text("UPDATE slack_bots SET bot_token_expires_at = :t"), {"t": soon}
-            )
+        soon = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=30)
+        await expires(engine, soon)  # eleven hours and a half later
         assert await worker.run_once() == 1
         (rotated,) = set(fake_slack.tokens_used("files.completeUploadExternal"))
         assert rotated != first and fake_slack.issued[rotated]["team_id"] == "T0AAA"
-
-        def digest(key: str) -> Notification:
-            body = Digest("Still accurate?", ("Widget Pro",)).encode()
-            return Notification(
-                platform="slack", kind="post", target="C0ANN", dedupe_key=key, payload=body
-            )
 
         # Written outside any request (the worker's weekly work): the one installation's.
         await outbox.enqueue(notifications=[digest("weekly-1")])
@@ -340,6 +340,58 @@ async def test_the_worker_rotates_tokens_and_sends_work_of_no_request_to_the_onl
                 )
             ).one()
         assert tuple(parked) == ("dead", NOT_INSTALLED)
+
+
+async def test_a_failed_refresh_keeps_a_good_token_and_waits_out_an_expired_one(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    async with oauth_server(db_url, fake_slack) as (driver, browser):
+        worker, outbox = driver.services.worker, driver.services.outbox
+        first = fake_slack.install("code-a", team="T0AAA", expires_in=43200)
+        assert (await browser.install("code-a"))[0] == 200
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+        async def row(key: str) -> tuple[str, str | None]:
+            async with engine.begin() as conn:  # and due again, whatever its backoff
+                await conn.execute(
+                    sa.text("UPDATE outbox SET next_attempt_at = :t"),
+                    {"t": now - dt.timedelta(hours=1)},
+                )
+                found = await conn.execute(
+                    sa.text("SELECT status, last_error FROM outbox WHERE dedupe_key = :k"),
+                    {"k": key},
+                )
+                status, error = found.one()
+            return str(status), error
+
+        def refreshes() -> list[int]:
+            return [c.status for c in fake_slack.calls if c.body.get("grant_type")]
+
+        # Due for a refresh, still good for half an hour: Slack's 500 does not stop the DM.
+        await expires(engine, now + dt.timedelta(minutes=30))
+        fake_slack.refresh_fails = [(500, {})]
+        await outbox.enqueue(notifications=[digest("weekly-1")])
+        assert await worker.run_once() == 1
+        assert refreshes() == [500]
+        assert fake_slack.tokens_used("chat.postMessage") == [first]
+        assert (await row("weekly-1"))[0] == "sent"
+
+        # Expired: a 429 and then a 500 on the refresh are waited out, nothing is sent with
+        # the expired token, and the message goes once Slack refreshes it.
+        await expires(engine, now - dt.timedelta(minutes=1))
+        fake_slack.refresh_fails = [(429, {"Retry-After": "7"}), (500, {})]
+        await outbox.enqueue(notifications=[digest("weekly-2")])
+        for failed in (429, 500):
+            assert await worker.run_once() == 1
+            assert refreshes()[-1] == failed
+            status, error = await row("weekly-2")
+            assert status == "pending" and error and error.startswith(REFRESH_FAILED), error
+            assert fake_slack.tokens_used("chat.postMessage") == [first]
+        assert await worker.run_once() == 1
+        assert refreshes()[-1] == 200
+        rotated = fake_slack.tokens_used("chat.postMessage")[-1]
+        assert rotated != first and fake_slack.issued[rotated]["team_id"] == "T0AAA"
+        assert (await row("weekly-2"))[0] == "sent"
 
 
 # ------------------------------------------------------------------------------ bad states
