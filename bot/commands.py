@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.announcements import CHANGES_COMMAND
+from bot.approvals import REQUEST_HINT, ApprovalService
 from bot.briefings import BriefingList, BriefingService
 from bot.catalog import CatalogService
 from bot.demand import TOP_REFUSED, DemandError, DemandReport, DemandService
@@ -63,7 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "coverage",
-        "[this quarter | last quarter | 2026-Q3 | last 30 days]",
+        "[csv] [this quarter | last quarter | 2026-Q3 | last 30 days]",
         "Briefings per region against target, PM effort, and feedback turnaround",
     ),
     Command(
@@ -81,8 +82,27 @@ COMMANDS: tuple[Command, ...] = (
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
-# What a command can answer: a reply, a coverage report, or a PM's own briefings.
-AnyReply = Reply | Report | BriefingList | HomeView | DemandReport
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageCsv:
+    """`/coverage csv [period]`: the report as a CSV file, for its audience only. Slack
+    uploads it, Teams links to it (or carries it), the console prints it."""
+
+    report: Report
+
+    @property
+    def filename(self) -> str:
+        return f"coverage-{self.report.period.label.split(' ')[0]}.csv"
+
+    @property
+    def fallback(self) -> str:
+        n = len(self.report.regions)
+        return f"Coverage {self.report.period.label} as CSV: {n} region{'' if n == 1 else 's'}"
+
+
+# What a command can answer: a reply, a coverage report (or its CSV), or a PM's briefings.
+AnyReply = Reply | Report | BriefingList | HomeView | DemandReport | CoverageCsv
 MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
@@ -131,8 +151,10 @@ class Bot:
         receipts: Receipts | None = None,
         notices: Notices | None = None,
         demand: DemandService | None = None,
+        approvals: ApprovalService | None = None,
     ) -> None:
         self.demand = demand
+        self.approvals = approvals
         self.receipts = receipts
         self.notices = notices
         self._decorated: dict[
@@ -174,10 +196,13 @@ class Bot:
         if name == "coverage" and self.coverage is not None:
             if not is_listed(user, [*self.product_managers, *self.managers]):
                 return Notice(COVERAGE_REFUSED)
+            head, _, rest = text.strip().partition(" ")
+            as_csv = head.casefold() == "csv"
             try:
-                return await self.coverage.report(text)
+                report = await self.coverage.report(rest.strip() if as_csv else text)
             except PeriodError as exc:
                 return Notice(str(exc))
+            return CoverageCsv(report) if as_csv else report
         if name == "feedback" and self.demand is not None:
             head, _, rest = text.strip().partition(" ")
             if head.casefold() == "top":
@@ -199,7 +224,11 @@ class Bot:
             view = await self.catalog.view()
             return SegmentList(tuple(view.catalog.segments.values()))
         if [w.casefold() for w in words] == ["my", "answers"] and self.receipts is not None:
-            return Notice(await self.receipts.mine(user))
+            requests = await self.approvals.mine(user) if self.approvals is not None else None
+            answers = await self.receipts.mine(user)
+            return Notice(answers + (f"\n\n{requests}" if requests else ""))
+        if head == "request" and self.approvals is not None:
+            return await self._request(user, " ".join(words[1:]))
         if head == "notices" and self.notices is not None:
             return await self._notices(user, words[1:])
         if head == "edit" and self.editor is not None:
@@ -226,17 +255,24 @@ class Bot:
             return Notice(str(exc))
 
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
-        """A receipt and freshness on every answer; misses counted for the weekly gap list."""
+        """A receipt, freshness and the asker's approval on every answer; misses counted
+        for the weekly gap list."""
         if self.receipts is not None and isinstance(reply, ProductAnswer):
             self.receipts.record(user, reply, self.catalog.version_seen)
+        held = None  # the asker's own approval, put on last: the shared objects stay shared
+        if isinstance(reply, ProductAnswer) and reply.restricted and self.approvals is not None:
+            held = await self.approvals.holds(user, reply)
+        if isinstance(reply, ProductAnswer) and (held is not None or self.updates is not None):
+            out = reply
+            if self.updates is not None:
+                verified = await self.updates.freshness(reply.product.sku)
+                can_verify = self.is_pm(user, reply.product)
+                if (verified, can_verify) != (reply.verified, reply.can_verify):
+                    out = self._with_freshness(reply, verified, can_verify)
+            # Without an approval, the shared answer object as it is: renderers memoise on it.
+            return out if held is None else out.with_approval(held)
         if self.updates is None:
             return reply
-        if isinstance(reply, ProductAnswer):
-            verified = await self.updates.freshness(reply.product.sku)
-            can_verify = self.is_pm(user, reply.product)
-            if (verified, can_verify) == (reply.verified, reply.can_verify):
-                return reply  # the shared answer object as it is: renderers memoise on it
-            return self._with_freshness(reply, verified, can_verify)
         if isinstance(reply, NotFound):
             await self.updates.record_miss(
                 query=reply.query, region_code=reply.region.code if reply.region else None
@@ -264,6 +300,21 @@ class Bot:
         out = reply.with_freshness(verified, can_verify)
         self._decorated[key] = (reply, verified, out)
         return out
+
+    async def _request(self, user: UserRef, text: str) -> Reply:
+        """`/product request japan widget pro`: the approval form for that Restricted answer."""
+        assert self.approvals is not None
+        if not text.strip():
+            return Notice(REQUEST_HINT)
+        reply = await self._decorate(user, await self.catalog.lookup(text))
+        if not isinstance(reply, ProductAnswer):
+            return (
+                reply
+                if isinstance(reply, Ambiguous | NotFound | UnknownMarket)
+                else Notice(REQUEST_HINT)
+            )
+        form = await self.approvals.form(reply.key)
+        return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
 
     async def _notices(self, user: UserRef, rest: list[str]) -> Reply:
         """`/product notices off` / `on`: DMs when an answer this person was given changes."""
@@ -369,4 +420,7 @@ class Bot:
             return None
         decorated = await self._decorate(user, reply)
         assert isinstance(decorated, ProductAnswer)
-        return decorated.with_freshness(decorated.verified, False) if shared else decorated
+        if not shared:
+            return decorated
+        # A shared copy is everyone's: no press only the asker may use, no approval of theirs.
+        return decorated.with_freshness(decorated.verified, False).with_approval(None)

@@ -242,6 +242,7 @@ class HomeView:
     counts: Mapping[Status, int] = field(default_factory=dict)  # open items per status
     page: int = 1
     answers: str | None = None  # the person's recent answers (bot.receipts.Receipts.mine)
+    approvals: str | None = None  # their approval requests (bot.approvals.ApprovalService.mine)
 
     @property
     def waiting(self) -> int:

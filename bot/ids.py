@@ -23,6 +23,10 @@ class ActionId(enum.StrEnum):
     TRIAGE_MERGE = "triage.merge"
     TRIAGE_ACTIONED = "triage.actioned"
     HOME_MORE = "home.more"  # value: the page of My feedback / Open queue to show
+    APPROVAL_REQUEST = "approval.request"  # value: as SHARE; opens the approval request form
+    APPROVAL_APPROVE = "approval.approve"  # value: request id (also APPROVAL_*: decisions)
+    APPROVAL_DECLINE = "approval.decline"
+    APPROVAL_INFO = "approval.info"
 
 
 class FormId(enum.StrEnum):
@@ -33,6 +37,8 @@ class FormId(enum.StrEnum):
     BRIEFING = "briefing.save"
     NOTE = "triage.note"
     COMPETE = "compete.save"
+    APPROVAL = "approval.submit"
+    APPROVAL_NOTE = "approval.note"
 
 
 class Dataset(enum.StrEnum):

@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 
+from bot import approvals as ap
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
-from bot.commands import AnyReply, Bot, parse_line
+from bot.commands import AnyReply, Bot, CoverageCsv, parse_line
 from bot.editing import (
     NOT_ALLOWED,
     THEN_CLOSE,
@@ -51,7 +52,14 @@ from bot.ids import ActionId, Button, Dataset, FormId
 from bot.items import Kind
 from bot.payloads import Coverage
 from bot.ports import Lane, Notification
-from bot.replies import SEE_ALL_LABEL, SHARE_LABEL, VERIFY_LABEL, OpenForm, ProductAnswer
+from bot.replies import (
+    SEE_ALL_LABEL,
+    SHARE_LABEL,
+    VERIFY_LABEL,
+    OpenForm,
+    ProductAnswer,
+    format_date,
+)
 from bot.reports import Report
 from bot.search import region_choices
 from bot.types import Refused, UserRef, Why
@@ -206,7 +214,11 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
         if reply.can_verify:
             out.append(Button(ActionId.EDIT, EDIT_LABEL, p.sku))
             out.append(Button(ActionId.VERIFY, VERIFY_LABEL, p.sku))
+        if reply.restricted and reply.approval is None:
+            out.append(Button(ActionId.APPROVAL_REQUEST, ap.REQUEST_LABEL, reply.key))
         return tuple(out)
+    if isinstance(reply, ap.ApprovalCard):
+        return reply.buttons
     if isinstance(reply, TriageView):
         item = reply.item
         out = [
@@ -240,6 +252,8 @@ def card_inputs(reply: object) -> tuple[FormField, ...]:
     """Inputs a card carries with its presses: a note to the submitter on every decision."""
     if isinstance(reply, TriageView) and reply.allowed:
         return (NOTE_FIELD,)
+    if isinstance(reply, ap.ApprovalCard):
+        return (ap.NOTE_FIELD,)
     return ()
 
 
@@ -252,9 +266,12 @@ Handler = Callable[[Interaction], Awaitable[Outcome]]
 class Interactions:
     """The one place a press or a submission is decided."""
 
-    def __init__(self, *, bot: Bot, feedback: FeedbackService) -> None:
+    def __init__(
+        self, *, bot: Bot, feedback: FeedbackService, approvals: ap.ApprovalService | None = None
+    ) -> None:
         self.bot = bot
         self.feedback = feedback
+        self.approvals = approvals
         self.table: dict[str, Handler] = {
             ActionId.SHARE: self._share,
             ActionId.SEE_ALL: self._see_all,
@@ -265,6 +282,10 @@ class Interactions:
             ActionId.FROM_MESSAGE: self._from_message,
             ActionId.HOME_MORE: self._home_more,
             **{ActionId(a.value): self._triage for a in Action},
+            ActionId.APPROVAL_REQUEST: self._approval_request,
+            **{ActionId(a.value): self._approval_press for a in ap.ApprovalAction},
+            FormId.APPROVAL: self._approval_submit,
+            FormId.APPROVAL_NOTE: self._approval_note,
             FormId.FEEDBACK: self._submit_feedback,
             FormId.PRODUCT: self._save_product,
             FormId.BRIEFING: self._save_briefing,
@@ -287,14 +308,18 @@ class Interactions:
         reply = await self.bot.handle(user=user, command=name, text=text)
         if isinstance(reply, OpenForm):
             return _stamped(Ask(reply.spec))
-        if isinstance(reply, Report) and files_to:
-            # The chart and the CSV take longer than an answer may: the worker uploads them.
+        report = reply.report if isinstance(reply, CoverageCsv) else reply
+        if isinstance(report, Report) and files_to:
+            # The chart and the CSV (or, asked for, the CSV alone) take longer than an answer
+            # may: the worker uploads them where they were asked for.
             files = Notification(
                 platform="slack",
                 kind="coverage",
                 target=files_to,
                 dedupe_key=f"coverage:{uuid.uuid4().hex}",
-                payload=Coverage(text, report=reply.encode()).encode(),
+                payload=Coverage(
+                    text, report=report.encode(), csv_only=isinstance(reply, CoverageCsv)
+                ).encode(),
                 lane=Lane.INTERACTIVE,  # the asker waits for the chart
             )
             return Show(reply, enqueue=(files,), wake=True)
@@ -319,6 +344,8 @@ class Interactions:
 
     async def home(self, user: UserRef) -> HomeView:
         view = await self.feedback.home(user)
+        if self.approvals is not None:
+            view = dataclasses.replace(view, approvals=await self.approvals.mine(user))
         if self.bot.receipts is None:
             return view
         return dataclasses.replace(view, answers=await self.bot.receipts.mine(user))
@@ -482,6 +509,108 @@ class Interactions:
         if not editor.may_edit(i.user, product):
             return self._refused(i, Refused(NOT_ALLOWED, Why.NOT_ALLOWED))
         return Ask(competitive_form(item.id, product.name, item.details))
+
+    # -- approval requests: asked on a Restricted answer, decided once by its approver
+
+    async def _approval_request(self, i: Interaction) -> Outcome:
+        if self.approvals is None:
+            return Private(UNKNOWN_ACTION)
+        form = await self.approvals.form(i.value[:200])
+        if isinstance(form, Refused):
+            return self._refused(i, form)
+        return Ask(form)
+
+    async def _approval_submit(self, i: Interaction) -> Outcome:
+        if self.approvals is None:
+            return Private(UNKNOWN_ACTION)
+        key = i.state.get("answer", "")[:200]
+        result = await self.approvals.request(
+            user=i.user, key=key, values=i.values, submission=submission_key(i)
+        )
+        if isinstance(result, Refused):
+            self._log_refusal(i, result)
+            # Not the form again: what it asks about is gone or no longer needs approval.
+            return FormErrors(None, {"why": result.message}, dict(i.values))
+        if isinstance(result, dict):
+            form = await self.approvals.form(key, i.values)
+            spec = form if isinstance(form, FormSpec) else None
+            return FormErrors(spec, result, dict(i.values))
+        r = result.request
+        return Done(
+            ap.SENT_TITLE,
+            f"Approval request {r.title} is with the approver. You'll get a message from me "
+            "when they decide.",
+            wake=True,
+        )
+
+    def _request_id(self, raw: str) -> int | None:
+        return int(raw) if is_number(raw) and len(raw) < 12 else None
+
+    async def _approval_press(self, i: Interaction) -> Outcome:
+        request_id = self._request_id(i.value)
+        if self.approvals is None or request_id is None:
+            return Private(STALE)
+        action = ap.ApprovalAction(i.id)
+        note = (i.values.get("note") or "").strip() or None
+        if action in ap.NEEDS_NOTE and note is None:
+            got = await self.approvals.authorize(user=i.user, request_id=request_id)
+            if isinstance(got, Refused):
+                return self._refused(i, got)
+            if got.status is not ap.ApprovalStatus.PENDING:
+                return Private(await self._taken(ap.AlreadyDecided(got)))
+            return Ask(ap.note_form(action, got))
+        return await self._approval_decide(i, request_id, action, note)
+
+    async def _approval_note(self, i: Interaction) -> Outcome:
+        request_id = self._request_id(i.state.get("request", ""))
+        try:
+            action = ap.ApprovalAction(i.state.get("action", ""))
+        except ValueError:
+            action = None
+        if self.approvals is None or request_id is None or action is None:
+            return FormErrors(None, {"note": FORM_STALE}, dict(i.values))
+        note = (i.values.get("note") or "").strip() or None
+        result = await self.approvals.decide(
+            user=i.user, request_id=request_id, action=action, note=note
+        )
+        if isinstance(result, ap.Decided):
+            return self._approval_done(result.request)
+        if isinstance(result, ap.AlreadyDecided):
+            return FormErrors(None, {"note": await self._taken(result)}, dict(i.values))
+        self._log_refusal(i, result)
+        if result.why is Why.NEEDS_NOTE:  # the form again, to write the note in
+            request = await self.approvals.authorize(user=i.user, request_id=request_id)
+            if isinstance(request, ap.ApprovalRequest):
+                form = ap.note_form(action, request)
+                return FormErrors(form, {"note": result.message}, dict(i.values))
+        return FormErrors(None, {"note": result.message}, dict(i.values))
+
+    async def _approval_decide(
+        self, i: Interaction, request_id: int, action: ap.ApprovalAction, note: str | None
+    ) -> Outcome:
+        assert self.approvals is not None
+        result = await self.approvals.decide(
+            user=i.user, request_id=request_id, action=action, note=note
+        )
+        if isinstance(result, Refused):
+            return self._refused(i, result)
+        if isinstance(result, ap.AlreadyDecided):
+            return Private(await self._taken(result))
+        return self._approval_done(result.request)
+
+    @staticmethod
+    def _approval_done(r: ap.ApprovalRequest) -> Outcome:
+        text = f"{ap.STATUS_LABEL[r.status]}: request {r.title}."
+        if r.valid_until is not None:
+            text += f" Valid until {format_date(r.valid_until.date())}."
+        return Done(ap.STATUS_LABEL[r.status], text + " The requester is told.", wake=True)
+
+    async def _taken(self, taken: ap.AlreadyDecided) -> str:
+        """Who decided, by the name they are known by where we know it."""
+        assert self.approvals is not None
+        by = taken.request.decided_by
+        names = await self.approvals.names([by]) if by is not None else {}
+        return taken.message_for(lambda u: names.get(u) or u.id)
 
     # -- forms
 

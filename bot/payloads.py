@@ -139,9 +139,12 @@ class Coverage:
     # The report already computed for the asker (Report.encode): the files show exactly it,
     # and nothing is aggregated twice. Without it the worker computes the report once.
     report: Mapping[str, Any] | None = None
+    csv_only: bool = False  # `/coverage csv`: the CSV file alone, no chart
 
     def encode(self) -> dict[str, Any]:
-        encoded = {"type": self.TYPE, "period": self.period, "digest": self.digest}
+        encoded: dict[str, Any] = {"type": self.TYPE, "period": self.period, "digest": self.digest}
+        if self.csv_only:
+            encoded["csv_only"] = True
         return encoded if self.report is None else {**encoded, "report": dict(self.report)}
 
     @classmethod
@@ -149,7 +152,7 @@ class Coverage:
         report = raw.get("report")
         if report is not None and not isinstance(report, Mapping):
             raise PayloadError("report is not an object")
-        return cls(_text(raw, "period"), bool(raw.get("digest")), report)
+        return cls(_text(raw, "period"), bool(raw.get("digest")), report, bool(raw.get("csv_only")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +298,120 @@ class ChangeNotice:
         )
 
 
-Payload = Decision | Triage | Digest | Coverage | NoticeFanout | ChangeNotice
+@dataclass(frozen=True, slots=True)
+class ApprovalAsk:
+    """An approval request, to the person (or channel) who decides it, with its presses.
+    Everything shown is carried here (bot.approvals.ask_payload): nothing is read again."""
+
+    TYPE: ClassVar[str] = "approval_ask"
+    request_id: int
+    product: str
+    where: str  # "Japan", "Germany for Public sector"
+    verdict: str  # the answer the requester was given: "Restricted — Deal desk approval"
+    client: str
+    deal: str  # "$250,000"
+    why: str
+    requester: str  # their user id
+    requester_platform: str
+    requester_name: str | None = None
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "type": self.TYPE,
+            "request": self.request_id,
+            "product": self.product,
+            "where": self.where,
+            "verdict": self.verdict,
+            "client": self.client,
+            "deal": self.deal,
+            "why": self.why,
+            "requester": self.requester,
+            "requester_platform": self.requester_platform,
+            "requester_name": self.requester_name,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ApprovalAsk:
+        return cls(
+            _int(raw, "request"),
+            _text(raw, "product"),
+            _text(raw, "where"),
+            _text(raw, "verdict"),
+            _text(raw, "client"),
+            _text(raw, "deal"),
+            _text(raw, "why"),
+            _text(raw, "requester"),
+            _text(raw, "requester_platform"),
+            _opt_text(raw, "requester_name"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecided:
+    """The DM to a requester: what became of their approval request, with the note."""
+
+    TYPE: ClassVar[str] = "approval_decided"
+    request_id: int
+    product: str
+    where: str
+    client: str
+    status: str  # bot.approvals.ApprovalStatus value
+    note: str | None
+    by: str  # the decider's user id
+    by_platform: str
+    until: str | None = None  # ISO date the approval is valid until
+
+    def encode(self) -> dict[str, Any]:
+        return {
+            "type": self.TYPE,
+            "request": self.request_id,
+            "product": self.product,
+            "where": self.where,
+            "client": self.client,
+            "status": self.status,
+            "note": self.note,
+            "by": self.by,
+            "by_platform": self.by_platform,
+            "until": self.until,
+        }
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ApprovalDecided:
+        return cls(
+            _int(raw, "request"),
+            _text(raw, "product"),
+            _text(raw, "where"),
+            _text(raw, "client"),
+            _text(raw, "status"),
+            _opt_text(raw, "note"),
+            _text(raw, "by"),
+            _text(raw, "by_platform"),
+            _opt_text(raw, "until"),
+        )
+
+
+Payload = (
+    Decision
+    | Triage
+    | Digest
+    | Coverage
+    | NoticeFanout
+    | ChangeNotice
+    | ApprovalAsk
+    | ApprovalDecided
+)
 _KINDS: dict[str, type[Payload]] = {
-    k.TYPE: k for k in (Decision, Triage, Digest, Coverage, NoticeFanout, ChangeNotice)
+    k.TYPE: k
+    for k in (
+        Decision,
+        Triage,
+        Digest,
+        Coverage,
+        NoticeFanout,
+        ChangeNotice,
+        ApprovalAsk,
+        ApprovalDecided,
+    )
 }
 
 

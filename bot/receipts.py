@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, TypeVar
 
 from bot.batching import Batched
 from bot.catalog import region_path
@@ -17,6 +17,7 @@ from bot.replies import ProductAnswer, band_text
 from bot.types import Region, UserRef
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RECEIPT_FLUSH = 1.0  # seconds
 DEFAULT_RETENTION_DAYS = 365
 # Receipts held in memory while the database refuses them; past this the oldest go (and
@@ -206,7 +207,7 @@ CSV_HEADER = (
 )
 
 
-def _cell(text: str) -> str:
+def csv_cell(text: str) -> str:
     """Catalog text a spreadsheet would run as a formula is kept as text."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -219,22 +220,29 @@ def csv_row(r: Receipt) -> tuple[str, ...]:
         r.platform,
         r.user_id,
         r.sku,
-        _cell(r.product),
+        csv_cell(r.product),
         r.region,
         r.segment or "",
         r.verdict,
-        _cell(r.reason),
-        _cell(r.band),
+        csv_cell(r.reason),
+        csv_cell(r.band),
         str(r.catalog_version),
     )
 
 
-async def write_csv(rows: AsyncIterator[Receipt], out: TextIO) -> int:
-    """The export as CSV (compliance's record): a header, then one line per receipt."""
+async def write_rows(
+    rows: AsyncIterator[T], out: TextIO, header: Sequence[str], row: Callable[[T], Sequence[str]]
+) -> int:
+    """An export as CSV: `header`, then `row` of each record as it streams in; how many."""
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header)
     n = 0
     async for r in rows:
-        writer.writerow(csv_row(r))
+        writer.writerow(row(r))
         n += 1
     return n
+
+
+async def write_csv(rows: AsyncIterator[Receipt], out: TextIO) -> int:
+    """The export as CSV (compliance's record): a header, then one line per receipt."""
+    return await write_rows(rows, out, CSV_HEADER, csv_row)

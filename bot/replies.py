@@ -8,10 +8,11 @@ every platform.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from bot.forms import FormSpec
-from bot.types import PricingBand, Region, SalesProduct, Segment, Verdict
+from bot.types import PricingBand, Region, SalesProduct, Segment, UserRef, Verdict
 
 # User-facing copy, kept together so both platforms say the same thing.
 NO_COVERAGE = "No market coverage recorded"
@@ -88,6 +89,23 @@ class Assessment:
         detail = self.detail()
         who = f" for {segment.name}" if segment else ""
         return f"{self.verdict.value} in {region.name}{who}" + (f" — {detail}" if detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalNote:
+    """An approval the asker holds for this product and market (bot.approvals), shown with
+    their answer until it runs out."""
+
+    request_id: int
+    client: str
+    by: UserRef
+    until: dt.date
+
+    def text(self, who: Callable[[UserRef], str]) -> str:
+        """'Approved for Acme by @pm until 2 Jan' (`who` renders the approver)."""
+        return (
+            f"Approved for {self.client} by {who(self.by)} until {self.until.day} {self.until:%b}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +218,7 @@ class ProductAnswer:
     # Markets below `region` (and segments) whose verdict differs, in region-tree order.
     differences: tuple[Difference, ...] = ()
     show_all: bool = False  # list every difference (the "See all" press)
+    approval: ApprovalNote | None = None  # the asker's own approval here, while it is valid
 
     def with_freshness(self, verified: Freshness | None, can_verify: bool) -> ProductAnswer:
         """This answer as shown to one asker (dataclasses.replace costs ~4× more, on every
@@ -214,7 +233,18 @@ class ProductAnswer:
             self.segment,
             self.differences,
             self.show_all,
+            self.approval,
         )
+
+    def with_approval(self, approval: ApprovalNote | None) -> ProductAnswer:
+        """This answer as shown to the one asker who holds `approval` (a Restricted answer
+        only, so not every lookup pays for the copy)."""
+        return replace(self, approval=approval)
+
+    @property
+    def restricted(self) -> bool:
+        """A verdict someone may ask to be approved for (bot.approvals)."""
+        return self.assessment.verdict is Verdict.RESTRICTED
 
     def everything(self) -> ProductAnswer:
         """This answer with every difference listed (the "See all" press)."""
@@ -228,6 +258,7 @@ class ProductAnswer:
             self.segment,
             self.differences,
             True,
+            self.approval,
         )
 
     @property

@@ -16,6 +16,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.announcements import EVERYWHERE
+from bot.approvals import ApprovalService
+from bot.approvals import Settings as ApprovalSettings
 from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import Bot
@@ -31,13 +33,14 @@ from bot.ports import Notification, SystemClock
 from bot.receipts import Receipts
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
+from handlers.chart_links import CSV_ROUTE, ChartLinks
 from handlers.chart_links import ROUTE as CHART_ROUTE
-from handlers.chart_links import ChartLinks
 from handlers.config import Settings
 from handlers.logs import quiet_bad_http
 from handlers.memory import release_free_memory
 from handlers.tasks import Background
 from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
+from store.approvals_repo import SqlApprovals
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
 from store.coverage_repo import SqlCoverage
@@ -74,6 +77,7 @@ class Services:
     receipts: Receipts | None = None
     notices: Notices | None = None
     slack_oauth: Any = None  # handlers.slack.oauth.SlackOAuth, with SLACK_CLIENT_ID/SECRET
+    approvals: ApprovalService | None = None
 
     teams: Any = None  # TeamsParts, built by teams_parts() on first use
     # The route builds them in a thread, a delivery in the event loop: once between them.
@@ -177,9 +181,23 @@ def build_services(settings: Settings) -> Services:
     )
     updates.notices = notices
     senders[NOTICES] = notices.fan_out
+    approvals = ApprovalService(
+        repo=SqlApprovals(engine),
+        catalog=catalog,
+        clock=clock,
+        settings=ApprovalSettings(
+            product_managers=settings.product_managers,
+            approvals_channel=settings.approvals_channel,
+            triage_channel=settings.triage_channel,
+            valid_days=settings.approval_valid_days,
+            platforms=settings.platforms,
+        ),
+        people=SqlPeople(engine),
+    )
     bot = Bot(
         catalog=catalog,
         receipts=receipts,
+        approvals=approvals,
         notices=notices,
         updates=updates,
         editor=ProductEditor(catalog=catalog, product_managers=settings.product_managers),
@@ -222,9 +240,10 @@ def build_services(settings: Settings) -> Services:
         worker,
         conversations,
         updates,
-        Interactions(bot=bot, feedback=feedback),
+        Interactions(bot=bot, feedback=feedback, approvals=approvals),
         receipts=receipts,
         notices=notices,
+        approvals=approvals,
     )
     if settings.public_url and settings.link_secret:
         services.chart_links = ChartLinks(
@@ -289,6 +308,7 @@ def _teams(services: Services) -> TeamsParts:
         wake=services.wake_worker,
         seen=SqlSeen(services.engine),
         chart_url=chart_url,
+        csv_url=None if links is None else (lambda report: links.csv_url(report.period)),
     )
     notifier = TeamsNotifier(
         adapter=adapter,
@@ -473,6 +493,7 @@ def create_app(
         log.warning("TEAMS_EMULATOR is ignored: MICROSOFT_APP_ID is set, tokens are checked")
     if services.chart_links is not None and services.bot.coverage is not None:
         app.router.add_get(CHART_ROUTE, services.chart_links.handler(services.bot.coverage))
+        app.router.add_get(CSV_ROUTE, services.chart_links.csv_handler(services.bot.coverage))
     elif settings.public_url or settings.link_secret:
         log.warning("set both PUBLIC_URL and LINK_SECRET to show coverage charts in Teams")
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.reports import CoverageService, Period, PeriodError, Report
 
 ROUTE = "/charts/{token}.png"
+CSV_ROUTE = "/charts/{token}.csv"  # the same signed token names the report's CSV
 LINK_DAYS = 7  # long enough to read a weekly digest; a link older than that answers 404
 _CACHED = 16  # charts kept drawn: Teams' image proxy may fetch a card's chart several times
 
@@ -53,6 +54,10 @@ class ChartLinks:
         expires = int(self.clock()) + self.days * 86_400
         payload = _b64(json.dumps([period_text(period), expires], separators=(",", ":")).encode())
         return f"{self.public_url.rstrip('/')}/charts/{payload}.{self._signature(payload)}.png"
+
+    def csv_url(self, period: Period) -> str:
+        """The signed link to the period's CSV (`/coverage csv` on Teams)."""
+        return self.url(period).removesuffix(".png") + ".csv"
 
     def period_of(self, token: str) -> str | None:
         """The period a token names, or None if it is forged, altered or expired."""
@@ -92,6 +97,32 @@ class ChartLinks:
             )
 
         return chart
+
+    def csv_handler(
+        self, coverage: CoverageService
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The report's CSV as a download: the link is signed and expires like a chart's,
+        and only the report's audience is given one."""
+
+        async def download(request: web.Request) -> web.Response:
+            period = self.period_of(request.match_info["token"])
+            if period is None:
+                raise web.HTTPNotFound()
+            try:
+                report = await coverage.report(period)
+            except PeriodError:
+                raise web.HTTPNotFound() from None
+            stamp = report.period.label.split(" ")[0]
+            return web.Response(
+                text=report.csv(),
+                content_type="text/csv",
+                headers={
+                    "Content-Disposition": f'attachment; filename="coverage-{stamp}.csv"',
+                    "Cache-Control": "private, no-store",
+                },
+            )
+
+        return download
 
 
 def _draw(report: Report) -> bytes:

@@ -1,4 +1,5 @@
-"""The `salesbridge` console script: serve, db upgrade, catalog import/export, chat."""
+"""The `salesbridge` console script: serve, db upgrade, catalog import/export, receipts and
+approvals export, chat."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import datetime as dt
 import gc
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
 from aiohttp import web
 
 from bot.catalog_file import CatalogError, dump_catalog
-from handlers.app import build_services, create_app, run_worker
+from handlers.app import Services, build_services, create_app, run_worker
 from handlers.config import Settings, SettingsError, load_settings
 from handlers.logs import setup_logging
 
@@ -158,25 +159,10 @@ def catalog_export(settings: Settings, file: Path) -> None:
         click.echo(f"Wrote {file}.")
 
 
-@main.group()
-def receipts() -> None:
-    """The record of every verdict given (compliance)."""
-
-
-@receipts.command("export")
-@click.option("--since", "since", required=True, help="First day, YYYY-MM-DD (UTC).")
-@click.option("--until", "until", required=True, help="Last day, included, YYYY-MM-DD (UTC).")
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The CSV file to write ('-' for standard output).",
-)
-@click.pass_obj
-def receipts_export(settings: Settings, since: str, until: str, out: Path) -> None:
-    """Every receipt of the days SINCE to UNTIL as CSV, oldest first."""
-    from bot.receipts import PeriodOrderError, write_csv
+def _period(since: str, until: str) -> tuple[dt.date, dt.date]:
+    """An export's days, both included; exits with 2 and one line saying why when they are
+    not dates or name no day."""
+    from bot.receipts import PeriodOrderError
 
     try:
         first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
@@ -188,22 +174,85 @@ def receipts_export(settings: Settings, since: str, until: str, out: Path) -> No
     if last < first:
         click.echo(str(PeriodOrderError(first, last)), err=True)
         sys.exit(2)
+    return first, last
+
+
+_SINCE = click.option("--since", "since", required=True, help="First day, YYYY-MM-DD (UTC).")
+_UNTIL = click.option(
+    "--until", "until", required=True, help="Last day, included, YYYY-MM-DD (UTC)."
+)
+_OUT = click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The CSV file to write ('-' for standard output).",
+)
+
+
+Write = Callable[[Services, dt.date, dt.date, TextIO], Awaitable[int]]
+
+
+def _export(settings: Settings, since: str, until: str, out: Path, noun: str, write: Write) -> None:
+    """Check the days, run `write` against the database into OUT ('-': standard output),
+    and say how many `noun` it wrote."""
+    first, last = _period(since, until)
 
     async def run() -> int:
         services = build_services(settings)
-        assert services.receipts is not None
         try:
-            rows = services.receipts.export(since=first, until=last)
             if str(out) == "-":
-                return await write_csv(rows, sys.stdout)
+                return await write(services, first, last, sys.stdout)
             with out.open("w", newline="", encoding="utf-8") as f:
-                return await write_csv(rows, f)
+                return await write(services, first, last, f)
         finally:
             await services.engine.dispose()
 
     count = asyncio.run(run())
     if str(out) != "-":
-        click.echo(f"Wrote {count} receipts ({first} to {last}) to {out}.")
+        click.echo(f"Wrote {count} {noun} ({first} to {last}) to {out}.")
+
+
+@main.group()
+def receipts() -> None:
+    """The record of every verdict given (compliance)."""
+
+
+@receipts.command("export")
+@_SINCE
+@_UNTIL
+@_OUT
+@click.pass_obj
+def receipts_export(settings: Settings, since: str, until: str, out: Path) -> None:
+    """Every receipt of the days SINCE to UNTIL as CSV, oldest first."""
+    from bot.receipts import write_csv
+
+    async def write(services: Services, first: dt.date, last: dt.date, f: TextIO) -> int:
+        assert services.receipts is not None
+        return await write_csv(services.receipts.export(since=first, until=last), f)
+
+    _export(settings, since, until, out, "receipts", write)
+
+
+@main.group()
+def approvals() -> None:
+    """Approval requests for Restricted answers and their decisions (compliance)."""
+
+
+@approvals.command("export")
+@_SINCE
+@_UNTIL
+@_OUT
+@click.pass_obj
+def approvals_export(settings: Settings, since: str, until: str, out: Path) -> None:
+    """Every approval request made on the days SINCE to UNTIL, with its decision, as CSV."""
+    from bot.approvals import write_csv
+
+    async def write(services: Services, first: dt.date, last: dt.date, f: TextIO) -> int:
+        assert services.approvals is not None
+        return await write_csv(services.approvals.export(since=first, until=last), f)
+
+    _export(settings, since, until, out, "approval requests", write)
 
 
 @main.group()

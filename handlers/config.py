@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     product_managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     triage_channel: str | None = None
+    approvals_channel: str | None = None  # approval requests naming nobody (else triage's)
     announce_channel: str | None = None
     microsoft_app_id: str | None = None
     microsoft_app_password: SecretStr | None = None
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5)
     receipt_retention_days: int = Field(default=365, ge=1)  # then the worker purges them
     notice_window_days: int = Field(default=90, ge=1)  # who asked this recently hears of a change
+    approval_valid_days: int = Field(default=30, ge=1)  # how long an approval holds
     log_level: str = "INFO"
     # Where Teams fetches what we serve (coverage charts), e.g. https://bot.example.com, and
     # the key that signs those links; without both, Teams cards carry no chart.

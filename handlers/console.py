@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot import payloads
+from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
-from bot.commands import AnyReply
+from bot.commands import AnyReply, CoverageCsv
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormField, Values, is_number
@@ -89,9 +90,12 @@ def _option(o: Option) -> str:
     return f"  - {o.product.name}{verdict}{o.exceptions}"
 
 
-def render_text(reply: AnyReply | TriageView) -> str:
+def render_text(reply: AnyReply | TriageView | ApprovalCard) -> str:
     """Readable plain text: the fallback line first, then the details."""
     lines = [reply.fallback]
+    if isinstance(reply, ApprovalCard):
+        who = requester_text(reply.ask, lambda u: reply.ask.requester_name or u.id)
+        return "\n".join([*lines, *(f"  {x}" for x in reply.lines), f"  {who}"])
     if isinstance(reply, Report):
         for r in reply.regions:
             lines.append(
@@ -102,6 +106,8 @@ def render_text(reply: AnyReply | TriageView) -> str:
         return "\n".join(lines)
     if isinstance(reply, BriefingList):
         return "\n".join([*lines, *(f"  {describe(b)}" for b in reply.items)])
+    if isinstance(reply, CoverageCsv):  # the file itself, to copy or redirect
+        return "\n".join([*lines, f"--- {reply.filename} ---", reply.report.csv().rstrip("\n")])
     if isinstance(reply, TriageView):
         return "\n".join([*lines, *_triage_lines(reply)])
     if isinstance(reply, HomeView):
@@ -110,6 +116,8 @@ def render_text(reply: AnyReply | TriageView) -> str:
         return "\n".join(_demand_lines(reply))
     if isinstance(reply, ProductAnswer):
         p = reply.product
+        if reply.approval:
+            lines.append("  " + reply.approval.text(lambda u: u.id))
         if reply.differences:  # the console has room: always the full list
             lines.append("  Except:")
             lines += [f"    - {_difference(d, reply.ask)}" for d in reply.differences]
@@ -219,6 +227,8 @@ def _home_lines(view: HomeView) -> list[str]:
     ] or ["    nothing yet"]
     if view.mine_shown:
         lines.append(f"    ({view.mine_shown})")
+    if view.approvals:
+        lines += [f"  {x}" for x in view.approvals.splitlines()]
     if view.queue is not None:
         total = sum(view.counts.values())
         lines.append(f"  Open queue: {total}, {view.waiting} waiting for a decision")
@@ -240,6 +250,8 @@ class Inboxes:
 
     messages: dict[str, list[str]] = field(default_factory=dict)
     triage: dict[int, payloads.TriageReason] = field(default_factory=dict)  # item -> why
+    # Approval requests per recipient (a user id, or TRIAGE: any product manager).
+    approvals: dict[str, list[payloads.ApprovalAsk]] = field(default_factory=dict)
 
     async def deliver(self, message: OutboxMessage) -> Delivery:
         try:
@@ -250,6 +262,11 @@ class Inboxes:
             self.triage[payload.item_id] = payload.reason
         elif isinstance(payload, payloads.Decision):
             self.messages.setdefault(message.target, []).append(decision_text(payload))
+        elif isinstance(payload, payloads.ApprovalAsk):
+            self.approvals.setdefault(message.target, []).append(payload)
+        elif isinstance(payload, payloads.ApprovalDecided):
+            text = decided_text(payload, lambda u: u.id)
+            self.messages.setdefault(message.target, []).append(text)
         elif isinstance(payload, payloads.ChangeNotice):
             today = dt.datetime.now(dt.UTC).date()
             lines = notice_lines(payload, today=today)
@@ -340,7 +357,7 @@ class Console:
             self._out(outcome.text)
         await self._show_inbox(quiet=True)
 
-    def _print(self, reply: AnyReply | TriageView) -> None:
+    def _print(self, reply: AnyReply | TriageView | ApprovalCard) -> None:
         text = render_text(reply)
         inputs = card_inputs(reply)
         self._buttons = [(b, inputs) for b in buttons_for(reply)]
@@ -361,6 +378,13 @@ class Console:
             self._out(f"(message) {text}")
         feedback = self.interactions.feedback
         shown = bool(mine)
+        asks = self.inboxes.approvals.pop(self.user.id, [])
+        if feedback.may_decide(self.user):  # the channel's requests: any product manager
+            asks += self.inboxes.approvals.pop(TRIAGE, [])
+        for ask in asks:
+            self._out("(approval request)")
+            self._print(ApprovalCard(ask))
+            shown = True
         if self.inboxes.triage and feedback.may_decide(self.user):
             pending, self.inboxes.triage = self.inboxes.triage, {}
             for item_id, reason in sorted(pending.items()):

@@ -426,3 +426,58 @@ class NoticeOptOutRow(SQLModel, table=True):
     platform: str = Field(primary_key=True, max_length=16)
     user_id: str = Field(primary_key=True, max_length=64)
     at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- approvals
+
+
+class ApprovalRequestRow(SQLModel, table=True):
+    """A request to approve a Restricted answer for one client (bot.approvals), and its
+    decision. What the requester was told and why they ask is kept as they saw it."""
+
+    __tablename__ = "approval_request"
+    __table_args__ = (
+        sa.Index("uq_approval_request_submission_key", "submission_key", unique=True),
+        # A person's approvals for one product in one market: shown with their answers.
+        sa.Index(
+            "ix_approval_request_holder", "requester_platform", "requester_id", "sku", "region"
+        ),
+        sa.Index("ix_approval_request_created_at", "created_at"),  # the export
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    requester_platform: str = Field(max_length=16)
+    requester_id: str = Field(max_length=64)
+    sku: str = Field(max_length=64)
+    product: str = Field(max_length=200)
+    region: str = Field(max_length=32)
+    place: str = Field(max_length=300)  # the market (and segment) as the requester read it
+    segment: str | None = Field(default=None, max_length=32)
+    verdict: str = Field(max_length=600)
+    client: str = Field(max_length=200)
+    deal_value: int = Field(sa_type=sa.BigInteger)
+    currency: str = Field(max_length=8)
+    why: str = Field(sa_type=sa.Text)
+    approver: str | None = Field(default=None, max_length=80)
+    sent_to: str = Field(max_length=160)
+    status: str = Field(max_length=16)
+    created_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_by_platform: str | None = Field(default=None, max_length=16)
+    decided_at: dt.datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    valid_until: dt.datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    submission_key: str | None = Field(default=None, max_length=64)
+
+
+class ApprovalEventRow(SQLModel, table=True):
+    """The approvals' audit trail: each request and each decision, who, when, and the note."""
+
+    __tablename__ = "approval_event"
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="approval_request.id", index=True)
+    actor_platform: str = Field(max_length=16)
+    actor_id: str = Field(max_length=64)
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str = Field(max_length=16)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))

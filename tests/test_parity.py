@@ -11,6 +11,15 @@ from typing import Any
 
 import yaml
 
+from bot.approvals import (
+    ApprovalAction,
+    ApprovalCard,
+    ApprovalDraft,
+    ApprovalRequest,
+    ApprovalStatus,
+    approval_form,
+)
+from bot.approvals import note_form as approval_note_form
 from bot.briefings import Briefing, BriefingList, briefing_form
 from bot.catalog import CatalogView, product_answer
 from bot.catalog_file import parse_catalog
@@ -20,6 +29,7 @@ from bot.forms import Choice, FormSpec
 from bot.ids import ActionId, FormId
 from bot.interactions import Interactions, buttons_for
 from bot.items import Item, Kind, Status, Urgency
+from bot.payloads import ApprovalAsk
 from bot.types import UserRef
 from handlers.slack import blocks, views
 from handlers.teams import cards
@@ -27,6 +37,15 @@ from tests.conftest import demo_text, view_of
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+ASK = ApprovalAsk(
+    1, "Widget Pro", "Japan", "Restricted — Deal desk approval", "Acme", "$250,000", "Renewal",
+    "U0SALES1", "slack",
+)  # fmt: skip
+DRAFT = ApprovalDraft(
+    "WDG-PRO", "Widget Pro", "JP", "Japan", None, "Restricted", "Acme", 250000, "USD",
+    "Renewal", "U01DEALDESK", "slack:U01DEALDESK",
+)  # fmt: skip
+REQUEST = ApprovalRequest(1, UserRef("slack", "U0SALES1"), DRAFT, ApprovalStatus.PENDING, NOW)
 
 
 def _item(status: Status, kind: Kind = Kind.COMPETITIVE) -> Item:
@@ -46,9 +65,13 @@ def _samples(view: CatalogView) -> list[Any]:
     many = product_answer(view, product, view.catalog.regions["EMEA"])
     exceptions = dataclasses.replace(many, differences=many.differences * 5)  # "and N more"
     assert exceptions.hidden
+    restricted = product_answer(view, product, view.catalog.regions["JP"])
+    assert restricted.restricted  # offers Request approval
     return [
         answer,
         exceptions,
+        restricted,
+        ApprovalCard(ASK),
         TriageView(_item(Status.NEW), segment_name="Public sector"),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),
@@ -64,6 +87,8 @@ def _forms(view: CatalogView) -> list[FormSpec]:
         edit_form(view.by_sku["WDG-PRO"], spec),
         briefing_form([Choice("AU", "Australia")]),
         competitive_form(1, "Widget Pro", "Gizmotron cut prices"),
+        approval_form(product_answer(view, view.by_sku["WDG-PRO"], view.catalog.regions["JP"])),
+        approval_note_form(ApprovalAction.DECLINE, REQUEST),
     ]
 
 
@@ -95,12 +120,19 @@ def test_every_press_renders_on_slack_teams_and_the_console() -> None:
     for reply in samples:
         if isinstance(reply, TriageView):
             rendered = blocks.triage_card(reply)
+        elif isinstance(reply, ApprovalCard):  # a message the outbox sends, not an answer
+            rendered = blocks.approval_card(reply)
         elif isinstance(reply, HomeView):  # Slack shows it only as the App Home tab
             rendered = blocks.home(reply)
         else:
             rendered = blocks.render(reply)
         slack |= _walk(rendered, "action_id")
-        card = cards.triage(reply) if isinstance(reply, TriageView) else cards.render(reply)
+        if isinstance(reply, TriageView):
+            card = cards.triage(reply)
+        elif isinstance(reply, ApprovalCard):
+            card = cards.approval_card(reply)
+        else:
+            card = cards.render(reply)
         teams |= _walk(card, "verb")
         console |= {b.action.value for b in buttons_for(reply)}  # listed by number
     slack_manifest = yaml.safe_load((ROOT / "manifests" / "slack.yaml").read_text())

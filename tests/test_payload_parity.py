@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from bot import payloads
+from bot.approvals import ApprovalCard
 from bot.notices import NOTICES
 from bot.outbox import OutboxMessage
 from bot.payloads import ChangeNotice, NoticeLine
@@ -69,3 +70,41 @@ def test_a_long_notice_fits_one_message_and_counts_the_rest() -> None:
     assert section.endswith(
         f"… and {30 - shown + 5} more: ask `/product` again for today's answers."
     )
+
+
+ASK = payloads.ApprovalAsk(
+    3, "Widget <Pro>", "Japan", "Restricted — Deal desk approval", "Acme & Co", "$250,000",
+    "Renewal", "U0SALES1", "slack",
+)  # fmt: skip
+DECIDED = payloads.ApprovalDecided(
+    3, "Widget <Pro>", "Japan", "Acme & Co", "approved", "Within band C", "U01DEALDESK", "slack",
+    "2027-01-02",
+)  # fmt: skip
+
+
+async def test_approval_requests_and_decisions_render_on_every_surface() -> None:
+    for path in ("handlers/slack/notifier.py", "handlers/teams/notifier.py", "handlers/console.py"):
+        source = (ROOT / path).read_text()
+        assert "payloads.ApprovalAsk" in source and "payloads.ApprovalDecided" in source, path
+    assert payloads.decode(ASK.encode()) == ASK
+    assert payloads.decode(DECIDED.encode()) == DECIDED
+    card = ApprovalCard(ASK)
+    slack = blocks.approval_card(card)
+    assert "Widget &lt;Pro&gt;" in str(slack["blocks"]) and "Acme &amp; Co" in str(slack["blocks"])
+    teams = cards.approval_card(card)
+    assert [a["verb"] for a in teams["actions"]] == [b.action.value for b in card.buttons]
+    sentence = (
+        "Your approval request #3 (Widget {p} in Japan for Acme {a} Co): Approved by {who}, "
+        "valid until 2 Jan 2027. Note: Within band C"
+    )
+    dm = blocks.approval_decided_dm(DECIDED)
+    assert sentence.format(p="&lt;Pro&gt;", a="&amp;", who="<@U01DEALDESK>") in dm["text"]
+    assert sentence.format(p="&lt;Pro&gt;", a="&", who="a Slack user") in str(
+        cards.approval_decided(DECIDED)["body"]
+    )
+    inboxes = Inboxes()
+    await inboxes.deliver(OutboxMessage(1, "k", "console", "dm", "U0DEAL", ASK.encode(), 1))
+    await inboxes.deliver(OutboxMessage(2, "j", "console", "dm", "U0SALES1", DECIDED.encode(), 1))
+    assert inboxes.approvals["U0DEAL"] == [ASK]
+    [text] = inboxes.messages["U0SALES1"]
+    assert text == sentence.format(p="<Pro>", a="&", who="U01DEALDESK")

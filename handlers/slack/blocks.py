@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
-from bot.commands import AnyReply
+from bot.commands import AnyReply, CoverageCsv
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
 from bot.forms import FormField
@@ -19,7 +20,7 @@ from bot.interactions import briefing_buttons, buttons_for, card_inputs
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Item
 from bot.links import link_of
 from bot.notices import notice_lines, notice_title
-from bot.payloads import ChangeNotice, Decision
+from bot.payloads import ApprovalDecided, ChangeNotice, Decision
 from bot.replies import (
     MORE,
     Ambiguous,
@@ -170,6 +171,7 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
     ask = f"\nAsk {who(r.ask)}" if r.ask else ""
     blocks: list[dict[str, Any]] = [
         _section(f"*{esc(p.name)}* in *{esc(r.region.name)}*{for_whom}\n{_verdict(a)}{ask}"),
+        *([_context(":white_check_mark: " + r.approval.text(mention, esc))] if r.approval else []),
         *_whole_truth(r),
         {
             "type": "section",
@@ -277,7 +279,14 @@ def _rendered_parts(reply: ProductAnswer, share: bool) -> _Rendered:
         reply.segment,
         reply.differences,
     )
-    key = (*map(id, held), reply.verified, reply.can_verify, reply.show_all, share)
+    key = (
+        *map(id, held),
+        reply.verified,
+        reply.can_verify,
+        reply.show_all,
+        share,
+        reply.approval,
+    )
     hit = _ANSWER_BLOCKS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit.held, held, strict=True)):
         return hit
@@ -309,11 +318,17 @@ def ephemeral_json(reply: AnyReply) -> str:
     return json.dumps({**render(reply), "response_type": "ephemeral"})
 
 
+CSV_FOLLOWS = "The CSV follows in this conversation."
+
+
 def render(reply: AnyReply, *, share: bool = True) -> Message:
     """A message body: `text` (the fallback line) and `blocks`."""
     blocks: list[dict[str, Any]]
     if isinstance(reply, Report):
         return coverage(reply)
+    if isinstance(reply, CoverageCsv):
+        text = esc(reply.fallback)
+        return {"text": text, "blocks": [_section(text), _context(CSV_FOLLOWS)]}
     if isinstance(reply, BriefingList):
         return briefing_list(reply)
     if isinstance(reply, DemandReport):
@@ -491,6 +506,27 @@ def problem_text(problem: AlreadyDecided | Refused) -> str:
     return esc(problem.message)
 
 
+def approval_card(card: ApprovalCard, names: Mapping[UserRef, str] | None = None) -> Message:
+    """An approval request as its decider sees it: what was asked, by whom, and the presses
+    (a note to the requester travels with any of them)."""
+    a = card.ask
+    requester = UserRef(a.requester_platform, a.requester)
+    known = {requester: a.requester_name} if a.requester_name else {}
+    blocks: list[dict[str, Any]] = [
+        _section(f"*Approval request #{a.request_id} · {esc(a.product)} in {esc(a.where)}*"),
+        _section("\n".join(esc(line) for line in card.lines)),
+        _context(requester_text(a, lambda u: mention(u, {**known, **(names or {})}))),
+        *(_input(f) for f in card_inputs(card)),
+        *actions(buttons_for(card), block_id=f"approval:{a.request_id}"),
+    ]
+    return {"text": esc(card.fallback), "blocks": blocks}
+
+
+def approval_decided_dm(decided: ApprovalDecided) -> Message:
+    text = decided_text(decided, mention, esc)
+    return {"text": clip(text), "blocks": [_section(text)]}
+
+
 def decision_dm(decision: Decision) -> Message:
     text = decision_text(decision)
     return {"text": esc(text), "blocks": [_section(esc(text))]}
@@ -541,6 +577,12 @@ def home(view: HomeView) -> dict[str, Any]:
         blocks.append({"type": "divider"})
         blocks.append({"type": "header", "text": {"type": "plain_text", "text": "My answers"}})
         blocks.append(_section(esc(view.answers)))
+    if view.approvals:
+        blocks.append({"type": "divider"})
+        blocks.append(
+            {"type": "header", "text": {"type": "plain_text", "text": "My approval requests"}}
+        )
+        blocks.append(_section(esc(view.approvals)))
     return {"type": "home", "blocks": blocks[:100]}
 
 

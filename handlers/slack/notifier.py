@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import payloads
+from bot.approvals import ApprovalCard
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
@@ -183,6 +184,12 @@ class SlackNotifier:
                 return Sent((await self._post(client, message, message.target, **body)).result())
             if isinstance(payload, payloads.NoticeFanout):
                 return Failed("a notice fan-out is the worker's own work, not a message")
+            if isinstance(payload, payloads.ApprovalAsk):  # to the approver, or a channel
+                body = blocks.approval_card(ApprovalCard(payload))
+                return Sent((await self._post(client, message, message.target, **body)).result())
+            if isinstance(payload, payloads.ApprovalDecided):
+                body = blocks.approval_decided_dm(payload)
+                return Sent((await self._post(client, message, message.target, **body)).result())
             if isinstance(payload, payloads.Decision):
                 # Posting to a user id lands in the app's DM with that user.
                 body = blocks.decision_dm(payload)
@@ -301,25 +308,29 @@ class SlackNotifier:
                 report = await self._coverage.report(job.period)
             except PeriodError as exc:
                 return Failed(str(exc))
-        png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
         if job.digest:
             await self._post(client, message, message.target, **blocks.coverage(report))
         stamp = report.period.label.split(" ")[0]
+        uploads = [
+            {
+                "content": report.csv().encode(),
+                "filename": f"coverage-{stamp}.csv",
+                "title": f"Coverage {report.period.label} (CSV)",
+            },
+        ]
+        if not job.csv_only:
+            png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
+            chart = {
+                "content": png,
+                "filename": f"coverage-{stamp}.png",
+                "title": f"Briefings per region, {report.period.label}",
+            }
+            uploads.insert(0, chart)
         await client.files_upload_v2(
             channel=message.target,
-            initial_comment=f"Coverage {report.period.label}: chart and CSV",
-            file_uploads=[
-                {
-                    "content": png,
-                    "filename": f"coverage-{stamp}.png",
-                    "title": f"Briefings per region, {report.period.label}",
-                },
-                {
-                    "content": report.csv().encode(),
-                    "filename": f"coverage-{stamp}.csv",
-                    "title": f"Coverage {report.period.label} (CSV)",
-                },
-            ],
+            initial_comment=f"Coverage {report.period.label}: "
+            + ("CSV" if job.csv_only else "chart and CSV"),
+            file_uploads=uploads,
         )
         return Sent({"channel": message.target})
 

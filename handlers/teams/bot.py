@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot import workspace
 from bot.channels import CHANNEL_ONLY, KEPT_UNAUTHENTICATED, ChannelSetting, UnknownSetting
+from bot.commands import CoverageCsv
 from bot.feedback import FORM_TITLE
 from bot.ids import ActionId
 from bot.interactions import SHARED, Ask, FormErrors, Interaction, Interactions, Outcome, Show
@@ -79,9 +80,11 @@ class TeamsBot(ActivityHandler):
         wake: Callable[[], None],
         seen: SeenStore | None = None,
         chart_url: ChartUrl | None = None,
+        csv_url: ChartUrl | None = None,
     ) -> None:
         self._interactions = interactions
         self._chart_url = chart_url
+        self._csv_url = csv_url
         self._conversations = conversations
         self._wake = wake
         self._seen = seen
@@ -118,6 +121,11 @@ class TeamsBot(ActivityHandler):
             self._wake()  # the use case wrote to the outbox (Teams enqueues nothing itself)
         if isinstance(outcome, Show) and isinstance(outcome.reply, Report):
             return cards.coverage(outcome.reply, chart_url(self._chart_url, outcome.reply))
+        if isinstance(outcome, Show) and isinstance(outcome.reply, CoverageCsv):
+            report = outcome.reply.report
+            return cards.coverage_csv(
+                outcome.reply, self._csv_url(report) if self._csv_url else None
+            )
         return cards.outcome(outcome, in_dialog=in_dialog)
 
     # -- chat

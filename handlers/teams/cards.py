@@ -7,8 +7,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
-from bot.commands import AnyReply, help_reply
+from bot.commands import AnyReply, CoverageCsv, help_reply
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormSpec
@@ -28,7 +29,7 @@ from bot.interactions import (
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Item
 from bot.links import Link, link_of
 from bot.notices import notice_lines, notice_title
-from bot.payloads import ChangeNotice, Decision
+from bot.payloads import ApprovalDecided, ChangeNotice, Decision
 from bot.replies import (
     Ambiguous,
     Assessment,
@@ -167,6 +168,8 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
     mentions: list[dict[str, Any]] = []
     if isinstance(reply, Report):
         return coverage(reply)
+    if isinstance(reply, CoverageCsv):
+        return coverage_csv(reply)
     if isinstance(reply, HomeView):
         return home(reply)
     if isinstance(reply, DemandReport):
@@ -190,6 +193,8 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         ]
         if reply.ask:
             body.append(text(f"Ask {who(reply.ask, mentions)}"))
+        if reply.approval:
+            body.append(text(reply.approval.text(lambda u: plain(person(u)), plain), color="Good"))
         if reply.differences:
             lines = [_difference(d, reply.ask, mentions) for d in reply.shown_differences]
             if reply.hidden:
@@ -451,16 +456,7 @@ def triage(view: TriageView) -> Card:
         body.append(text(f"**Note:** {plain(item.note)}"))
     if view.problem is not None:
         body.append(text(plain(view.problem.message), color="Attention"))
-    for f in card_inputs(view):
-        body.append(
-            {
-                "type": "Input.Text",
-                "id": f.id,
-                "isMultiline": True,
-                "label": f.label,
-                **({"maxLength": f.max_length} if f.max_length else {}),
-            }
-        )
+    body += _inputs(view)
     return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
 
 
@@ -496,6 +492,42 @@ def demand(reply: DemandReport) -> Card:
     return card(body, reply.fallback)
 
 
+def _inputs(reply: object) -> list[dict[str, Any]]:
+    """The inputs a card carries with its presses (a note for the decision)."""
+    return [
+        {
+            "type": "Input.Text",
+            "id": f.id,
+            "isMultiline": True,
+            "label": f.label,
+            **({"maxLength": f.max_length} if f.max_length else {}),
+        }
+        for f in card_inputs(reply)
+    ]
+
+
+def approval_card(view: ApprovalCard) -> Card:
+    """An approval request as its decider sees it, with the presses that decide it."""
+    a = view.ask
+    requester = UserRef(a.requester_platform, a.requester)
+    names = {requester: a.requester_name} if a.requester_name else {}
+    body: list[dict[str, Any]] = [
+        text(
+            f"Approval request #{a.request_id} · {plain(a.product)} in {plain(a.where)}",
+            weight="Bolder",
+        ),
+        text("\n".join(plain(line) for line in view.lines)),
+        text(plain(requester_text(a, lambda u: person(u, names))), isSubtle=True),
+        *_inputs(view),
+    ]
+    return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
+
+
+def approval_decided(decided: ApprovalDecided) -> Card:
+    message = decided_text(decided, person)
+    return card([text(decided_text(decided, lambda u: plain(person(u)), plain))], message)
+
+
 def home(view: HomeView) -> Card:
     """My feedback with statuses and notes; for PMs, the open queue (Slack's App Home)."""
     body: list[dict[str, Any]] = [text("My feedback", weight="Bolder", size="Medium")]
@@ -525,6 +557,9 @@ def home(view: HomeView) -> Card:
         )
         if view.queue_shown:
             body.append(text(f"Waiting for a decision: {view.queue_shown}", isSubtle=True))
+    if view.approvals:
+        body.append(text("My approval requests", weight="Bolder", size="Medium"))
+        body.append(text(plain(view.approvals)))
     return card(body, view.fallback, [execute(b) for b in buttons_for(view)])
 
 
@@ -631,3 +666,25 @@ def coverage(report: Report, chart_url: str | None = None) -> Card:
     if chart_url:
         body.append({"type": "Image", "altText": CHART_ALT, "url": chart_url})
     return card(body, report.fallback)
+
+
+CSV_INLINE_BYTES = 16_000  # a CSV carried in the card itself (a card holds at most 28 KB)
+CSV_TOO_LONG = (
+    "Too long to show here: with PUBLIC_URL and LINK_SECRET set, this card links to the file."
+)
+
+
+def coverage_csv(reply: CoverageCsv, url: str | None = None) -> Card:
+    """`/coverage csv`: a signed download link (handlers/chart_links.py), or without one the
+    CSV in the card while it fits (a bot cannot attach a file to a Teams chat unasked)."""
+    body: list[dict[str, Any]] = [text(plain(reply.fallback), weight="Bolder")]
+    if url:
+        return card(
+            body, reply.fallback, [{"type": "Action.OpenUrl", "title": "Download CSV", "url": url}]
+        )
+    content = reply.report.csv()
+    if len(content.encode()) <= CSV_INLINE_BYTES:
+        body.append(text(plain(content), fontType="Monospace", size="Small"))
+    else:
+        body.append(text(CSV_TOO_LONG, isSubtle=True))
+    return card(body, reply.fallback)

@@ -13,6 +13,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
 from bot import payloads
+from bot.approvals import ApprovalCard
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
@@ -79,6 +80,10 @@ class TeamsNotifier:
                 card = cards.change_notice(payload, today=dt.datetime.now(dt.UTC).date())
             elif isinstance(payload, payloads.Digest):
                 card = cards.digest(payload.title, payload.lines)
+            elif isinstance(payload, payloads.ApprovalAsk):  # to the approver, or triage
+                card = cards.approval_card(ApprovalCard(payload))
+            elif isinstance(payload, payloads.ApprovalDecided):
+                card = cards.approval_decided(payload)
             else:
                 card = cards.decision(payload)
             return await self._post(self._key(message), card)

@@ -77,3 +77,18 @@ async def test_an_altered_or_expired_link_is_not_found(linked: TeamsDriver) -> N
 async def test_without_public_url_and_secret_there_is_no_chart_route(teams: TeamsDriver) -> None:
     assert teams.services.chart_links is None
     assert (await _get(teams, "/charts/x.y.png"))[0] == 404
+
+
+async def test_coverage_csv_links_a_signed_download(linked: TeamsDriver) -> None:
+    await linked.say("coverage csv this quarter", user=PM_AAD)
+    card = card_of(linked.connector.messages(f"a:dm-{PM_AAD}")[-1].body)
+    [download] = card["actions"]
+    url: str = download["url"]
+    assert download["type"] == "Action.OpenUrl" and url.endswith(".csv")
+    path = urllib.parse.urlsplit(url).path
+    status, kind, body = await _get(linked, path)
+    assert (status, kind) == (200, "text/csv")
+    assert body.decode().startswith("region_code,region,briefings")
+    payload, signature = path.removeprefix("/charts/").removesuffix(".csv").split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert (await _get(linked, f"/charts/{payload}.{flipped}.csv"))[0] == 404

@@ -1,0 +1,694 @@
+"""Approval requests: a Restricted answer's request to whoever decides it, the decision (made
+once, by someone allowed to), the requester's DM, and the approval shown in their answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from bot.catalog import CatalogService
+from bot.feedback import CURRENCIES, MAX_DEAL
+from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
+from bot.ids import ActionId, Button, FormId
+from bot.payloads import ApprovalAsk, ApprovalDecided
+from bot.ports import Clock, Lane, Notification, PeopleStore
+from bot.receipts import PeriodOrderError, csv_cell, write_rows
+from bot.replies import ApprovalNote, ProductAnswer, format_date, format_money
+from bot.types import PLATFORMS, Refused, UserRef, Why, is_listed, platform_of
+
+DEFAULT_VALID_DAYS = 30
+MY_REQUESTS = 10  # approval requests `my answers` and the home view list
+MAX_WHY = 1000
+MAX_NOTE = 1000
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    MORE_INFO = "more_info"
+
+
+class ApprovalAction(enum.StrEnum):
+    """The decisions on a request; their ids are bot.ids.ActionId's APPROVAL_* presses."""
+
+    APPROVE = ActionId.APPROVAL_APPROVE.value
+    DECLINE = ActionId.APPROVAL_DECLINE.value
+    INFO = ActionId.APPROVAL_INFO.value
+
+
+ACTION_STATUS = {
+    ApprovalAction.APPROVE: ApprovalStatus.APPROVED,
+    ApprovalAction.DECLINE: ApprovalStatus.DECLINED,
+    ApprovalAction.INFO: ApprovalStatus.MORE_INFO,
+}
+# Decline and "Need more info" are said with a note to the requester: they ask for one.
+NEEDS_NOTE = frozenset({ApprovalAction.DECLINE, ApprovalAction.INFO})
+
+# Copy, written once for every platform.
+REQUEST_LABEL = "Request approval"
+ACTION_LABEL = {
+    ApprovalAction.APPROVE: "Approve",
+    ApprovalAction.DECLINE: "Decline…",
+    ApprovalAction.INFO: "Need more info…",
+}
+STATUS_LABEL = {
+    ApprovalStatus.PENDING: "Waiting for a decision",
+    ApprovalStatus.APPROVED: "Approved",
+    ApprovalStatus.DECLINED: "Declined",
+    ApprovalStatus.MORE_INFO: "More information needed",
+}
+FORM_TITLE = "Request approval"
+FORM_SUBMIT = "Send request"
+SENT_TITLE = "Request sent"
+NOT_APPROVER = (
+    "Only the person this request was sent to, the product's owner or a product manager "
+    "can decide on it."
+)
+NOTE_NEEDED = "Add a note to the requester: they will read it."
+NOTHING_TO_APPROVE = "Only a Restricted answer needs approval."
+NO_ROUTE = (
+    "Nobody is set to receive approval requests for this product: it names no contact or "
+    "owner, and no APPROVALS_CHANNEL or TRIAGE_CHANNEL is set. Ask an administrator."
+)
+REQUEST_HINT = "Ask for one with `/product request <market> <product>`."
+
+
+def _clean(text: str | None) -> str:
+    # Control characters never belong in chat text; newlines and tabs do.
+    return "".join(ch for ch in (text or "") if ch in "\n\t" or ch >= " ").strip()
+
+
+def _on(user_id: str) -> tuple[str, str]:
+    """A contact as written in the catalog ("slack:U1", "teams:<guid>", or a bare id read
+    by its shape) as (platform, id)."""
+    platform, sep, uid = user_id.partition(":")
+    if sep and platform in PLATFORMS:
+        return platform, uid
+    return platform_of(user_id), user_id
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDraft:
+    """A validated request, as it is stored."""
+
+    sku: str
+    product: str  # its name then
+    region: str  # the market's code
+    where: str  # the market (and segment) as the requester read it
+    segment: str | None
+    verdict: str  # the answer as given: "Restricted — Deal desk approval"
+    client: str
+    deal_value: int
+    currency: str
+    why: str
+    approver: str | None  # the contact it was sent to (None: a channel)
+    sent_to: str  # "slack:U012PM", "slack:C0APPROVALS", "teams:triage"
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    id: int
+    requester: UserRef
+    draft: ApprovalDraft
+    status: ApprovalStatus
+    created_at: dt.datetime
+    decided_by: UserRef | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+    valid_until: dt.datetime | None = None
+
+    @property
+    def title(self) -> str:
+        return f"#{self.id} {self.draft.product} in {self.draft.where} for {self.draft.client}"
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyDecided:
+    """Somebody else (or the same double press) decided first."""
+
+    request: ApprovalRequest
+
+    def message_for(self, mention: Callable[[UserRef], str]) -> str:
+        r = self.request
+        who = mention(r.decided_by) if r.decided_by else "someone"
+        when = f" on {r.decided_at:%d %b %H:%M} UTC" if r.decided_at else ""
+        return f"Request #{r.id} was already decided: {STATUS_LABEL[r.status]} by {who}{when}."
+
+    @property
+    def message(self) -> str:
+        return self.message_for(lambda u: u.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalCard:
+    """A request as its decider sees it, with the presses that decide it."""
+
+    ask: ApprovalAsk
+
+    @property
+    def fallback(self) -> str:
+        a = self.ask
+        return f"Approval request #{a.request_id}: {a.product} in {a.where} for {a.client}"
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """What the card says under its title (renderers add the requester)."""
+        a = self.ask
+        return (
+            f"Answer given: {a.verdict}",
+            f"Client: {a.client} · Deal value: {a.deal}",
+            f"Why: {a.why}",
+        )
+
+    @property
+    def buttons(self) -> tuple[Button, ...]:
+        value = str(self.ask.request_id)
+        return tuple(
+            Button(ActionId(a.value), ACTION_LABEL[a], value, primary=a is ApprovalAction.APPROVE)
+            for a in ApprovalAction
+        )
+
+
+NOTE_FIELD = FormField(
+    "note",
+    "Note to the requester (needed to decline or ask for more)",
+    FieldKind.MULTILINE,
+    required=False,
+    max_length=MAX_NOTE,
+    placeholder="Conditions, or what you need to know",
+)
+
+
+def decided_text(
+    d: ApprovalDecided, who: Callable[[UserRef], str], esc: Callable[[str], str] = str
+) -> str:
+    """The requester's DM, the same on every platform (`who` renders the decider, `esc` the
+    text people and the catalog wrote)."""
+    try:
+        status = ApprovalStatus(d.status)
+    except ValueError:
+        status = ApprovalStatus.PENDING
+    about = f"{d.product} in {d.where} for {d.client}"
+    head = f"Your approval request #{d.request_id} ({esc(about)}): "
+    by = who(UserRef(d.by_platform, d.by))
+    try:
+        until = format_date(dt.date.fromisoformat(d.until)) if d.until else None
+    except ValueError:
+        until = None
+    if status is ApprovalStatus.APPROVED and until:
+        text = f"{head}Approved by {by}, valid until {until}."
+    elif status is ApprovalStatus.MORE_INFO:
+        text = f"{head}{by} needs more information. Send a new request with it."
+    else:
+        text = f"{head}{STATUS_LABEL[status]} by {by}."
+    return text + (f" Note: {esc(d.note)}" if d.note else "")
+
+
+def requester_text(a: ApprovalAsk, who: Callable[[UserRef], str]) -> str:
+    return f"Requested by {who(UserRef(a.requester_platform, a.requester))}"
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class ApprovalRepository(Protocol):
+    async def create(
+        self,
+        *,
+        draft: ApprovalDraft,
+        requester: UserRef,
+        at: dt.datetime,
+        notifications: Callable[[ApprovalRequest], Sequence[Notification]],
+        submission_key: str | None,
+    ) -> ApprovalRequest:
+        """With a `submission_key` another call already stored, that call's request (and
+        nothing written). The request, its audit event and `notifications` in one
+        transaction."""
+        ...
+
+    async def get(self, *, request_id: int) -> ApprovalRequest | None: ...
+
+    async def by_submission(self, *, key: str) -> ApprovalRequest | None: ...
+
+    async def decide(
+        self,
+        *,
+        request_id: int,
+        actor: UserRef,
+        to: ApprovalStatus,
+        note: str | None,
+        at: dt.datetime,
+        valid_until: dt.datetime | None,
+        notifications: Sequence[Notification],
+    ) -> ApprovalRequest | None:
+        """Only while the request is pending (else None): the decision, its audit event and
+        the notifications in one transaction."""
+        ...
+
+    async def valid(
+        self, *, user: UserRef, sku: str, region: str, segment: str | None, now: dt.datetime
+    ) -> ApprovalRequest | None:
+        """The user's latest approval for this product and market still valid at `now`."""
+        ...
+
+    async def mine(self, *, user: UserRef, limit: int) -> list[ApprovalRequest]:
+        """The user's latest requests, newest first."""
+        ...
+
+    def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[ApprovalRequest]:
+        """Requests made from `since` (included) to `until` (excluded), oldest first."""
+        ...
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    product_managers: frozenset[str] = frozenset()
+    approvals_channel: str | None = None  # a Slack channel id; else the triage channel
+    triage_channel: str | None = None
+    valid_days: int = DEFAULT_VALID_DAYS
+    # Platforms messages can be delivered on (a contact on another one is not reachable).
+    platforms: Collection[str] = ("slack", "teams", "console")
+
+
+def approval_form(answer: ProductAnswer, values: Values | None = None) -> FormSpec:
+    v = values or {}
+    where = answer.region.name + (f" for {answer.segment.name}" if answer.segment else "")
+    return FormSpec(
+        id=FormId.APPROVAL,
+        title=FORM_TITLE,
+        submit=FORM_SUBMIT,
+        intro=f"{answer.product.name} in {where}: {answer.assessment.verdict.value}"
+        + (f" — {answer.assessment.detail()}" if answer.assessment.detail() else "")
+        + ". Who decides is told at once, and you get a message with the decision.",
+        state={"answer": answer.key},
+        fields=(
+            FormField(
+                "client",
+                "Client / account",
+                FieldKind.TEXT,
+                initial=v.get("client"),
+                max_length=200,
+                placeholder="e.g. Acme Corp",
+            ),
+            FormField(
+                "deal_value",
+                "Deal value",
+                FieldKind.NUMBER,
+                initial=v.get("deal_value"),
+                hint="Whole amount, e.g. 250000",
+            ),
+            FormField(
+                "currency",
+                "Currency",
+                FieldKind.SELECT,
+                choices=tuple(Choice(c, c) for c in CURRENCIES),
+                initial=v.get("currency") or "USD",
+            ),
+            FormField(
+                "why",
+                "Why it should be approved",
+                FieldKind.MULTILINE,
+                initial=v.get("why"),
+                max_length=MAX_WHY,
+                placeholder="The deal, the client's need, anything the approver should know",
+            ),
+        ),
+    )
+
+
+def note_form(action: ApprovalAction, request: ApprovalRequest) -> FormSpec:
+    label = ACTION_LABEL[action].rstrip("…")
+    return FormSpec(
+        id=FormId.APPROVAL_NOTE,
+        title=label[:24],
+        submit=label[:24],
+        intro=request.title,
+        state={"request": str(request.id), "action": action.value},
+        fields=(
+            FormField(
+                "note",
+                "Note to the requester",
+                FieldKind.MULTILINE,
+                required=True,
+                max_length=MAX_NOTE,
+                placeholder="Why, and what happens next",
+            ),
+        ),
+    )
+
+
+def validate(values: Values) -> tuple[dict[str, str | int], Errors]:
+    """The form's values as stored (client, deal_value, currency, why), or what to fix."""
+    errors: Errors = {}
+    client = _clean(values.get("client"))[:200]
+    if not client:
+        errors["client"] = "Name the client."
+    raw = (values.get("deal_value") or "").replace(",", "").strip()
+    deal = int(raw) if is_number(raw) and len(raw) < 14 else -1
+    if not 0 < deal <= MAX_DEAL:
+        errors["deal_value"] = "A whole amount, e.g. 250000."
+    currency = values.get("currency") or ""
+    if currency not in CURRENCIES:
+        errors["currency"] = "Pick a currency."
+    why = _clean(values.get("why"))[:MAX_WHY]
+    if not why:
+        errors["why"] = "Say why: the approver decides from it."
+    return {"client": client, "deal_value": deal, "currency": currency, "why": why}, errors
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        *,
+        repo: ApprovalRepository,
+        catalog: CatalogService,
+        clock: Clock,
+        settings: Settings,
+        people: PeopleStore | None = None,
+    ) -> None:
+        self._repo = repo
+        self._catalog = catalog
+        self._clock = clock
+        self.settings = settings
+        self._people = people
+
+    async def answer(self, key: str) -> ProductAnswer | None:
+        """The answer a press or a form names ("SKU|REGION[|SEGMENT]"), as the catalog stands."""
+        sku, sep, rest = key.partition("|")
+        region, _, segment = rest.partition("|")
+        if not sep:
+            return None
+        return await self._catalog.answer_for(
+            sku=sku[:64], region_code=region[:32], segment_code=segment[:32] or None
+        )
+
+    async def form(self, key: str, values: Values | None = None) -> FormSpec | Refused:
+        answer = await self.answer(key)
+        if answer is None:
+            return Refused("That product or market is no longer in the catalog.", Why.GONE)
+        if not answer.restricted:
+            return Refused(self._not_restricted(answer), Why.CLOSED)
+        return approval_form(answer, values)
+
+    @staticmethod
+    def _not_restricted(answer: ProductAnswer) -> str:
+        return (
+            f"{answer.product.name} is {answer.assessment.verdict.value} in "
+            f"{answer.region.name} now: {NOTHING_TO_APPROVE}"
+        )
+
+    def _route(self, requester: UserRef, approver: str | None) -> tuple[str, str, str] | None:
+        """(platform, kind, target) of the request's card: a DM to the contact when there
+        is one on a platform we deliver to, else the approvals (or triage) channel."""
+        if requester.platform == "console":  # everyone on the console is on the console
+            return (
+                ("console", "dm", _on(approver)[1]) if approver else ("console", "post", "triage")
+            )
+        if approver:
+            platform, uid = _on(approver)
+            if platform in self.settings.platforms:
+                return platform, "dm", uid
+        if requester.platform == "teams":
+            return "teams", "post", "triage"  # the channel a PM set for triage on Teams
+        channel = self.settings.approvals_channel or self.settings.triage_channel
+        return ("slack", "post", channel) if channel else None
+
+    async def request(
+        self, *, user: UserRef, key: str, values: Values, submission: str | None
+    ) -> Requested | Errors | Refused:
+        """Validate and send a request once: the same submission again answers with the
+        request the first one made, and tells nobody twice."""
+        if submission and (first := await self._repo.by_submission(key=submission)):
+            return Requested(first)
+        answer = await self.answer(key)
+        if answer is None:
+            return Refused(
+                "That product or market is no longer in the catalog: nothing was sent.", Why.GONE
+            )
+        if not answer.restricted:
+            return Refused(self._not_restricted(answer), Why.CLOSED)
+        clean, errors = validate(values)
+        if errors:
+            return errors
+        approver = answer.assessment.contact or answer.product.ask
+        route = self._route(user, approver)
+        if route is None:
+            return Refused(NO_ROUTE, Why.GONE)
+        platform, kind, target = route
+        a = answer.assessment
+        draft = ApprovalDraft(
+            sku=answer.product.sku,
+            product=answer.product.name,
+            region=answer.region.code,
+            where=answer.region.name + (f" for {answer.segment.name}" if answer.segment else ""),
+            segment=answer.segment.code if answer.segment else None,
+            verdict=a.verdict.value + (f" — {a.detail()}" if a.detail() else ""),
+            client=str(clean["client"]),
+            deal_value=int(clean["deal_value"]),
+            currency=str(clean["currency"]),
+            why=str(clean["why"]),
+            approver=approver if kind == "dm" else None,
+            sent_to=f"{platform}:{target}",
+        )
+        names = await self._people.names([user]) if self._people is not None else {}
+
+        def card(request: ApprovalRequest) -> list[Notification]:
+            return [
+                Notification(
+                    platform=platform,
+                    kind=kind,
+                    target=target,
+                    dedupe_key=f"approval:{request.id}:ask",
+                    payload=ask_payload(request, names.get(user)).encode(),
+                    lane=Lane.INTERACTIVE,  # a rep waits on it with a client
+                )
+            ]
+
+        made = await self._repo.create(
+            draft=draft,
+            requester=user,
+            at=self._clock.now(),
+            notifications=card,
+            submission_key=submission,
+        )
+        return Requested(made)
+
+    async def get(self, request_id: int) -> ApprovalRequest | None:
+        return await self._repo.get(request_id=request_id)
+
+    async def names(self, users: Sequence[UserRef]) -> dict[UserRef, str]:
+        return await self._people.names(users) if self._people is not None else {}
+
+    def may_decide(self, user: UserRef, request: ApprovalRequest, owner: str | None) -> bool:
+        listed = [*self.settings.product_managers]
+        listed += [x for x in (request.draft.approver, owner) if x]
+        return is_listed(user, listed)
+
+    async def authorize(self, *, user: UserRef, request_id: int) -> ApprovalRequest | Refused:
+        request = await self._repo.get(request_id=request_id)
+        if request is None:
+            return Refused(f"There is no approval request #{request_id}.", Why.GONE)
+        product = (await self._catalog.view()).by_sku.get(request.draft.sku)
+        if product is None:
+            return Refused(
+                f"{request.draft.product} is no longer in the catalog: request #{request.id} "
+                "cannot be decided.",
+                Why.GONE,
+            )
+        if not self.may_decide(user, request, product.owner):
+            return Refused(NOT_APPROVER, Why.NOT_ALLOWED)
+        return request
+
+    async def decide(
+        self, *, user: UserRef, request_id: int, action: ApprovalAction, note: str | None
+    ) -> Decided | AlreadyDecided | Refused:
+        """One decision, exactly once: the loser of a race (or a second press) is told who
+        decided; the requester's DM is written with it."""
+        got = await self.authorize(user=user, request_id=request_id)
+        if isinstance(got, Refused):
+            return got
+        if got.status is not ApprovalStatus.PENDING:
+            return AlreadyDecided(got)
+        note = _clean(note)[:MAX_NOTE] or None
+        if action in NEEDS_NOTE and not note:
+            return Refused(NOTE_NEEDED, Why.NEEDS_NOTE)
+        now = self._clock.now()
+        to = ACTION_STATUS[action]
+        until = (
+            now + dt.timedelta(days=self.settings.valid_days)
+            if to is ApprovalStatus.APPROVED
+            else None
+        )
+        d = got.draft
+        dm = Notification(
+            platform=got.requester.platform,
+            kind="dm",
+            target=got.requester.id,
+            dedupe_key=f"approval:{got.id}:{to.value}:dm",
+            payload=ApprovalDecided(
+                got.id,
+                d.product,
+                d.where,
+                d.client,
+                to.value,
+                note,
+                user.id,
+                user.platform,
+                until.date().isoformat() if until else None,
+            ).encode(),
+            lane=Lane.INTERACTIVE,
+        )
+        decided = await self._repo.decide(
+            request_id=got.id,
+            actor=user,
+            to=to,
+            note=note,
+            at=now,
+            valid_until=until,
+            notifications=[dm],
+        )
+        if decided is None:  # lost the race: read who won
+            current = await self._repo.get(request_id=got.id)
+            assert current is not None
+            return AlreadyDecided(current)
+        return Decided(decided)
+
+    async def holds(self, user: UserRef, answer: ProductAnswer) -> ApprovalNote | None:
+        """The approval `user` holds for this answer's product and market, if still valid."""
+        if not answer.restricted:
+            return None
+        got = await self._repo.valid(
+            user=user,
+            sku=answer.product.sku,
+            region=answer.region.code,
+            segment=answer.segment.code if answer.segment else None,
+            now=self._clock.now(),
+        )
+        if got is None or got.decided_by is None or got.valid_until is None:
+            return None
+        return ApprovalNote(got.id, got.draft.client, got.decided_by, got.valid_until.date())
+
+    async def mine(self, user: UserRef, *, limit: int = MY_REQUESTS) -> str | None:
+        """The person's latest approval requests with their status (None: they made none)."""
+        got = await self._repo.mine(user=user, limit=limit)
+        if not got:
+            return None
+        now = self._clock.now()
+        lines = ["Your approval requests, newest first:"]
+        for r in got:
+            status = STATUS_LABEL[r.status]
+            if r.status is ApprovalStatus.APPROVED and r.valid_until is not None:
+                ended = r.valid_until <= now
+                status += (
+                    f", {'ended' if ended else 'valid until'} {format_date(r.valid_until.date())}"
+                )
+            note = f" — {r.note}" if r.note else ""
+            lines.append(f"• {r.title}: {status}{note}")
+        return "\n".join(lines)
+
+    async def export(self, *, since: dt.date, until: dt.date) -> AsyncIterator[ApprovalRequest]:
+        """Every request made on the days `since` to `until`, both included (UTC days)."""
+        if until < since:
+            raise PeriodOrderError(since, until)
+        start = dt.datetime.combine(since, dt.time(), dt.UTC)
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        async for request in self._repo.export(since=start, until=end):
+            yield request
+
+
+def ask_payload(request: ApprovalRequest, requester_name: str | None = None) -> ApprovalAsk:
+    d = request.draft
+    return ApprovalAsk(
+        request.id,
+        d.product,
+        d.where,
+        d.verdict,
+        d.client,
+        format_money(d.deal_value, d.currency),
+        d.why,
+        request.requester.id,
+        request.requester.platform,
+        requester_name,
+    )
+
+
+# --------------------------------------------------------------------------- export
+
+CSV_HEADER = (
+    "requested_at",
+    "request_id",
+    "platform",
+    "user_id",
+    "sku",
+    "product",
+    "market",
+    "segment",
+    "answer_given",
+    "client",
+    "deal_value",
+    "currency",
+    "why",
+    "sent_to",
+    "status",
+    "decided_at",
+    "decided_by_platform",
+    "decided_by",
+    "note",
+    "valid_until",
+)
+
+
+def _iso(at: dt.datetime | None) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="seconds") if at else ""
+
+
+def csv_row(r: ApprovalRequest) -> tuple[str, ...]:
+    """One request as an export line (UTC, ISO 8601); the columns of CSV_HEADER."""
+    d = r.draft
+    return (
+        _iso(r.created_at),
+        str(r.id),
+        r.requester.platform,
+        r.requester.id,
+        d.sku,
+        csv_cell(d.product),
+        d.region,
+        d.segment or "",
+        csv_cell(d.verdict),
+        csv_cell(d.client),
+        str(d.deal_value),
+        d.currency,
+        csv_cell(d.why),
+        d.sent_to,
+        r.status.value,
+        _iso(r.decided_at),
+        r.decided_by.platform if r.decided_by else "",
+        r.decided_by.id if r.decided_by else "",
+        csv_cell(r.note or ""),
+        _iso(r.valid_until),
+    )
+
+
+async def write_csv(rows: AsyncIterator[ApprovalRequest], out: TextIO) -> int:
+    """The approvals export: a header, then one line per request with its decision."""
+    return await write_rows(rows, out, CSV_HEADER, csv_row)

@@ -1,0 +1,227 @@
+"""Approval requests, their decisions and audit trail (bot.approvals), written with their
+outbox rows in one transaction, decided by a conditional update."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.approvals import ApprovalDraft, ApprovalRequest, ApprovalStatus
+from bot.ports import Notification
+from bot.types import UserRef
+from store.feedback_repo import insert_notifications
+from store.models import ApprovalEventRow, ApprovalRequestRow
+
+_req_t = ApprovalRequestRow.__table__  # type: ignore[attr-defined]
+_event_t = ApprovalEventRow.__table__  # type: ignore[attr-defined]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands datetimes back naive (stored in UTC)."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _request(r: Any) -> ApprovalRequest:
+    created = _utc(r.created_at)
+    assert created is not None
+    return ApprovalRequest(
+        id=r.id,
+        requester=UserRef(r.requester_platform, r.requester_id),
+        draft=ApprovalDraft(
+            sku=r.sku,
+            product=r.product,
+            region=r.region,
+            where=r.place,
+            segment=r.segment,
+            verdict=r.verdict,
+            client=r.client,
+            deal_value=r.deal_value,
+            currency=r.currency,
+            why=r.why,
+            approver=r.approver,
+            sent_to=r.sent_to,
+        ),
+        status=ApprovalStatus(r.status),
+        created_at=created,
+        decided_by=UserRef(r.decided_by_platform or "", r.decided_by) if r.decided_by else None,
+        decided_at=_utc(r.decided_at),
+        note=r.note,
+        valid_until=_utc(r.valid_until),
+    )
+
+
+class SqlApprovals:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def _one(self, conn: AsyncConnection, where: Any) -> ApprovalRequest | None:
+        row = (await conn.execute(sa.select(_req_t).where(where))).first()
+        return _request(row) if row is not None else None
+
+    async def get(self, *, request_id: int) -> ApprovalRequest | None:
+        async with self.engine.connect() as conn:
+            return await self._one(conn, _req_t.c.id == request_id)
+
+    async def by_submission(self, *, key: str) -> ApprovalRequest | None:
+        async with self.engine.connect() as conn:
+            return await self._one(conn, _req_t.c.submission_key == key)
+
+    async def create(
+        self,
+        *,
+        draft: ApprovalDraft,
+        requester: UserRef,
+        at: dt.datetime,
+        notifications: Callable[[ApprovalRequest], Sequence[Notification]],
+        submission_key: str | None,
+    ) -> ApprovalRequest:
+        try:
+            async with self.engine.begin() as conn:
+                request_id = await conn.scalar(
+                    sa.insert(_req_t)
+                    .values(
+                        requester_platform=requester.platform,
+                        requester_id=requester.id,
+                        sku=draft.sku,
+                        product=draft.product[:200],
+                        region=draft.region,
+                        place=draft.where[:300],
+                        segment=draft.segment,
+                        verdict=draft.verdict[:600],
+                        client=draft.client[:200],
+                        deal_value=draft.deal_value,
+                        currency=draft.currency,
+                        why=draft.why,
+                        approver=draft.approver,
+                        sent_to=draft.sent_to[:160],
+                        status=ApprovalStatus.PENDING.value,
+                        created_at=at,
+                        submission_key=submission_key,
+                    )
+                    .returning(_req_t.c.id)
+                )
+                await conn.execute(
+                    sa.insert(_event_t).values(
+                        request_id=request_id,
+                        actor_platform=requester.platform,
+                        actor_id=requester.id,
+                        from_status=None,
+                        to_status=ApprovalStatus.PENDING.value,
+                        at=at,
+                    )
+                )
+                made = await self._one(conn, _req_t.c.id == request_id)
+                assert made is not None
+                await insert_notifications(conn, notifications(made), at=at)
+            return made
+        except sa.exc.IntegrityError:
+            # A copy of the same submission committed first: its request is the answer.
+            first = await self.by_submission(key=submission_key) if submission_key else None
+            if first is None:
+                raise
+            return first
+
+    async def decide(
+        self,
+        *,
+        request_id: int,
+        actor: UserRef,
+        to: ApprovalStatus,
+        note: str | None,
+        at: dt.datetime,
+        valid_until: dt.datetime | None,
+        notifications: Sequence[Notification],
+    ) -> ApprovalRequest | None:
+        pending = ApprovalStatus.PENDING.value
+        async with self.engine.begin() as conn:
+            # The WHERE on the pending status makes the decision happen exactly once,
+            # whatever the number of concurrent presses (even on different buttons).
+            result = await conn.execute(
+                sa.update(_req_t)
+                .where(_req_t.c.id == request_id, _req_t.c.status == pending)
+                .values(
+                    status=to.value,
+                    decided_by=actor.id,
+                    decided_by_platform=actor.platform,
+                    decided_at=at,
+                    note=note,
+                    valid_until=valid_until,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            await conn.execute(
+                sa.insert(_event_t).values(
+                    request_id=request_id,
+                    actor_platform=actor.platform,
+                    actor_id=actor.id,
+                    from_status=pending,
+                    to_status=to.value,
+                    note=note,
+                    at=at,
+                )
+            )
+            await insert_notifications(conn, notifications, at=at)
+            return await self._one(conn, _req_t.c.id == request_id)
+
+    async def valid(
+        self, *, user: UserRef, sku: str, region: str, segment: str | None, now: dt.datetime
+    ) -> ApprovalRequest | None:
+        t = _req_t
+        query = (
+            sa.select(t)
+            .where(
+                t.c.requester_platform == user.platform,
+                t.c.requester_id == user.id,
+                t.c.sku == sku,
+                t.c.region == region,
+                t.c.segment.is_(None) if segment is None else t.c.segment == segment,
+                t.c.status == ApprovalStatus.APPROVED.value,
+                t.c.valid_until > now,
+            )
+            .order_by(t.c.valid_until.desc(), t.c.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _request(row) if row is not None else None
+
+    async def mine(self, *, user: UserRef, limit: int) -> list[ApprovalRequest]:
+        t = _req_t
+        query = (
+            sa.select(t)
+            .where(t.c.requester_platform == user.platform, t.c.requester_id == user.id)
+            .order_by(t.c.id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [_request(r) for r in await conn.execute(query)]
+
+    async def export(
+        self, *, since: dt.datetime, until: dt.datetime
+    ) -> AsyncIterator[ApprovalRequest]:
+        query = (
+            sa.select(_req_t)
+            .where(_req_t.c.created_at >= since, _req_t.c.created_at < until)
+            .order_by(_req_t.c.created_at, _req_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            result = await conn.stream(query.execution_options(yield_per=1000))
+            async for row in result:
+                yield _request(row)
+
+    async def events(self, *, request_id: int) -> list[dict[str, Any]]:
+        """The request's audit trail, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(_event_t)
+                .where(_event_t.c.request_id == request_id)
+                .order_by(_event_t.c.id)
+            )
+            return [dict(r._mapping) for r in rows]

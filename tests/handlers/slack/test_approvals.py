@@ -1,0 +1,178 @@
+"""Approval requests end to end, driven exactly as Slack drives them: a Restricted answer's
+Request approval, the form, the card in the contact's DM, refused and repeated presses,
+forged forms, the requester's DM and the approval in their next answer; and `/coverage csv`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.types import UserRef
+from tests.fakes import Call
+from tests.handlers.conftest import PMS, SlackDriver
+from tests.handlers.slack.test_feedback_flow import as_json, calls, eventually, submission
+
+DEAL_DESK = "U01DEALDESK"  # the contact of Widget Pro's rule for Japan (Restricted)
+
+
+def posts_to(slack: SlackDriver, channel: str) -> list[Call]:
+    return [c for c in calls(slack, "chat.postMessage") if c.body["channel"] == channel]
+
+
+def action_ids(blocks: Any) -> list[str]:
+    return [
+        el["action_id"] for b in as_json(blocks) if b["type"] == "actions" for el in b["elements"]
+    ]
+
+
+def said(slack: SlackDriver) -> str:
+    """The last thing told to the presser through response_url."""
+    return str(slack.fake.responses[-1].get("text"))
+
+
+async def request_approval(slack: SlackDriver, *, user: str = "U0SALES1", client: str) -> None:
+    answer = await slack.command("widget pro japan", user=user)
+    assert "approval.request" in action_ids(answer.json["blocks"])
+    await slack.action("approval.request", "WDG-PRO|JP", user=user)
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    assert form["callback_id"] == "approval.submit"
+    sent = await slack.interaction(
+        submission(
+            form,
+            user=user,
+            client=client,
+            deal_value="250000",
+            currency="EUR",
+            why="Three-year renewal, signed this quarter",
+        )
+    )
+    assert sent.json["response_action"] == "update"
+    assert "is with the approver" in str(sent.json["view"])
+
+
+async def test_restricted_request_decision_dm_and_the_approval_in_the_next_answer(
+    slack: SlackDriver,
+) -> None:
+    await request_approval(slack, client="Acme")
+    await eventually(lambda: bool(posts_to(slack, DEAL_DESK)))
+    [card] = posts_to(slack, DEAL_DESK)
+    assert "Approval request #1" in card.body["text"]
+    assert action_ids(card.body["blocks"]) == [
+        "approval.approve",
+        "approval.decline",
+        "approval.info",
+    ]
+    assert "€250,000" in str(card.body["blocks"]) and "<@U0SALES1>" in str(card.body["blocks"])
+
+    # Someone else's press changes nothing and is told why.
+    await slack.action("approval.approve", "1", user="U0SALES2")
+    assert said(slack).startswith("Only the person this request was sent to")
+    assert (await slack.services.approvals.get(1)).status.value == "pending"  # type: ignore[union-attr]
+
+    await slack.action("approval.approve", "1", user=DEAL_DESK)
+    assert said(slack).startswith("Approved: request #1 Widget Pro in Japan for Acme")
+    # A second press (or the owner, a moment later) makes no second decision.
+    await slack.action("approval.decline", "1", user=PMS[0])
+    assert "was already decided: Approved by" in said(slack)
+
+    await eventually(lambda: bool(posts_to(slack, "U0SALES1")))
+    [dm] = posts_to(slack, "U0SALES1")
+    assert "Approved by <@U01DEALDESK>, valid until" in dm.body["text"]
+
+    answer = await slack.command("widget pro japan")
+    assert "Approved for Acme by <@U01DEALDESK> until" in str(answer.json["blocks"])
+    assert "approval.request" not in action_ids(answer.json["blocks"])  # already approved
+    other = await slack.command("widget pro japan", user="U0SALES2")
+    assert "Approved for" not in str(other.json["blocks"])
+    mine = await slack.command("my answers")
+    assert "#1 Widget Pro in Japan for Acme: Approved, valid until" in mine.json["text"]
+    await slack.post_json(
+        {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": "EvHome",
+            "event_time": 1700000000,
+            "authed_users": [],
+            "event": {"type": "app_home_opened", "user": "U0SALES1", "tab": "home"},
+        }
+    )
+    await eventually(lambda: bool(calls(slack, "views.publish")))
+    home = str(as_json(calls(slack, "views.publish")[-1].body["view"]))
+    assert "My approval requests" in home
+    assert "#1 Widget Pro in Japan for Acme: Approved, valid until" in home
+
+
+async def test_decline_needs_a_note_and_forged_forms_change_nothing(slack: SlackDriver) -> None:
+    await request_approval(slack, client="Initech")
+    await eventually(lambda: bool(posts_to(slack, DEAL_DESK)))
+    await slack.action("approval.decline", "1", user=DEAL_DESK)
+    note_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    assert note_view["callback_id"] == "approval.note"
+    empty = await slack.interaction(submission(note_view, user=DEAL_DESK, note=""))
+    assert empty.json["response_action"] == "errors"
+
+    # The decider's form replayed by someone else, or pointed at another request.
+    forged = await slack.interaction(submission(note_view, user="U0SALES1", note="ok"))
+    assert forged.json["errors"]["note"].startswith("Only the person this request")
+    other = {**note_view, "private_metadata": note_view["private_metadata"].replace('"1"', '"99"')}
+    unknown = await slack.interaction(submission(other, user=DEAL_DESK, note="no"))
+    assert "There is no approval request #99" in unknown.json["errors"]["note"]
+    stale = {**note_view, "private_metadata": "{}"}
+    assert "out of date" in str((await slack.interaction(submission(stale, user=DEAL_DESK))).json)
+    # A press naming no request, or a request that does not exist.
+    await slack.action("approval.approve", "not-a-number", user=DEAL_DESK)
+    assert "no longer points at anything" in said(slack)
+    await slack.action("approval.approve", "42", user=DEAL_DESK)
+    assert said(slack) == "There is no approval request #42."
+    assert (await slack.services.approvals.get(1)).status.value == "pending"  # type: ignore[union-attr]
+
+    done = await slack.interaction(
+        submission(note_view, user=DEAL_DESK, note="Not for public sector clients")
+    )
+    assert done.json["response_action"] == "update"
+    again = await slack.interaction(submission(note_view, user=DEAL_DESK, note="Still no"))
+    assert "already decided: Declined" in again.json["errors"]["note"]
+    await eventually(lambda: bool(posts_to(slack, "U0SALES1")))
+    [dm] = posts_to(slack, "U0SALES1")
+    assert "Declined by <@U01DEALDESK>. Note: Not for public sector clients" in dm.body["text"]
+    answer = await slack.command("widget pro japan")
+    assert "Approved for" not in str(answer.json["blocks"])
+
+
+async def test_a_forged_request_form_for_a_product_not_restricted_sends_nothing(
+    slack: SlackDriver,
+) -> None:
+    await slack.action("approval.request", "WDG-PRO|JP")
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    for forged in ("WDG-PRO|AU", "NO-SUCH|JP", ""):
+        metadata = form["private_metadata"].replace("WDG-PRO|JP", forged)
+        answer = await slack.interaction(
+            submission(
+                {**form, "private_metadata": metadata},
+                client="Acme",
+                deal_value="5",
+                currency="USD",
+                why="x",
+            )
+        )
+        assert answer.json["response_action"] == "errors", forged
+    await slack.action("approval.request", "WDG-PRO|AU")  # an Available answer
+    assert "Only a Restricted answer needs approval" in said(slack)
+    assert calls(slack, "chat.postMessage") == []
+    assert slack.services.approvals is not None
+    assert await slack.services.approvals.mine(UserRef("slack", "U0SALES1")) is None
+
+
+async def test_coverage_csv_is_uploaded_for_its_audience_only(slack: SlackDriver) -> None:
+    refused = await slack.command("csv", command="/coverage", user="U0SALES1")
+    assert "Coverage reports are for product managers" in refused.json["text"]
+    answer = await slack.command("csv this quarter", command="/coverage", user=PMS[0])
+    assert "as CSV" in answer.json["text"]
+    await eventually(lambda: bool(calls(slack, "files.completeUploadExternal")))
+    names = [str(c.body.get("filename")) for c in calls(slack, "files.getUploadURLExternal")]
+    assert len(names) == 1 and names[0].endswith(".csv")  # the CSV alone, no chart
+    [content] = slack.fake.uploads.values()
+    text = content.decode()
+    assert text.splitlines()[0].startswith("region_code,region,briefings")
+    assert "margin" not in text.casefold()

@@ -1,0 +1,119 @@
+"""Approval requests on Teams, activities posted to /api/messages: Request approval on a
+Restricted answer (Action.Execute), the form card, the request in the triage channel (the
+rule's contact is a Slack user this install cannot reach), refused and repeated presses,
+the requester's DM, the approval in the next answer; and `coverage csv`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
+from tests.handlers.teams.test_parity import DM, triage_channel, verbs
+from tests.handlers.teams.test_teams import card_of, eventually
+
+OTHER_AAD = "00000000-0000-0000-0000-0000000000c1"
+
+
+def approval_cards(teams: TeamsDriver) -> list[dict[str, Any]]:
+    return [
+        card_of(p.body)
+        for p in teams.connector.messages(CHANNEL)
+        if "approval.approve" in str(p.body)
+    ]
+
+
+async def request(teams: TeamsDriver, client: str = "Acme") -> None:
+    await teams.say("product widget pro japan")
+    answer = card_of(teams.connector.messages(DM)[-1].body)
+    assert "approval.request" in verbs(answer)
+    _, asked = await teams.execute("approval.request", {"value": "WDG-PRO|JP"})
+    form = asked["value"]
+    [submit] = form["actions"]
+    assert submit["verb"] == "approval.submit"
+    values = {"client": client, "deal_value": "90000", "currency": "GBP", "why": "Renewal"}
+    _, done = await teams.execute("approval.submit", {**submit["data"], **values})
+    assert "is with the approver" in str(done["value"])
+
+
+async def test_request_decision_dm_and_the_approval_in_the_next_answer(teams: TeamsDriver) -> None:
+    await triage_channel(teams)
+    await request(teams)
+    await eventually(lambda: len(approval_cards(teams)) == 1)
+    [card] = approval_cards(teams)
+    assert verbs(card) == ["approval.approve", "approval.decline", "approval.info"]
+    assert "£90,000" in str(card["body"])
+
+    _, refused = await teams.execute(
+        "approval.approve", {"value": "1"}, user=OTHER_AAD, conversation_type="channel"
+    )
+    assert refused["value"].startswith("Only the person this request was sent to")
+    _, done = await teams.execute(
+        "approval.approve", {"value": "1"}, user=PM_AAD, conversation_type="channel"
+    )
+    assert "Approved: request #1 Widget Pro in Japan for Acme" in str(done["value"])
+    _, twice = await teams.execute(
+        "approval.info", {"value": "1", "note": "?"}, user=PM_AAD, conversation_type="channel"
+    )
+    assert "already decided: Approved by" in twice["value"]
+
+    def told() -> list[Any]:
+        return [p for p in teams.connector.messages(DM) if "approval request #1" in str(p.body)]
+
+    await eventually(lambda: len(told()) == 1)
+    assert f"Approved by {PM_AAD}, valid until" in told()[0].body["text"]
+    await teams.say("product widget pro japan")
+    answer = card_of(teams.connector.messages(DM)[-1].body)
+    assert f"Approved for Acme by {PM_AAD} until" in str(answer["body"])
+    assert "approval.request" not in verbs(answer)
+    await teams.say("product my answers")
+    mine = teams.connector.messages(DM)[-1].body
+    assert "#1 Widget Pro in Japan for Acme: Approved, valid until" in str(mine)
+
+
+async def test_need_more_info_asks_for_a_note_and_forged_data_changes_nothing(
+    teams: TeamsDriver,
+) -> None:
+    await triage_channel(teams)
+    await request(teams, client="Initech")
+    await eventually(lambda: len(approval_cards(teams)) == 1)
+    _, asked = await teams.execute(
+        "approval.info", {"value": "1"}, user=PM_AAD, conversation_type="channel"
+    )
+    [submit] = asked["value"]["actions"]
+    assert submit["verb"] == "approval.note"
+    data = submit["data"]
+    _, empty = await teams.execute("approval.note", {**data, "note": ""}, user=PM_AAD)
+    assert "Add a note to the requester" in str(empty["value"])
+    _, forged = await teams.execute("approval.note", {**data, "note": "x"}, user=SALES_AAD)
+    assert "Only the person this request" in str(forged)
+    forged_state = {**data["state"], "request": "77"}
+    _, unknown = await teams.execute(
+        "approval.note", {**data, "state": forged_state, "note": "x"}, user=PM_AAD
+    )
+    assert "There is no approval request #77" in str(unknown)
+    approvals = teams.services.approvals
+    assert approvals is not None
+    current = await approvals.get(1)
+    assert current is not None and current.status.value == "pending"
+    _, done = await teams.execute(
+        "approval.note", {**data, "note": "Which modules, and how many seats?"}, user=PM_AAD
+    )
+    assert "More information needed" in str(done["value"])
+
+    def told() -> list[Any]:
+        return [p for p in teams.connector.messages(DM) if "approval request #1" in str(p.body)]
+
+    await eventually(lambda: len(told()) == 1)
+    assert "needs more information" in told()[0].body["text"]
+    assert "Which modules, and how many seats?" in told()[0].body["text"]
+
+
+async def test_coverage_csv_in_the_card_for_its_audience_only(teams: TeamsDriver) -> None:
+    await teams.say("coverage csv")
+    refused = teams.connector.messages(DM)[-1].body
+    assert "Coverage reports are for product managers" in refused["text"]
+    await teams.say("coverage csv this quarter", user=PM_AAD)
+    reply = teams.connector.messages(f"a:dm-{PM_AAD}")[-1].body
+    card = card_of(reply)
+    assert "as CSV" in reply["text"]
+    assert "region_code,region,briefings" in str(card["body"])  # no link configured: inline
