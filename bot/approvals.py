@@ -108,7 +108,7 @@ class ApprovalDraft:
     deal_value: int
     currency: str
     why: str
-    approver: str | None  # the contact it was sent to (None: a channel)
+    approver: str | None  # the contact named for it (who may decide, wherever it was sent)
     sent_to: str  # "slack:U012PM", "slack:C0APPROVALS", "teams:triage"
 
 
@@ -424,7 +424,7 @@ class ApprovalService:
             return (
                 ("console", "dm", _on(approver)[1]) if approver else ("console", "post", "triage")
             )
-        if approver:
+        if approver:  # the catalog holds user ids only (bot.catalog_file)
             platform, uid = _on(approver)
             if platform in self.settings.platforms:
                 return platform, "dm", uid
@@ -467,7 +467,7 @@ class ApprovalService:
             deal_value=int(clean["deal_value"]),
             currency=str(clean["currency"]),
             why=str(clean["why"]),
-            approver=approver if kind == "dm" else None,
+            approver=approver,  # may decide wherever the request was sent
             sent_to=f"{platform}:{target}",
         )
         names = await self._people.names([user]) if self._people is not None else {}

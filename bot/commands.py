@@ -228,7 +228,7 @@ class Bot:
             answers = await self.receipts.mine(user)
             return Notice(answers + (f"\n\n{requests}" if requests else ""))
         if head == "request" and self.approvals is not None:
-            return await self._request(user, " ".join(words[1:]))
+            return await self._request(" ".join(words[1:]))
         if head == "notices" and self.notices is not None:
             return await self._notices(user, words[1:])
         if head == "edit" and self.editor is not None:
@@ -301,12 +301,12 @@ class Bot:
         self._decorated[key] = (reply, verified, out)
         return out
 
-    async def _request(self, user: UserRef, text: str) -> Reply:
+    async def _request(self, text: str) -> Reply:
         """`/product request japan widget pro`: the approval form for that Restricted answer."""
         assert self.approvals is not None
         if not text.strip():
             return Notice(REQUEST_HINT)
-        reply = await self._decorate(user, await self.catalog.lookup(text))
+        reply = await self.catalog.lookup(text)
         if not isinstance(reply, ProductAnswer):
             return (
                 reply

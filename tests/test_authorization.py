@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.approvals import ApprovalAction, ApprovalService, Requested
+from bot.approvals import Decided as ApprovalDecided
+from bot.approvals import Settings as ApprovalSettings
 from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import VERIFY_REFUSED, Bot
@@ -12,6 +15,7 @@ from bot.editing import ProductEditor
 from bot.feedback import Action, Decided, FeedbackService, Settings, Submitted
 from bot.ports import SystemClock
 from bot.types import Refused, UserRef
+from store.approvals_repo import SqlApprovals
 from store.briefings_repo import SqlBriefingRepository
 from store.feedback_repo import SqlFeedbackRepository
 from store.updates_repo import SqlUpdatesRepository
@@ -38,6 +42,7 @@ ALLOWED = {
     "still accurate": {"pm", "owner"},
     "log a briefing": {"pm"},
     "change someone else's briefing": set(),
+    "decide an approval request": {"pm", "owner"},  # and the rule's contact (test_approvals)
 }
 
 
@@ -77,11 +82,17 @@ async def world(catalog_service: CatalogService, engine):  # type: ignore[no-unt
         briefings=briefings,
         product_managers=pms,
     )
-    return feedback, briefings, editor, bot
+    approvals = ApprovalService(
+        repo=SqlApprovals(engine),
+        catalog=catalog_service,
+        clock=SystemClock(),
+        settings=ApprovalSettings(product_managers=pms),
+    )
+    return feedback, briefings, editor, bot, approvals
 
 
 async def attempt(world, action: str, user: UserRef) -> bool:  # type: ignore[no-untyped-def]
-    feedback, briefings, editor, bot = world
+    feedback, briefings, editor, bot, approvals = world
     values = {
         "product": "WDG-PRO",
         "kind": "problem",
@@ -105,6 +116,18 @@ async def attempt(world, action: str, user: UserRef) -> bool:  # type: ignore[no
         )
         assert isinstance(result, Decided | Refused)
         return isinstance(result, Decided)
+    if action == "decide an approval request":
+        made = await approvals.request(
+            user=UserRef("slack", "U0S1"),
+            key="WDG-PRO|JP",
+            values={"client": "Acme", "deal_value": "1000", "currency": "USD", "why": "Renewal"},
+            submission=None,
+        )
+        assert isinstance(made, Requested)
+        got = await approvals.decide(
+            user=user, request_id=made.request.id, action=ApprovalAction.APPROVE, note=None
+        )
+        return isinstance(got, ApprovalDecided)
     if action == "edit product":
         return not isinstance(await editor.form(user=user, sku="WDG-PRO"), Refused)
     if action == "still accurate":

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from bot import payloads
 from bot.approvals import ApprovalCard
+from bot.catalog import CatalogView, product_answer
 from bot.notices import NOTICES
 from bot.outbox import OutboxMessage
 from bot.payloads import ChangeNotice, NoticeLine
+from bot.replies import ApprovalNote
+from bot.types import UserRef
 from handlers.console import Inboxes
 from handlers.slack import blocks
 from handlers.teams import cards
+from tests import validators
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTICE = ChangeNotice(
@@ -108,3 +112,35 @@ async def test_approval_requests_and_decisions_render_on_every_surface() -> None
     assert inboxes.approvals["U0DEAL"] == [ASK]
     [text] = inboxes.messages["U0SALES1"]
     assert text == sentence.format(p="<Pro>", a="&", who="U01DEALDESK")
+
+
+def test_what_approvals_and_the_coverage_csv_send_passes_the_platforms_judges(
+    demo_view: CatalogView,
+) -> None:
+    from bot.commands import CoverageCsv
+    from bot.reports import Period, Report
+
+    report = Report(Period("2026-Q4", dt.date(2026, 10, 1), dt.date(2026, 12, 31), 1.0), (), (), 0)
+    answer = product_answer(demo_view, demo_view.by_sku["WDG-PRO"], demo_view.catalog.regions["JP"])
+    held = answer.with_approval(
+        ApprovalNote(3, "Acme & <Co>", UserRef("slack", "U01DESK"), dt.date(2027, 1, 2))
+    )
+    for name, message in (
+        ("approval card", blocks.approval_card(ApprovalCard(ASK))),
+        ("approval DM", blocks.approval_decided_dm(DECIDED)),
+        ("coverage CSV", blocks.render(CoverageCsv(report))),
+        ("approved answer", blocks.render(held)),
+    ):
+        validators.slack_message(message, name)
+    for name, card in (
+        ("approval card", cards.approval_card(ApprovalCard(ASK))),
+        ("approval DM", cards.approval_decided(DECIDED)),
+        ("coverage CSV", cards.coverage_csv(CoverageCsv(report))),
+        ("coverage CSV link", cards.coverage_csv(CoverageCsv(report), "https://x.example/c.csv")),
+        ("approved answer", cards.render(held)),
+    ):
+        validators.adaptive_card(card, name)
+    assert validators.take() == []
+    assert "Approved for Acme &amp; &lt;Co&gt; by <@U01DESK> until 2 Jan" in str(
+        blocks.render(held)["blocks"]
+    )
