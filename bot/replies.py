@@ -101,11 +101,11 @@ class ApprovalNote:
     by: UserRef
     until: dt.date
 
-    def text(self, who: Callable[[UserRef], str]) -> str:
-        """'Approved for Acme by @pm until 2 Jan' (`who` renders the approver)."""
-        return (
-            f"Approved for {self.client} by {who(self.by)} until {self.until.day} {self.until:%b}"
-        )
+    def text(self, who: Callable[[UserRef], str], esc: Callable[[str], str] = str) -> str:
+        """'Approved for Acme by @pm until 2 Jan' (`who` renders the approver, `esc` the
+        client's name)."""
+        until = f"{self.until.day} {self.until:%b}"
+        return f"Approved for {esc(self.client)} by {who(self.by)} until {until}"
 
 
 @dataclass(frozen=True, slots=True)
