@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 log = logging.getLogger(__name__)
 
 STATE_SECONDS = 600  # an install link is good for ten minutes
+# Expired states dropped at most per issue or callback: /slack/install is open to anyone, so
+# each call both adds a row and clears up to this many dead ones, in a short transaction.
+PURGE_BATCH = 100
 
 
 class SlackInstallations(AsyncSQLAlchemyInstallationStore):
@@ -118,17 +121,38 @@ class SlackStates(AsyncSQLAlchemyOAuthStateStore):
     def __init__(self, engine: AsyncEngine, expiration_seconds: int = STATE_SECONDS) -> None:
         super().__init__(expiration_seconds=expiration_seconds, engine=engine, logger=log)
 
+    async def async_issue(self, *args: object, **kwargs: object) -> str:
+        """A fresh state; expired ones of anyone are dropped on the way (a few at a time),
+        so a flood of install links leaves only those still good."""
+        await self._purge()
+        return await super().async_issue(*args, **kwargs)
+
     async def async_consume(self, state: str) -> bool:
         """True once for a state we issued and that has not expired; False for anything else
         (forged, replayed, expired), and then nothing is changed."""
+        await self._purge()
         if not isinstance(state, str) or not state or len(state) > 200:
             return False
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the column is naive UTC
         c = self.oauth_states.c
         async with self.engine.begin() as conn:
-            # Expired states of anyone are dropped on the way: the table stays small.
-            await conn.execute(self.oauth_states.delete().where(c.expire_at <= now))
             done = await conn.execute(
-                self.oauth_states.delete().where(c.state == state, c.expire_at > now)
+                self.oauth_states.delete().where(c.state == state, c.expire_at > _now())
             )
         return bool(done.rowcount)
+
+    async def _purge(self) -> None:
+        c = self.oauth_states.c
+        # SKIP LOCKED (PostgreSQL; SQLite writes one at a time): concurrent purges take
+        # different rows rather than waiting on, or deadlocking with, each other.
+        stale = (
+            sa.select(c.id)
+            .where(c.expire_at <= _now())
+            .limit(PURGE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(self.oauth_states.delete().where(c.id.in_(stale.scalar_subquery())))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)  # the column is naive UTC

@@ -18,7 +18,7 @@ from bot import workspace
 from bot.ports import Notification
 from bot.workspace import Workspace
 from store.feedback_repo import SqlOutbox
-from store.slack_installs import SlackInstallations, SlackStates
+from store.slack_installs import PURGE_BATCH, SlackInstallations, SlackStates
 
 
 async def test_the_migrated_tables_are_slack_sdk_s(engine: AsyncEngine) -> None:
@@ -95,6 +95,38 @@ async def test_a_state_is_good_once_and_until_it_expires(engine: AsyncEngine) ->
             sa.text("UPDATE slack_oauth_states SET expire_at = :t"), {"t": dt.datetime(2000, 1, 1)}
         )
     assert not await states.async_consume(late)
+
+
+async def test_a_flood_of_install_links_leaves_only_states_still_good(
+    engine: AsyncEngine,
+) -> None:
+    states = SlackStates(engine)
+    flood = [await states.async_issue() for _ in range(PURGE_BATCH * 2 + 50)]
+    async with engine.begin() as conn:  # eleven minutes later
+        await conn.execute(
+            sa.text("UPDATE slack_oauth_states SET expire_at = :t"), {"t": dt.datetime(2000, 1, 1)}
+        )
+
+    async def kept() -> tuple[int, int]:
+        """(rows, expired rows)"""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                sa.text(
+                    "SELECT count(*), count(*) FILTER (WHERE expire_at <= :t) "
+                    "FROM slack_oauth_states"
+                ),
+                {"t": now},
+            )
+            rows, expired = found.one()
+        return int(rows), int(expired)
+
+    fresh = [await states.async_issue()]
+    assert await kept() == (len(flood) - PURGE_BATCH + 1, len(flood) - PURGE_BATCH)  # bounded
+    fresh += [await states.async_issue() for _ in range(2)]
+    assert await kept() == (3, 0)
+    assert await states.async_consume(fresh[0])
+    assert not await states.async_consume(flood[-1])
 
 
 async def test_outbox_rows_carry_the_workspace_they_were_written_in(engine: AsyncEngine) -> None:
