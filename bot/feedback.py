@@ -28,7 +28,7 @@ from bot.items import (
     Waiting,
 )
 from bot.payloads import Decision, Digest, Triage, TriageReason
-from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore
+from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore, TargetClosed
 from bot.search import region_label
 from bot.types import Refused, Segment, UserRef, Why, is_listed
 
@@ -91,6 +91,23 @@ DEAL_EXAMPLE = "like 250000"
 FORM_TITLE = "Send to product team"
 FORM_SUBMIT = "Send"
 DECLINE_NEEDS_NOTE = "Add a note to the submitter to decline: they will read it."
+
+
+def no_longer_open(item_id: int) -> str:
+    return f"#{item_id} is no longer open; send your feedback as new instead."
+
+
+def target_closed(target_id: int, target: Item | None) -> str:
+    """A merge that lost a race to its target's own merge or close."""
+    if target is None:
+        became = "is gone"
+    elif target.status is Status.MERGED and target.merged_into:
+        became = f"was just merged into #{target.merged_into}"
+    else:
+        became = f"was just marked {STATUS_LABEL[target.status]}"
+    return f"#{target_id} {became}, so nothing was merged. Pick an open item to merge into."
+
+
 NOT_A_PM = (
     "Only product managers can decide on feedback. The product managers listed for this "
     "workspace, or the product's owner, will take it from here."
@@ -733,9 +750,7 @@ class FeedbackService:
     async def support(self, *, user: UserRef, item_id: int, draft: Draft) -> Supported | Refused:
         item = await self._repo.get_item(item_id=item_id)
         if item is None or not item.is_open:
-            return Refused(
-                f"#{item_id} is no longer open; send your feedback as new instead.", Why.CLOSED
-            )
+            return Refused(no_longer_open(item_id), Why.CLOSED)
         updated = await self._repo.add_supporter(
             item_id=item_id,
             user=user,
@@ -749,6 +764,8 @@ class FeedbackService:
                 )
             ],
         )
+        if updated is None:  # merged or closed since it was read
+            return Refused(no_longer_open(item_id), Why.CLOSED)
         return Supported(updated)
 
     # -- triage
@@ -804,8 +821,10 @@ class FeedbackService:
         target = None
         if to is Status.MERGED:
             target = await self._repo.get_item(item_id=merge_into) if merge_into else None
-            if target is None or target.id == item.id or not target.is_open:
+            if target is None or target.id == item.id:
                 return Refused("Pick an open item to merge into.", Why.BAD_TARGET)
+            if not target.is_open:
+                return Refused(target_closed(target.id, target), Why.BAD_TARGET)
         if item.status not in TRANSITIONS[to]:
             if item.decided_by is not None:
                 return AlreadyDecided(item)
@@ -840,9 +859,13 @@ class FeedbackService:
             notifications.append(
                 self._triage_notification(target, f"merged:{item.id}", TriageReason.REFRESH)
             )
-        decided = await self._repo.transition(
-            transition=transition, allowed_from=TRANSITIONS[to], notifications=notifications
-        )
+        try:
+            decided = await self._repo.transition(
+                transition=transition, allowed_from=TRANSITIONS[to], notifications=notifications
+            )
+        except TargetClosed as closed:  # merged or closed since it was read
+            now = await self._repo.get_item(item_id=closed.target_id)
+            return Refused(target_closed(closed.target_id, now), Why.BAD_TARGET)
         if decided is None:  # lost the race: read who won
             current = await self._repo.get_item(item_id=item.id)
             assert current is not None

@@ -13,6 +13,15 @@ from bot.items import Candidate, Draft, Item, SimilarLink, Status, Transition, W
 from bot.types import SalesCatalog, SalesProduct, UserRef
 
 
+class TargetClosed(Exception):
+    """A merge found its target no longer open inside its transaction (merged or closed
+    meanwhile); nothing was written."""
+
+    def __init__(self, target_id: int) -> None:
+        super().__init__(target_id)
+        self.target_id = target_id
+
+
 class CatalogRepository(Protocol):
     async def catalog_version(self) -> int:
         """A number that changes whenever the catalog does (cheap: read on every lookup)."""
@@ -232,9 +241,10 @@ class FeedbackRepository(Protocol):
         notifications: Sequence[Notification],
         deal_value: int | None = None,
         deal_currency: str | None = None,
-    ) -> Item:
+    ) -> Item | None:
         """One client per item, person and client name (a second press adds nothing),
-        with the deal at stake with it."""
+        with the deal at stake with it; None, and nothing added, when the item is no
+        longer open (checked in the same transaction)."""
         ...
 
     async def transition(
@@ -245,7 +255,8 @@ class FeedbackRepository(Protocol):
         notifications: Sequence[Notification],
     ) -> Item | None:
         """Apply it only if the item is still in `allowed_from` (else None), recording the
-        event and the notifications in the same transaction."""
+        event and the notifications in the same transaction. A merge also needs its target
+        still open, checked in that transaction (else TargetClosed, nothing written)."""
         ...
 
     async def set_triage_message(self, *, item_id: int, channel: str, ts: str) -> None: ...

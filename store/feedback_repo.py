@@ -31,7 +31,7 @@ from bot.items import (
 )
 from bot.matching import similarity_tokens
 from bot.outbox import Hold, Kept, OutboxMessage
-from bot.ports import Notification
+from bot.ports import Notification, TargetClosed
 from bot.types import UserRef
 from store.models import (
     FeedbackEventRow,
@@ -530,30 +530,57 @@ class SqlFeedbackRepository:
         notifications: Sequence[Notification],
         deal_value: int | None = None,
         deal_currency: str | None = None,
-    ) -> Item:
+    ) -> Item | None:
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Waits for a merge or decision holding the row, so the status read below
+                # is the one it committed (SQLite: the INSERT below is the transaction's
+                # first statement and takes the write lock that serialises writers).
+                await conn.execute(
+                    sa.select(_item_t.c.id)
+                    .where(_item_t.c.id == item_id)
+                    .with_for_update(read=True)
+                )
+            # Only onto an open item: a client added to an item being merged or closed would
+            # land where no list counts it, after its clients were copied to the target.
+            still_open = sa.select(
+                sa.literal(item_id),
+                sa.literal(user.platform),
+                sa.literal(user.id),
+                sa.literal(client),
+                sa.literal(client_key(client)),
+                sa.literal(deal_value, sa.BigInteger),
+                sa.literal(deal_currency if deal_value else None, sa.String),
+                sa.literal(at, sa.DateTime(timezone=True)),
+            ).where(sa.exists().where(_item_t.c.id == item_id, _item_t.c.status.in_(_OPEN_VALUES)))
             # One supporter per item, person and client, however many presses arrive at
             # once: the unique constraint decides, and only the row's maker tells triage.
             added = await conn.scalar(
                 dialect_insert(conn, _sup_t)
-                .values(
-                    item_id=item_id,
-                    user_platform=user.platform,
-                    user_id=user.id,
-                    client=client,
-                    client_key=client_key(client),
-                    deal_value=deal_value,
-                    deal_currency=deal_currency if deal_value else None,
-                    created_at=at,
+                .from_select(
+                    [
+                        "item_id",
+                        "user_platform",
+                        "user_id",
+                        "client",
+                        "client_key",
+                        "deal_value",
+                        "deal_currency",
+                        "created_at",
+                    ],
+                    still_open,
                 )
                 .on_conflict_do_nothing(
                     index_elements=["item_id", "user_platform", "user_id", "client"]
                 )
                 .returning(_sup_t.c.id)
             )
+            item = (await self._items(conn, _item_t.c.id == item_id))[0]
+            if added is None and not item.is_open:
+                return None
             if added is not None:
                 await insert_notifications(conn, notifications, at=at)
-            return (await self._items(conn, _item_t.c.id == item_id))[0]
+            return item
 
     async def transition(
         self,
@@ -564,6 +591,17 @@ class SqlFeedbackRepository:
     ) -> Item | None:
         t = transition
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql" and t.merged_into is not None:
+                # Both rows locked in id order: "A into B" and "B into A" (or "B into C")
+                # at once wait for each other instead of deadlocking, and each reads the
+                # other's outcome. SQLite: the UPDATE below is the first statement and
+                # takes the database's write lock, which serialises writers.
+                await conn.execute(
+                    sa.select(_item_t.c.id)
+                    .where(_item_t.c.id.in_([t.item_id, t.merged_into]))
+                    .order_by(_item_t.c.id)
+                    .with_for_update()
+                )
             # The WHERE on the status the decider saw makes the transition happen exactly
             # once, whatever the number of concurrent presses (even on different buttons).
             result = await conn.execute(
@@ -581,6 +619,16 @@ class SqlFeedbackRepository:
             )
             if result.rowcount != 1:
                 return None
+            if t.merged_into is not None:
+                # Checked inside the transaction: a target merged or closed meanwhile would
+                # take this item's clients off every list with it.
+                target_open = await conn.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(_item_t)
+                    .where(_item_t.c.id == t.merged_into, _item_t.c.status.in_(_OPEN_VALUES))
+                )
+                if not target_open:
+                    raise TargetClosed(t.merged_into)  # rolls the transaction back
             if t.to_status not in OPEN:  # closed: no longer a duplicate or merge target
                 await conn.execute(sa.delete(_token_t).where(_token_t.c.item_id == t.item_id))
             if t.merged_into is not None:

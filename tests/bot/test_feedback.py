@@ -29,7 +29,7 @@ from bot.items import Status
 from bot.outbox import OutboxMessage, Sent, Worker
 from bot.payloads import Digest
 from bot.ports import Lane, Notification
-from bot.types import UserRef
+from bot.types import UserRef, Why
 from store.feedback_repo import SqlFeedbackRepository, SqlOutbox
 from tests.conftest import demo_text
 
@@ -260,6 +260,114 @@ async def test_two_pms_at_once_make_one_decision(svc: FeedbackService, engine) -
     ]
     dms = [r for r in await SqlOutbox(engine).messages() if r["kind"] == "dm"]
     assert [r["target"] for r in dms] == [SALES.id]
+
+
+async def _clients_on_open_items(svc: FeedbackService, ids: list[int]) -> set[str]:
+    items = [await svc.get(i) for i in ids]
+    return {st.client for it in items if it is not None and it.is_open for st in it.stakes}
+
+
+async def test_merges_into_each_other_at_once_keep_every_client_on_an_open_item(
+    svc: FeedbackService,
+) -> None:
+    """A into B and B into A at once: one merge wins, the other is refused with a reason,
+    and every client is still on an open item (neither closed into the other)."""
+    a = await submit(svc)
+    b = await submit(
+        svc, user=SALES2, client="Globex", details="Wants SSO through Okta.", duplicate_of="new"
+    )
+    results = await asyncio.gather(
+        svc.decide(user=PM, item_id=a, action=Action.MERGE, merge_into=b),
+        svc.decide(user=PM2, item_id=b, action=Action.MERGE, merge_into=a),
+    )
+    decided = [r for r in results if isinstance(r, Decided)]
+    refused = [r for r in results if isinstance(r, Refused)]
+    assert len(decided) == 1 and len(refused) == 1, results
+    won = decided[0].transition
+    assert refused[0].why is Why.BAD_TARGET
+    assert f"#{won.item_id} was just merged into #{won.merged_into}" in refused[0].message
+    assert await _clients_on_open_items(svc, [a, b]) == {"Acme Corp", "Globex"}
+
+
+class HeldMerge(SqlFeedbackRepository):
+    """Holds one item's transition after the service has read and checked everything,
+    until the test lets it go: a race with a known loser, without timing."""
+
+    def __init__(self, engine, item_id: int) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(engine)
+        self.item_id = item_id
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def transition(self, *, transition, **kw):  # type: ignore[no-untyped-def,override]
+        if transition.item_id == self.item_id:
+            self.reached.set()
+            await self.go.wait()
+        return await super().transition(transition=transition, **kw)
+
+
+async def test_a_merge_whose_target_was_merged_meanwhile_is_refused(
+    svc: FeedbackService,
+    engine,  # type: ignore[no-untyped-def]
+) -> None:
+    """A into B, checked while B was open, written after B went into C: refused with the
+    reason, A still open with its client (not left on a closed B)."""
+    a = await submit(svc)
+    b = await submit(
+        svc, user=SALES2, client="Globex", details="Wants SSO through Okta.", duplicate_of="new"
+    )
+    c = await submit(
+        svc, client="Initech", details="SAML for the staff portal.", duplicate_of="new"
+    )
+    held = HeldMerge(engine, a)
+    slow = FeedbackService(repo=held, catalog=svc._catalog, clock=svc._clock, settings=svc.settings)
+    a_into_b = asyncio.create_task(
+        slow.decide(user=PM, item_id=a, action=Action.MERGE, merge_into=b)
+    )
+    await held.reached.wait()
+    assert isinstance(
+        await svc.decide(user=PM2, item_id=b, action=Action.MERGE, merge_into=c), Decided
+    )
+    held.go.set()
+    refused = await a_into_b
+    assert isinstance(refused, Refused) and refused.why is Why.BAD_TARGET
+    assert f"#{b} was just merged into #{c}" in refused.message
+    assert await _clients_on_open_items(svc, [a, b, c]) == {"Acme Corp", "Globex", "Initech"}
+    events = await SqlFeedbackRepository(engine).events(item_id=a)
+    assert [e["to_status"] for e in events] == ["new"]  # nothing of the refused merge kept
+
+
+async def test_a_client_added_while_its_item_is_merged_reaches_the_target(
+    svc: FeedbackService,
+) -> None:
+    """+1s racing a merge: each either lands before the merge (and is brought along) or is
+    refused as no longer open; none is left on the merged item alone."""
+    a = await submit(svc)
+    b = await submit(
+        svc, user=SALES2, client="Globex", details="Wants SSO through Okta.", duplicate_of="new"
+    )
+    clients = [f"Client {n}" for n in range(4)]
+    plus_ones = [
+        svc.submit(
+            user=UserRef("slack", f"U0REP{n}"),
+            values=values(client=client, duplicate_of=str(a), deal_value="1000"),
+        )
+        for n, client in enumerate(clients)
+    ]
+    merge = svc.decide(user=PM, item_id=a, action=Action.MERGE, merge_into=b)
+    results = await asyncio.gather(plus_ones[0], merge, *plus_ones[1:])
+    assert isinstance(results[1], Decided)
+    supported = [
+        c
+        for c, r in zip(clients, [results[0], *results[2:]], strict=True)
+        if isinstance(r, Supported)
+    ]
+    refused = [r for r in [results[0], *results[2:]] if isinstance(r, Refused)]
+    assert len(supported) + len(refused) == len(clients)
+    assert all(r.why is Why.CLOSED for r in refused)
+    target = await svc.get(b)
+    assert target is not None
+    assert set(supported) <= {st.client for st in target.stakes}
 
 
 async def test_merge_notifies_everyone_and_later_decisions_reach_them(
