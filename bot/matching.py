@@ -15,7 +15,6 @@ import re
 import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -306,16 +305,18 @@ class ProductIndex:
         """Best products for `query`, best first, at most one Match per product.
         normalized: `query` is already in normalize()'s form (parse_query's product text)."""
         q = query if normalized else normalize(query)
-        if not q:
-            return []
+        return list(self.matches(q, limit, candidates)) if q else []
+
+    def matches(self, q: str, limit: int = SEARCH_LIMIT, candidates: int = 40) -> tuple[Match, ...]:
+        """search() of a query in normalize()'s form, as the memoised tuple itself."""
         key = (q, limit, candidates)
         hit = self._search_cache.get(key)
         if hit is None:
-            hit = tuple(self._search(q, limit, candidates))
+            hit = tuple(self._search(q, limit, candidates)) if q else ()
             if len(self._search_cache) > CACHE_ENTRIES:
                 self._search_cache.clear()
             self._search_cache[key] = hit
-        return list(hit)
+        return hit
 
     def _scored_form(self, sid: int) -> tuple[str, list[str], str, int]:
         """A candidate's normalized form, its words, its compact form and how many letters
@@ -411,6 +412,17 @@ class RegionHit(NamedTuple):  # a few per question: a tuple is made in a third o
 
 # A span's meaning in the memo: (code, score, known).
 _Named = tuple[str, float, bool]
+# A question's spans of 1-3 words as a lexicon reads them: (text, first word, words).
+Spans = list[tuple[str, int, int]]
+
+
+def spans_of(words: Sequence[str]) -> Spans:
+    """Every span of 1-3 words, the longest first (each word without spaces)."""
+    n = len(words)
+    out = [(" ".join(words[i : i + 3]), i, 3) for i in range(n - 2)]
+    out += [(f"{words[i]} {words[i + 1]}", i, 2) for i in range(n - 1)]
+    out += [(words[i], i, 1) for i in range(n)]
+    return out
 
 
 class RegionLexicon:
@@ -453,20 +465,17 @@ class RegionLexicon:
         self._spans = dict(self._named)
         self._spans_max = CACHE_ENTRIES + len(self._named)
 
-    def find(self, words: Sequence[str]) -> list[RegionHit]:
+    def find(self, words: Sequence[str], spans: Spans | None = None) -> list[RegionHit]:
         """Every span of 1-3 words (each word without spaces) that names a region, best
-        first."""
+        first. `spans`: spans_of(words), when another lexicon reads the same words."""
         hits: list[RegionHit] = []
-        n = len(words)
-        spans = self._spans
-        for size in (3, 2, 1):
-            for start in range(n - size + 1):
-                span = " ".join(words[start : start + size]) if size > 1 else words[start]
-                got = spans.get(span, _UNSEEN)
-                if got is _UNSEEN:
-                    got = self._learn(span, size)
-                if got is not None:
-                    hits.append(RegionHit(got[0], start, start + size, got[1], got[2]))
+        memo = self._spans
+        for span, start, size in spans_of(words) if spans is None else spans:
+            got = memo.get(span, _UNSEEN)
+            if got is _UNSEEN:
+                got = self._learn(span, size)
+            if got is not None:
+                hits.append(RegionHit(got[0], start, start + size, got[1], got[2]))
         return hits
 
     def _learn(self, span: str, words: int) -> _Named | None:
@@ -518,8 +527,7 @@ class RegionLexicon:
 # --------------------------------------------------------------------------- query parsing
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedQuery:
+class ParsedQuery(NamedTuple):  # several made per question: a tuple is made fastest
     region: str | None  # region code
     product_text: str  # what is left once the region and filler words are taken out
     matches: tuple[Match, ...] = ()
@@ -545,10 +553,11 @@ def parse_query(
     """Find the region (and the customer segment, if `segments` are given) wherever they
     stand in the text, and the products the rest names."""
     words = tokens_of(text)
-    best, key = _parse_words(words, regions, products)
+    spans = spans_of(words)  # read by both lexicons
+    best, key = _parse_words(words, regions, products, spans)
     if segments is None:
         return best
-    for h in sorted(segments.find(words), key=lambda h: (h.start - h.end, -h.score))[:2]:
+    for h in sorted(segments.find(words, spans), key=lambda h: (h.start - h.end, -h.score))[:2]:
         start = h.start - 1 if h.start > 0 and words[h.start - 1] in CONNECTORS else h.start
         got, got_key = _parse_words(words[:start] + words[h.end :], regions, products)
         if not (got.product_text or got.region or got.unknown):
@@ -563,10 +572,10 @@ def parse_query(
 
 
 def _parse_words(
-    words: list[str], regions: RegionLexicon, products: ProductIndex
+    words: list[str], regions: RegionLexicon, products: ProductIndex, spans: Spans | None = None
 ) -> tuple[ParsedQuery, tuple[float, int]]:
     """The best reading of the words, and how good it is (for comparing readings)."""
-    hits = regions.find(words)
+    hits = regions.find(words, spans)
 
     def edge_rank(h: RegionHit) -> tuple[int, int, int, float]:
         before = words[h.start - 1] if h.start > 0 else None
@@ -599,7 +608,7 @@ def _parse_words(
         if hit is None and found_with_clear_market:
             break  # the whole-text reading is the last one
         product_text = " ".join(rest)
-        matches = tuple(products.search(product_text, normalized=True)) if product_text else ()
+        matches = products.matches(product_text) if product_text else ()
         top = matches[0].score if matches else 0.0
         if top < MATCH_THRESHOLD:
             # Not what was asked for in any reading: letters shared by chance ("france" ~

@@ -175,13 +175,13 @@ def test_a_clear_market_spares_the_whole_text_search_without_changing_any_answer
     index = ProductIndex([(0, ["Japan Connect"]), (1, ["Widget Pro", "WP"]), (2, ["Connect Hub"])])
     lexicon = RegionLexicon([("JP", ["Japan"]), ("AU", ["Australia", "Oz"])])
     searched: list[str] = []
-    real_search = ProductIndex.search
+    real_matches = ProductIndex.matches
 
-    def spy(self: ProductIndex, query: str, **kw: int) -> list:  # type: ignore[type-arg]
+    def spy(self: ProductIndex, query: str, *args: int) -> tuple:  # type: ignore[type-arg]
         searched.append(query)
-        return real_search(self, query, **kw)
+        return real_matches(self, query, *args)
 
-    monkeypatch.setattr(ProductIndex, "search", spy)
+    monkeypatch.setattr(ProductIndex, "matches", spy)
     pruned = [parse_query(q, lexicon, index) for q in queries]
     assert "australia widget pro" not in searched  # found in Australia: not searched whole
     assert "japan connect" in searched  # "japan" is a product word: the whole text counts
