@@ -4,10 +4,15 @@ aiohttp handler returning the same JSON.
 
 Run:  .venv/bin/python -m bench.http [--requests 2000] [--rounds 3]
 
-Each server runs in its own process on 127.0.0.1; the client sends requests at 1, 8 and 32
-concurrent connections, in interleaved rounds; the table gives medians over the rounds.
-Every request to our server asks a question it has not been asked before (the floors do not
-read the text, so theirs may repeat).
+Each server runs in its own process on 127.0.0.1 (on ports free at the start: a server left
+behind on a fixed port would otherwise be what is measured); the client sends requests at
+1, 8 and 32 concurrent connections, in interleaved rounds; the table gives medians over the
+rounds. Every request to our server asks a question it has not been asked before (the floors
+do not read the text, so theirs may repeat).
+
+Requests per second depend on everything else the machine runs, the client included; the
+CPU columns do much less: the CPU time each server process itself used per request (Linux
+/proc), and bare bolt's as a share of it ("CPU vs bolt", comparable with "vs bolt").
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -129,6 +135,23 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def cpu_seconds(proc: subprocess.Popen[bytes]) -> float | None:
+    """CPU time the process's threads have used so far, in nanoseconds' resolution (the
+    scheduler's own count; None where /proc does not have it)."""
+    try:
+        tasks = list(Path(f"/proc/{proc.pid}/task").iterdir())
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def start_servers(tmp: Path, api_url: str) -> dict[str, tuple[subprocess.Popen[bytes], str]]:
     db = tmp / "bench.db"
     env = {
@@ -152,13 +175,14 @@ def start_servers(tmp: Path, api_url: str) -> dict[str, tuple[subprocess.Popen[b
         cwd=ROOT,
         capture_output=True,
     )
+    ours, bolt, bare = free_port(), free_port(), free_port()
     servers = {
         "salesbridge": (
-            [*salesbridge, "serve", "--host", "127.0.0.1", "--port", "38001", "--no-worker"],
-            38001,
+            [*salesbridge, "serve", "--host", "127.0.0.1", "--port", str(ours), "--no-worker"],
+            ours,
         ),
-        "bare bolt (ack only)": ([sys.executable, "-m", "bench._bare", "bolt", "38002"], 38002),
-        "bare aiohttp": ([sys.executable, "-m", "bench._bare", "aiohttp", "38003"], 38003),
+        "bare bolt (ack only)": ([sys.executable, "-m", "bench._bare", "bolt", str(bolt)], bolt),
+        "bare aiohttp": ([sys.executable, "-m", "bench._bare", "aiohttp", str(bare)], bare),
     }
     out = {}
     for name, (cmd, port) in servers.items():
@@ -179,8 +203,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         servers = start_servers(Path(tmp), fake.api_url)
         try:
-            for _, url in servers.values():
+            for name, (proc, url) in servers.items():
                 await wait_up(url)
+                if proc.poll() is not None:  # another process answered on its port
+                    sys.exit(f"{name} exited ({proc.returncode}) before it was measured")
             warm_up = 100
             needed = warm_up + args.requests * 3 * args.rounds
             if needed > len(MIX):
@@ -190,20 +216,32 @@ async def main() -> None:
             for name, (_, url) in servers.items():  # warm-up: index built, connections made
                 await load(url, 8, warm_up, texts[name])
             results: dict[tuple[str, int], list[tuple[float, list[float]]]] = {}
+            cpu: dict[tuple[str, int], list[float]] = {}
             for _ in range(args.rounds):
                 for conc in (1, 8, 32):
-                    for name, (_, url) in servers.items():  # interleaved
+                    for name, (proc, url) in servers.items():  # interleaved
+                        before = cpu_seconds(proc)
                         results.setdefault((name, conc), []).append(
                             await load(url, conc, args.requests, texts[name])
                         )
+                        after = cpu_seconds(proc)
+                        if before is not None and after is not None:
+                            cpu.setdefault((name, conc), []).append(
+                                (after - before) / args.requests * 1e6
+                            )
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(timeout=10)
             await fake.close()
-    rows = [("server", "connections", "req/s", "p50 ms", "p99 ms", "vs bolt", "vs aiohttp")]
+    header = ("server", "connections", "req/s", "p50 ms", "p99 ms", "vs bolt", "vs aiohttp")
+    rows = [(*header, "CPU µs/req", "CPU vs bolt")]
+    bolt = "bare bolt (ack only)"
     for conc in (1, 8, 32):
         rps = {name: statistics.median(r for r, _ in results[(name, conc)]) for name in servers}
+        used = {
+            name: statistics.median(cpu[(name, conc)]) for name in servers if cpu.get((name, conc))
+        }
         for name in servers:
             lat = [x for _, ls in results[(name, conc)] for x in ls]
             rows.append(
@@ -213,8 +251,10 @@ async def main() -> None:
                     f"{rps[name]:.0f}",
                     f"{pct(lat, 50):.2f}",
                     f"{pct(lat, 99):.2f}",
-                    f"{rps[name] / rps['bare bolt (ack only)']:.0%}",
+                    f"{rps[name] / rps[bolt]:.0%}",
                     f"{rps[name] / rps['bare aiohttp']:.0%}",
+                    f"{used[name]:.0f}" if name in used else "-",
+                    f"{used[bolt] / used[name]:.0%}" if name in used and bolt in used else "-",
                 )
             )
     print_table(rows)
