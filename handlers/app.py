@@ -519,6 +519,13 @@ def create_app(
         await services.engine.dispose()
 
     app.on_startup.append(warm)
+    if services.slack_oauth is not None:
+        from handlers.slack.oauth import warn_if_apart
+
+        async def apart(_app: web.Application) -> None:
+            await warn_if_apart(services.slack_oauth.installations)
+
+        app.on_startup.append(apart)
     if worker:
         app.cleanup_ctx.append(_background(services))
     app.on_cleanup.append(dispose)

@@ -94,18 +94,25 @@ class SlackInstallations(AsyncSQLAlchemyInstallationStore):
                 )
 
     async def sole(self) -> tuple[str | None, str | None] | None:
-        """(enterprise_id, team_id) of the one workspace or org with a bot installed, when
-        there is exactly one: messages written outside any request go there."""
+        """The one installation whose token reaches every workspace the app is in, if there
+        is one: the only workspace or org installed, or a Grid org's org-wide installation
+        when every other one is a workspace of that org. Messages written outside any request
+        go there; with workspaces apart (two teams, two orgs) there is none."""
         c = self.bots.c
-        query = (
-            sa.select(c.enterprise_id, c.team_id)
-            .where(c.client_id == self.client_id, c.bot_token.is_not(None))
-            .distinct()
-            .limit(2)
-        )
+        mine = sa.and_(c.client_id == self.client_id, c.bot_token.is_not(None))
+        keys = sa.select(c.enterprise_id, c.team_id).where(mine).distinct().limit(2)
+        orgs = sa.select(c.enterprise_id).where(mine).distinct().limit(2)
         async with self.engine.connect() as conn:
-            found = [tuple(r) for r in await conn.execute(query)]
-        return (found[0][0], found[0][1]) if len(found) == 1 else None
+            found = [(r[0], r[1]) for r in await conn.execute(keys)]
+            if len(found) < 2:
+                return found[0] if found else None
+            (org,), *others = [tuple(r) for r in await conn.execute(orgs)]
+            if org is None or others:
+                return None
+            org_wide = sa.select(c.id).where(
+                mine, c.enterprise_id == org, c.team_id.is_(None), c.is_enterprise_install
+            )
+            return (org, None) if await conn.scalar(org_wide.limit(1)) is not None else None
 
     async def count(self) -> int:
         """How many workspaces and orgs have a bot installed (for logs and tests)."""

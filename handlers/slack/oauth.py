@@ -28,6 +28,7 @@ from slack_sdk.oauth import OAuthStateUtils
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import install
@@ -44,6 +45,14 @@ ROTATE_BEFORE_MINUTES = 120
 # A token this close to its expiry is not used when its refresh failed: it could expire
 # between being handed out and Slack reading the request.
 EXPIRY_MARGIN_SECONDS = 60
+# Said at start-up and on each installation while workspaces are installed apart (see
+# README, "Many workspaces"): what is not done per workspace yet.
+APART = (
+    "slack: installed in workspaces apart; messages the worker writes by itself (change"
+    " notices, triage reminders, weekly digests and lists, triage cards of feedback sent from"
+    " Teams) name no workspace and are parked as not installed, and feedback, receipts and"
+    " settings are shared by every workspace"
+)
 
 
 @dataclass
@@ -116,6 +125,18 @@ def oauth_routes(app: AsyncApp) -> list[web.RouteDef]:
     return [web.get(INSTALL_PATH, start), web.get(REDIRECT_PATH, back)]
 
 
+async def warn_if_apart(installations: SlackInstallations) -> None:
+    """Warns when the installations have no one token that reaches every workspace."""
+    try:
+        count = await installations.count()
+        apart = count >= 2 and await installations.sole() is None
+    except SQLAlchemyError as exc:  # not migrated yet: /healthz says so
+        log.warning("slack installations unreadable", extra={"error": type(exc).__name__})
+        return
+    if apart:
+        log.warning(APART, extra={"installations": count})
+
+
 async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
     found = args.installation
     where = (
@@ -131,6 +152,8 @@ async def _installed(args: AsyncSuccessArgs) -> BoltResponse:
             "org_wide": bool(found.is_enterprise_install),
         },
     )
+    if isinstance(args.settings.installation_store, SlackInstallations):
+        await warn_if_apart(args.settings.installation_store)
     body = _page(
         install.INSTALLED_TITLE,
         install.INSTALLED.format(where=where or "your workspace"),

@@ -82,6 +82,24 @@ async def test_a_grid_org_answers_its_own_workspaces_and_no_other(engine: AsyncE
     assert await store.sole() == (None, "T0AAA")
 
 
+async def test_work_of_no_request_has_an_installation_only_when_one_reaches_everyone(
+    engine: AsyncEngine,
+) -> None:
+    store = SlackInstallations("C0CLIENT", engine)
+    assert await store.sole() is None
+    await store.async_save(_installation("T0OWN", "E0ORG"))
+    assert await store.sole() == ("E0ORG", "T0OWN")
+    await store.async_save(_installation("T0TWO", "E0ORG"))
+    assert await store.sole() is None  # two workspaces of one org, no org-wide token
+    await store.async_save(_installation(None, "E0ORG", org_wide=True))
+    assert await store.sole() == ("E0ORG", None)  # the org's token reaches both
+    await store.async_save(_installation("T0AAA"))
+    assert await store.sole() is None  # a workspace outside the org
+    await store.async_delete_all(enterprise_id=None, team_id="T0AAA")
+    await store.async_save(_installation(None, "E0OTHER", org_wide=True))
+    assert await store.sole() is None  # another org
+
+
 async def test_a_state_is_good_once_and_until_it_expires(engine: AsyncEngine) -> None:
     states = SlackStates(engine)
     state = await states.async_issue()

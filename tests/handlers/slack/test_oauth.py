@@ -25,7 +25,7 @@ from bot import install
 from bot.payloads import Digest
 from bot.ports import Notification
 from handlers.slack.notifier import NOT_INSTALLED, REFRESH_FAILED
-from handlers.slack.oauth import INSTALL_PATH, REDIRECT_PATH
+from handlers.slack.oauth import APART, INSTALL_PATH, REDIRECT_PATH
 from tests.fakes import FakeSlack, sign
 from tests.handlers.conftest import PMS, SlackDriver, slack_server
 from tests.handlers.slack.test_feedback_flow import eventually
@@ -310,7 +310,7 @@ async def test_an_expiring_token_is_rotated_before_use_and_the_new_one_kept(
 
 
 async def test_the_worker_rotates_tokens_and_sends_work_of_no_request_to_the_only_install(
-    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with oauth_server(db_url, fake_slack) as (driver, browser):
         worker, outbox = driver.services.worker, driver.services.outbox
@@ -327,9 +327,12 @@ async def test_the_worker_rotates_tokens_and_sends_work_of_no_request_to_the_onl
         await outbox.enqueue(notifications=[digest("weekly-1")])
         assert await worker.run_once() == 1
         assert fake_slack.tokens_used("chat.postMessage") == [rotated]
-        # With two installations such a message names no workspace: parked, sent to nobody.
+        assert APART not in caplog.messages
+        # With two installations such a message names no workspace: parked, sent to nobody,
+        # as the log says when the second one is saved and at each start.
         fake_slack.install("code-b", team="T0BBB")
         assert (await browser.install("code-b"))[0] == 200
+        assert caplog.messages.count(APART) == 1
         await outbox.enqueue(notifications=[digest("weekly-2")])
         assert await worker.run_once() == 1
         assert fake_slack.tokens_used("chat.postMessage") == [rotated]
@@ -340,6 +343,8 @@ async def test_the_worker_rotates_tokens_and_sends_work_of_no_request_to_the_onl
                 )
             ).one()
         assert tuple(parked) == ("dead", NOT_INSTALLED)
+    async with oauth_server(db_url, fake_slack):
+        assert caplog.messages.count(APART) == 2
 
 
 async def test_a_failed_refresh_keeps_a_good_token_and_waits_out_an_expired_one(
