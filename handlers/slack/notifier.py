@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -28,9 +28,7 @@ from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
 from handlers.slack import blocks
-
-if TYPE_CHECKING:
-    from handlers.slack.oauth import WorkspaceTokens
+from handlers.slack.oauth import RefreshFailed, WorkspaceTokens
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +97,6 @@ def _retry_after(exc: SlackApiError) -> float:
         return float(raw)
     except ValueError:
         return 1.0
-
-
-class RefreshFailed(Exception):
-    """An installation's token has expired and Slack did not refresh it: the Web API's
-    answer (or the network's error) to oauth.v2.access. Nothing was sent."""
-
-    def __init__(self, error: SlackApiError | aiohttp.ClientError | TimeoutError) -> None:
-        super().__init__(str(error)[:300])
-        self.error = error
 
 
 class Installed:

@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import install
 from handlers.config import Settings
-from handlers.slack.notifier import RefreshFailed
 from store.slack_installs import STATE_SECONDS, SlackInstallations, SlackStates
 
 log = logging.getLogger(__name__)
@@ -195,6 +194,15 @@ def _page(title: str, *lines: str) -> str:
         f"<title>{html.escape(title)}</title></head>"
         f"<body><h1>{html.escape(title)}</h1>{paras}</body></html>"
     )
+
+
+class RefreshFailed(Exception):
+    """An installation's token has expired and Slack did not refresh it: the Web API's
+    answer (or the network's error) to oauth.v2.access. Nothing was sent."""
+
+    def __init__(self, error: SlackApiError | aiohttp.ClientError | TimeoutError) -> None:
+        super().__init__(str(error)[:300])
+        self.error = error
 
 
 class WorkspaceTokens:
