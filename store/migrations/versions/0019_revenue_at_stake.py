@@ -1,9 +1,10 @@
 """Revenue at stake: a client added to an item keeps its deal value and currency, every
-client is counted by a normalised name (client_key, bot.items.client_key), and a client a
-merged item brought is marked with that item (via_item_id). Filled here for the rows
-already stored: the keys, and the clients of items merged before this revision copied to
-the items they were merged into (in the order the merges were made, so a chain of merges
-ends with every client on the last item).
+client is counted by a normalised name (client_key, copied below from bot.items as it
+was when this revision was written), and a client a merged item brought is marked with
+that item (via_item_id). Filled here for the rows already stored: the keys, and the
+clients of items merged before this revision copied to the items they were merged into
+(in the order the merges were made, so a chain of merges ends with every client on the
+last item).
 
 Revision ID: 0019
 Revises: 0018
@@ -15,12 +16,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from bot.items import client_key
-
 revision = "0019"
 down_revision = "0018"
 branch_labels = None
 depends_on = None
+
+
+def client_key(name: str) -> str:
+    """bot.items.client_key as of this revision, copied so that a later change to it cannot
+    change what this migration wrote."""
+    return " ".join(name.casefold().split())[:200]
+
 
 BATCH = 1000  # rows read (and their keys written) at a time: memory stays flat
 # Everything the ranked list and the roll-up read of an item: its filters first (status,
