@@ -15,8 +15,9 @@ from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is
 from bot.ids import ActionId, Button, FormId
 from bot.payloads import ApprovalAsk, ApprovalDecided
 from bot.ports import Clock, Lane, Notification, PeopleStore
-from bot.receipts import PeriodOrderError, csv_cell, write_rows
+from bot.receipts import PeriodOrderError, write_rows
 from bot.replies import ApprovalNote, ProductAnswer, format_date, format_money
+from bot.spreadsheet import csv_cell
 from bot.types import PLATFORMS, Refused, UserRef, Why, is_listed, platform_of
 
 DEFAULT_VALID_DAYS = 30

@@ -34,6 +34,7 @@ from bot.replies import (
     format_money,
 )
 from bot.reports import PeriodError, parse_period
+from bot.spreadsheet import csv_cell
 from bot.types import Region, SalesProduct
 
 BASE = "USD"  # what FX_RATES convert to (the feedback form's default currency)
@@ -220,6 +221,9 @@ class DemandRow:
     age_days: int
     converted: int | None = None  # in the base currency, when several currencies add up
     base: str = BASE
+    # The revenue in the base currency whatever its currencies (None: one has no rate),
+    # for the CSV's column that every row fills.
+    in_base: int | None = None
 
     @property
     def head(self) -> str:
@@ -305,17 +309,17 @@ class DemandReport:
                 [
                     r.rank,
                     i.id,
-                    i.title,
-                    i.product_sku or "",
+                    csv_cell(i.title),
+                    csv_cell(i.product_sku or ""),
                     i.kind.value,
                     i.status.value,
                     r.age_days,
                     r.clients,
-                    r.clients_line,
+                    csv_cell(r.clients_line),
                     "; ".join(f"{c} {v}" for c, v in i.revenue.items()),
-                    "" if r.converted is None else r.converted,
+                    "" if r.in_base is None else r.in_base,
                     (link.crm.value if link.crm else "") if link else "",
-                    link.url if link else "",
+                    csv_cell(link.url) if link else "",
                 ]
             )
         return out.getvalue()
@@ -494,18 +498,21 @@ class DemandService:
                 if item.created_at.tzinfo
                 else item.created_at.replace(tzinfo=dt.UTC)
             )
-            converted = None
-            if len(item.revenue) > 1 or (item.revenue and self.rates.base not in item.revenue):
-                value, missing = self.rates.convert(item.revenue)
-                converted = None if missing else value
+            value, missing = self.rates.convert(item.revenue)
+            in_base = None if missing else value
+            # Shown beside the figures only when it is not one of them already.
+            several = len(item.revenue) > 1 or (
+                item.revenue and self.rates.base not in item.revenue
+            )
             out.append(
                 DemandRow(
                     n,
                     item,
                     r.clients,
                     max(0, (now - created).days),
-                    converted,
+                    in_base if several else None,
                     self.rates.base,
+                    in_base,
                 )
             )
         return tuple(out)

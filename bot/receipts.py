@@ -14,6 +14,7 @@ from bot.batching import Batched
 from bot.catalog import region_path
 from bot.ports import Clock
 from bot.replies import ProductAnswer, band_text
+from bot.spreadsheet import csv_cell
 from bot.types import Region, UserRef
 
 log = logging.getLogger(__name__)
@@ -205,11 +206,6 @@ CSV_HEADER = (
     "pricing_band",
     "catalog_version",
 )
-
-
-def csv_cell(text: str) -> str:
-    """Catalog text a spreadsheet would run as a formula is kept as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def csv_row(r: Receipt) -> tuple[str, ...]:

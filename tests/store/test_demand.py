@@ -5,7 +5,9 @@ PostgreSQL at 100k items) the ranked list read from its index without scanning t
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -62,6 +64,16 @@ def values(**over: str | None) -> dict[str, str | None]:
     }
     base.update(over)
     return base
+
+
+def ranked_list(engine: AsyncEngine, catalog_service: CatalogService) -> DemandService:
+    return DemandService(
+        reader=SqlDemand(engine),
+        items=SqlFeedbackRepository(engine),
+        catalog=catalog_service,
+        clock=Clock(),
+        rates=Rates({"EUR": 1.1}),
+    )
 
 
 async def new(svc: FeedbackService, user: str = "U1", **over: str | None) -> int:
@@ -156,13 +168,7 @@ async def test_a_merge_brings_the_clients_and_their_deals_along(
     assert target is not None
     assert [(s.client, s.via) for s in target.supporters] == [("Acme Corp", a), ("Globex", a)]
     assert target.revenue == {"USD": 650_000, "EUR": 90_000}
-    top = DemandService(
-        reader=SqlDemand(engine),
-        items=SqlFeedbackRepository(engine),
-        catalog=catalog_service,
-        clock=Clock(),
-        rates=Rates({"EUR": 1.1}),
-    )
+    top = ranked_list(engine, catalog_service)
     report = await top.top("")
     assert [r.item.id for r in report.rows] == [b] and report.rows[0].clients == 3
     assert report.rows[0].converted == 749_000
@@ -179,6 +185,23 @@ async def test_a_merge_brings_the_clients_and_their_deals_along(
     async with engine.connect() as conn:
         keys = set(await conn.scalars(sa.text("SELECT client_key FROM feedback_supporter")))
     assert keys == {"acme corp", "globex"}
+
+
+async def test_the_csv_converts_every_row_and_keeps_formulas_as_text(
+    svc: FeedbackService, engine: AsyncEngine, catalog_service: CatalogService
+) -> None:
+    """`feedback top --out`: the base-currency column on every row (an all-USD item too),
+    and a client named like a formula written as text, as the receipts CSV writes it."""
+    usd = await new(svc, client='=HYPERLINK("http://x.example","Acme")')
+    eur = await new(svc, "U2", client="Globex", deal_value="100000", currency="EUR",
+                    details="Wants an audit log export for the bank")  # fmt: skip
+    top = ranked_list(engine, catalog_service)
+    rows = list(csv.DictReader(io.StringIO((await top.top("")).csv())))
+    by_item = {int(r["item"]): r for r in rows}
+    assert by_item[usd]["converted_to_base"] == "250000"
+    assert by_item[eur]["converted_to_base"] == "110000"
+    assert by_item[usd]["clients_and_deals"].startswith("'=HYPERLINK(")
+    assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
 
 
 async def test_the_ranked_list_reads_its_index_at_100k_items(
