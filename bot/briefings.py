@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.catalog import CatalogService
+from bot.decks import (
+    DEFAULT_MAX_MB,
+    MB,
+    DeckFetcher,
+    DeckFile,
+    DeckProblem,
+    KeptDeck,
+    kept_text,
+    size_text,
+)
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import Dataset, FormId
 from bot.ports import Clock
@@ -19,6 +29,7 @@ NOT_A_PM = "Only product managers log briefings."
 MAX_MINUTES = 8 * 60
 _URL = re.compile(r"^https?://[^\s<>|]+$")
 SEP = "\n"  # multi-value fields carry their values joined by newlines
+_BRIEFING_NUMBER = re.compile(r"#?\b(\d{1,9})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,7 @@ class Briefing:
     shared: str
     deck: str | None
     minutes: int
+    kept: KeptDeck | None = None  # the copy of the deck the bot keeps, if one was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +59,7 @@ class BriefingDraft:
     shared: str
     deck: str | None
     minutes: int
+    deck_file: DeckFile | None = None  # a new copy to keep (None keeps the one kept, if any)
 
 
 class BriefingRepository(Protocol):
@@ -70,6 +83,17 @@ class BriefingRepository(Protocol):
         self, *, start: dt.date | None = None, end: dt.date | None = None, pm: UserRef | None = None
     ) -> list[Briefing]: ...
 
+    async def kept_deck(self, *, deck_id: int) -> tuple[KeptDeck, bytes] | None:
+        """A kept deck and its bytes."""
+        ...
+
+    async def keep_deck(
+        self, *, briefing_id: int, deck: DeckFile, at: dt.datetime
+    ) -> KeptDeck | None:
+        """Keeps `deck` as the briefing's copy (replacing one kept before); None if the
+        briefing is gone."""
+        ...
+
 
 def briefing_form(
     regions: Sequence[Choice],
@@ -77,6 +101,8 @@ def briefing_form(
     values: Values | None = None,
     briefing_id: int | None = None,
     today: dt.date | None = None,
+    kept: KeptDeck | None = None,
+    max_bytes: int = DEFAULT_MAX_MB * MB,
 ) -> FormSpec:
     """The briefing form; `regions` label the regions it starts with."""
     v = values or {}
@@ -136,6 +162,18 @@ def briefing_form(
                 initial=v.get("shared"),
             ),
             FormField("deck", "Deck (link)", FieldKind.URL, required=False, initial=v.get("deck")),
+            FormField(
+                "deck_file",
+                "Deck (file)",
+                FieldKind.FILE,
+                required=False,
+                hint=(
+                    f"Kept: {kept_text(kept)}. A new file replaces it."
+                    if kept
+                    else f"A copy is kept with the briefing (at most {size_text(max_bytes)}), "
+                    "however the original changes later."
+                ),
+            ),
             FormField("minutes", "Duration (minutes)", FieldKind.NUMBER, initial=v.get("minutes")),
         ),
     )
@@ -155,11 +193,17 @@ class BriefingService:
         catalog: CatalogService,
         clock: Clock,
         product_managers: frozenset[str],
+        fetchers: Mapping[str, DeckFetcher] | None = None,
+        deck_max_bytes: int = DEFAULT_MAX_MB * MB,
+        deck_link: Callable[[KeptDeck], str] | None = None,
     ) -> None:
         self._repo = repo
         self._catalog = catalog
         self._clock = clock
         self._pms = product_managers
+        self._fetchers = dict(fetchers or {})  # by platform: where a form's file is fetched
+        self.deck_max_bytes = deck_max_bytes
+        self._deck_link = deck_link
 
     def may_log(self, user: UserRef) -> bool:
         return is_listed(user, self._pms)
@@ -172,6 +216,7 @@ class BriefingService:
         if not self.may_log(user):
             return Refused(NOT_A_PM, Why.NOT_ALLOWED)
         values: Values | None = None
+        kept = None
         if briefing_id is not None:
             b = await self._own(user, briefing_id)
             if isinstance(b, Refused):
@@ -187,14 +232,17 @@ class BriefingService:
                 "deck": b.deck,
                 "minutes": str(b.minutes),
             }
+            kept = b.kept
         return briefing_form(
             await self.region_choices(),
             values=values,
             briefing_id=briefing_id,
             today=self._clock.now().date(),
+            kept=kept,
+            max_bytes=self.deck_max_bytes,
         )
 
-    async def validate(self, values: Values) -> BriefingDraft | Errors:
+    async def validate(self, values: Values, user: UserRef | None = None) -> BriefingDraft | Errors:
         errors: Errors = {}
         view = await self._catalog.view()
         today = self._clock.now().date()
@@ -232,10 +280,26 @@ class BriefingService:
             errors["deck"] = "A link starting with https://"
         if errors:
             return errors
+        # Fetched last, once everything else is right: a form sent back keeps no file.
+        deck_file = await self._fetch_deck(values.get("deck_file"), user)
+        if isinstance(deck_file, DeckProblem):
+            return {"deck_file": deck_file.message}
         assert people is not None and minutes is not None
         return BriefingDraft(
-            held_on, regions, team, attendees, people, products, shared[:3000], deck, minutes
-        )
+            held_on, regions, team, attendees, people, products, shared[:3000], deck, minutes,
+            deck_file,
+        )  # fmt: skip
+
+    async def _fetch_deck(
+        self, ref: str | None, user: UserRef | None
+    ) -> DeckFile | DeckProblem | None:
+        ref = (ref or "").strip()
+        if not ref:
+            return None
+        fetcher = self._fetchers.get(user.platform) if user else None
+        if fetcher is None:
+            return DeckProblem("Files cannot be kept from here; share the deck as a link.")
+        return await fetcher.fetch(ref, max_bytes=self.deck_max_bytes)
 
     async def save(
         self,
@@ -253,7 +317,7 @@ class BriefingService:
             own = await self._own(user, briefing_id)
             if isinstance(own, Refused):
                 return own
-        draft = await self.validate(values)
+        draft = await self.validate(values, user)
         if not isinstance(draft, BriefingDraft):
             return draft
         now = self._clock.now()
@@ -282,6 +346,48 @@ class BriefingService:
     async def mine(self, user: UserRef) -> list[Briefing]:
         return await self._repo.briefings(pm=user)
 
+    async def listing(self, user: UserRef, limit: int = 20) -> BriefingList:
+        """A PM's last briefings, newest first, each with its deck's link and kept copy."""
+        items = tuple(reversed(await self.mine(user)))[:limit]
+        return BriefingList(items, {b.id: self.deck_links(b) for b in items})
+
+    def deck_links(self, b: Briefing) -> tuple[DeckLink, ...]:
+        """The deck as linked, and the kept copy under a signed, expiring link."""
+        links = [DeckLink("Deck (link)", b.deck)] if b.deck else []
+        if b.kept is not None:
+            url = self._deck_link(b.kept) if self._deck_link is not None else None
+            links.append(DeckLink(f"Kept copy: {kept_text(b.kept)}", url))
+        return tuple(links)
+
+    async def kept_deck(self, deck_id: int) -> tuple[KeptDeck, bytes] | None:
+        return await self._repo.kept_deck(deck_id=deck_id)
+
+    async def keep_sent(self, *, user: UserRef, text: str, ref: str, name: str) -> str:
+        """A file sent to the bot in chat (Teams): kept as the deck of the briefing the
+        message names ("#12", "deck 12"), else of the sender's latest briefing."""
+        if not self.may_log(user):
+            return NOT_A_PM
+        fetcher = self._fetchers.get(user.platform)
+        if fetcher is None:
+            return "Files cannot be kept from here; share the deck as a link."
+        named = _BRIEFING_NUMBER.search(text)
+        if named:
+            target = await self._own(user, int(named[1]))
+            if isinstance(target, Refused):
+                return target.message
+        else:
+            mine = await self.mine(user)
+            if not mine:
+                return "Log the briefing first (`briefing`), then send me its deck."
+            target = max(mine, key=lambda b: (b.held_on, b.id))
+        deck = await fetcher.fetch(ref, max_bytes=self.deck_max_bytes, name=name)
+        if isinstance(deck, DeckProblem):
+            return deck.message
+        kept = await self._repo.keep_deck(briefing_id=target.id, deck=deck, at=self._clock.now())
+        if kept is None:
+            return f"Briefing #{target.id} is gone."
+        return f"Kept {kept_text(kept)} as the deck of {describe(target)}."
+
 
 def _int(value: str | None) -> int | None:
     text = (value or "").strip().replace(",", "")
@@ -289,10 +395,17 @@ def _int(value: str | None) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
+class DeckLink:
+    label: str
+    url: str | None  # None: kept, but this install serves no links (no PUBLIC_URL)
+
+
+@dataclass(frozen=True, slots=True)
 class BriefingList:
     """A PM's own briefings, newest first (to correct or delete)."""
 
     items: tuple[Briefing, ...]
+    links: Mapping[int, tuple[DeckLink, ...]] = field(default_factory=dict)  # by briefing id
 
     @property
     def fallback(self) -> str:

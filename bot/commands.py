@@ -392,8 +392,7 @@ class Bot:
     async def _briefing(self, user: UserRef, text: str) -> AnyReply:
         assert self.briefings is not None
         if text.strip().casefold() == "list":
-            mine = await self.briefings.mine(user)
-            return BriefingList(tuple(reversed(mine))[:20])
+            return await self.briefings.listing(user)
         form = await self.briefings.form(user=user)
         return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
 

@@ -18,6 +18,7 @@ class FieldKind(enum.StrEnum):
     MULTI_SELECT = "multi_select"  # values joined with "\n"
     MULTI_SEARCH = "multi_search"  # several products, looked up as the user types
     USERS = "users"  # people in the workspace (Slack user ids / Teams AAD ids)
+    FILE = "file"  # a file the user attaches; the value names it on their platform
 
 
 @dataclass(frozen=True, slots=True)

@@ -330,6 +330,12 @@ class Interactions:
         name, text = parse_line(line)
         return await self.command(user=user, name=name, text=text, files_to=files_to)
 
+    async def sent_file(self, *, user: UserRef, text: str, ref: str, name: str) -> Outcome:
+        """A file sent to the bot in chat: kept as a briefing's deck (bot.briefings)."""
+        if self.bot.briefings is None:
+            return Private(UNKNOWN_ACTION)
+        return Private(await self.bot.briefings.keep_sent(user=user, text=text, ref=ref, name=name))
+
     async def search(self, dataset: str, query: str, *, limit: int = 100) -> list[Choice]:
         """At most `limit` choices for a search field (Slack lists 100, Teams 15), from the
         same matchers as /product."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from bot.types import Region
 QUARTER_DAYS = 365.25 / 4  # targets are per quarter; "last N days" is pro-rated by days
 AGE_BUCKETS = ((7, "< 7 days"), (30, "7–30 days"), (None, "> 30 days"))
 STATUS_ORDER = {"none": 0, "behind": 1, "on track": 2}
+STATUS_LABEL = {"none": "none held", "behind": "behind", "on track": "on track"}
+CHART_ROWS = 30  # regions on one chart page: names stay legible within 1024 x 1024 px
 
 
 CHART_ALT = "Briefings per region against target"  # the coverage chart's alternative text
@@ -26,7 +29,39 @@ CHART_ALT = "Briefings per region against target"  # the coverage chart's altern
 
 def unlisted_regions(n: int) -> str:
     """Ends a coverage list cut to fit a message."""
-    return f"…and {n} more region{'' if n == 1 else 's'}."
+    return f"…and {counted(n, 'more region')}."
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 briefing", "3 briefings", "2 people" (with `plural` given)."""
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def whole(x: float) -> int:
+    """Whole briefings: half a briefing rounds up (the k-th of n is due (k - 1/2)/n of the way
+    through the quarter), and a float's noise never tips it."""
+    return math.floor(x + 0.5 + 1e-9)
+
+
+def duration_text(hours: float | None) -> str:
+    """A time to a decision as a manager reads it: minutes under an hour, days past 48 h."""
+    if hours is None:
+        return "—"
+    if hours * 60 < 1:
+        return "under a minute"
+    if hours < 1:
+        return f"{round(hours * 60)} min"
+    if hours <= 48:
+        return f"{round(hours, 1 if hours < 10 else 0):g} h"
+    days = round(hours / 24, 1)
+    return f"{days:g} days"
+
+
+def minutes_text(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes} min"
+    h, m = divmod(minutes, 60)
+    return f"{h} h {m} min" if m else f"{h} h"
 
 
 class PeriodError(ValueError):
@@ -39,6 +74,23 @@ class Period:
     start: dt.date  # inclusive, in the report's time zone
     end: dt.date  # inclusive
     quarters: float  # how many quarters' worth of target this period should meet
+
+    @property
+    def running(self) -> bool:
+        """A quarter not over yet: targets are for the whole quarter, some expected by today."""
+        return self.label.endswith(" (to date)")
+
+    @property
+    def span(self) -> str:
+        """ "this quarter", "in 2026-Q3", "in the last 30 days": after "1 of 2"."""
+        if self.running:
+            return "this quarter"
+        return f"in the {self.label}" if self.label.startswith("last ") else f"in {self.label}"
+
+    @property
+    def whole_quarters(self) -> float:
+        """The share of a quarter a target counts for: a running quarter's is the whole one."""
+        return 1.0 if self.running else self.quarters
 
 
 def _quarter(year: int, q: int) -> tuple[dt.date, dt.date]:
@@ -76,7 +128,9 @@ def parse_period(text: str, today: dt.date) -> Period:
     m = re.fullmatch(r"last (\d{1,4}) days?", t)
     if m and int(m[1]) > 0:
         n = int(m[1])
-        return Period(f"last {n} days", today - dt.timedelta(days=n - 1), today, n / QUARTER_DAYS)
+        return Period(
+            f"last {counted(n, 'day')}", today - dt.timedelta(days=n - 1), today, n / QUARTER_DAYS
+        )
     raise PeriodError("Say “this quarter”, “last quarter”, “2026-Q3” or “last 30 days”.")
 
 
@@ -89,7 +143,7 @@ class RegionRow:
     people: int
     last_briefing: dt.date | None
     target: int  # per quarter
-    expected: float  # for this period (pro-rated)
+    expected: int  # whole briefings due by the period's end (by today in a running quarter)
     status: str  # "on track" | "behind" | "none"
     submitted: int
     decided: int
@@ -99,6 +153,13 @@ class RegionRow:
     # period, and how many of them were not Available (bot.receipts.Receipts.demand).
     asked: int = 0
     not_available: int = 0
+    period_target: int = 0  # whole briefings for the whole period: the "2" of "1 of 2"
+    parent: str | None = None  # the nearest region above this one that the report has too
+    # The deck of the period's latest briefing that had one: its link as given, and the id
+    # and file name of the copy kept (bot.decks), for the CSV.
+    deck: str | None = None
+    kept_deck: int | None = None
+    kept_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +168,60 @@ class PmRow:
     briefings: int
     minutes: int
     people: int
-    expected: float
+    expected: int  # whole briefings, as for a region
+    period_target: int = 0
+
+
+def target_text(held: int, period_target: int, expected: int, status: str, per_quarter: int,
+                period: Period) -> str:  # fmt: skip
+    """ "1 of 2 this quarter — on track, 1 expected by today"; a period too short for a whole
+    briefing says the quarter's target instead."""
+    label = STATUS_LABEL.get(status, status)
+    if period_target:
+        text = f"{held} of {period_target} {period.span} — {label}"
+    else:
+        text = (
+            f"{counted(held, 'briefing')} {period.span} — {label} (target {per_quarter} a quarter)"
+        )
+    if period.running and expected != period_target and held < period_target:
+        text += f", {expected} expected by today"
+    return text
+
+
+def feedback_text(r: RegionRow) -> str:
+    """ "4 feedback items in, 3 decided (median 10 h); waiting: 1 for 7–30 days"."""
+    text = f"{counted(r.submitted, 'feedback item')} in"
+    if r.decided:
+        text += f", {r.decided} decided (median {duration_text(r.median_hours_to_decision)})"
+    elif r.submitted:
+        text += ", none decided"
+    waiting = [f"{n} {label}" for n, label in zip(r.open_by_age, WAITING_LABELS, strict=True) if n]
+    return text + ("; waiting: " + ", ".join(waiting) if waiting else "; none waiting")
+
+
+WAITING_LABELS = ("under 7 days", "for 7–30 days", "over 30 days")  # open_by_age's buckets
+
+
+def region_parts(r: RegionRow, period: Period) -> tuple[str, ...]:
+    """Every figure of a region's row, in the words every renderer shows."""
+    effort = f"{minutes_text(r.minutes)}, {counted(r.people, 'person', 'people')}"
+    if r.last_briefing:
+        effort += f", last {r.last_briefing:%d %b}"
+    return (
+        target_text(r.briefings, r.period_target, r.expected, r.status, r.target, period),
+        effort,
+        feedback_text(r),
+        f"{counted(r.asked, 'question')} answered, {r.not_available} not Available",
+    )
+
+
+def pm_text(p: PmRow, period: Period) -> str:
+    """ "2 of 3 this quarter, 1 h 45 min, 20 people" for one PM."""
+    status = "on track" if p.briefings >= p.expected else "behind"
+    coverage = target_text(p.briefings, p.period_target, p.expected, status, 0, period)
+    if not p.period_target:
+        coverage = counted(p.briefings, "briefing") + f" {period.span}"
+    return f"{coverage}, {minutes_text(p.minutes)}, {counted(p.people, 'person', 'people')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +237,19 @@ class Report:
 
     @property
     def fallback(self) -> str:
-        names = ", ".join(f"{r.name} ({r.status})" for r in self.flagged)
-        return (
-            f"Coverage {self.period.label}: {self.briefings} "
-            f"briefing{'' if self.briefings == 1 else 's'}; "
-            + (f"needs attention: {names}" if names else "every region on track")
+        names = ", ".join(f"{r.name} ({STATUS_LABEL[r.status]})" for r in self.flagged)
+        return f"Coverage {self.period.label}: {counted(self.briefings, 'briefing')}; " + (
+            f"needs attention: {names}" if names else "every region on track"
         )
+
+    def parts(self, r: RegionRow) -> tuple[str, ...]:
+        return region_parts(r, self.period)
+
+    def pm_line(self, p: PmRow) -> str:
+        return pm_text(p, self.period)
+
+    def chart_pages(self) -> list[list[RegionRow]]:
+        return chart_pages(self.regions)
 
     def encode(self) -> dict[str, Any]:
         """As JSON, for the worker to draw the chart and CSV of exactly this report."""
@@ -150,28 +271,35 @@ class Report:
         period = Period(label, dt.date.fromisoformat(start), dt.date.fromisoformat(end), quarters)
         regions = []
         for values in raw["regions"]:
-            # A report encoded before the demand columns existed lacks them: defaults.
+            # A report encoded before later columns existed lacks them: defaults.
             row = dict(zip((f.name for f in fields(RegionRow)), values, strict=False))
             last = row["last_briefing"]
             row["last_briefing"] = dt.date.fromisoformat(last) if last else None
             row["open_by_age"] = tuple(row["open_by_age"])
+            row["expected"] = whole(row["expected"])  # once a pro-rated fraction
             regions.append(RegionRow(**row))
-        pms = tuple(PmRow(*p) for p in raw["pms"])
+        pms = tuple(
+            PmRow(p[0], p[1], p[2], p[3], whole(p[4]), *(int(x) for x in p[5:6]))
+            for p in raw["pms"]
+        )
         return cls(period, tuple(regions), pms, int(raw["briefings"]))
 
-    def csv(self) -> str:
+    def csv(self, kept_link: Callable[[int, str], str] | None = None) -> str:
+        """The rows; `kept_link` makes the link to a kept deck (id, file name)."""
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
         w.writerow(
             [
                 "region_code",
                 "region",
+                "parent_code",
                 "briefings",
                 "minutes",
                 "people",
                 "last_briefing",
                 "target_per_quarter",
-                "expected",
+                "target_for_period",
+                "expected_by_now",
                 "status",
                 "feedback_submitted",
                 "feedback_decided",
@@ -181,6 +309,8 @@ class Report:
                 "open_gt_30d",
                 "questions_asked",
                 "answered_not_available",
+                "latest_deck",
+                "latest_deck_copy",
             ]
         )
         for r in self.regions:
@@ -188,12 +318,14 @@ class Report:
                 [
                     r.code,
                     r.name,
+                    r.parent or "",
                     r.briefings,
                     r.minutes,
                     r.people,
                     r.last_briefing.isoformat() if r.last_briefing else "",
                     r.target,
-                    f"{r.expected:.2f}",
+                    r.period_target,
+                    r.expected,
                     r.status,
                     r.submitted,
                     r.decided,
@@ -203,9 +335,54 @@ class Report:
                     *r.open_by_age,
                     r.asked,
                     r.not_available,
+                    r.deck or "",
+                    kept_link(r.kept_deck, r.kept_name or "deck")
+                    if kept_link and r.kept_deck is not None
+                    else "",
                 ]
             )
         return out.getvalue()
+
+
+def chart_pages(rows: Sequence[RegionRow], per_page: int = CHART_ROWS) -> list[list[RegionRow]]:
+    """The chart's rows in tree order, each region right after the region above it (parents
+    with their children), cut into pages of at most `per_page`: a group is kept on one page
+    when it fits, and only a group longer than a page is split."""
+    by_parent: dict[str | None, list[RegionRow]] = {}
+    codes = {r.code for r in rows}
+    for r in rows:
+        by_parent.setdefault(r.parent if r.parent in codes else None, []).append(r)
+    for children in by_parent.values():
+        children.sort(key=lambda r: r.name)
+    groups: list[list[RegionRow]] = []
+
+    def walk(r: RegionRow, into: list[RegionRow], seen: set[str]) -> None:
+        if r.code in seen:  # a cycle in a hand-edited tree: draw each region once
+            return
+        seen.add(r.code)
+        into.append(r)
+        for child in by_parent.get(r.code, []):
+            walk(child, into, seen)
+
+    seen: set[str] = set()
+    for top in by_parent.get(None, []):
+        group: list[RegionRow] = []
+        walk(top, group, seen)
+        groups.append(group)
+    pages: list[list[RegionRow]] = []
+    page: list[RegionRow] = []
+    for group in groups:
+        if page and len(page) + len(group) > per_page:
+            pages.append(page)
+            page = []
+        for r in group:
+            if len(page) == per_page:
+                pages.append(page)
+                page = []
+            page.append(r)
+    if page:
+        pages.append(page)
+    return pages
 
 
 def report_regions(regions: Mapping[str, Region]) -> list[Region]:
@@ -248,6 +425,9 @@ class RegionFigures:
     decided: int = 0
     median_seconds_to_decision: float | None = None
     open_by_age: tuple[int, int, int] = (0, 0, 0)  # < 7 days, 7–30 days, > 30 days
+    # The latest briefing in the period with a deck: its link, and its kept copy (id, name).
+    deck: str | None = None
+    kept_deck: tuple[int, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,15 +474,17 @@ def build_report(
 ) -> Report:
     share = period.quarters
     rows = []
-    for region in report_regions(regions):
+    shown = report_regions(regions)
+    codes = {r.code for r in shown}
+    for region in shown:
         f = figures.regions.get(region.code, RegionFigures())
         target = region.briefing_target_per_quarter
         target = default_target if target is None else target
-        expected = target * share
+        expected = whole(target * share)
         if f.briefings == 0:
             status = "none"
         else:
-            status = "on track" if f.briefings >= expected - 1e-9 else "behind"
+            status = "on track" if f.briefings >= expected else "behind"
         median = f.median_seconds_to_decision
         asked = (demand or {}).get(region.code, Demand())
         rows.append(
@@ -314,27 +496,52 @@ def build_report(
                 people=f.people,
                 last_briefing=f.last_briefing,
                 target=target,
-                expected=round(expected, 2),
+                expected=expected,
                 status=status,
                 submitted=f.submitted,
                 decided=f.decided,
-                median_hours_to_decision=None if median is None else round(median / 3600, 1),
+                median_hours_to_decision=None if median is None else round(median / 3600, 2),
                 open_by_age=f.open_by_age,
                 asked=asked.asked,
                 not_available=asked.not_available,
+                period_target=whole(target * period.whole_quarters),
+                parent=_shown_parent(region, regions, codes),
+                deck=f.deck,
+                kept_deck=f.kept_deck[0] if f.kept_deck else None,
+                kept_name=f.kept_deck[1] if f.kept_deck else None,
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.name))
     pms = tuple(
         sorted(
             (
-                PmRow(p.pm, p.briefings, p.minutes, p.people, round(pm_target * share, 2))
+                PmRow(
+                    p.pm,
+                    p.briefings,
+                    p.minutes,
+                    p.people,
+                    whole(pm_target * share),
+                    whole(pm_target * period.whole_quarters),
+                )
                 for p in figures.pms
             ),
             key=lambda p: (-p.briefings, p.pm),
         )
     )
     return Report(period, tuple(rows), pms, figures.briefings)
+
+
+def _shown_parent(region: Region, regions: Mapping[str, Region], shown: set[str]) -> str | None:
+    """The nearest region above `region` that the report shows too, if any."""
+    seen = {region.code}
+    code = region.parent
+    while code is not None and code not in seen:
+        if code in shown:
+            return code
+        seen.add(code)
+        parent = regions.get(code)
+        code = parent.parent if parent else None
+    return None
 
 
 class CoverageReader(Protocol):

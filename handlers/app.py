@@ -21,6 +21,7 @@ from bot.approvals import Settings as ApprovalSettings
 from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import Bot
+from bot.decks import MB, DeckFetcher
 from bot.demand import DemandService, Rates
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
@@ -33,9 +34,9 @@ from bot.ports import Notification, SystemClock
 from bot.receipts import Receipts
 from bot.reports import CoverageService
 from bot.updates import ProductUpdates
-from handlers.chart_links import CSV_ROUTE, ChartLinks
-from handlers.chart_links import ROUTE as CHART_ROUTE
 from handlers.config import Settings
+from handlers.console import LocalDeckFetcher
+from handlers.links import CHART_ROUTE, CSV_ROUTE, DECK_ROUTE, ChartLinks, DeckLinks
 from handlers.logs import quiet_bad_http
 from handlers.memory import release_free_memory
 from handlers.tasks import Background
@@ -74,6 +75,7 @@ class Services:
     interactions: Interactions
     background: Background = field(default_factory=Background)
     chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
+    deck_links: DeckLinks | None = None  # the same
     receipts: Receipts | None = None
     notices: Notices | None = None
     slack_oauth: Any = None  # handlers.slack.oauth.SlackOAuth, with SLACK_CLIENT_ID/SECRET
@@ -126,6 +128,23 @@ def build_services(settings: Settings) -> Services:
 
     clock = SystemClock()
     briefing_repo = SqlBriefingRepository(engine)
+    deck_links = None
+    if settings.public_url and settings.link_secret:
+        deck_links = DeckLinks(
+            settings.link_secret.get_secret_value().encode(), settings.public_url
+        )
+    fetchers: dict[str, DeckFetcher] = {"console": LocalDeckFetcher()}
+    if settings.slack_bot_token:
+        from handlers.slack.files import SlackDeckFetcher
+
+        fetchers["slack"] = SlackDeckFetcher(
+            token=settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url
+        )
+    if settings.teams_mode is not None:
+        from handlers.teams.files import TeamsDeckFetcher
+
+        loopback = settings.teams_mode == "emulator" or settings.teams_loopback_service_urls
+        fetchers["teams"] = TeamsDeckFetcher(allow_loopback=loopback)
     updates = ProductUpdates(
         repo=SqlUpdatesRepository(engine),
         catalog=catalog,
@@ -206,6 +225,9 @@ def build_services(settings: Settings) -> Services:
             catalog=catalog,
             clock=clock,
             product_managers=settings.product_managers,
+            fetchers=fetchers,
+            deck_max_bytes=settings.deck_max_mb * MB,
+            deck_link=deck_links.url if deck_links else None,
         ),
         feedback=feedback,
         coverage=CoverageService(
@@ -249,6 +271,7 @@ def build_services(settings: Settings) -> Services:
         services.chart_links = ChartLinks(
             settings.link_secret.get_secret_value().encode(), settings.public_url
         )
+    services.deck_links = deck_links
     if settings.microsoft_app_id:
         services.teams_parts()
 
@@ -301,7 +324,7 @@ def _teams(services: Services) -> TeamsParts:
     urls = service_urls(settings)
     adapter = create_adapter(config, urls)
     links = services.chart_links
-    chart_url = None if links is None else (lambda report: links.url(report.period))
+    chart_url = None if links is None else links.chart_urls
     bot = TeamsBot(
         interactions=services.interactions,
         conversations=services.conversations,
@@ -496,6 +519,8 @@ def create_app(
         app.router.add_get(CSV_ROUTE, services.chart_links.csv_handler(services.bot.coverage))
     elif settings.public_url or settings.link_secret:
         log.warning("set both PUBLIC_URL and LINK_SECRET to show coverage charts in Teams")
+    if services.deck_links is not None and services.bot.briefings is not None:
+        app.router.add_get(DECK_ROUTE, services.deck_links.handler(services.bot.briefings))
 
     async def warm(_app: web.Application) -> None:
         # Build the match index before the first user waits for it.

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # What one unit of each currency is worth in USD, "EUR=1.08,GBP=1.27": the ranked list
     # of feedback orders by revenue at stake converted with these (bot.demand).
     fx_rates: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
+    # Decks attached to briefings are kept in the database up to this size each.
+    deck_max_mb: int = Field(default=25, ge=1, le=1024)
 
     @property
     def teams_mode(self) -> str | None:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import mimetypes
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from bot import payloads
 from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply, CoverageCsv
+from bot.decks import UNREADABLE, DeckFile, DeckProblem, too_large
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormField, Values, is_number
@@ -97,15 +100,19 @@ def render_text(reply: AnyReply | TriageView | ApprovalCard) -> str:
         who = requester_text(reply.ask, lambda u: reply.ask.requester_name or u.id)
         return "\n".join([*lines, *(f"  {x}" for x in reply.lines), f"  {who}"])
     if isinstance(reply, Report):
-        for r in reply.regions:
-            lines.append(
-                f"  - {r.name}: {r.briefings} of {r.expected:g} ({r.status}), "
-                f"{r.minutes} min, {r.people} people; feedback {r.submitted} in, "
-                f"{r.decided} decided; {r.asked} asked ({r.not_available} not Available)"
-            )
+        lines += [f"  - {r.name}: " + " · ".join(reply.parts(r)) for r in reply.regions]
+        if reply.pms:
+            lines.append("  Effort per PM:")
+            lines += [f"    - {p.pm}: {reply.pm_line(p)}" for p in reply.pms]
         return "\n".join(lines)
     if isinstance(reply, BriefingList):
-        return "\n".join([*lines, *(f"  {describe(b)}" for b in reply.items)])
+        for b in reply.items:
+            lines.append(f"  {describe(b)}")
+            lines += [
+                f"    {link.label}" + (f": {link.url}" if link.url else "")
+                for link in reply.links.get(b.id, ())
+            ]
+        return "\n".join(lines)
     if isinstance(reply, CoverageCsv):  # the file itself, to copy or redirect
         return "\n".join([*lines, f"--- {reply.filename} ---", reply.report.csv().rstrip("\n")])
     if isinstance(reply, TriageView):
@@ -507,6 +514,28 @@ def _parse_answer(f: FormField, answer: str, choices: list[Choice]) -> tuple[str
     if f.kind is FieldKind.MULTILINE:
         return answer.replace("\\n", "\n"), ""
     return answer, ""
+
+
+class LocalDeckFetcher:
+    """The console's deck field names a file on this machine (the console runs here)."""
+
+    async def fetch(
+        self, ref: str, *, max_bytes: int, name: str | None = None
+    ) -> DeckFile | DeckProblem:
+        return await asyncio.to_thread(self._read, ref, max_bytes)
+
+    @staticmethod
+    def _read(ref: str, max_bytes: int) -> DeckFile | DeckProblem:
+        path = Path(ref).expanduser()
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                return too_large(size, max_bytes)
+            data = path.read_bytes()
+        except OSError:
+            return UNREADABLE
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return DeckFile(path.name, kind, data)
 
 
 def stdin_reader(stdin: TextIO) -> Read:

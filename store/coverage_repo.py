@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.items import Status
 from bot.reports import CoverageFigures, CoverageQuery, PmFigures, RegionFigures
-from store.models import BriefingRow, FeedbackItemRow, RegionRow
+from store.models import BriefingDeckRow, BriefingRow, FeedbackItemRow, RegionRow
 
 _item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
 _brief_t = BriefingRow.__table__  # type: ignore[attr-defined]
 _region_t = RegionRow.__table__  # type: ignore[attr-defined]
+_deck_t = BriefingDeckRow.__table__  # type: ignore[attr-defined]
 # Open feedback by age: younger than 7 days, 7–30 days (whole days), older.
 _YOUNG, _OLD = dt.timedelta(days=7), dt.timedelta(days=31)
 
@@ -75,13 +76,15 @@ class SqlCoverage:
             briefings = await self._briefings(conn, query)
             feedback = await self._feedback(conn, query)
             medians = await self._medians(conn, query)
+            decks = await self._latest_decks(conn, query)
             pms, total = await self._pms(conn, query)
         regions: dict[str, RegionFigures] = {}
         for code in {*briefings, *feedback, *medians}:
             b = briefings.get(code, (0, 0, 0, None))
             f = feedback.get(code, (0, 0, (0, 0, 0)))
+            deck, kept = decks.get(code, (None, None))
             regions[code] = RegionFigures(
-                b[0], b[1], b[2], b[3], f[0], f[1], medians.get(code), f[2]
+                b[0], b[1], b[2], b[3], f[0], f[1], medians.get(code), f[2], deck, kept
             )
         return CoverageFigures(regions, pms, total)
 
@@ -117,6 +120,48 @@ class SqlCoverage:
             ).group_by(pairs.c.anc)
         )
         return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0), _date(r[4])) for r in rows}
+
+    async def _latest_decks(
+        self, conn: AsyncConnection, q: CoverageQuery
+    ) -> dict[str, tuple[str | None, tuple[int, str] | None]]:
+        """Per region, the deck of the period's latest briefing that had one (its link and
+        its kept copy): what the CSV links."""
+        up = _rollup()
+        element = _elements(conn)
+        b, d = _brief_t.c, _deck_t.c
+        held = _materialized(
+            sa.select(
+                b.id,
+                element.c.value.label("code"),
+                b.held_on,
+                b.deck,
+                d.id.label("kept_id"),
+                d.name.label("kept_name"),
+            )
+            .select_from(_brief_t.outerjoin(_deck_t, d.briefing_id == b.id))
+            .join(element, sa.true())
+            .where(
+                b.held_on >= q.start,
+                b.held_on <= q.end,
+                sa.or_(b.deck.is_not(None), d.id.is_not(None)),
+            ),
+            "decked",
+        )
+        latest = sa.func.row_number().over(
+            partition_by=up.c.anc, order_by=(held.c.held_on.desc(), held.c.id.desc())
+        )
+        ranked = (
+            sa.select(up.c.anc, held.c.deck, held.c.kept_id, held.c.kept_name, latest.label("n"))
+            .join(up, up.c.code == held.c.code)
+            .where(up.c.anc.in_(q.regions))
+            .subquery()
+        )
+        rows = await conn.execute(
+            sa.select(ranked.c.anc, ranked.c.deck, ranked.c.kept_id, ranked.c.kept_name).where(
+                ranked.c.n == 1
+            )
+        )
+        return {r[0]: (r[1], (int(r[2]), str(r[3])) if r[2] is not None else None) for r in rows}
 
     async def _feedback(
         self, conn: AsyncConnection, q: CoverageQuery

@@ -369,6 +369,27 @@ class BriefingRow(SQLModel, table=True):
     updated_at: dt.datetime
 
 
+class BriefingDeckRow(SQLModel, table=True):
+    """The copy of a briefing's deck the bot keeps, in the database so that any web process
+    can serve it; one per briefing (a new file replaces it)."""
+
+    __tablename__ = "briefing_deck"
+    id: int | None = Field(default=None, primary_key=True)
+    briefing_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey("briefing.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        )
+    )
+    name: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int = Field(sa_type=sa.BigInteger)
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: dt.datetime
+
+
 class PersonRow(SQLModel, table=True):
     """A person's display name on their platform, as their own activity last showed it."""
 

@@ -86,6 +86,11 @@ class FakeSlack:
     socket: web.WebSocketResponse | None = None
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes
+    # Files people uploaded in a modal (file_input): id -> (name, mimetype, bytes), served
+    # by files.info and, to the bot token only, at their url_private_download.
+    user_files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
+    downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, token) fetched
+    reported_size: dict[str, int] = field(default_factory=dict)  # files.info saying otherwise
     # Slack's "HTTP 200, ok: false" errors, by target channel/user.
     error_for: dict[str, str] = field(default_factory=dict)
     # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
@@ -120,6 +125,7 @@ class FakeSlack:
         app.router.add_post("/respond/{rid}", self._respond)
         app.router.add_get("/link", self._link)
         app.router.add_post("/upload/{fid}", self._upload)
+        app.router.add_get("/files-pri/{fid}/{name}", self._download)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
@@ -219,6 +225,8 @@ class FakeSlack:
                 "file_id": fid,
                 "upload_url": str(self.server.make_url(f"/upload/{fid}")),
             }
+        if method == "files.info":
+            call.answer = self._file_info(str(call.body.get("file") or ""))
         if method == "files.completeUploadExternal":
             call.answer = {"ok": True, "files": [{"id": "F1"}]}
         if method == "chat.getPermalink":
@@ -332,6 +340,34 @@ class FakeSlack:
             "has_more": more,
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def file_input_state(self, fid: str) -> dict[str, Any]:
+        """A file_input's value in a view_submission, as Slack sends it for file `fid`."""
+        return {"type": "file_input", "files": [self._file(fid)]}
+
+    def _file(self, fid: str) -> dict[str, Any]:
+        name, kind, data = self.user_files[fid]
+        assert self.server is not None
+        url = str(self.server.make_url(f"/files-pri/{fid}/{urllib.parse.quote(name)}"))
+        size = self.reported_size.get(fid, len(data))
+        return {"id": fid, "name": name, "title": name, "mimetype": kind, "size": size,
+                "filetype": name.rsplit(".", 1)[-1], "url_private": url,
+                "url_private_download": url + "?download=1"}  # fmt: skip
+
+    def _file_info(self, fid: str) -> dict[str, Any]:
+        if fid not in self.user_files:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file(fid)}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        fid = request.match_info["fid"]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.downloads.append((fid, token))
+        if token != BOT_TOKEN or fid not in self.user_files:
+            # Slack answers a private file's URL without the right token with its sign-in page.
+            return web.Response(text="<html>Sign in</html>", content_type="text/html")
+        _, kind, data = self.user_files[fid]
+        return web.Response(body=data, content_type=kind)
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["fid"]] = await request.read()

@@ -196,3 +196,22 @@ def test_the_ranked_list_and_an_items_clients_read_the_same_everywhere() -> None
     text = f"Clients: {row.clients_line}; x."  # the console prints decision_text itself
     assert text in decision_text(dm)
     assert text in str(blocks.decision_dm(dm)) and text in str(cards.decision(dm))
+
+
+def test_the_console_and_teams_show_every_figure_the_slack_report_shows() -> None:
+    from handlers.console import render_text
+    from tests.bot.test_reports import q3
+
+    report = q3("this quarter", dt.date(2026, 11, 15))
+    slack = json.dumps(blocks.coverage(report), ensure_ascii=False)
+    console = render_text(report)
+    teams = json.dumps(cards.coverage(report), ensure_ascii=False)
+    figures = [*(p for r in report.regions for p in report.parts(r))]
+    figures += [report.pm_line(p) for p in report.pms]
+    assert figures and all(f in slack for f in figures)
+    missing = [f for f in figures if f not in console]
+    assert not missing, missing
+    # The card has room for each figure of a demo-sized report, PMs' effort included.
+    assert not [f for f in figures if f not in teams]
+    # Numbers are what a manager reads at a glance: no fractions of a briefing, no "0 h".
+    assert not any(bad in slack for bad in ("of 4.1", ".5 briefing", "median 0 h", "1 briefings"))

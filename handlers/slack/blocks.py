@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.approvals import ApprovalCard, decided_text, requester_text
-from bot.briefings import BriefingList, describe
+from bot.briefings import Briefing, BriefingList, describe
 from bot.commands import AnyReply, CoverageCsv
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
@@ -42,7 +42,7 @@ from bot.replies import (
     band_text,
     more_text,
 )
-from bot.reports import Report
+from bot.reports import Report, unlisted_regions
 from bot.types import Refused, UserRef, Verdict
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -615,36 +615,27 @@ def coverage(report: Report) -> Message:
         "behind": ":large_orange_circle:",
         "none": ":red_circle:",
     }
-    lines = []
-    for r in report.regions:
-        last = f", last {r.last_briefing:%d %b}" if r.last_briefing else ""
-        median = (
-            f"{r.median_hours_to_decision:g} h" if r.median_hours_to_decision is not None else "—"
-        )
-        lines.append(
-            f"{icon[r.status]} *{esc(r.name)}*: {r.briefings} of {r.expected:g} briefings "
-            f"({r.status}){last} · {r.minutes} min · {r.people} people · feedback "
-            f"{r.submitted} in, {r.decided} decided, median {median}, waiting "
-            f"{'/'.join(str(n) for n in r.open_by_age)} (<7d/7–30d/>30d) · "
-            f"{r.asked} asked ({r.not_available} not Available)"
-        )
+    lines = [
+        f"{icon[r.status]} *{esc(r.name)}*: " + esc(" · ".join(report.parts(r)))
+        for r in report.regions
+    ]
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
             "text": {"type": "plain_text", "text": f"Coverage {report.period.label}"[:150]},
         },
     ]
-    for start in range(0, len(lines), 10):  # a section holds 3,000 characters
-        blocks.append(_section("\n".join(lines[start : start + 10])))
+    per, room = 8, 50 - 4  # 8 lines a section (of 3,000 characters); header, PMs, 2 notes
+    listed = lines[: per * room]
+    for start in range(0, len(listed), per):
+        blocks.append(_section("\n".join(listed[start : start + per])))
+    if len(listed) < len(lines):
+        blocks.append(_context(unlisted_regions(len(lines) - len(listed))))
     if report.pms:
         blocks.append(
             _section(
                 "*Effort per PM*\n"
-                + "\n".join(
-                    f"• <@{p.pm}>: {p.briefings} briefings (expected {p.expected:g}), "
-                    f"{p.minutes} min, {p.people} people"
-                    for p in report.pms
-                )
+                + "\n".join(f"• <@{p.pm}>: {esc(report.pm_line(p))}" for p in report.pms)
             )
         )
     blocks.append(_context("Chart and CSV follow in this conversation."))
@@ -671,6 +662,15 @@ def demand(reply: DemandReport) -> Message:
     return {"text": clip(esc(reply.fallback)), "blocks": blocks[:50]}
 
 
+def _deck_links(reply: BriefingList, b: Briefing) -> str:
+    """The deck as linked and its kept copy, each a link (the label alone if unlinked)."""
+    out = [
+        f"<{link.url}|{esc(link.label)}>" if link.url else esc(link.label)
+        for link in reply.links.get(b.id, ())
+    ]
+    return ("\n" + " · ".join(out)) if out else ""
+
+
 def briefing_list(reply: BriefingList) -> Message:
     """A PM's briefings, each with a menu to correct or delete it."""
     blocks: list[dict[str, Any]] = [_section(esc(reply.fallback))]
@@ -678,7 +678,7 @@ def briefing_list(reply: BriefingList) -> Message:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": esc(describe(b))},
+                "text": {"type": "mrkdwn", "text": esc(describe(b)) + _deck_links(reply, b)},
                 "accessory": {
                     "type": "overflow",
                     "action_id": ActionId.BRIEFING_MENU.value,

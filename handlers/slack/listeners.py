@@ -30,6 +30,7 @@ BOT_SCOPES = frozenset(
         "commands",  # slash commands and the message shortcut; response_url replies
         "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
         "files:write",  # the coverage chart and CSV
+        "files:read",  # the briefing form's deck (file_input): files.info and its download
         # Only to look for a message an earlier attempt may have posted (its worker died
         # before hearing back) so it is not posted twice; nothing read is kept.
         "im:write",  # conversations.open: the id of the app's DM with a user

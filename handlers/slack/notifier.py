@@ -27,6 +27,7 @@ from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLa
 from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
 from handlers.config import Settings
+from handlers.links import DeckLinks
 from handlers.slack import blocks
 from handlers.slack.oauth import RefreshFailed, WorkspaceTokens
 
@@ -141,6 +142,7 @@ class SlackNotifier:
         client: AsyncWebClient | ClientFor,
         feedback: FeedbackService,
         coverage: CoverageService | None = None,
+        kept_link: Callable[[int, str], str] | None = None,
     ) -> None:
         if isinstance(client, AsyncWebClient):
             one = client
@@ -153,6 +155,7 @@ class SlackNotifier:
             self._client_for = client
         self._feedback = feedback
         self._coverage = coverage
+        self._kept_link = kept_link  # links the CSV gives to kept decks
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
@@ -302,19 +305,23 @@ class SlackNotifier:
         stamp = report.period.label.split(" ")[0]
         uploads = [
             {
-                "content": report.csv().encode(),
+                "content": report.csv(self._kept_link).encode(),
                 "filename": f"coverage-{stamp}.csv",
                 "title": f"Coverage {report.period.label} (CSV)",
             },
         ]
         if not job.csv_only:
-            png = await asyncio.to_thread(_chart, report)  # CPU work off the event loop
-            chart = {
-                "content": png,
-                "filename": f"coverage-{stamp}.png",
-                "title": f"Briefings per region, {report.period.label}",
-            }
-            uploads.insert(0, chart)
+            pngs = await asyncio.to_thread(_charts, report)  # CPU work off the event loop
+            many = len(pngs) > 1
+            uploads[:0] = [
+                {
+                    "content": png,
+                    "filename": f"coverage-{stamp}" + (f"-{n}" if many else "") + ".png",
+                    "title": f"Briefings per region, {report.period.label}"
+                    + (f", page {n} of {len(pngs)}" if many else ""),
+                }
+                for n, png in enumerate(pngs, 1)
+            ]
         await client.files_upload_v2(
             channel=message.target,
             initial_comment=f"Coverage {report.period.label}: "
@@ -374,18 +381,26 @@ def make_slack_notifier(
             client.gate = gate
         return client
 
+    kept_link: Callable[[int, str], str] | None = None
+    if settings.public_url and settings.link_secret:
+        secret = settings.link_secret.get_secret_value().encode()
+        kept_link = DeckLinks(secret, settings.public_url).kept_url
     if tokens is not None:
-        return SlackNotifier(client=Installed(tokens, make), feedback=feedback, coverage=coverage)
+        return SlackNotifier(
+            client=Installed(tokens, make), feedback=feedback, coverage=coverage,
+            kept_link=kept_link,
+        )  # fmt: skip
     assert settings.slack_bot_token is not None
     return SlackNotifier(
         client=make(settings.slack_bot_token.get_secret_value()),
         feedback=feedback,
         coverage=coverage,
+        kept_link=kept_link,
     )
 
 
-def _chart(report: Report) -> bytes:
+def _charts(report: Report) -> list[bytes]:
     # matplotlib is imported on first use: most processes never draw a chart.
-    from handlers.charts import coverage_png
+    from handlers.charts import coverage_pngs
 
-    return coverage_png(report)
+    return coverage_pngs(report)

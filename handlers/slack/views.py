@@ -82,9 +82,13 @@ def _element(f: FormField, initial: str | None) -> dict[str, Any]:
         el = {"type": "multi_users_select", "action_id": f.id}
         if f.initial:
             el["initial_users"] = [u for u in f.initial.split("\n") if u]
+    elif f.kind is FieldKind.FILE:  # uploaded in the modal; the bot fetches it (files:read)
+        el = {"type": "file_input", "action_id": f.id, "max_files": 1}
     else:  # pragma: no cover - exhaustiveness guard
         raise ValueError(f.kind)
-    if f.placeholder and f.kind not in (FieldKind.RADIO, FieldKind.DATE, FieldKind.USERS):
+    if f.placeholder and f.kind not in (
+        FieldKind.RADIO, FieldKind.DATE, FieldKind.USERS, FieldKind.FILE
+    ):  # fmt: skip
         el["placeholder"] = _text(f.placeholder[:150])
     return el
 
@@ -151,6 +155,9 @@ def values_of(view: dict[str, Any]) -> Values:
                 out[block_id] = "\n".join(str(u) for u in value["selected_users"]) or None
             elif "selected_date" in value:
                 out[block_id] = value.get("selected_date") or None
+            elif isinstance(value.get("files"), list):  # file_input: the file's id
+                ids = [str(f.get("id")) for f in value["files"] if isinstance(f, dict)]
+                out[block_id] = next((i for i in ids if i), None)
             else:
                 raw = value.get("value")
                 out[block_id] = str(raw) if raw is not None else None

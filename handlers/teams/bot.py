@@ -138,6 +138,12 @@ class TeamsBot(ActivityHandler):
             return
         line = inbound.command_text(activity)
         user = inbound.user_of(activity)
+        sent = inbound.sent_file(activity)
+        if sent is not None:  # a deck for a briefing (the card form has no file input)
+            url, name = sent
+            kept = await self._interactions.sent_file(user=user, text=line, ref=url, name=name)
+            await turn_context.send_activity(card_activity(await self._render(kept)))
+            return
         setting = await self._interactions.channel_setting(user, line)
         if setting is not None:
             await self._set_channel(turn_context, setting)
@@ -255,10 +261,10 @@ def _reference(activity: Activity, *, thread: bool = True) -> dict[str, Any] | N
     return reference
 
 
-ChartUrl = Callable[[Report], str]
+ChartUrl = Callable[[Report], list[str]]
 
 
-def chart_url(make: ChartUrl | None, report: Report) -> str | None:
-    """Where Teams fetches the report's chart (none without PUBLIC_URL and LINK_SECRET, or
-    with no region to draw)."""
-    return make(report) if make is not None and report.regions else None
+def chart_url(make: ChartUrl | None, report: Report) -> list[str]:
+    """Where Teams fetches the report's chart, one link per page (none without PUBLIC_URL and
+    LINK_SECRET, or with no region to draw)."""
+    return make(report) if make is not None and report.regions else []

@@ -50,7 +50,7 @@ from bot.replies import (
     band_text,
     more_text,
 )
-from bot.reports import CHART_ALT, Report, unlisted_regions
+from bot.reports import CHART_ALT, Report, counted, unlisted_regions
 from bot.types import UserRef, platform_of
 from handlers.teams.inbound import STATE, VALUE, VERB
 
@@ -65,7 +65,13 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 Card = dict[str, Any]
 # Teams refuses a card over 28 KB: the coverage card lists regions in at most this many bytes.
 REGION_ROWS_BYTES = 18_000
+PM_ROWS_BYTES = 3_000  # and the PMs' effort in at most this many
 FACT_OVERHEAD = 20  # {"title": , "value": } around each row's two strings
+
+
+def _href(url: str) -> str:
+    """A URL inside a markdown link: brackets and spaces would end it early."""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
 def plain(text: str) -> str:
@@ -178,6 +184,12 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         body = [text(plain(reply.fallback), weight="Bolder")]
         for b in reply.items:
             body.append(text(f"- {plain(describe(b))}"))
+            links = [
+                f"[{plain(link.label)}]({_href(link.url)})" if link.url else plain(link.label)
+                for link in reply.links.get(b.id, ())
+            ]
+            if links:
+                body.append(text(" · ".join(links), isSubtle=True))
             body.append({"type": "ActionSet", "actions": [execute(x) for x in briefing_buttons(b)]})
         return card(body, reply.fallback)
     if isinstance(reply, ProductAnswer):
@@ -336,6 +348,8 @@ def form(
             text("Please fix: " + "; ".join(plain(e) for e in errors.values()), color="Attention")
         )
     for f in spec.fields:
+        if f.kind is FieldKind.FILE:  # a card has no file input: Teams users send the file
+            continue
         initial = values.get(f.id) or f.initial
         el: dict[str, Any] = {"id": f.id, "label": f.label, "isRequired": f.required}
         if f.id in errors:
@@ -633,20 +647,16 @@ def digest(title: str, lines: Sequence[str]) -> Card:
     )
 
 
-def coverage(report: Report, chart_url: str | None = None) -> Card:
-    """The report as a card; the chart by URL (handlers/chart_links.py), never inlined."""
+def coverage(report: Report, chart_urls: Sequence[str] = ()) -> Card:
+    """The report as a card; the chart by URL, one per page (handlers/links.py), never
+    inlined."""
     body: list[dict[str, Any]] = [
         text(f"Coverage {report.period.label}", weight="Bolder", size="Medium")
     ]
     rows: list[tuple[str, str]] = []
     size = 0
     for r in report.regions:  # those needing attention first, as long as the card has room
-        row = (
-            plain(r.name),
-            f"{r.briefings} of {r.expected:g} ({r.status}) · {r.minutes} min · "
-            f"feedback {r.submitted} in / {r.decided} decided · "
-            f"{r.asked} asked ({r.not_available} not Available)",
-        )
+        row = (plain(r.name), plain(" · ".join(report.parts(r))))
         size += len(json.dumps(row, ensure_ascii=False).encode()) + FACT_OVERHEAD
         if size > REGION_ROWS_BYTES:
             break
@@ -655,16 +665,20 @@ def coverage(report: Report, chart_url: str | None = None) -> Card:
     if len(rows) < len(report.regions):
         body.append(text(plain(unlisted_regions(len(report.regions) - len(rows))), isSubtle=True))
     if report.pms:
-        body.append(
-            text(
-                "**Effort per PM**\n"
-                + "\n".join(
-                    f"- {plain(p.pm)}: {p.briefings} briefings, {p.minutes} min" for p in report.pms
-                )
-            )
-        )
-    if chart_url:
-        body.append({"type": "Image", "altText": CHART_ALT, "url": chart_url})
+        pms: list[str] = []
+        size = 0
+        for p in report.pms:
+            line = f"- {plain(p.pm)}: {plain(report.pm_line(p))}"
+            size += len(line.encode()) + 1
+            if size > PM_ROWS_BYTES:
+                pms.append(plain(f"…and {counted(len(report.pms) - len(pms), 'more PM')}."))
+                break
+            pms.append(line)
+        body.append(text("**Effort per PM**\n" + "\n".join(pms)))
+    pages = len(chart_urls)
+    for n, url in enumerate(chart_urls, 1):
+        alt = CHART_ALT if pages == 1 else f"{CHART_ALT}, page {n} of {pages}"
+        body.append({"type": "Image", "altText": alt, "url": url})
     return card(body, report.fallback)
 
 

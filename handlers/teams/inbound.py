@@ -157,3 +157,21 @@ def extension_submission(activity: Activity) -> Interaction:
     """A message extension dialog's submission: its form's verb and inputs in value.data."""
     data = _dict(_dict(activity.value).get("data"))
     return _named(from_data(user_of(activity), str(data.get(VERB) or ""), data), activity)
+
+
+FILE_DOWNLOAD = "application/vnd.microsoft.teams.file.download.info"
+
+
+def sent_file(activity: Activity) -> tuple[str, str] | None:
+    """The download URL and name of a file sent to the bot in personal chat (Teams hands
+    bots with supportsFiles a short-lived, pre-authorised URL there, and only there)."""
+    if not is_personal(activity):
+        return None
+    for attachment in activity.attachments or ():
+        if getattr(attachment, "content_type", None) != FILE_DOWNLOAD:
+            continue
+        content = _dict(getattr(attachment, "content", None))
+        url = content.get("downloadUrl")
+        if isinstance(url, str) and url:
+            return url, str(getattr(attachment, "name", None) or "deck")
+    return None

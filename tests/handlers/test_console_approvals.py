@@ -47,4 +47,4 @@ async def test_request_decision_and_the_approval_in_the_next_answer(
     assert "Request approval" not in answer
     assert "#1 Widget Pro in Japan for Acme: Approved, valid until" in text
     assert "Coverage reports are for product managers" in text
-    assert "--- coverage-" in text and "region_code,region,briefings" in text
+    assert "--- coverage-" in text and "region_code,region,parent_code,briefings" in text

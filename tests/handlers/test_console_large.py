@@ -93,7 +93,8 @@ async def test_region_fields_reach_every_one_of_250_regions_in_the_console(
             "4",
             "",
             "Roadmap",
-            "",
+            "",  # deck (link)
+            "",  # deck (file)
             "20",
             "/briefing list",
         ),

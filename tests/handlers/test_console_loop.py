@@ -88,6 +88,7 @@ async def test_a_newcomer_runs_the_whole_loop_in_the_console(db_url: str, engine
             "1",
             "Roadmap and pricing",
             "",  # deck
+            "",  # deck file
             "30",
             "coverage last 7 days",  # a bare command, as on Teams
         ),
@@ -103,6 +104,8 @@ async def test_a_newcomer_runs_the_whole_loop_in_the_console(db_url: str, engine
     assert "Product will act on it now. Note from product: On the Q1 plan" in dm
     assert any(o.startswith("Saved: #1") for o in out), text
     assert any(o.startswith("Coverage last 7 days: 1 briefing") for o in out), text
+    # Germany's 3 a quarter come to none in 7 days: the count and the quarter's target.
+    assert "  - Germany: 1 briefing in the last 7 days — on track (target 3 a quarter) · " in text
 
 
 async def test_form_errors_are_asked_again_and_cancel_leaves(db_url: str, engine: object) -> None:
@@ -122,6 +125,7 @@ async def test_form_errors_are_asked_again_and_cancel_leaves(db_url: str, engine
             "5",
             "",  # products: no search, skipped
             "ok",  # too short for the server's check: that field is asked again…
+            "",
             "",
             "30",
             "cancel",  # …and cancel leaves the form

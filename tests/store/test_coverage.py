@@ -5,6 +5,7 @@ Python over every row."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from bot.reports import (
 )
 from bot.types import Region
 from store.coverage_repo import SqlCoverage
-from store.models import BriefingRow, FeedbackItemRow
+from store.models import BriefingDeckRow, BriefingRow, FeedbackItemRow
 from tests.conftest import demo_text
 
 UTC = dt.UTC
@@ -150,21 +151,59 @@ async def test_pm_effort(engine: AsyncEngine, hand_made: dict[str, Region]) -> N
     pms = {p.pm: p for p in (await q3(engine, hand_made)).pms}
     assert (pms[ALICE].briefings, pms[ALICE].minutes) == (2, 105)
     assert (pms[BRUNO].briefings, pms[BRUNO].people) == (1, 5)
-    assert pms[ALICE].expected == 3.0
+    assert (pms[ALICE].expected, pms[ALICE].period_target) == (3, 3)
 
 
 async def test_csv_is_exactly_the_rows(engine: AsyncEngine, hand_made: dict[str, Region]) -> None:
     report = await q3(engine, hand_made)
     lines = report.csv().splitlines()
-    assert lines[0].startswith("region_code,region,briefings,minutes,people,last_briefing")
-    apac = next(ln for ln in lines if ln.startswith("APAC,"))
-    target = hand_made["APAC"].briefing_target_per_quarter or 1  # 5 in the demo catalog
-    status = "on track" if 2 >= target else "behind"
-    assert (
-        apac == f"APAC,Asia Pacific,2,105,20,2026-08-15,{target},{target:.2f},{status},"
-        "4,3,10.0,0,1,0,0,0"  # no receipts: nobody asked
+    assert lines[0].startswith(
+        "region_code,region,parent_code,briefings,minutes,people,last_briefing,"
+        "target_per_quarter,target_for_period,expected_by_now,status"
     )
+    apac = next(ln for ln in lines if ln.startswith("APAC,"))
+    au = next(ln for ln in lines if ln.startswith("AU,"))
+    # APAC's target is 5 a quarter in the demo catalog, AU's 2; Q3 is over: all of it due.
+    assert apac == "APAC,Asia Pacific,,2,105,20,2026-08-15,5,5,5,behind,4,3,10.0,0,1,0,0,0,,"
+    assert au == "AU,Australia,APAC,2,105,20,2026-08-15,2,2,2,on track,3,2,29.0,0,1,0,0,0,,"
     assert len(lines) == 1 + len(report.regions)
+
+
+async def test_the_csv_links_each_regions_latest_deck(
+    engine: AsyncEngine, hand_made: dict[str, Region]
+) -> None:
+    at = dt.datetime(2026, 9, 30, tzinfo=UTC)
+    async with engine.begin() as conn:
+        t = BriefingRow.__table__  # type: ignore[attr-defined]
+        for i, link in ((1, "https://docs.example.com/july.pdf"),
+                        (3, "https://docs.example.com/uk.pdf")):  # fmt: skip
+            await conn.execute(sa.update(t).where(t.c.id == i).values(deck=link))
+        await conn.execute(
+            sa.insert(BriefingDeckRow.__table__).values(  # type: ignore[attr-defined]
+                briefing_id=2,
+                name="aug.pdf",
+                content_type="application/pdf",
+                size=3,
+                data=b"abc",
+                created_at=at,
+            )
+        )
+    report = await q3(engine, hand_made)
+    rows = {r.code: r for r in report.regions}
+    # AU and APAC: the 15 Aug briefing (a kept copy, no link) is later than 1 July's link.
+    assert (rows["AU"].deck, rows["AU"].kept_name) == (None, "aug.pdf")
+    assert (rows["APAC"].deck, rows["APAC"].kept_name) == (None, "aug.pdf")
+    assert (rows["UK"].deck, rows["UK"].kept_deck) == ("https://docs.example.com/uk.pdf", None)
+    assert (rows["EMEA"].deck, rows["AMER"].deck, rows["AMER"].kept_deck) == (
+        "https://docs.example.com/uk.pdf", None, None,
+    )  # fmt: skip
+    lines = report.csv(lambda i, name: f"https://bot.example.com/decks/{i}/{name}").splitlines()
+    assert lines[0].endswith(",latest_deck,latest_deck_copy")
+    au = next(ln for ln in lines if ln.startswith("AU,"))
+    assert au.endswith(f",,https://bot.example.com/decks/{rows['AU'].kept_deck}/aug.pdf")
+    uk = next(ln for ln in lines if ln.startswith("UK,"))
+    assert uk.endswith(",https://docs.example.com/uk.pdf,")
+    assert Report.decode(report.encode()) == report  # the worker writes the same CSV
 
 
 # ----------------------------------------------------------- the same numbers as Python's
@@ -183,15 +222,17 @@ def reference(period_text: str, today: dt.date, regions: dict[str, Region], brie
 
     in_period = [b for b in briefings if period.start <= b.held_on <= period.end]
     rows = []
+    shown = {r.code for r in report_regions(regions)}
+    quarters = 1.0 if period.label.endswith("(to date)") else period.quarters
     for region in report_regions(regions):
         mine = [
             b for b in in_period if any(region.code in region_path(regions, c) for c in b.regions)
         ]
         target = region.briefing_target_per_quarter
         target = 1 if target is None else target
-        expected = target * period.quarters
+        expected = math.floor(target * period.quarters + 0.5)  # whole briefings, half up
         held = len(mine)
-        status = "none" if held == 0 else ("on track" if held >= expected - 1e-9 else "behind")
+        status = "none" if held == 0 else ("on track" if held >= expected else "behind")
         related = [
             i for i in items if i.region_code and region.code in region_path(regions, i.region_code)
         ]
@@ -202,10 +243,12 @@ def reference(period_text: str, today: dt.date, regions: dict[str, Region], brie
         rows.append(RegionRow(
             region.code, region.name, held, sum(b.minutes for b in mine),
             sum(b.people for b in mine), max((b.held_on for b in mine), default=None), target,
-            round(expected, 2), status, len(submitted), len(decided),
-            round(statistics.median(seconds) / 3600, 1) if seconds else None,
+            expected, status, len(submitted), len(decided),
+            round(statistics.median(seconds) / 3600, 2) if seconds else None,
             (sum(1 for a in ages if a < 7), sum(1 for a in ages if 7 <= a <= 30),
              sum(1 for a in ages if a > 30)),
+            period_target=math.floor(target * quarters + 0.5),
+            parent=next((c for c in region_path(regions, region.code)[1:] if c in shown), None),
         ))  # fmt: skip
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.name))
     per_pm: dict[str, list[Any]] = {}
@@ -213,7 +256,8 @@ def reference(period_text: str, today: dt.date, regions: dict[str, Region], brie
         per_pm.setdefault(b.pm_id, []).append(b)
     pms = tuple(sorted(
         (PmRow(pm, len(bs), sum(b.minutes for b in bs), sum(b.people for b in bs),
-               round(3 * period.quarters, 2)) for pm, bs in per_pm.items()),
+               math.floor(3 * period.quarters + 0.5), math.floor(3 * quarters + 0.5))
+         for pm, bs in per_pm.items()),
         key=lambda p: (-p.briefings, p.pm),
     ))  # fmt: skip
     return Report(period, tuple(rows), pms, len(in_period))

@@ -174,5 +174,5 @@ async def test_coverage_csv_is_uploaded_for_its_audience_only(slack: SlackDriver
     assert len(names) == 1 and names[0].endswith(".csv")  # the CSV alone, no chart
     [content] = slack.fake.uploads.values()
     text = content.decode()
-    assert text.splitlines()[0].startswith("region_code,region,briefings")
+    assert text.splitlines()[0].startswith("region_code,region,parent_code,briefings")
     assert "margin" not in text.casefold()

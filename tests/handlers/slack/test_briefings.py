@@ -52,6 +52,8 @@ def submit(view: dict[str, Any], user: str, values: dict[str, Any]) -> dict[str,
             entry = {"type": el["type"], "selected_options": [{"value": x} for x in v or []]}
         elif el["type"] == "multi_users_select":
             entry = {"type": el["type"], "selected_users": v or []}
+        elif el["type"] == "file_input":  # FakeSlack.file_input_state, or nothing attached
+            entry = v if isinstance(v, dict) else {"type": "file_input", "files": []}
         else:
             entry = {"type": el["type"], "value": v}
         state[bid] = {el["action_id"]: entry}
@@ -147,6 +149,11 @@ async def test_coverage_answers_then_uploads_chart_and_csv(slack_reports: SlackD
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith("Coverage last 30 days: 1 briefing; needs attention:")
     assert "Asia Pacific" in str(answer["blocks"])
+    # AU's 2 a quarter come to 1 in 30 days: held, with its effort and no fractions.
+    assert (
+        "*Australia*: 1 of 1 in the last 30 days — on track · 45 min, 14 people, last 20 Nov"
+        in (str(answer["blocks"]))
+    )
     await drain(s)
     assert [c.method for c in s.fake.calls if c.method.startswith("files.")] == [
         "files.getUploadURLExternal",

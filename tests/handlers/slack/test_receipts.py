@@ -62,14 +62,14 @@ async def test_coverage_shows_questions_and_refusals_per_region(slack: SlackDriv
     shown = str(report.json["blocks"])
     assert "Europe, Middle East and Africa*" in shown
     emea = next(line for line in shown.split("\\n") if "Europe, Middle East" in line)
-    assert emea.endswith("2 asked (1 not Available)")
+    assert emea.endswith("2 questions answered, 1 not Available")
     apac = next(line for line in shown.split("\\n") if "Asia Pacific" in line)
-    assert apac.endswith("1 asked (1 not Available)")
+    assert apac.endswith("1 question answered, 1 not Available")
     assert slack.services.bot.coverage is not None
     csv_text = (await slack.services.bot.coverage.report("this quarter")).csv()
     header, *rows = csv_text.splitlines()
-    assert header.endswith("questions_asked,answered_not_available")
-    assert any(r.startswith("EMEA,") and r.endswith(",2,1") for r in rows)
+    assert header.endswith("questions_asked,answered_not_available,latest_deck,latest_deck_copy")
+    assert any(r.startswith("EMEA,") and r.endswith(",2,1,,") for r in rows)
 
 
 async def test_app_home_shows_my_recent_answers(slack: SlackDriver) -> None:

@@ -116,4 +116,5 @@ async def test_coverage_csv_in_the_card_for_its_audience_only(teams: TeamsDriver
     reply = teams.connector.messages(f"a:dm-{PM_AAD}")[-1].body
     card = card_of(reply)
     assert "as CSV" in reply["text"]
-    assert "region_code,region,briefings" in str(card["body"])  # no link configured: inline
+    # no link configured: inline
+    assert "region_code,region,parent_code,briefings" in str(card["body"])

@@ -376,6 +376,11 @@ async def test_briefing_and_coverage_on_teams(teams: TeamsDriver) -> None:
     reply = teams.connector.messages(pm_dm)[-1].body
     assert reply["text"].startswith("Coverage last 7 days: 1 briefing")
     card = card_of(reply)
+    facts = {f["title"]: f["value"] for el in card["body"] if el["type"] == "FactSet"
+             for f in el["facts"]}  # fmt: skip
+    assert facts["Australia"].startswith(
+        "1 briefing in the last 7 days — on track (target 2 a quarter) · 30 min, 9 people"
+    )
     # No PUBLIC_URL and LINK_SECRET here: no chart (a card cannot hold one inline).
     assert [el for el in card["body"] if el["type"] == "Image"] == []
 
