@@ -7,14 +7,15 @@ import datetime as dt
 import io
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.catalog import CatalogService
+from bot.catalog import CatalogService, region_path
 from bot.ports import Clock
 from bot.receipts import Demand, Receipts
+from bot.replies import format_money
 from bot.types import Region
 
 QUARTER_DAYS = 365.25 / 4  # targets are per quarter; "last N days" is pro-rated by days
@@ -160,6 +161,16 @@ class RegionRow:
     deck: str | None = None
     kept_deck: int | None = None
     kept_name: str | None = None
+    # Revenue at stake in the open feedback filed under the region (and below it), now:
+    # (currency, total) pairs, largest first (bot.demand's deal values).
+    at_stake: tuple[tuple[str, int], ...] = ()
+
+
+def at_stake_text(at_stake: Sequence[tuple[str, int]]) -> str:
+    """ "$250,000 + €90,000 at stake" in the region's open feedback, or that none is."""
+    if not at_stake:
+        return "no deal value at stake"
+    return " + ".join(format_money(v, c) for c, v in at_stake) + " at stake"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +221,7 @@ def region_parts(r: RegionRow, period: Period) -> tuple[str, ...]:
     return (
         target_text(r.briefings, r.period_target, r.expected, r.status, r.target, period),
         effort,
-        feedback_text(r),
+        feedback_text(r) + f"; {at_stake_text(r.at_stake)}",
         f"{counted(r.asked, 'question')} answered, {r.not_available} not Available",
     )
 
@@ -277,6 +288,7 @@ class Report:
             row["last_briefing"] = dt.date.fromisoformat(last) if last else None
             row["open_by_age"] = tuple(row["open_by_age"])
             row["expected"] = whole(row["expected"])  # once a pro-rated fraction
+            row["at_stake"] = tuple((str(c), int(v)) for c, v in row.get("at_stake") or ())
             regions.append(RegionRow(**row))
         pms = tuple(
             PmRow(p[0], p[1], p[2], p[3], whole(p[4]), *(int(x) for x in p[5:6]))
@@ -311,6 +323,7 @@ class Report:
                 "answered_not_available",
                 "latest_deck",
                 "latest_deck_copy",
+                "open_revenue_at_stake",
             ]
         )
         for r in self.regions:
@@ -339,6 +352,7 @@ class Report:
                     kept_link(r.kept_deck, r.kept_name or "deck")
                     if kept_link and r.kept_deck is not None
                     else "",
+                    "; ".join(f"{c} {v}" for c, v in r.at_stake),
                 ]
             )
         return out.getvalue()
@@ -471,11 +485,21 @@ def build_report(
     default_target: int,
     pm_target: int,
     demand: Mapping[str, Demand] | None = None,
+    revenue: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Report:
+    """`revenue`: open feedback's revenue at stake per region code (not rolled up) and
+    currency; each report region counts what is filed under it or below it."""
     share = period.quarters
     rows = []
     shown = report_regions(regions)
     codes = {r.code for r in shown}
+    stake: dict[str, dict[str, int]] = {}
+    for code, totals in (revenue or {}).items():
+        for up in region_path(dict(regions), code) if code in regions else ():
+            if up in codes:
+                into = stake.setdefault(up, {})
+                for currency, value in totals.items():
+                    into[currency] = into.get(currency, 0) + value
     for region in shown:
         f = figures.regions.get(region.code, RegionFigures())
         target = region.briefing_target_per_quarter
@@ -509,6 +533,9 @@ def build_report(
                 deck=f.deck,
                 kept_deck=f.kept_deck[0] if f.kept_deck else None,
                 kept_name=f.kept_deck[1] if f.kept_deck else None,
+                at_stake=tuple(
+                    sorted(stake.get(region.code, {}).items(), key=lambda cv: (-cv[1], cv[0]))
+                ),
             )
         )
     rows.sort(key=lambda r: (STATUS_ORDER[r.status], r.name))
@@ -561,8 +588,10 @@ class CoverageService:
         default_target: int = 1,
         pm_target: int = 3,
         receipts: Receipts | None = None,
+        revenue: Callable[[], Awaitable[Mapping[str, Mapping[str, int]]]] | None = None,
     ) -> None:
         self._receipts = receipts
+        self._revenue = revenue  # open feedback's revenue at stake per region code
         self._figures = figures
         self._catalog = catalog
         self._clock = clock
@@ -591,4 +620,5 @@ class CoverageService:
             default_target=self.default_target,
             pm_target=self.pm_target,
             demand=demand,
+            revenue=await self._revenue() if self._revenue is not None else None,
         )

@@ -22,7 +22,7 @@ from bot.briefings import BriefingService
 from bot.catalog import CatalogService
 from bot.commands import Bot
 from bot.decks import MB, DeckFetcher
-from bot.demand import DemandService, Rates
+from bot.demand import DemandQuery, DemandService, Rates
 from bot.editing import ProductEditor
 from bot.feedback import FeedbackService
 from bot.feedback import Settings as FeedbackSettings
@@ -154,6 +154,11 @@ def build_services(settings: Settings) -> Services:
     )
     feedback_repo = SqlFeedbackRepository(engine)
     demand_reader = SqlDemand(engine)
+
+    async def open_revenue() -> dict[str, dict[str, int]]:
+        """Revenue at stake in the open feedback, per region code: the coverage report's."""
+        return await demand_reader.revenue_by_region(DemandQuery())
+
     rates = Rates(settings.fx_rates)
     feedback = FeedbackService(
         repo=feedback_repo,
@@ -231,6 +236,7 @@ def build_services(settings: Settings) -> Services:
         ),
         feedback=feedback,
         coverage=CoverageService(
+            revenue=open_revenue,
             figures=SqlCoverage(engine),
             catalog=catalog,
             clock=clock,

@@ -106,7 +106,8 @@ def test_a_finished_quarter_reads_in_whole_briefings() -> None:
     assert _row(report, "AU") == (
         "2 of 2 in 2026-Q3 — on track",
         "1 h 45 min, 20 people, last 15 Aug",
-        "3 feedback items in, 2 decided (median 29 h); waiting: 1 for 7–30 days",
+        "3 feedback items in, 2 decided (median 29 h); waiting: 1 for 7–30 days; "
+        "no deal value at stake",
         "0 questions answered, 0 not Available",
     )
     assert _row(report, "APAC")[0] == "2 of 5 in 2026-Q3 — behind"
@@ -114,13 +115,13 @@ def test_a_finished_quarter_reads_in_whole_briefings() -> None:
     assert _row(report, "EMEA") == (
         "1 of 6 in 2026-Q3 — behind",
         "30 min, 5 people, last 30 Sep",
-        "1 feedback item in, none decided; waiting: 1 for 7–30 days",
+        "1 feedback item in, none decided; waiting: 1 for 7–30 days; no deal value at stake",
         "0 questions answered, 0 not Available",
     )
     assert _row(report, "AMER") == (
         "0 of 6 in 2026-Q3 — none held",
         "0 min, 0 people",
-        "0 feedback items in; none waiting",
+        "0 feedback items in; none waiting; no deal value at stake",
         "0 questions answered, 0 not Available",
     )
     alice, bruno = report.pms
@@ -136,6 +137,25 @@ def test_a_finished_quarter_reads_in_whole_briefings() -> None:
     )
     shown = " ".join(" ".join(report.parts(r)) for r in report.regions)
     assert not any(w in shown for w in (".0", "1 briefings", "1 items", "1 questions", " 0 h"))
+
+
+def test_revenue_at_stake_adds_up_the_region_tree() -> None:
+    report = build_report(
+        period=parse_period("2026-Q3", dt.date(2026, 10, 15)),
+        regions=REGIONS,
+        figures=CoverageFigures({}, (), 0),
+        default_target=1,
+        pm_target=3,
+        revenue={"AU": {"USD": 250_000}, "JP": {"EUR": 90_000, "USD": 5_000}, "UK": {"GBP": 10}},
+    )
+    # APAC = AU + JP, largest first; EMEA = UK; nothing filed under the Americas.
+    assert _row(report, "APAC")[2].endswith("; $255,000 + €90,000 at stake")
+    assert _row(report, "AU")[2].endswith("; $250,000 at stake")
+    assert _row(report, "EMEA")[2].endswith("; £10 at stake")
+    assert _row(report, "AMER")[2].endswith("; no deal value at stake")
+    apac = next(ln for ln in report.csv().splitlines() if ln.startswith("APAC,"))
+    assert apac.endswith(",USD 255000; EUR 90000")
+    assert Report.decode(json.loads(json.dumps(report.encode()))) == report
 
 
 def test_a_running_quarter_says_what_is_due_by_today() -> None:

@@ -164,8 +164,8 @@ async def test_csv_is_exactly_the_rows(engine: AsyncEngine, hand_made: dict[str,
     apac = next(ln for ln in lines if ln.startswith("APAC,"))
     au = next(ln for ln in lines if ln.startswith("AU,"))
     # APAC's target is 5 a quarter in the demo catalog, AU's 2; Q3 is over: all of it due.
-    assert apac == "APAC,Asia Pacific,,2,105,20,2026-08-15,5,5,5,behind,4,3,10.0,0,1,0,0,0,,"
-    assert au == "AU,Australia,APAC,2,105,20,2026-08-15,2,2,2,on track,3,2,29.0,0,1,0,0,0,,"
+    assert apac == "APAC,Asia Pacific,,2,105,20,2026-08-15,5,5,5,behind,4,3,10.0,0,1,0,0,0,,,"
+    assert au == "AU,Australia,APAC,2,105,20,2026-08-15,2,2,2,on track,3,2,29.0,0,1,0,0,0,,,"
     assert len(lines) == 1 + len(report.regions)
 
 
@@ -198,11 +198,11 @@ async def test_the_csv_links_each_regions_latest_deck(
         "https://docs.example.com/uk.pdf", None, None,
     )  # fmt: skip
     lines = report.csv(lambda i, name: f"https://bot.example.com/decks/{i}/{name}").splitlines()
-    assert lines[0].endswith(",latest_deck,latest_deck_copy")
+    assert lines[0].endswith(",latest_deck,latest_deck_copy,open_revenue_at_stake")
     au = next(ln for ln in lines if ln.startswith("AU,"))
-    assert au.endswith(f",,https://bot.example.com/decks/{rows['AU'].kept_deck}/aug.pdf")
+    assert au.endswith(f",,https://bot.example.com/decks/{rows['AU'].kept_deck}/aug.pdf,")
     uk = next(ln for ln in lines if ln.startswith("UK,"))
-    assert uk.endswith(",https://docs.example.com/uk.pdf,")
+    assert uk.endswith(",https://docs.example.com/uk.pdf,,")
     assert Report.decode(report.encode()) == report  # the worker writes the same CSV
 
 

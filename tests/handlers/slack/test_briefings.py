@@ -171,6 +171,25 @@ async def test_coverage_answers_then_uploads_chart_and_csv(slack_reports: SlackD
     assert sales["text"].startswith("Coverage reports are for product managers")
 
 
+async def test_coverage_shows_revenue_at_stake_per_region(slack_reports: SlackDriver) -> None:
+    from tests.handlers.slack.test_feedback_flow import as_json, calls, submission
+
+    s = slack_reports
+    await s.command("Needs SAML single sign-on", command="/feedback", user="U0SALES1")
+    form = as_json(calls(s, "views.open")[-1].body["view"])
+    sent = await s.interaction(
+        submission(form, user="U0SALES1", product="WDG-PRO", kind="feature_request",
+                   client="Acme", region="AU", deal_value="250,000")
+    )  # fmt: skip
+    assert sent.json["response_action"] == "update"
+    shown = str((await s.command("", command="/coverage", user="U0BOSS")).json["blocks"])
+    au = next(line for line in shown.split("\\n") if "*Australia*" in line)
+    apac = next(line for line in shown.split("\\n") if "*Asia Pacific*" in line)
+    emea = next(line for line in shown.split("\\n") if "*Europe, Middle East" in line)
+    assert "; $250,000 at stake ·" in au and "; $250,000 at stake ·" in apac
+    assert "; no deal value at stake ·" in emea
+
+
 async def test_weekly_digest_goes_out_once_with_two_workers(slack_reports: SlackDriver) -> None:
     s = slack_reports
     await weekly(s.services)

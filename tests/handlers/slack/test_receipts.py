@@ -68,8 +68,10 @@ async def test_coverage_shows_questions_and_refusals_per_region(slack: SlackDriv
     assert slack.services.bot.coverage is not None
     csv_text = (await slack.services.bot.coverage.report("this quarter")).csv()
     header, *rows = csv_text.splitlines()
-    assert header.endswith("questions_asked,answered_not_available,latest_deck,latest_deck_copy")
-    assert any(r.startswith("EMEA,") and r.endswith(",2,1,,") for r in rows)
+    assert header.endswith(
+        "questions_asked,answered_not_available,latest_deck,latest_deck_copy,open_revenue_at_stake"
+    )
+    assert any(r.startswith("EMEA,") and r.endswith(",2,1,,,") for r in rows)
 
 
 async def test_app_home_shows_my_recent_answers(slack: SlackDriver) -> None:
