@@ -80,7 +80,7 @@ class TeamsBot(ActivityHandler):
         wake: Callable[[], None],
         seen: SeenStore | None = None,
         chart_url: ChartUrl | None = None,
-        csv_url: ChartUrl | None = None,
+        csv_url: CsvUrl | None = None,
     ) -> None:
         self._interactions = interactions
         self._chart_url = chart_url
@@ -261,7 +261,8 @@ def _reference(activity: Activity, *, thread: bool = True) -> dict[str, Any] | N
     return reference
 
 
-ChartUrl = Callable[[Report], list[str]]
+ChartUrl = Callable[[Report], list[str]]  # a link per page of the chart
+CsvUrl = Callable[[Report], str]
 
 
 def chart_url(make: ChartUrl | None, report: Report) -> list[str]:

@@ -1,8 +1,8 @@
 """Kept copies of briefing decks (briefing_deck): the bytes, name, content type and size of
 the file a PM attached to a briefing, one per briefing, deleted with it.
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-03 15:30:00.000000
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
