@@ -139,9 +139,26 @@ def stake_text(stake: Stake) -> str:
     return stake.client
 
 
-def clients_text(item: Item) -> str:
-    """Each client of an item with its deal value: 'Acme ($250,000), Globex (€90,000)'."""
-    return ", ".join(stake_text(s) for s in item.stakes)
+CLIENTS_SHOWN = 8  # on a card, a view or a DM; the rest counted (the total counts them all)
+
+
+def clients_text(item: Item, *, shown: int | None = CLIENTS_SHOWN) -> str:
+    """Each client of an item with its deal value: 'Acme ($250,000), Globex (€90,000)',
+    the first `shown` of them and how many more (all of them with None)."""
+    stakes = item.stakes
+    listed = stakes if shown is None else stakes[:shown]
+    out = ", ".join(stake_text(s) for s in listed)
+    rest = {client_key(s.client) for s in stakes[len(listed) :]} - {
+        client_key(s.client) for s in listed
+    }
+    if rest:
+        out += f" … and {len(rest)} more client{'' if len(rest) == 1 else 's'}"
+    return out
+
+
+def unlisted_items(n: int) -> str:
+    """Ends a list of items cut to fit a card."""
+    return f"…and {n} more item{'' if n == 1 else 's'} (too long for one card)."
 
 
 def at_stake_text(item: Item) -> str:
@@ -315,7 +332,7 @@ class DemandReport:
                     i.status.value,
                     r.age_days,
                     r.clients,
-                    csv_cell(r.clients_line),
+                    csv_cell(clients_text(i, shown=None)),
                     "; ".join(f"{c} {v}" for c, v in i.revenue.items()),
                     "" if r.in_base is None else r.in_base,
                     (link.crm.value if link.crm else "") if link else "",

@@ -10,7 +10,7 @@ from typing import Any
 from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
 from bot.commands import AnyReply, CoverageCsv, help_reply
-from bot.demand import DemandReport, at_stake_text, clients_text
+from bot.demand import DemandReport, at_stake_text, clients_text, unlisted_items
 from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
 from bot.forms import Choice, FieldKind, FormSpec
 from bot.ids import Button, Dataset
@@ -66,6 +66,8 @@ Card = dict[str, Any]
 # Teams refuses a card over 28 KB: the coverage card lists regions in at most this many bytes.
 REGION_ROWS_BYTES = 18_000
 PM_ROWS_BYTES = 3_000  # and the PMs' effort in at most this many
+# ... and a list of feedback items (/feedback top; each of home's two lists gets half).
+ITEM_ROWS_BYTES = 18_000
 FACT_OVERHEAD = 20  # {"title": , "value": } around each row's two strings
 
 
@@ -486,15 +488,32 @@ def _stake_line(item: Item) -> str:
     return f"{plain(clients_text(item))} · {plain(at_stake_text(item))}"
 
 
+def _fitting(parts: Sequence[Any], budget: int) -> tuple[list[Any], int]:
+    """The first parts whose JSON fits in `budget` bytes, and how many were left out."""
+    kept: list[Any] = []
+    size = 0
+    for part in parts:
+        size += len(json.dumps(part, ensure_ascii=False).encode())
+        if size > budget:
+            break
+        kept.append(part)
+    return kept, len(parts) - len(kept)
+
+
 def demand(reply: DemandReport) -> Card:
     """`/feedback top`: the ranked items with their clients (and CRM link), then by product."""
     body: list[dict[str, Any]] = [text(plain(reply.title), weight="Bolder")]
-    for row in reply.rows:
-        body.append(
-            text(f"**{plain(row.head)}**\n\n{plain(row.facts)}\n\n{plain(row.clients_line)}")
-        )
-        if row.link is not None:
-            body.append(open_url(row.link))
+    rows = [
+        [
+            text(f"**{plain(row.head)}**\n\n{plain(row.facts)}\n\n{plain(row.clients_line)}"),
+            *([open_url(row.link)] if row.link is not None else []),
+        ]
+        for row in reply.rows
+    ]
+    kept, left = _fitting(rows, ITEM_ROWS_BYTES)
+    body += [block for row in kept for block in row]
+    if left:
+        body.append(text(plain(unlisted_items(left)), isSubtle=True))
     if not reply.rows:
         body.append(text("No open items."))
     if reply.shown:
@@ -553,22 +572,26 @@ def home(view: HomeView) -> Card:
         if item.note:
             line += f" — {plain(item.note)}"
         lines.append(f"{line}\n  {_stake_line(item)}")
+    lines, left = _fitting(lines, ITEM_ROWS_BYTES // 2)
     body.append(text("\n".join(lines) or NOTHING_YET))
+    if left:
+        body.append(text(plain(unlisted_items(left)), isSubtle=True))
     if view.mine_shown:
         body.append(text(view.mine_shown, isSubtle=True))
     if view.queue is not None:
         body.append(text("Open queue", weight="Bolder", size="Medium"))
         body.append(text(" · ".join(f"{STATUS_LABEL[s]}: **{n}**" for s, n in view.counts.items())))
-        body.append(
-            text(
-                "\n".join(
-                    f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}\n"
-                    f"  {_stake_line(i)}"
-                    for i in view.queue
-                )
-                or "Nothing is waiting for a decision."
-            )
+        queue, left = _fitting(
+            [
+                f"- #{i.id} {plain(i.title)}, waiting since {i.created_at:%d %b %Y}\n"
+                f"  {_stake_line(i)}"
+                for i in view.queue
+            ],
+            ITEM_ROWS_BYTES // 2,
         )
+        body.append(text("\n".join(queue) or "Nothing is waiting for a decision."))
+        if left:
+            body.append(text(plain(unlisted_items(left)), isSubtle=True))
         if view.queue_shown:
             body.append(text(f"Waiting for a decision: {view.queue_shown}", isSubtle=True))
     if view.approvals:
