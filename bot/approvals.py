@@ -17,6 +17,7 @@ from bot.payloads import ApprovalAsk, ApprovalDecided
 from bot.ports import Clock, Lane, Notification, PeopleStore
 from bot.receipts import PeriodOrderError, write_rows
 from bot.replies import ApprovalNote, ProductAnswer, format_date, format_money
+from bot.settings import current
 from bot.spreadsheet import csv_cell
 from bot.types import PLATFORMS, Refused, UserRef, Why, is_listed, platform_of
 
@@ -431,7 +432,8 @@ class ApprovalService:
                 return platform, "dm", uid
         if requester.platform == "teams":
             return "teams", "post", "triage"  # the channel a PM set for triage on Teams
-        channel = self.settings.approvals_channel or self.settings.triage_channel
+        got = current() or self.settings  # the request's workspace's, else the environment's
+        channel = got.approvals_channel or got.triage_channel
         return ("slack", "post", channel) if channel else None
 
     async def request(
@@ -501,7 +503,7 @@ class ApprovalService:
         return await self._people.names(users) if self._people is not None else {}
 
     def may_decide(self, user: UserRef, request: ApprovalRequest, owner: str | None) -> bool:
-        listed = [*self.settings.product_managers]
+        listed = [*(current() or self.settings).product_managers]
         listed += [x for x in (request.draft.approver, owner) if x]
         return is_listed(user, listed)
 

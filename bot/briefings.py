@@ -23,6 +23,7 @@ from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is
 from bot.ids import Dataset, FormId
 from bot.ports import Clock
 from bot.search import region_label
+from bot.settings import WorkspaceSettings, in_effect
 from bot.types import Refused, UserRef, Why, is_listed
 
 NOT_A_PM = "Only product managers log briefings."
@@ -200,13 +201,13 @@ class BriefingService:
         self._repo = repo
         self._catalog = catalog
         self._clock = clock
-        self._pms = product_managers
+        self._env = WorkspaceSettings(product_managers=product_managers)
         self._fetchers = dict(fetchers or {})  # by platform: where a form's file is fetched
         self.deck_max_bytes = deck_max_bytes
         self._deck_link = deck_link
 
     def may_log(self, user: UserRef) -> bool:
-        return is_listed(user, self._pms)
+        return is_listed(user, in_effect(self._env).product_managers)
 
     async def region_choices(self) -> list[Choice]:
         view = await self._catalog.view()

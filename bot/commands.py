@@ -33,6 +33,7 @@ from bot.replies import (
     UnknownMarket,
 )
 from bot.reports import CoverageService, PeriodError, Report
+from bot.settings import SETTINGS_USAGE, SettingsService, WorkspaceSettings, in_effect
 from bot.types import Refused, SalesProduct, UserRef, is_listed
 from bot.updates import ProductUpdates
 
@@ -72,6 +73,11 @@ COMMANDS: tuple[Command, ...] = (
         "[what the client said] | top [product] [region] [this quarter]",
         "Send client feedback to the product team; top: open feedback ranked by revenue at "
         "stake (PMs, management)",
+    ),
+    Command(
+        "salesbridge",
+        "settings",
+        "This workspace's settings: product managers, channels, targets (admins)",
     ),
     Command(
         "home",
@@ -152,6 +158,7 @@ class Bot:
         notices: Notices | None = None,
         demand: DemandService | None = None,
         approvals: ApprovalService | None = None,
+        settings: SettingsService | None = None,
     ) -> None:
         self.demand = demand
         self.approvals = approvals
@@ -160,14 +167,23 @@ class Bot:
         self._decorated: dict[
             tuple[int, int, bool], tuple[ProductAnswer, Freshness | None, ProductAnswer]
         ] = {}
-        self.managers = managers
+        self.settings = settings
+        # The environment's; a request's workspace may have its own (bot.settings).
+        self._env = WorkspaceSettings(product_managers=product_managers, managers=managers)
         self.feedback = feedback
         self.briefings = briefings
         self.coverage = coverage
         self.catalog = catalog
         self.updates = updates
         self.editor = editor
-        self.product_managers = product_managers
+
+    @property
+    def product_managers(self) -> frozenset[str]:
+        return in_effect(self._env).product_managers
+
+    @property
+    def managers(self) -> frozenset[str]:
+        return in_effect(self._env).managers
 
     def is_pm(self, user: UserRef, product: SalesProduct | None = None) -> bool:
         owners = [product.owner] if product is not None and product.owner else []
@@ -207,6 +223,8 @@ class Bot:
             head, _, rest = text.strip().partition(" ")
             if head.casefold() == "top":
                 return await self._top(user, rest)
+        if name == "salesbridge":
+            return await self._settings(user, text)
         if name == "feedback":
             values: Values = {"details": text[:3000] or None}
             if self.feedback is not None:
@@ -314,6 +332,13 @@ class Bot:
                 else Notice(REQUEST_HINT)
             )
         form = await self.approvals.form(reply.key)
+        return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
+
+    async def _settings(self, user: UserRef, text: str) -> Reply:
+        """`/salesbridge settings`: the workspace's settings form, for its admins."""
+        if text.strip().casefold() != "settings" or self.settings is None:
+            return Notice(SETTINGS_USAGE)
+        form = await self.settings.form(user)
         return Notice(form.message) if isinstance(form, Refused) else OpenForm(form)
 
     async def _notices(self, user: UserRef, rest: list[str]) -> Reply:

@@ -34,6 +34,7 @@ from bot.replies import (
     format_money,
 )
 from bot.reports import PeriodError, parse_period
+from bot.settings import WorkspaceSettings, in_effect
 from bot.spreadsheet import csv_cell
 from bot.types import Region, SalesProduct
 
@@ -397,7 +398,13 @@ class DemandService:
         self._catalog = catalog
         self._clock = clock
         self.rates = rates or Rates()
-        self.tz = ZoneInfo(timezone)
+        self._env = WorkspaceSettings(report_timezone=timezone)
+        ZoneInfo(timezone)  # a misspelt zone fails here, not on the first question
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The report time zone of the request's workspace (else the environment's)."""
+        return ZoneInfo(in_effect(self._env).report_timezone)
 
     def _now(self) -> dt.datetime:
         return self._clock.now()

@@ -24,6 +24,7 @@ from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
 from bot.ids import FormId
 from bot.payloads import Digest
 from bot.ports import Lane, Notification
+from bot.settings import WorkspaceSettings, in_effect
 from bot.types import Competitor, Lifecycle, Refused, Rule, SalesProduct, UserRef, Why, is_listed
 
 GONE = "That product is no longer in the catalog."
@@ -419,10 +420,11 @@ class ProductEditor:
 
     def __init__(self, *, catalog: CatalogService, product_managers: frozenset[str]) -> None:
         self._catalog = catalog
-        self._pms = product_managers
+        self._env = WorkspaceSettings(product_managers=product_managers)
 
     def may_edit(self, user: UserRef, product: SalesProduct) -> bool:
-        return is_listed(user, [*self._pms, *([product.owner] if product.owner else [])])
+        pms = in_effect(self._env).product_managers
+        return is_listed(user, [*pms, *([product.owner] if product.owner else [])])
 
     async def product(self, sku: str) -> SalesProduct | None:
         return (await self._catalog.view()).by_sku.get(sku)

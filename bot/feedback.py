@@ -30,6 +30,7 @@ from bot.items import (
 from bot.payloads import Decision, Digest, Triage, TriageReason
 from bot.ports import Clock, FeedbackRepository, Lane, Notification, PeopleStore, TargetClosed
 from bot.search import region_label
+from bot.settings import current
 from bot.types import Refused, Segment, UserRef, Why, is_listed
 
 # new -> now | later | declined | merged; now|later -> actioned; any open -> declined.
@@ -771,7 +772,16 @@ class FeedbackService:
     # -- triage
 
     def may_decide(self, user: UserRef, *, owner: str | None = None) -> bool:
-        return is_listed(user, [*self.settings.product_managers, *([owner] if owner else [])])
+        return is_listed(user, [*self._pms(), *([owner] if owner else [])])
+
+    def _pms(self) -> frozenset[str]:
+        """The request's workspace's PMs (bot.settings), else the environment's."""
+        got = current()
+        return self.settings.product_managers if got is None else got.product_managers
+
+    def _triage_channel(self) -> str | None:
+        got = current()
+        return self.settings.triage_channel if got is None else got.triage_channel
 
     async def _owner_of(self, item: Item) -> str | None:
         if not item.product_sku:
@@ -888,7 +898,7 @@ class FeedbackService:
         return Notification(
             platform=item.submitter.platform,
             kind="triage",
-            target=self.settings.triage_channel or "",
+            target=self._triage_channel() or "",
             dedupe_key=f"fb:{item.id}:triage:{event}",
             payload=Triage(item.id, reason).encode(),
             # A reminder is sweep work; a new card or a refresh answers someone's action.

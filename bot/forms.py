@@ -19,6 +19,7 @@ class FieldKind(enum.StrEnum):
     MULTI_SEARCH = "multi_search"  # several products, looked up as the user types
     USERS = "users"  # people in the workspace (Slack user ids / Teams AAD ids)
     FILE = "file"  # a file the user attaches; the value names it on their platform
+    CHANNEL = "channel"  # one of the workspace's channels (a Slack channel id)
 
 
 @dataclass(frozen=True, slots=True)

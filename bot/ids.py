@@ -39,6 +39,7 @@ class FormId(enum.StrEnum):
     COMPETE = "compete.save"
     APPROVAL = "approval.submit"
     APPROVAL_NOTE = "approval.note"
+    SETTINGS = "settings.save"  # a workspace's settings (admins)
 
 
 class Dataset(enum.StrEnum):

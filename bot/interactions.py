@@ -62,6 +62,7 @@ from bot.replies import (
 )
 from bot.reports import Report
 from bot.search import region_choices
+from bot.settings import CHANGED_TITLE, CONFLICT, Changed, Conflict, SettingsService
 from bot.types import Refused, UserRef, Why
 
 log = logging.getLogger(__name__)
@@ -267,11 +268,17 @@ class Interactions:
     """The one place a press or a submission is decided."""
 
     def __init__(
-        self, *, bot: Bot, feedback: FeedbackService, approvals: ap.ApprovalService | None = None
+        self,
+        *,
+        bot: Bot,
+        feedback: FeedbackService,
+        approvals: ap.ApprovalService | None = None,
+        settings: SettingsService | None = None,
     ) -> None:
         self.bot = bot
         self.feedback = feedback
         self.approvals = approvals
+        self.settings = settings
         self.table: dict[str, Handler] = {
             ActionId.SHARE: self._share,
             ActionId.SEE_ALL: self._see_all,
@@ -291,6 +298,7 @@ class Interactions:
             FormId.BRIEFING: self._save_briefing,
             FormId.NOTE: self._note,
             FormId.COMPETE: self._save_competitor,
+            FormId.SETTINGS: self._save_settings,
         }
 
     async def handle(self, i: Interaction) -> Outcome:
@@ -717,6 +725,22 @@ class Interactions:
             return FormErrors(form, result, dict(i.values))
         # Back to the item's card the form was opened from (the form closes on Slack).
         return Refresh(await self.feedback.triage_view(item), wake=True)
+
+    async def _save_settings(self, i: Interaction) -> Outcome:
+        """A workspace's settings form (bot.settings decides; it logs a refusal itself,
+        with the workspace)."""
+        if self.settings is None:
+            return Private(UNKNOWN_ACTION)
+        result = await self.settings.submit(user=i.user, values=i.values, state=i.state)
+        if isinstance(result, Refused):  # not the asker's form to see again
+            return FormErrors(None, {"product_managers": result.message}, dict(i.values))
+        if isinstance(result, Conflict):  # shown again with what the other admin saved
+            return Ask(replace(result.form, intro=CONFLICT))
+        if isinstance(result, Changed):
+            return Done(CHANGED_TITLE, result.text, wake=bool(result.changes))
+        form = await self.settings.form(i.user)
+        spec = form if isinstance(form, FormSpec) else None
+        return FormErrors(spec, result, dict(i.values))
 
     # -- refusals, decided from data in one place
 

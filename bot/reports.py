@@ -16,6 +16,7 @@ from bot.catalog import CatalogService, region_path
 from bot.ports import Clock
 from bot.receipts import Demand, Receipts
 from bot.replies import format_money
+from bot.settings import WorkspaceSettings, in_effect
 from bot.types import Region
 
 QUARTER_DAYS = 365.25 / 4  # targets are per quarter; "last N days" is pro-rated by days
@@ -595,9 +596,26 @@ class CoverageService:
         self._figures = figures
         self._catalog = catalog
         self._clock = clock
-        self.tz = ZoneInfo(timezone)
-        self.default_target = default_target
-        self.pm_target = pm_target
+        self._env = WorkspaceSettings(
+            report_timezone=timezone,
+            default_briefing_target=default_target,
+            pm_briefing_target=pm_target,
+        )
+        ZoneInfo(timezone)  # a misspelt zone fails here, not on the first report
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The report time zone of the request's workspace (else the environment's);
+        ZoneInfo keeps one instance per zone."""
+        return ZoneInfo(in_effect(self._env).report_timezone)
+
+    @property
+    def default_target(self) -> int:
+        return in_effect(self._env).default_briefing_target
+
+    @property
+    def pm_target(self) -> int:
+        return in_effect(self._env).pm_briefing_target
 
     def today(self) -> dt.date:
         return self._clock.now().astimezone(self.tz).date()

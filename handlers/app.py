@@ -33,6 +33,7 @@ from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
 from bot.receipts import Receipts
 from bot.reports import CoverageService
+from bot.settings import Directory, SettingsService, defaults_from
 from bot.updates import ProductUpdates
 from handlers.config import Settings
 from handlers.console import LocalDeckFetcher
@@ -52,6 +53,7 @@ from store.people import SqlPeople
 from store.receipts_repo import SqlReceipts
 from store.repository import SqlRepository
 from store.seen import SqlSeen
+from store.settings_repo import SqlSettings
 from store.updates_repo import SqlUpdatesRepository
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class Services:
     conversations: SqlConversations
     updates: ProductUpdates
     interactions: Interactions
+    workspace_settings: SettingsService
     background: Background = field(default_factory=Background)
     chart_links: ChartLinks | None = None  # with PUBLIC_URL and LINK_SECRET set
     deck_links: DeckLinks | None = None  # the same
@@ -109,15 +112,18 @@ def build_services(settings: Settings) -> Services:
     repo = SqlRepository(engine)
     catalog = CatalogService(repo, after_build=release_free_memory)
     conversations = SqlConversations(engine)
+    clock = SystemClock()
+    workspace_settings = _workspace_settings(settings, engine, catalog, clock)
 
     async def channels() -> list[tuple[str, str]]:
-        """Where announcements go: every change to ANNOUNCE_CHANNEL (and the Teams
+        """Where announcements go: every change to the announcements channel (and the Teams
         announcements channel, once a PM set one); region channels hear their regions."""
         out: list[tuple[str, str]] = []
         if "slack" in settings.platforms:
-            if settings.announce_channel:
-                out.append((EVERYWHERE, f"slack:{settings.announce_channel}"))
-            out += [(code, f"slack:{ch}") for code, ch in settings.region_channels.items()]
+            slack = await workspace_settings.for_platform("slack")
+            if slack.announce_channel:
+                out.append((EVERYWHERE, f"slack:{slack.announce_channel}"))
+            out += [(code, f"slack:{ch}") for code, ch in slack.region_channels.items()]
         if "teams" not in settings.platforms:  # a reference kept from before is not a channel
             return out
         if await conversations.get(key=ANNOUNCE_KEY) is not None:
@@ -126,7 +132,6 @@ def build_services(settings: Settings) -> Services:
             out.append((key.removeprefix(REGION_PREFIX), key))  # "teams:region:APAC"
         return out
 
-    clock = SystemClock()
     briefing_repo = SqlBriefingRepository(engine)
     deck_links = None
     if settings.public_url and settings.link_secret:
@@ -255,6 +260,7 @@ def build_services(settings: Settings) -> Services:
             rates=rates,
             timezone=settings.report_timezone,
         ),
+        settings=workspace_settings,
     )
     services = Services(
         settings,
@@ -268,7 +274,8 @@ def build_services(settings: Settings) -> Services:
         worker,
         conversations,
         updates,
-        Interactions(bot=bot, feedback=feedback, approvals=approvals),
+        Interactions(bot=bot, feedback=feedback, approvals=approvals, settings=workspace_settings),
+        workspace_settings,
         receipts=receipts,
         notices=notices,
         approvals=approvals,
@@ -294,13 +301,35 @@ def build_services(settings: Settings) -> Services:
         services.slack_oauth = slack_oauth(settings, engine, BOT_SCOPES)
         tokens = WorkspaceTokens(services.slack_oauth)
     if settings.slack_bot_token or tokens is not None:
+        from handlers.slack.directory import slack_directory
         from handlers.slack.notifier import make_slack_notifier
 
+        workspace_settings.directories["slack"] = slack_directory(settings, tokens)
         senders["slack"] = make_slack_notifier(
             settings, feedback, services.bot.coverage, RateGate(outbox), tokens
         ).deliver
     worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
+
+
+def _workspace_settings(
+    settings: Settings, engine: AsyncEngine, catalog: CatalogService, clock: SystemClock
+) -> SettingsService:
+    """Each workspace's settings over the environment's; Slack's own admins may change
+    them (users.info), as may ADMINS on every platform."""
+    directories: dict[str, Directory] = {}  # Slack's, once its tokens are known
+
+    async def regions() -> list[str]:
+        return list((await catalog.view()).catalog.regions)
+
+    return SettingsService(
+        store=SqlSettings(engine),
+        defaults=defaults_from(settings),
+        clock=clock,
+        admins=settings.admins,
+        directories=directories,
+        regions=regions,
+    )
 
 
 @dataclass
@@ -357,8 +386,9 @@ async def triage_channels(services: Services) -> dict[str, str]:
     """Each configured platform's triage channel (platform -> channel), where one is set."""
     settings = services.settings
     out = {}
-    if "slack" in settings.platforms and settings.triage_channel:
-        out["slack"] = settings.triage_channel
+    slack = await services.workspace_settings.for_platform("slack")
+    if "slack" in settings.platforms and slack.triage_channel:
+        out["slack"] = slack.triage_channel
     if "teams" in settings.platforms and await services.conversations.get(key=TRIAGE_KEY):
         out["teams"] = TRIAGE_KEY.removeprefix("teams:")
     return out
@@ -382,9 +412,8 @@ async def weekly(services: Services) -> None:
             most = await services.bot.demand.weekly_notification(triage=triage)
             if most is not None:
                 notes.append(most)
-    managements = (
-        [("slack", settings.management_channel)] if slack and settings.management_channel else []
-    )
+    management = (await services.workspace_settings.for_platform("slack")).management_channel
+    managements = [("slack", management)] if slack and management else []
     if teams and await services.conversations.get(key=MANAGEMENT_KEY) is not None:
         managements.append(("teams", MANAGEMENT_KEY.removeprefix("teams:")))
     if managements and services.bot.coverage is not None:

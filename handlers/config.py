@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     slack_redirect_uri: str | None = None
     product_managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     managers: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    # Who may change the settings in chat (/salesbridge settings) besides a Slack
+    # workspace's own admins; on Teams, only these.
+    admins: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     triage_channel: str | None = None
     approvals_channel: str | None = None  # approval requests naming nobody (else triage's)
     announce_channel: str | None = None
@@ -136,7 +139,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(exc)) from None
         return v
 
-    @field_validator("product_managers", "managers", mode="before")
+    @field_validator("product_managers", "managers", "admins", mode="before")
     @classmethod
     def _ids(cls, v: object) -> object:
         if isinstance(v, str):

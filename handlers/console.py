@@ -65,6 +65,7 @@ from bot.replies import (
 )
 from bot.reports import Report
 from bot.types import UserRef
+from bot.workspace import Workspace
 
 BANNER = (
     "Salesbridge console. Type a command as you would in Slack, e.g. "
@@ -288,6 +289,7 @@ class Inboxes:
 # --------------------------------------------------------------------------- the loop
 
 Read = Callable[[str], Awaitable[str | None]]
+CONSOLE_WORKSPACE = Workspace("console", None, "local")
 
 
 class Console:
@@ -322,6 +324,8 @@ class Console:
             await self.line(line)
 
     async def line(self, line: str) -> None:
+        if self.interactions.settings is not None:  # the console is a workspace of its own
+            await self.interactions.settings.enter(CONSOLE_WORKSPACE)
         if line.startswith("/as "):
             self.user = UserRef("console", line[4:].strip())
             self._buttons = []

@@ -502,3 +502,38 @@ class ApprovalEventRow(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     note: str | None = Field(default=None, sa_type=sa.Text)
     at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class WorkspaceSettingsRow(SQLModel, table=True):
+    """What one workspace's admins set (bot.settings), over the environment's defaults:
+    only the settings they changed. `version` counts the saves: a process holding the
+    settings in memory compares it, and a save is conditional on it."""
+
+    __tablename__ = "workspace_settings"
+    __table_args__ = (sa.UniqueConstraint("platform", "enterprise_id", "team_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    enterprise_id: str = Field(default="", max_length=32)  # "" outside Slack Grid
+    team_id: str = Field(max_length=64)
+    overrides: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    version: int = 1
+    updated_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class SettingChangeRow(SQLModel, table=True):
+    """One setting changed in chat: who, when, from which platform, from what, to what."""
+
+    __tablename__ = "setting_change"
+    __table_args__ = (sa.Index("ix_setting_change_workspace", "workspace_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace_settings.id")
+    key: str = Field(max_length=64)
+    old: Any = Field(default=None, sa_type=sa.JSON)
+    new: Any = Field(default=None, sa_type=sa.JSON)
+    by_platform: str = Field(max_length=16)
+    by_id: str = Field(max_length=64)
+    via: str = Field(max_length=16)
+    at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))

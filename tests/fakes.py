@@ -40,11 +40,12 @@ def slash_body(
     user: str = "U0SALES1",
     response_url: str = "",
     channel: str = "C0SALES",
+    team: str = "T0TEAM",
 ) -> str:
     return urllib.parse.urlencode(
         {
             "token": "legacy",
-            "team_id": "T0TEAM",
+            "team_id": team,
             "team_domain": "acme",
             "channel_id": channel,
             "channel_name": "sales",
@@ -117,6 +118,12 @@ class FakeSlack:
     # The next refreshes (oauth.v2.access with grant_type refresh_token) fail: (HTTP status,
     # headers) each, the refresh token left unused.
     refresh_fails: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # users.info: what Slack knows of each person (is_admin, is_owner…); anyone else is a
+    # member of the workspace and nothing more.
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # conversations.info: the channels there are (is_member, is_archived…); any other id
+    # is channel_not_found.
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def start(self) -> None:
         app = web.Application()
@@ -203,6 +210,9 @@ class FakeSlack:
             return web.json_response(
                 {"ok": True, "user_id": "U0BOT", "bot_id": "B0BOT", "team_id": "T0TEAM"}
             )
+        if method in ("users.info", "conversations.info"):
+            call.answer = self._info(method, call.body)
+            return web.json_response(call.answer)
         channel = str(call.body.get("channel") or "C0FAKE")
         call.answer = {
             "ok": True,
@@ -310,6 +320,15 @@ class FakeSlack:
     def tokens_used(self, method: str) -> list[str]:
         """The token each successful call of `method` came with, in order."""
         return [c.token for c in self.delivered(method)]
+
+    def _info(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "users.info":
+            uid = str(body.get("user") or "")
+            return {"ok": True, "user": {"id": uid, "team_id": "T0TEAM", **self.users.get(uid, {})}}
+        cid = str(body.get("channel") or "")
+        if cid not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": cid, "is_channel": True, **self.channels[cid]}}
 
     def _remember(self, channel: str, call: Call) -> None:
         metadata = call.body.get("metadata")

@@ -30,6 +30,7 @@ from bot.ids import ActionId, FormId
 from bot.interactions import Interactions, buttons_for
 from bot.items import Item, Kind, Status, Urgency
 from bot.payloads import ApprovalAsk
+from bot.settings import WorkspaceSettings, settings_form
 from bot.types import UserRef
 from handlers.slack import blocks, views
 from handlers.teams import cards
@@ -89,6 +90,7 @@ def _forms(view: CatalogView) -> list[FormSpec]:
         competitive_form(1, "Widget Pro", "Gizmotron cut prices"),
         approval_form(product_answer(view, view.by_sku["WDG-PRO"], view.catalog.regions["JP"])),
         approval_note_form(ApprovalAction.DECLINE, REQUEST),
+        settings_form(WorkspaceSettings(triage_channel="C0TRIAGE"), "slack", 0),
     ]
 
 

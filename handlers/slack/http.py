@@ -84,6 +84,20 @@ def create_slack_app(
     else:
         for event in UNINSTALL_EVENTS:
             app.event(event)(_token_gone)
+    settings_service = interactions.settings
+    if settings_service is not None:
+
+        async def workspace(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+            # Every request names its workspace first: its settings are in effect for the
+            # listener (and the work it spawns, which copies this context). bolt runs the
+            # listener after the middleware has returned, so this sets them for the rest of
+            # the request's task rather than for a block; the next request on the same
+            # connection sets its own here again.
+            await settings_service.enter(inbound.workspace_of(body))
+            return await next()
+
+        app.middleware(workspace)
+
     listeners.register(app, interactions, effects)
     return app
 

@@ -37,6 +37,11 @@ BOT_SCOPES = frozenset(
         "im:history",  # conversations.history in those DMs
         "channels:history",  # ...and in the public channels it posts to
         "groups:history",  # ...and the private ones
+        # /salesbridge settings: an admin is who users.info says is one, and a channel
+        # named must be one the bot is in (conversations.info, public and private).
+        "users:read",
+        "channels:read",
+        "groups:read",
     }
 )
 # ...and which of them an installer may withhold (the manifest's bot_optional): without

@@ -84,6 +84,14 @@ def _element(f: FormField, initial: str | None) -> dict[str, Any]:
             el["initial_users"] = [u for u in f.initial.split("\n") if u]
     elif f.kind is FieldKind.FILE:  # uploaded in the modal; the bot fetches it (files:read)
         el = {"type": "file_input", "action_id": f.id, "max_files": 1}
+    elif f.kind is FieldKind.CHANNEL:  # public and private channels, never a DM
+        el = {
+            "type": "conversations_select",
+            "action_id": f.id,
+            "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        }
+        if f.initial:
+            el["initial_conversation"] = f.initial
     else:  # pragma: no cover - exhaustiveness guard
         raise ValueError(f.kind)
     if f.placeholder and f.kind not in (
@@ -153,6 +161,8 @@ def values_of(view: dict[str, Any]) -> Values:
                 )
             elif isinstance(value.get("selected_users"), list):
                 out[block_id] = "\n".join(str(u) for u in value["selected_users"]) or None
+            elif "selected_conversation" in value:
+                out[block_id] = str(value.get("selected_conversation") or "") or None
             elif "selected_date" in value:
                 out[block_id] = value.get("selected_date") or None
             elif isinstance(value.get("files"), list):  # file_input: the file's id

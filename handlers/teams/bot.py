@@ -3,6 +3,7 @@ the outcome as cards. Channel settings and conversation references are Teams' ow
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -96,9 +97,16 @@ class TeamsBot(ActivityHandler):
             key = f"teams:{inbound.delivery_of(activity)}"
             if self._seen is not None and not await self._seen.first_time(key):
                 return
+        settings = self._interactions.settings
+        tenant = (  # the tenant's settings are in effect for the turn
+            contextlib.nullcontext()
+            if settings is None
+            else settings.entered(inbound.workspace_of(activity))
+        )
         await self._remember(turn_context)
         with workspace.using(inbound.workspace_of(activity)):
-            await super().on_turn(turn_context)
+            async with tenant:
+                await super().on_turn(turn_context)
 
     async def _remember(self, turn_context: TurnContext) -> None:
         """Keep where to reach this user (personal chat) for proactive messages later."""
