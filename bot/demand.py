@@ -199,7 +199,8 @@ class Ranked:
 
 @dataclass(frozen=True, slots=True)
 class ProductDemand:
-    """One product's open demand: items, distinct clients, revenue per currency, kinds."""
+    """One product's open demand: items, distinct clients, revenue per currency (each
+    client once, at its largest deal in each currency however many items name it), kinds."""
 
     product_sku: str | None
     items: int
@@ -219,8 +220,8 @@ class DemandReader(Protocol):
     async def by_product(self, query: DemandQuery) -> list[ProductDemand]: ...
 
     async def revenue_by_region(self, query: DemandQuery) -> dict[str, dict[str, int]]:
-        """Revenue at stake per region code ("" for none) and currency: each item's
-        clients counted once, regions not rolled up."""
+        """Revenue at stake per region code ("" for none) and currency: each client once
+        per region, at its largest deal in each currency; regions not rolled up."""
         ...
 
 

@@ -122,6 +122,21 @@ def _added(q: DemandQuery) -> sa.Subquery:
     )
 
 
+def _largest_deals(clients: sa.Subquery, scope: Any) -> sa.Subquery:
+    """(scope, client_key, currency, value): a client's largest deal per currency within a
+    product or region, however many of its items name it. A roll-up adds these up: Acme's
+    $250,000 on two Widget Pro items is $250,000 at stake for Widget Pro, not $500,000 (the
+    ranked list weighs each item on its own). A client's deals in two currencies are two
+    figures, as an item's are."""
+    keys = (scope.label("scope"), clients.c.client_key, clients.c.currency)
+    return (
+        sa.select(*keys, sa.func.max(clients.c.value).label("value"))
+        .where(clients.c.currency.is_not(None), clients.c.value.is_not(None))
+        .group_by(*keys)
+        .subquery("largest_deals")
+    )
+
+
 class SqlDemand:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -172,10 +187,9 @@ class SqlDemand:
     async def by_product(self, query: DemandQuery) -> list[ProductDemand]:
         clients = _clients(query)
         sku = clients.c.product_sku
-        revenue = (
-            sa.select(sku, clients.c.currency, sa.func.sum(clients.c.value))
-            .where(clients.c.currency.is_not(None), clients.c.value.is_not(None))
-            .group_by(sku, clients.c.currency)
+        deals = _largest_deals(clients, sku)
+        revenue = sa.select(deals.c.scope, deals.c.currency, sa.func.sum(deals.c.value)).group_by(
+            deals.c.scope, deals.c.currency
         )
         distinct = sa.select(sku, sa.func.count(sa.distinct(clients.c.client_key))).group_by(sku)
         kinds = (
@@ -206,11 +220,9 @@ class SqlDemand:
 
     async def revenue_by_region(self, query: DemandQuery) -> dict[str, dict[str, int]]:
         clients = _clients(query)
-        region = sa.func.coalesce(clients.c.region_code, "")
-        statement = (
-            sa.select(region, clients.c.currency, sa.func.sum(clients.c.value))
-            .where(clients.c.currency.is_not(None), clients.c.value.is_not(None))
-            .group_by(region, clients.c.currency)
+        deals = _largest_deals(clients, sa.func.coalesce(clients.c.region_code, ""))
+        statement = sa.select(deals.c.scope, deals.c.currency, sa.func.sum(deals.c.value)).group_by(
+            deals.c.scope, deals.c.currency
         )
         out: dict[str, dict[str, int]] = {}
         async with self.engine.connect() as conn:

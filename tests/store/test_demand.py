@@ -109,6 +109,31 @@ async def test_the_database_counts_each_client_once_like_the_item_does(
     assert await demand.revenue_by_region(query) == {"AU": {"USD": 300_000, "EUR": 90_000}}
 
 
+async def test_a_client_on_two_items_counts_once_in_the_roll_ups(
+    svc: FeedbackService, engine: AsyncEngine
+) -> None:
+    """Acme's $250,000 named on two Widget Pro items is $250,000 at stake for Widget Pro and
+    for Australia (its largest deal, not the sum over items); its deal in euros is another
+    figure, as on an item; the ranked list still weighs each item on its own."""
+    a = await new(svc)
+    b = await new(svc, "U2", details="Wants an audit log export for the bank")
+    await plus_one(svc, b, "U3", client="Globex", deal_value="90000", currency="EUR")
+    c = await new(svc, "U4", deal_value="100000", currency="EUR",
+                  details="Wants SCIM provisioning for the staff directory")  # fmt: skip
+    demand = SqlDemand(engine)
+    query = DemandQuery(rates=RATES)
+    [product] = await demand.by_product(query)
+    assert (product.items, product.clients) == (3, 2)
+    assert product.revenue == {"USD": 250_000, "EUR": 190_000}
+    assert await demand.revenue_by_region(query) == {"AU": {"USD": 250_000, "EUR": 190_000}}
+    ranked = {r.item_id: r.rank for r in await demand.ranked(query, limit=10)}
+    assert ranked == {
+        a: pytest.approx(250_000),
+        b: pytest.approx(349_000),
+        c: pytest.approx(110_000),
+    }
+
+
 async def test_ranked_by_revenue_then_clients_then_age_with_its_filters(
     svc: FeedbackService, engine: AsyncEngine
 ) -> None:
@@ -152,7 +177,8 @@ async def test_ranked_by_revenue_then_clients_then_age_with_its_filters(
     home = await svc.home(PM)
     assert [i.id for i in home.queue or ()] == [late, none, euros, old]
     [product] = [p for p in await demand.by_product(DemandQuery()) if p.product_sku == "WDG-PRO"]
-    assert product.revenue == {"USD": 250_000, "JPY": 100_000} and product.items == 6
+    # Acme is behind three of them: its largest deal counts, not the sum of the three.
+    assert product.revenue == {"USD": 100_000, "JPY": 100_000} and product.items == 6
 
 
 async def test_a_merge_brings_the_clients_and_their_deals_along(
