@@ -221,7 +221,8 @@ class Bot:
             return CoverageCsv(report) if as_csv else report
         if name == "feedback" and self.demand is not None:
             head, _, rest = text.strip().partition(" ")
-            if head.casefold() == "top":
+            # "/feedback top bank wants SSO" is feedback; only filters make the list.
+            if head.casefold() == "top" and await self.demand.is_filter(rest):
                 return await self._top(user, rest)
         if name == "salesbridge":
             return await self._settings(user, text)

@@ -477,6 +477,18 @@ class DemandService:
             )
         raise DemandError(f"Try {TOP_USAGE}.")
 
+    async def is_filter(self, text: str) -> bool:
+        """Whether the words after `top` ask for the ranked list: a product, region or
+        period (one that did not parse still says it is a period). Anything else is
+        feedback that starts with "top"."""
+        try:
+            await self.parse(text)
+        except PeriodError:
+            return True
+        except DemandError:
+            return False
+        return True
+
     async def top(self, text: str = "", *, limit: int = TOP) -> DemandReport:
         """Raises DemandError or PeriodError with a message for the asker."""
         query, scope = await self.parse(text)
