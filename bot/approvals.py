@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO
@@ -274,6 +275,10 @@ class ApprovalRepository(Protocol):
         """The user's latest requests, newest first."""
         ...
 
+    async def holders(self, *, now: dt.datetime) -> frozenset[tuple[str, str]]:
+        """(platform, user id) of everyone holding an approval still valid at `now`."""
+        ...
+
     def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[ApprovalRequest]:
         """Requests made from `since` (included) to `until` (excluded), oldest first."""
         ...
@@ -378,6 +383,10 @@ def validate(values: Values) -> tuple[dict[str, str | int], Errors]:
     return {"client": client, "deal_value": deal, "currency": currency, "why": why}, errors
 
 
+# How long an approval decided in another process may take to show in this one's answers.
+HOLDERS_TTL = 5.0
+
+
 class ApprovalService:
     def __init__(
         self,
@@ -393,6 +402,11 @@ class ApprovalService:
         self._clock = clock
         self.settings = settings
         self._people = people
+        # Who holds any valid approval, read at most every HOLDERS_TTL seconds: a Restricted
+        # answer to anyone else needs no query of its own (most askers hold none).
+        self._holders: frozenset[tuple[str, str]] | None = None
+        self._holders_read = 0.0
+        self._reading_holders = False
 
     async def answer(self, key: str) -> ProductAnswer | None:
         """The answer a press or a form names ("SKU|REGION[|SEGMENT]"), as the catalog stands."""
@@ -574,11 +588,24 @@ class ApprovalService:
             current = await self._repo.get(request_id=got.id)
             assert current is not None
             return AlreadyDecided(current)
+        self._holders = None  # an approval decided here shows in the next answer at once
         return Decided(decided)
+
+    async def _may_hold(self, user: UserRef) -> bool:
+        """Whether `user` may hold a valid approval (a prefilter: `valid` decides)."""
+        stale = time.monotonic() - self._holders_read >= HOLDERS_TTL
+        if self._holders is None or (stale and not self._reading_holders):
+            self._reading_holders = True
+            try:
+                self._holders = await self._repo.holders(now=self._clock.now())
+                self._holders_read = time.monotonic()
+            finally:
+                self._reading_holders = False
+        return (user.platform, user.id) in self._holders
 
     async def holds(self, user: UserRef, answer: ProductAnswer) -> ApprovalNote | None:
         """The approval `user` holds for this answer's product and market, if still valid."""
-        if not answer.restricted:
+        if not answer.restricted or not await self._may_hold(user):
             return None
         got = await self._repo.valid(
             user=user,

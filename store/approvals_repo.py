@@ -192,6 +192,17 @@ class SqlApprovals:
             row = (await conn.execute(query)).first()
         return _request(row) if row is not None else None
 
+    async def holders(self, *, now: dt.datetime) -> frozenset[tuple[str, str]]:
+        t = _req_t
+        query = (
+            sa.select(t.c.requester_platform, t.c.requester_id)
+            .where(t.c.status == ApprovalStatus.APPROVED.value, t.c.valid_until > now)
+            .distinct()
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return frozenset((r[0], r[1]) for r in rows)
+
     async def mine(self, *, user: UserRef, limit: int) -> list[ApprovalRequest]:
         t = _req_t
         query = (

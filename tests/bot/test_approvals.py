@@ -247,3 +247,39 @@ async def test_an_approval_shows_in_the_requesters_answers_until_it_runs_out(
     assert isinstance(ended, ProductAnswer) and ended.approval is None
     text = await service.mine(SALES)
     assert text is not None and "ended 2 Jan 2027" in text
+
+
+class CountingApprovals(SqlApprovals):
+    """The real store, counting the per-answer look-ups of an approval."""
+
+    looked_up = 0
+
+    async def valid(self, **kw: object) -> object:  # type: ignore[override]
+        self.looked_up += 1
+        return await super().valid(**kw)  # type: ignore[arg-type]
+
+
+async def test_a_restricted_answer_costs_no_look_up_for_someone_holding_no_approval(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = CatalogService(SqlRepository(engine))
+    await catalog.import_catalog(demo_text())
+    settings = Settings(product_managers=frozenset({PM.id}), triage_channel="C0TRIAGE")
+    repo = CountingApprovals(engine)
+    here = ApprovalService(repo=repo, catalog=catalog, clock=Clock(), settings=settings)
+    there = ApprovalService(repo=repo, catalog=catalog, clock=Clock(), settings=settings)
+    bot = Bot(catalog=catalog, approvals=here)
+    made = (await _request(there)).request
+    for _ in range(3):
+        asked = await bot.handle(user=SALES, command="product", text="widget pro japan")
+        assert isinstance(asked, ProductAnswer) and asked.restricted and asked.approval is None
+    assert repo.looked_up == 0
+    # Decided by another process: shown here once this one reads who holds one again.
+    await there.decide(user=DEAL_DESK, request_id=made.id, action=APPROVE, note=None)
+    monkeypatch.setattr("bot.approvals.HOLDERS_TTL", 0.0)
+    mine = await bot.handle(user=SALES, command="product", text="widget pro japan")
+    assert isinstance(mine, ProductAnswer) and mine.approval is not None
+    assert repo.looked_up == 1
+    other = await bot.handle(user=SALES2, command="product", text="widget pro japan")
+    assert isinstance(other, ProductAnswer) and other.approval is None
+    assert repo.looked_up == 1  # SALES2 holds none: no look-up
