@@ -201,7 +201,7 @@ async def main() -> None:
             rows.append(
                 (name, "unthrottled", str(n), f"{secs:.2f}", f"{n / secs:.0f}", str(limited), "-")
             )
-            print(*rows[-1], sep=" | ", flush=True)  # as it goes: a slow day takes a while
+            print(*rows[-1], sep=" | ", flush=True)  # each row as soon as it is measured
             secs, n, limited = await drain(url, args.storm, args.rate)
             rows.append(
                 (
