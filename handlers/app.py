@@ -367,6 +367,7 @@ def _teams(services: Services) -> TeamsParts:
         seen=SqlSeen(services.engine),
         chart_url=chart_url,
         csv_url=None if links is None else (lambda report: links.csv_url(report.period)),
+        isolated=settings.isolates_workspaces,
     )
     notifier = TeamsNotifier(
         adapter=adapter,
@@ -529,6 +530,7 @@ def create_app(
                     settings.slack_signing_secret.get_secret_value(),
                     api_url=settings.slack_api_url,
                     seen=SqlSeen(services.engine),
+                    isolated=settings.isolates_workspaces,
                 )
             )
         )

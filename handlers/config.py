@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
+    def isolates_workspaces(self) -> bool:
+        """Each workspace's data is kept apart (bot.workspace.Workspace.isolated): the
+        deployment serves many, through Slack OAuth or as a multi-tenant Teams bot. One Slack
+        workspace (SLACK_BOT_TOKEN) and one Teams tenant keep one pool."""
+        multi_tenant = self.microsoft_app_type.lower() == "multitenant"
+        return self.slack_oauth or (self.teams_mode is not None and multi_tenant)
+
+    @property
     def platforms(self) -> frozenset[str]:
         """The chat platforms this install talks to: only these are sent to or looked up."""
         slack = self.slack_bot_token or self.slack_oauth

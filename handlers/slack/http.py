@@ -76,8 +76,20 @@ def create_slack_app(
         process_before_response=True,
         **auth,
     )
+    isolated = settings.isolates_workspaces
     if settings.slack_app_token:
-        app.middleware(_socket_mode_workspace)
+
+        async def socket_mode_workspace(
+            body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+        ) -> Any:
+            # A Socket Mode request's workspace (slack_route names an HTTP request's). bolt
+            # runs listeners after its middleware returns, not inside next(), so it is
+            # entered for the rest of the task: Socket Mode handles each request in a task
+            # of its own.
+            workspace.enter(inbound.workspace_of(body, isolated=isolated))
+            return await next()
+
+        app.middleware(socket_mode_workspace)
     if oauth is not None:
         # app_uninstalled and tokens_revoked: what was kept for that workspace is deleted.
         app.enable_token_revocation_listeners()
@@ -87,16 +99,18 @@ def create_slack_app(
     settings_service = interactions.settings
     if settings_service is not None:
 
-        async def workspace(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        async def workspace_settings(
+            body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+        ) -> Any:
             # Every request names its workspace first: its settings are in effect for the
             # listener (and the work it spawns, which copies this context). bolt runs the
             # listener after the middleware has returned, so this sets them for the rest of
             # the request's task rather than for a block; the next request on the same
             # connection sets its own here again.
-            await settings_service.enter(inbound.workspace_of(body))
+            await settings_service.enter(inbound.workspace_of(body, isolated=isolated))
             return await next()
 
-        app.middleware(workspace)
+        app.middleware(workspace_settings)
 
     listeners.register(app, interactions, effects)
     return app
@@ -108,14 +122,6 @@ async def _token_gone(event: dict[str, Any]) -> None:
         "and set the new token",
         extra={"event": str(event.get("type"))[:40]},
     )
-
-
-async def _socket_mode_workspace(body: dict[str, Any], next_: Callable[[], Awaitable[Any]]) -> Any:
-    """A Socket Mode request's workspace (slack_route names an HTTP request's). bolt runs
-    listeners after its middleware returns, not inside next(), so the workspace is entered
-    for the rest of the task: Socket Mode handles each request in a task of its own."""
-    workspace.enter(inbound.workspace_of(body))
-    return await next_()
 
 
 class BotAuthorize(AsyncAuthorize):
@@ -140,6 +146,7 @@ def slack_route(
     *,
     api_url: str = "https://slack.com/api/",
     seen: SqlSeen | None = None,
+    isolated: bool = False,  # Settings.isolates_workspaces
 ) -> web.RouteDef:
     # Slack's response_urls live on its hooks hosts; tests point SLACK_API_URL at a fake.
     allowed_hosts = {"hooks.slack.com", "hooks.slack-gov.com", urlsplit(api_url).hostname}
@@ -173,7 +180,7 @@ def slack_route(
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         # The request's workspace is current while its listeners run (bot.workspace): what
         # they write to the outbox is sent with that workspace's installation.
-        with workspace.using(inbound.workspace_of(data)):
+        with workspace.using(inbound.workspace_of(data, isolated=isolated)):
             bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
         return await to_aiohttp_response(bolt_response)
 

@@ -19,14 +19,20 @@ def user_of(body: dict[str, Any]) -> UserRef:
     return UserRef("slack", str(uid or ""))
 
 
-def workspace_of(body: dict[str, Any]) -> Workspace:
+def workspace_of(body: dict[str, Any], *, isolated: bool = False) -> Workspace:
     """The workspace (and Grid org) of any Slack payload: a command, an interaction, an
     event. bolt's own readers know where each payload type keeps them (an org-wide
-    install's interactions carry `team: null` and the workspace in `user.team_id`)."""
+    install's interactions carry `team: null` and the workspace in `user.team_id`).
+    An org-wide install's events are authorized for the org (no team in `authorizations`):
+    the workspace is then the payload's own `team_id`, so each workspace of a Grid org is
+    the same one on every kind of request (its scope, its settings).
+    `isolated`: the deployment keeps each workspace's data apart (Settings.isolates_workspaces)."""
+    team = extract_team_id(body) or body.get("team_id")
     return Workspace(
         platform="slack",
         enterprise_id=str(extract_enterprise_id(body) or "") or None,
-        team_id=str(extract_team_id(body) or ""),
+        team_id=str(team or ""),
+        isolated=isolated,
     )
 
 

@@ -82,8 +82,10 @@ class TeamsBot(ActivityHandler):
         seen: SeenStore | None = None,
         chart_url: ChartUrl | None = None,
         csv_url: CsvUrl | None = None,
+        isolated: bool = False,  # Settings.isolates_workspaces
     ) -> None:
         self._interactions = interactions
+        self._isolated = isolated
         self._chart_url = chart_url
         self._csv_url = csv_url
         self._conversations = conversations
@@ -98,13 +100,12 @@ class TeamsBot(ActivityHandler):
             if self._seen is not None and not await self._seen.first_time(key):
                 return
         settings = self._interactions.settings
+        here = inbound.workspace_of(activity, isolated=self._isolated)
         tenant = (  # the tenant's settings are in effect for the turn
-            contextlib.nullcontext()
-            if settings is None
-            else settings.entered(inbound.workspace_of(activity))
+            contextlib.nullcontext() if settings is None else settings.entered(here)
         )
-        await self._remember(turn_context)
-        with workspace.using(inbound.workspace_of(activity)):
+        with workspace.using(here):
+            await self._remember(turn_context)  # under the tenant's scope, as all it writes
             async with tenant:
                 await super().on_turn(turn_context)
 

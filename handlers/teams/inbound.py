@@ -27,13 +27,16 @@ def user_of(activity: Activity) -> UserRef:
     return UserRef("teams", str(aad or (sender.id if sender else "")))
 
 
-def workspace_of(activity: Activity) -> Workspace:
+def workspace_of(activity: Activity, *, isolated: bool = False) -> Workspace:
     """The tenant an activity comes from (Teams' conversation.tenantId, else the tenant in
-    channelData): on Teams a tenant is the workspace."""
+    channelData): on Teams a tenant is the workspace. `isolated`: the deployment keeps each
+    workspace's data apart (Settings.isolates_workspaces)."""
     conversation = activity.conversation
     tenant = getattr(conversation, "tenant_id", None) if conversation else None
     tenant = tenant or _dict(_dict(activity.channel_data).get("tenant")).get("id")
-    return Workspace(platform="teams", enterprise_id=None, team_id=str(tenant or ""))
+    return Workspace(
+        platform="teams", enterprise_id=None, team_id=str(tenant or ""), isolated=isolated
+    )
 
 
 def name_of(activity: Activity) -> str:

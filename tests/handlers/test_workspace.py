@@ -40,6 +40,20 @@ def test_an_event_is_read_from_its_authorization() -> None:
     assert slack_workspace(body) == Workspace("slack", None, "T3")
 
 
+def test_an_org_wide_event_is_read_as_the_workspace_it_happened_in() -> None:
+    # Authorized for the org (no team): the same workspace as that workspace's commands.
+    body = {
+        "type": "event_callback",
+        "team_id": "T4",
+        "enterprise_id": "E1",
+        "is_enterprise_install": True,
+        "authorizations": [{"enterprise_id": "E1", "team_id": None, "is_bot": True}],
+        "event": {"type": "app_home_opened", "user": "U1"},
+    }
+    assert slack_workspace(body) == Workspace("slack", "E1", "T4")
+    assert slack_workspace(body) == slack_workspace({"team_id": "T4", "enterprise_id": "E1"})
+
+
 def test_a_teams_tenant_is_the_workspace() -> None:
     activity = Activity.model_validate(
         {
