@@ -67,8 +67,10 @@ ACTION_LABEL = {
     Action.MERGE: "Merge into…",
     Action.ACTIONED: "Mark actioned",
 }
-# Actions whose click first asks the PM for a note (and, to merge, the target item).
-ASKS_FOR_NOTE = frozenset({Action.DECLINE, Action.MERGE})
+# Actions whose click first asks the PM for a note (to merge, the target item; to mark it
+# actioned, what shipped, all optional).
+ASKS_FOR_NOTE = frozenset({Action.DECLINE, Action.MERGE, Action.ACTIONED})
+MAX_SHIPPED = 300  # what shipped, in a line
 
 NO_PRODUCT = "-"  # the picker's "not product-specific" choice
 NO_PRODUCT_LABEL = "Not product-specific"
@@ -92,6 +94,7 @@ DEAL_EXAMPLE = "like 250000"
 FORM_TITLE = "Send to product team"
 FORM_SUBMIT = "Send"
 DECLINE_NEEDS_NOTE = "Add a note to the submitter to decline: they will read it."
+SHIPPED_LINK_BAD = "A web address starting with https://"
 
 
 def no_longer_open(item_id: int) -> str:
@@ -449,6 +452,25 @@ def note_form(action: Action, item: Item, merge_targets: Sequence[Item] = ()) ->
                 choices=tuple(Choice(str(t.id), f"#{t.id} {t.title}"[:75]) for t in merge_targets),
             )
         )
+    if action is Action.ACTIONED:
+        fields += [
+            FormField(
+                "shipped",
+                "What shipped",
+                FieldKind.TEXT,
+                required=False,
+                max_length=MAX_SHIPPED,
+                placeholder="e.g. SSO with Okta, in release 4.2",
+                hint="Optional: everyone who asked for it reads this",
+            ),
+            FormField(
+                "shipped_link",
+                "Link",
+                FieldKind.URL,
+                required=False,
+                hint="Optional: release notes or documentation (https://…)",
+            ),
+        ]
     fields.append(
         FormField(
             "note",
@@ -816,8 +838,12 @@ class FeedbackService:
         action: Action,
         note: str | None = None,
         merge_into: int | None = None,
+        shipped: str | None = None,
+        shipped_link: str | None = None,
     ) -> DecideResult:
-        """One transition, exactly once: the loser of a race is told who decided."""
+        """One transition, exactly once: the loser of a race is told who decided. Marking
+        it actioned may say what shipped, with a link: every submitter and supporter reads
+        both in their message."""
         got = await self.authorize(user=user, item_id=item_id)
         if isinstance(got, Refused):
             return got
@@ -826,6 +852,13 @@ class FeedbackService:
         note = _clean(note)[:1000] or None
         if to is not Status.MERGED:
             merge_into = None  # a merge target chosen on a card means nothing to other actions
+        if to is Status.ACTIONED:
+            shipped = _clean(shipped).replace("\n", " ")[:MAX_SHIPPED] or None
+            shipped_link = _clean(shipped_link) or None
+            if shipped_link and (not _URL.match(shipped_link) or len(shipped_link) > 1000):
+                return Refused(SHIPPED_LINK_BAD, Why.BAD_LINK)
+        else:
+            shipped = shipped_link = None
         if to is Status.DECLINED and not note:
             return Refused(DECLINE_NEEDS_NOTE, Why.NEEDS_NOTE)
         target = None
@@ -858,6 +891,8 @@ class FeedbackService:
                     merge_into,
                     clients_text(item),
                     at_stake_text(item),
+                    shipped,
+                    shipped_link,
                 ).encode(),
                 lane=Lane.INTERACTIVE,
             )
@@ -1022,6 +1057,9 @@ def decision_text(decision: Decision) -> str:
         + decision_sentence(status, decision.merged_into)
         + "."
     )
+    if decision.shipped or decision.shipped_link:
+        said = " ".join(s for s in (decision.shipped, decision.shipped_link) if s)
+        text += f" What shipped: {said}."
     if decision.note:
         text += f" Note from product: {decision.note}"
     if decision.clients:  # on a line of its own, after what the PM said

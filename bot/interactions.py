@@ -30,13 +30,16 @@ from bot.editing import (
 )
 from bot.feedback import (
     ACTION_LABEL,
+    ACTION_STATUS,
     ASKS_FOR_NOTE,
     FORM_TITLE,
     MORE_LABEL,
     NO_PRODUCT,
     NOT_A_PM,
     NOTE_FIELD,
+    TRANSITIONS,
     Action,
+    AlreadyDecided,
     Decided,
     FeedbackService,
     HomeView,
@@ -451,13 +454,19 @@ class Interactions:
         action = Action(i.id)
         note = (i.values.get("note") or "").strip() or None
         target = self._item_id(i.values.get("target") or "")
+        # Marking it actioned always asks what shipped (all optional): the card's press
+        # carries no such field.
         if action in ASKS_FOR_NOTE and (
             (action is Action.DECLINE and note is None)
             or (action is Action.MERGE and target is None)
+            or action is Action.ACTIONED
         ):
             got = await self.feedback.authorize(user=i.user, item_id=item_id)
             if isinstance(got, Refused):
                 return self._refused(i, got)
+            if got.status not in TRANSITIONS[ACTION_STATUS[action]] and got.decided_by:
+                # Decided meanwhile (or a second press): the card says by whom, no form.
+                return Refresh(await self.feedback.triage_view(got, problem=AlreadyDecided(got)))
             targets = await self.feedback.merge_targets(got) if action is Action.MERGE else []
             if action is Action.MERGE and not targets:
                 return Private(NOTHING_TO_MERGE)
@@ -477,12 +486,18 @@ class Interactions:
         note = (i.values.get("note") or "").strip() or None
         target = self._item_id(i.values.get("target") or "")
         result = await self.feedback.decide(
-            user=i.user, item_id=item_id, action=action, note=note, merge_into=target
+            user=i.user,
+            item_id=item_id,
+            action=action,
+            note=note,
+            merge_into=target,
+            shipped=i.values.get("shipped"),
+            shipped_link=i.values.get("shipped_link"),
         )
         if isinstance(result, Decided):
             return Refresh(await self.feedback.triage_view(result.item), wake=True)
-        bad_target = isinstance(result, Refused) and result.why is Why.BAD_TARGET
-        errors = {"target" if bad_target else "note": result.message}
+        why = result.why if isinstance(result, Refused) else None
+        errors = {_NOTE_FIELD_FOR.get(why, "note"): result.message}
         item = await self.feedback.get(item_id)
         if isinstance(result, Refused):
             self._log_refusal(i, result)
@@ -756,6 +771,10 @@ class Interactions:
                 "interaction refused",
                 extra={"user": i.user.id, "platform": i.user.platform, "action": i.id},
             )
+
+
+# Where the note form shows a refusal: by the field it is about.
+_NOTE_FIELD_FOR: Mapping[Why | None, str] = {Why.BAD_TARGET: "target", Why.BAD_LINK: "shipped_link"}
 
 
 def _page_number(raw: str) -> int:

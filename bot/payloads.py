@@ -52,6 +52,8 @@ class Decision:
     merged_into: int | None = None
     clients: str | None = None  # bot.demand.clients_text of the item when decided
     at_stake: str | None = None  # bot.demand.at_stake_text
+    shipped: str | None = None  # what shipped, said when marking it actioned
+    shipped_link: str | None = None  # an http(s) address for it (checked by bot.feedback)
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -65,6 +67,8 @@ class Decision:
             "merged_into": self.merged_into,
             "clients": self.clients,
             "at_stake": self.at_stake,
+            "shipped": self.shipped,
+            "shipped_link": self.shipped_link,
         }
 
     @classmethod
@@ -79,6 +83,8 @@ class Decision:
             merged_into=_opt_int(raw, "merged_into"),
             clients=_opt_text(raw, "clients"),
             at_stake=_opt_text(raw, "at_stake"),
+            shipped=_opt_text(raw, "shipped"),
+            shipped_link=_opt_text(raw, "shipped_link"),
         )
 
 

@@ -51,6 +51,7 @@ class Why(enum.StrEnum):
     BAD_TARGET = "bad_target"  # the chosen merge target cannot be merged into
     CLOSED = "closed"  # not in a state that allows it
     CONFLICT = "conflict"  # someone else changed it meanwhile
+    BAD_LINK = "bad_link"  # a link that is no http(s) web address
 
 
 @dataclass(frozen=True, slots=True)
