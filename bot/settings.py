@@ -15,6 +15,7 @@ uses the values it was built with: the environment's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import enum
@@ -351,6 +352,10 @@ class SettingsService:
         self._fresh_for = fresh_for
         self._ticks = ticks
         self._cache: dict[Workspace, tuple[Scope, float]] = {}
+        # The read in flight per workspace, shared by every request that finds the memory
+        # stale meanwhile: at 32 connections each would otherwise read (and open a pooled
+        # connection of its own) at every expiry.
+        self._reading: dict[Workspace, asyncio.Task[Scope]] = {}
         self._jobs: dict[str, tuple[Workspace | None, float]] = {}
 
     # -- reading
@@ -362,6 +367,21 @@ class SettingsService:
         cached = self._cache.get(workspace)
         if cached is not None and now - cached[1] < self._fresh_for:
             return cached[0]
+        reading = self._reading.get(workspace)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(workspace, now))
+            self._reading[workspace] = reading
+            reading.add_done_callback(lambda done: self._read_done(workspace, done))
+        # Shielded: a request cancelled meanwhile does not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    def _read_done(self, workspace: Workspace, done: asyncio.Task[Scope]) -> None:
+        if self._reading.get(workspace) is done:
+            del self._reading[workspace]
+
+    async def _read(self, workspace: Workspace, now: float) -> Scope:
+        """Read the workspace's settings into memory (of(): one read at a time)."""
+        cached = self._cache.get(workspace)
         try:
             stored = await self.store.load(workspace)
         except Exception:  # the database briefly away: what was read last, else the defaults
@@ -373,7 +393,8 @@ class SettingsService:
         else:
             settings = self.defaults.overlaid(stored.values) if stored else self.defaults
             got = Scope(workspace, settings, version)
-        self._cache[workspace] = (got, now)
+        if self._reading.get(workspace) is asyncio.current_task():
+            self._cache[workspace] = (got, now)  # else forgotten meanwhile: read before a save
         return got
 
     async def enter(self, workspace: Workspace) -> Scope:
@@ -417,6 +438,7 @@ class SettingsService:
 
     def forget(self, workspace: Workspace) -> None:
         self._cache.pop(workspace, None)
+        self._reading.pop(workspace, None)  # a read begun before a save is not joined
         self._jobs.pop(workspace.platform, None)
 
     # -- who may change them

@@ -1,9 +1,11 @@
 """Workspace settings in the database (both backends): the environment with nothing stored,
 one workspace's change never another's, a change made by one process in effect in another
-within the freshness bound, and two admins saving from the same form: one wins."""
+within the freshness bound (read once however many requests find them stale, and never
+kept from a read begun before a save), and two admins saving from the same form: one wins."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -16,6 +18,7 @@ from bot.settings import (
     ChannelState,
     Conflict,
     SettingsService,
+    Stored,
     WorkspaceSettings,
     in_effect,
     settings_form,
@@ -153,3 +156,62 @@ async def test_two_saves_from_one_version_store_one(engine: AsyncEngine) -> None
         assert (won, lost) == (expected + 1, None)
     stored = await store.load(ONE)
     assert stored is not None and stored.version == 2 and stored.values == {"a": 1}
+
+
+class HeldSettings(SqlSettings):
+    """Counts its reads; with `hold` set, the next read has its row but waits for `release`
+    before it returns (a read still in flight when the next requests arrive)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.reads = 0
+        self.hold = False
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def load(self, workspace: Workspace) -> Stored | None:
+        self.reads += 1
+        got = await super().load(workspace)
+        if self.hold:
+            self.hold = False
+            self.held.set()
+            await self.release.wait()
+        return got
+
+
+def held_service(engine: AsyncEngine, ticks: Ticks) -> tuple[SettingsService, HeldSettings]:
+    store = HeldSettings(engine)
+    return SettingsService(store=store, defaults=ENV, clock=Clock(), ticks=ticks), store
+
+
+async def test_requests_finding_the_settings_stale_share_one_read(engine: AsyncEngine) -> None:
+    ticks = Ticks()
+    svc, store = held_service(engine, ticks)
+    await svc.of(ONE)
+    ticks.at += FRESH_FOR_SECONDS
+    store.hold = True
+    asking = [asyncio.create_task(svc.of(ONE)) for _ in range(20)]
+    await store.held.wait()
+    await asyncio.sleep(0)  # every request has found the memory stale by now
+    store.release.set()
+    got = await asyncio.gather(*asking)
+    assert store.reads == 2  # the first, and one for all 20 at the expiry
+    assert {s.version for s in got} == {0} and all(s.settings == ENV for s in got)
+
+
+async def test_a_read_begun_before_a_save_is_not_kept(engine: AsyncEngine) -> None:
+    ticks = Ticks()
+    svc, store = held_service(engine, ticks)
+    await svc.of(ONE)
+    ticks.at += FRESH_FOR_SECONDS
+    store.hold = True
+    old = asyncio.create_task(svc.of(ONE))
+    await store.held.wait()  # it has read the settings as they were
+    assert isinstance(await save(service(engine, ticks), ONE, 0, triage_channel="C0NEW"), Changed)
+    svc.forget(ONE)  # as after a save through this service
+    new = asyncio.create_task(svc.of(ONE))
+    await asyncio.sleep(0)
+    store.release.set()
+    assert (await old).version == 0
+    assert (await new).settings.triage_channel == "C0NEW"  # a read of its own, not the old one
+    assert (await svc.of(ONE)).settings.triage_channel == "C0NEW"  # the old read was not kept
