@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
 from bot.catalog import CatalogService
@@ -32,7 +32,7 @@ class ApprovalStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DECLINED = "declined"
-    MORE_INFO = "more_info"
+    MORE_INFO = "more_info"  # still open: waiting for the requester's answer
 
 
 class ApprovalAction(enum.StrEnum):
@@ -50,6 +50,13 @@ ACTION_STATUS = {
 }
 # Decline and "Need more info" are said with a note to the requester: they ask for one.
 NEEDS_NOTE = frozenset({ApprovalAction.DECLINE, ApprovalAction.INFO})
+# The statuses each decision is taken from: "Need more info" leaves a request open, so it
+# can still be approved or declined; more is asked again only once the requester answered.
+DECIDED_FROM = {
+    ApprovalAction.APPROVE: frozenset({ApprovalStatus.PENDING, ApprovalStatus.MORE_INFO}),
+    ApprovalAction.DECLINE: frozenset({ApprovalStatus.PENDING, ApprovalStatus.MORE_INFO}),
+    ApprovalAction.INFO: frozenset({ApprovalStatus.PENDING}),
+}
 
 # Copy, written once for every platform.
 REQUEST_LABEL = "Request approval"
@@ -67,6 +74,12 @@ STATUS_LABEL = {
 FORM_TITLE = "Request approval"
 FORM_SUBMIT = "Send request"
 SENT_TITLE = "Request sent"
+REPLY_LABEL = "Reply…"
+REPLY_TITLE = "Answer the approver"
+REPLY_SUBMIT = "Send answer"
+ANSWER_SENT = "Answer sent"
+NOT_REQUESTER = "Only the person who made this request can answer for it."
+ANSWER_NEEDED = "Write your answer: the approver decides from it."
 NOT_APPROVER = (
     "Only the person this request was sent to, the product's owner or a product manager "
     "can decide on it."
@@ -152,6 +165,13 @@ class AlreadyDecided:
         r = self.request
         who = mention(r.decided_by) if r.decided_by else "someone"
         when = f" on {r.decided_at:%d %b %H:%M} UTC" if r.decided_at else ""
+        if r.status is ApprovalStatus.MORE_INFO:
+            return (
+                f"Request #{r.id} waits for the requester's answer: {who} asked for more "
+                f"information{when}. It can still be approved or declined."
+            )
+        if r.status is ApprovalStatus.PENDING:  # answered meanwhile: open again
+            return f"Request #{r.id} changed meanwhile: the requester answered. Look again."
         return f"Request #{r.id} was already decided: {STATUS_LABEL[r.status]} by {who}{when}."
 
     @property
@@ -174,10 +194,14 @@ class ApprovalCard:
     def lines(self) -> tuple[str, ...]:
         """What the card says under its title (renderers add the requester)."""
         a = self.ask
+        asked = (f"More information asked: {a.asked}",) if a.asked else ()
+        answer = (f"Requester's answer: {a.answer}",) if a.answer else ()
         return (
             f"Answer given: {a.verdict}",
             f"Client: {a.client} · Deal value: {a.deal}",
             f"Why: {a.why}",
+            *asked,
+            *answer,
         )
 
     @property
@@ -218,10 +242,17 @@ def decided_text(
     if status is ApprovalStatus.APPROVED and until:
         text = f"{head}Approved by {by}, valid until {until}."
     elif status is ApprovalStatus.MORE_INFO:
-        text = f"{head}{by} needs more information. Send a new request with it."
+        text = f"{head}{by} needs more information; the request stays open. Press Reply to answer."
     else:
         text = f"{head}{STATUS_LABEL[status]} by {by}."
     return text + (f" Note: {esc(d.note)}" if d.note else "")
+
+
+def decided_buttons(d: ApprovalDecided) -> tuple[Button, ...]:
+    """The requester's press on a decision DM: Reply, while more information is asked."""
+    if d.status != ApprovalStatus.MORE_INFO.value:
+        return ()
+    return (Button(ActionId.APPROVAL_REPLY, REPLY_LABEL, str(d.request_id), primary=True),)
 
 
 def requester_text(a: ApprovalAsk, who: Callable[[UserRef], str]) -> str:
@@ -255,14 +286,28 @@ class ApprovalRepository(Protocol):
         *,
         request_id: int,
         actor: UserRef,
+        was: ApprovalStatus,
         to: ApprovalStatus,
         note: str | None,
         at: dt.datetime,
         valid_until: dt.datetime | None,
         notifications: Sequence[Notification],
     ) -> ApprovalRequest | None:
-        """Only while the request is pending (else None): the decision, its audit event and
-        the notifications in one transaction."""
+        """Only while the request is still `was` (else None): the decision, its audit event
+        and the notifications in one transaction."""
+        ...
+
+    async def answer(
+        self,
+        *,
+        request_id: int,
+        actor: UserRef,
+        text: str,
+        at: dt.datetime,
+        notifications: Sequence[Notification],
+    ) -> ApprovalRequest | None:
+        """Only while more information is asked (else None): the request pending again,
+        the answer as its audit event, and the notifications in one transaction."""
         ...
 
     async def valid(
@@ -364,6 +409,27 @@ def note_form(action: ApprovalAction, request: ApprovalRequest) -> FormSpec:
     )
 
 
+def reply_form(request: ApprovalRequest) -> FormSpec:
+    """The requester's answer to "Need more info", sent back to whoever asked."""
+    return FormSpec(
+        id=FormId.APPROVAL_ANSWER,
+        title=REPLY_TITLE,
+        submit=REPLY_SUBMIT,
+        intro=f"{request.title}: {request.note or 'more information is needed'}",
+        state={"request": str(request.id)},
+        fields=(
+            FormField(
+                "answer",
+                "Your answer",
+                FieldKind.MULTILINE,
+                required=True,
+                max_length=MAX_NOTE,
+                placeholder="What the approver asked for",
+            ),
+        ),
+    )
+
+
 def validate(values: Values) -> tuple[dict[str, str | int], Errors]:
     """The form's values as stored (client, deal_value, currency, why), or what to fix."""
     errors: Errors = {}
@@ -433,22 +499,20 @@ class ApprovalService:
             f"{answer.region.name} now: {NOTHING_TO_APPROVE}"
         )
 
-    def _route(self, requester: UserRef, approver: str | None) -> tuple[str, str, str] | None:
-        """(platform, kind, target) of the request's card: a DM to the contact when there
-        is one on a platform we deliver to, else the approvals (or triage) channel."""
+    def _route(self, requester: UserRef, approver: str | None) -> tuple[str, str] | None:
+        """(platform, target) of the request's card: a DM to the contact when there is one
+        on a platform we deliver to, else the approvals (or triage) channel (see _card)."""
         if requester.platform == "console":  # everyone on the console is on the console
-            return (
-                ("console", "dm", _on(approver)[1]) if approver else ("console", "post", "triage")
-            )
+            return ("console", _on(approver)[1]) if approver else ("console", "triage")
         if approver:  # the catalog holds user ids only (bot.catalog_file)
             platform, uid = _on(approver)
             if platform in self.settings.platforms:
-                return platform, "dm", uid
+                return platform, uid
         if requester.platform == "teams":
-            return "teams", "post", "triage"  # the channel a PM set for triage on Teams
+            return "teams", "triage"  # the channel a PM set for triage on Teams
         got = current() or self.settings  # the request's workspace's, else the environment's
         channel = got.approvals_channel or got.triage_channel
-        return ("slack", "post", channel) if channel else None
+        return ("slack", channel) if channel else None
 
     async def request(
         self, *, user: UserRef, key: str, values: Values, submission: str | None
@@ -471,7 +535,7 @@ class ApprovalService:
         route = self._route(user, approver)
         if route is None:
             return Refused(NO_ROUTE, Why.GONE)
-        platform, kind, target = route
+        platform, target = route
         a = answer.assessment
         draft = ApprovalDraft(
             sku=answer.product.sku,
@@ -491,14 +555,7 @@ class ApprovalService:
 
         def card(request: ApprovalRequest) -> list[Notification]:
             return [
-                Notification(
-                    platform=platform,
-                    kind=kind,
-                    target=target,
-                    dedupe_key=f"approval:{request.id}:ask",
-                    payload=ask_payload(request, names.get(user)).encode(),
-                    lane=Lane.INTERACTIVE,  # a rep waits on it with a client
-                )
+                _card(request, f"approval:{request.id}:ask", ask_payload(request, names.get(user)))
             ]
 
         made = await self._repo.create(
@@ -544,7 +601,7 @@ class ApprovalService:
         got = await self.authorize(user=user, request_id=request_id)
         if isinstance(got, Refused):
             return got
-        if got.status is not ApprovalStatus.PENDING:
+        if got.status not in DECIDED_FROM[action]:
             return AlreadyDecided(got)
         note = _clean(note)[:MAX_NOTE] or None
         if action in NEEDS_NOTE and not note:
@@ -557,11 +614,13 @@ class ApprovalService:
             else None
         )
         d = got.draft
+        # More information may be asked more than once (after each answer): each its own DM.
+        round_ = f":{now:%Y%m%dT%H%M%S%f}" if to is ApprovalStatus.MORE_INFO else ""
         dm = Notification(
             platform=got.requester.platform,
             kind="dm",
             target=got.requester.id,
-            dedupe_key=f"approval:{got.id}:{to.value}:dm",
+            dedupe_key=f"approval:{got.id}:{to.value}{round_}:dm",
             payload=ApprovalDecided(
                 got.id,
                 d.product,
@@ -578,6 +637,7 @@ class ApprovalService:
         decided = await self._repo.decide(
             request_id=got.id,
             actor=user,
+            was=got.status,
             to=to,
             note=note,
             at=now,
@@ -590,6 +650,46 @@ class ApprovalService:
             return AlreadyDecided(current)
         self._holders = None  # an approval decided here shows in the next answer at once
         return Decided(decided)
+
+    async def may_answer(self, *, user: UserRef, request_id: int) -> ApprovalRequest | Refused:
+        """The request `user` may answer "Need more info" on: their own, while it is asked."""
+        request = await self._repo.get(request_id=request_id)
+        if request is None:
+            return Refused(f"There is no approval request #{request_id}.", Why.GONE)
+        if request.requester != user:
+            return Refused(NOT_REQUESTER, Why.NOT_ALLOWED)
+        if request.status is not ApprovalStatus.MORE_INFO:
+            return Refused(
+                f"Request #{request.id} is not waiting for an answer: "
+                f"{STATUS_LABEL[request.status]}.",
+                Why.CLOSED,
+            )
+        return request
+
+    async def reply(
+        self, *, user: UserRef, request_id: int, text: str | None
+    ) -> Requested | Refused:
+        """The requester's answer, once: the request is pending again and its card, with
+        the question and the answer, goes back where the request went."""
+        got = await self.may_answer(user=user, request_id=request_id)
+        if isinstance(got, Refused):
+            return got
+        answer = _clean(text)[:MAX_NOTE]
+        if not answer:
+            return Refused(ANSWER_NEEDED, Why.NEEDS_NOTE)
+        now = self._clock.now()
+        names = await self.names([user])
+        ask = replace(ask_payload(got, names.get(user)), asked=got.note, answer=answer)
+        card = _card(got, f"approval:{got.id}:answer:{now:%Y%m%dT%H%M%S%f}", ask)
+        answered = await self._repo.answer(
+            request_id=got.id, actor=user, text=answer, at=now, notifications=[card]
+        )
+        if answered is None:  # a second submission, or decided meanwhile
+            current = await self.may_answer(user=user, request_id=request_id)
+            if isinstance(current, Refused):
+                return current
+            return Refused(f"Request #{got.id} changed meanwhile: look again.", Why.CONFLICT)
+        return Requested(answered)
 
     async def _may_hold(self, user: UserRef) -> bool:
         """Whether `user` may hold a valid approval (a prefilter: `valid` decides)."""
@@ -644,6 +744,21 @@ class ApprovalService:
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         async for request in self._repo.export(since=start, until=end):
             yield request
+
+
+def _card(request: ApprovalRequest, dedupe_key: str, ask: ApprovalAsk) -> Notification:
+    """The request's card, to where the request was sent (a DM to its contact, or a post)."""
+    platform, _, target = request.draft.sent_to.partition(":")
+    approver = request.draft.approver
+    to_contact = approver is not None and _on(approver)[1] == target
+    return Notification(
+        platform=platform,
+        kind="dm" if to_contact else "post",
+        target=target,
+        dedupe_key=dedupe_key,
+        payload=ask.encode(),
+        lane=Lane.INTERACTIVE,  # a rep waits on it with a client
+    )
 
 
 def ask_payload(request: ApprovalRequest, requester_name: str | None = None) -> ApprovalAsk:

@@ -27,6 +27,7 @@ class ActionId(enum.StrEnum):
     APPROVAL_APPROVE = "approval.approve"  # value: request id (also APPROVAL_*: decisions)
     APPROVAL_DECLINE = "approval.decline"
     APPROVAL_INFO = "approval.info"
+    APPROVAL_REPLY = "approval.reply"  # value: request id; the requester answers "Need more info"
 
 
 class FormId(enum.StrEnum):
@@ -39,6 +40,7 @@ class FormId(enum.StrEnum):
     COMPETE = "compete.save"
     APPROVAL = "approval.submit"
     APPROVAL_NOTE = "approval.note"
+    APPROVAL_ANSWER = "approval.answer"  # the requester's answer to "Need more info"
     SETTINGS = "settings.save"  # a workspace's settings (admins)
 
 

@@ -53,7 +53,7 @@ from bot.feedback import (
 from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Button, Dataset, FormId
 from bot.items import Kind
-from bot.payloads import Coverage
+from bot.payloads import ApprovalDecided, Coverage
 from bot.ports import Lane, Notification
 from bot.replies import (
     SEE_ALL_LABEL,
@@ -223,6 +223,8 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
         return tuple(out)
     if isinstance(reply, ap.ApprovalCard):
         return reply.buttons
+    if isinstance(reply, ApprovalDecided):
+        return ap.decided_buttons(reply)
     if isinstance(reply, TriageView):
         item = reply.item
         out = [
@@ -296,6 +298,8 @@ class Interactions:
             **{ActionId(a.value): self._approval_press for a in ap.ApprovalAction},
             FormId.APPROVAL: self._approval_submit,
             FormId.APPROVAL_NOTE: self._approval_note,
+            ActionId.APPROVAL_REPLY: self._approval_reply,
+            FormId.APPROVAL_ANSWER: self._approval_answer,
             FormId.FEEDBACK: self._submit_feedback,
             FormId.PRODUCT: self._save_product,
             FormId.BRIEFING: self._save_briefing,
@@ -585,7 +589,7 @@ class Interactions:
             got = await self.approvals.authorize(user=i.user, request_id=request_id)
             if isinstance(got, Refused):
                 return self._refused(i, got)
-            if got.status is not ap.ApprovalStatus.PENDING:
+            if got.status not in ap.DECIDED_FROM[action]:
                 return Private(await self._taken(ap.AlreadyDecided(got)))
             return Ask(ap.note_form(action, got))
         return await self._approval_decide(i, request_id, action, note)
@@ -626,6 +630,38 @@ class Interactions:
         if isinstance(result, ap.AlreadyDecided):
             return Private(await self._taken(result))
         return self._approval_done(result.request)
+
+    async def _approval_reply(self, i: Interaction) -> Outcome:
+        """Reply on a "Need more info" DM: the answer form, for the requester alone."""
+        request_id = self._request_id(i.value)
+        if self.approvals is None or request_id is None:
+            return Private(STALE)
+        got = await self.approvals.may_answer(user=i.user, request_id=request_id)
+        if isinstance(got, Refused):
+            return self._refused(i, got)
+        return Ask(ap.reply_form(got))
+
+    async def _approval_answer(self, i: Interaction) -> Outcome:
+        request_id = self._request_id(i.state.get("request", ""))
+        if self.approvals is None or request_id is None:
+            return FormErrors(None, {"answer": FORM_STALE}, dict(i.values))
+        result = await self.approvals.reply(
+            user=i.user, request_id=request_id, text=i.values.get("answer")
+        )
+        if isinstance(result, ap.Requested):
+            return Done(
+                ap.ANSWER_SENT,
+                f"Your answer on request {result.request.title} is with the approver. "
+                "You'll get a message from me when they decide.",
+                wake=True,
+            )
+        self._log_refusal(i, result)
+        if result.why is Why.NEEDS_NOTE:  # the form again, to write the answer in
+            got = await self.approvals.may_answer(user=i.user, request_id=request_id)
+            if isinstance(got, ap.ApprovalRequest):
+                form = ap.reply_form(got)
+                return FormErrors(form, {"answer": result.message}, dict(i.values))
+        return FormErrors(None, {"answer": result.message}, dict(i.values))
 
     @staticmethod
     def _approval_done(r: ap.ApprovalRequest) -> Outcome:

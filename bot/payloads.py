@@ -320,6 +320,9 @@ class ApprovalAsk:
     requester: str  # their user id
     requester_platform: str
     requester_name: str | None = None
+    # After "Need more info": what the decider asked, and the requester's answer.
+    asked: str | None = None
+    answer: str | None = None
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -334,6 +337,8 @@ class ApprovalAsk:
             "requester": self.requester,
             "requester_platform": self.requester_platform,
             "requester_name": self.requester_name,
+            "asked": self.asked,
+            "answer": self.answer,
         }
 
     @classmethod
@@ -349,6 +354,8 @@ class ApprovalAsk:
             _text(raw, "requester"),
             _text(raw, "requester_platform"),
             _opt_text(raw, "requester_name"),
+            _opt_text(raw, "asked"),
+            _opt_text(raw, "answer"),
         )
 
 

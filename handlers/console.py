@@ -94,8 +94,10 @@ def _option(o: Option) -> str:
     return f"  - {o.product.name}{verdict}{o.exceptions}"
 
 
-def render_text(reply: AnyReply | TriageView | ApprovalCard) -> str:
+def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalDecided) -> str:
     """Readable plain text: the fallback line first, then the details."""
+    if isinstance(reply, payloads.ApprovalDecided):  # a DM: its text is all there is
+        return "(message) " + decided_text(reply, lambda u: u.id)
     lines = [reply.fallback]
     if isinstance(reply, ApprovalCard):
         who = requester_text(reply.ask, lambda u: reply.ask.requester_name or u.id)
@@ -260,6 +262,8 @@ class Inboxes:
     triage: dict[int, payloads.TriageReason] = field(default_factory=dict)  # item -> why
     # Approval requests per recipient (a user id, or TRIAGE: any product manager).
     approvals: dict[str, list[payloads.ApprovalAsk]] = field(default_factory=dict)
+    # Decisions per requester: printed as messages, with Reply while more is asked.
+    decided: dict[str, list[payloads.ApprovalDecided]] = field(default_factory=dict)
 
     async def deliver(self, message: OutboxMessage) -> Delivery:
         try:
@@ -273,8 +277,7 @@ class Inboxes:
         elif isinstance(payload, payloads.ApprovalAsk):
             self.approvals.setdefault(message.target, []).append(payload)
         elif isinstance(payload, payloads.ApprovalDecided):
-            text = decided_text(payload, lambda u: u.id)
-            self.messages.setdefault(message.target, []).append(text)
+            self.decided.setdefault(message.target, []).append(payload)
         elif isinstance(payload, payloads.ChangeNotice):
             today = dt.datetime.now(dt.UTC).date()
             lines = notice_lines(payload, today=today)
@@ -368,7 +371,9 @@ class Console:
             self._out(outcome.text)
         await self._show_inbox(quiet=True)
 
-    def _print(self, reply: AnyReply | TriageView | ApprovalCard) -> None:
+    def _print(
+        self, reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalDecided
+    ) -> None:
         text = render_text(reply)
         inputs = card_inputs(reply)
         self._buttons = [(b, inputs) for b in buttons_for(reply)]
@@ -389,6 +394,9 @@ class Console:
             self._out(f"(message) {text}")
         feedback = self.interactions.feedback
         shown = bool(mine)
+        for decided in self.inboxes.decided.pop(self.user.id, []):
+            self._print(decided)
+            shown = True
         asks = self.inboxes.approvals.pop(self.user.id, [])
         if feedback.may_decide(self.user):  # the channel's requests: any product manager
             asks += self.inboxes.approvals.pop(TRIAGE, [])

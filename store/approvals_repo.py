@@ -132,27 +132,53 @@ class SqlApprovals:
         *,
         request_id: int,
         actor: UserRef,
+        was: ApprovalStatus,
         to: ApprovalStatus,
         note: str | None,
         at: dt.datetime,
         valid_until: dt.datetime | None,
         notifications: Sequence[Notification],
     ) -> ApprovalRequest | None:
-        pending = ApprovalStatus.PENDING.value
+        decision = {
+            "decided_by": actor.id,
+            "decided_by_platform": actor.platform,
+            "decided_at": at,
+            "note": note,
+            "valid_until": valid_until,
+        }
+        return await self._move(request_id, actor, was, to, note, at, notifications, decision)
+
+    async def answer(
+        self,
+        *,
+        request_id: int,
+        actor: UserRef,
+        text: str,
+        at: dt.datetime,
+        notifications: Sequence[Notification],
+    ) -> ApprovalRequest | None:
+        # Who asked, and what, stay on the request: the answer is its audit event.
+        more, pending = ApprovalStatus.MORE_INFO, ApprovalStatus.PENDING
+        return await self._move(request_id, actor, more, pending, text, at, notifications, {})
+
+    async def _move(
+        self,
+        request_id: int,
+        actor: UserRef,
+        was: ApprovalStatus,
+        to: ApprovalStatus,
+        note: str | None,
+        at: dt.datetime,
+        notifications: Sequence[Notification],
+        values: dict[str, Any],
+    ) -> ApprovalRequest | None:
         async with self.engine.begin() as conn:
-            # The WHERE on the pending status makes the decision happen exactly once,
+            # The WHERE on the status it was read in makes each step happen exactly once,
             # whatever the number of concurrent presses (even on different buttons).
             result = await conn.execute(
                 sa.update(_req_t)
-                .where(_req_t.c.id == request_id, _req_t.c.status == pending)
-                .values(
-                    status=to.value,
-                    decided_by=actor.id,
-                    decided_by_platform=actor.platform,
-                    decided_at=at,
-                    note=note,
-                    valid_until=valid_until,
-                )
+                .where(_req_t.c.id == request_id, _req_t.c.status == was.value)
+                .values(status=to.value, **values)
             )
             if result.rowcount != 1:
                 return None
@@ -161,7 +187,7 @@ class SqlApprovals:
                     request_id=request_id,
                     actor_platform=actor.platform,
                     actor_id=actor.id,
-                    from_status=pending,
+                    from_status=was.value,
                     to_status=to.value,
                     note=note,
                     at=at,

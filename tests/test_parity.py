@@ -18,6 +18,7 @@ from bot.approvals import (
     ApprovalRequest,
     ApprovalStatus,
     approval_form,
+    reply_form,
 )
 from bot.approvals import note_form as approval_note_form
 from bot.briefings import Briefing, BriefingList, briefing_form
@@ -29,7 +30,7 @@ from bot.forms import Choice, FormSpec
 from bot.ids import ActionId, FormId
 from bot.interactions import Interactions, buttons_for
 from bot.items import Item, Kind, Status, Urgency
-from bot.payloads import ApprovalAsk
+from bot.payloads import ApprovalAsk, ApprovalDecided
 from bot.settings import WorkspaceSettings, settings_form
 from bot.types import UserRef
 from handlers.slack import blocks, views
@@ -47,6 +48,9 @@ DRAFT = ApprovalDraft(
     "Renewal", "U01DEALDESK", "slack:U01DEALDESK",
 )  # fmt: skip
 REQUEST = ApprovalRequest(1, UserRef("slack", "U0SALES1"), DRAFT, ApprovalStatus.PENDING, NOW)
+MORE_INFO = ApprovalDecided(
+    1, "Widget Pro", "Japan", "Acme", "more_info", "Which modules?", "U01DEALDESK", "slack"
+)  # the requester's DM offers Reply
 
 
 def _item(status: Status, kind: Kind = Kind.COMPETITIVE) -> Item:
@@ -73,6 +77,7 @@ def _samples(view: CatalogView) -> list[Any]:
         exceptions,
         restricted,
         ApprovalCard(ASK),
+        MORE_INFO,
         TriageView(_item(Status.NEW), segment_name="Public sector"),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),
@@ -90,6 +95,7 @@ def _forms(view: CatalogView) -> list[FormSpec]:
         competitive_form(1, "Widget Pro", "Gizmotron cut prices"),
         approval_form(product_answer(view, view.by_sku["WDG-PRO"], view.catalog.regions["JP"])),
         approval_note_form(ApprovalAction.DECLINE, REQUEST),
+        reply_form(dataclasses.replace(REQUEST, status=ApprovalStatus.MORE_INFO)),
         settings_form(WorkspaceSettings(triage_channel="C0TRIAGE"), "slack", 0),
     ]
 
@@ -124,6 +130,8 @@ def test_every_press_renders_on_slack_teams_and_the_console() -> None:
             rendered = blocks.triage_card(reply)
         elif isinstance(reply, ApprovalCard):  # a message the outbox sends, not an answer
             rendered = blocks.approval_card(reply)
+        elif isinstance(reply, ApprovalDecided):  # the requester's DM, from the outbox too
+            rendered = blocks.approval_decided_dm(reply)
         elif isinstance(reply, HomeView):  # Slack shows it only as the App Home tab
             rendered = blocks.home(reply)
         else:
@@ -133,6 +141,8 @@ def test_every_press_renders_on_slack_teams_and_the_console() -> None:
             card = cards.triage(reply)
         elif isinstance(reply, ApprovalCard):
             card = cards.approval_card(reply)
+        elif isinstance(reply, ApprovalDecided):
+            card = cards.approval_decided(reply)
         else:
             card = cards.render(reply)
         teams |= _walk(card, "verb")

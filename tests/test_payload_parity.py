@@ -14,7 +14,7 @@ from bot.outbox import OutboxMessage
 from bot.payloads import ChangeNotice, NoticeLine
 from bot.replies import ApprovalNote
 from bot.types import UserRef
-from handlers.console import Inboxes
+from handlers.console import Inboxes, render_text
 from handlers.slack import blocks
 from handlers.teams import cards
 from tests import validators
@@ -110,8 +110,9 @@ async def test_approval_requests_and_decisions_render_on_every_surface() -> None
     await inboxes.deliver(OutboxMessage(1, "k", "console", "dm", "U0DEAL", ASK.encode(), 1))
     await inboxes.deliver(OutboxMessage(2, "j", "console", "dm", "U0SALES1", DECIDED.encode(), 1))
     assert inboxes.approvals["U0DEAL"] == [ASK]
-    [text] = inboxes.messages["U0SALES1"]
-    assert text == sentence.format(p="<Pro>", a="&", who="U01DEALDESK")
+    [decided] = inboxes.decided["U0SALES1"]
+    text = render_text(decided)
+    assert text == "(message) " + sentence.format(p="<Pro>", a="&", who="U01DEALDESK")
 
 
 def test_what_approvals_and_the_coverage_csv_send_passes_the_platforms_judges(

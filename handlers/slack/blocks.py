@@ -523,8 +523,10 @@ def approval_card(card: ApprovalCard, names: Mapping[UserRef, str] | None = None
 
 
 def approval_decided_dm(decided: ApprovalDecided) -> Message:
+    """The requester's DM (with Reply while more information is asked)."""
     text = decided_text(decided, mention, esc)
-    return {"text": clip(text), "blocks": [_section(text)]}
+    presses = actions(buttons_for(decided), block_id=f"approval-dm:{decided.request_id}")
+    return {"text": clip(text), "blocks": [_section(text), *presses]}
 
 
 def decision_dm(decision: Decision) -> Message:

@@ -557,8 +557,10 @@ def approval_card(view: ApprovalCard) -> Card:
 
 
 def approval_decided(decided: ApprovalDecided) -> Card:
+    """The requester's DM (with Reply while more information is asked)."""
     message = decided_text(decided, person)
-    return card([text(decided_text(decided, lambda u: plain(person(u)), plain))], message)
+    body = [text(decided_text(decided, lambda u: plain(person(u)), plain))]
+    return card(body, message, [execute(b) for b in buttons_for(decided)])
 
 
 def home(view: HomeView) -> Card:

@@ -283,3 +283,71 @@ async def test_a_restricted_answer_costs_no_look_up_for_someone_holding_no_appro
     other = await bot.handle(user=SALES2, command="product", text="widget pro japan")
     assert isinstance(other, ProductAnswer) and other.approval is None
     assert repo.looked_up == 1  # SALES2 holds none: no look-up
+
+
+async def test_need_more_info_keeps_the_request_open_until_the_requester_answers(
+    setup: tuple[ApprovalService, SqlApprovals, Clock, Bot], engine: AsyncEngine
+) -> None:
+    service, repo, clock, _ = setup
+    made = (await _request(service)).request
+    info = await service.decide(
+        user=DEAL_DESK, request_id=made.id, action=ApprovalAction.INFO, note="Which modules?"
+    )
+    assert isinstance(info, Decided) and info.request.status is ApprovalStatus.MORE_INFO
+    # Asked twice (a second press, or the owner too): one question is asked.
+    again = await service.decide(
+        user=OWNER, request_id=made.id, action=ApprovalAction.INFO, note="And seats?"
+    )
+    assert isinstance(again, AlreadyDecided) and "waits for the requester's answer" in (
+        again.message
+    )
+    [dm] = [m for m in await _outbox(engine) if m["target"] == SALES.id]
+    told = payloads.decode(dm["payload"])  # type: ignore[arg-type]
+    assert isinstance(told, payloads.ApprovalDecided) and told.note == "Which modules?"
+
+    # Only the requester answers; an empty answer, or another person's, changes nothing.
+    for who, text, why in ((SALES2, "x", Why.NOT_ALLOWED), (DEAL_DESK, "x", Why.NOT_ALLOWED),
+                           (SALES, "  ", Why.NEEDS_NOTE)):  # fmt: skip
+        refused = await service.reply(user=who, request_id=made.id, text=text)
+        assert isinstance(refused, Refused) and refused.why is why, (who, refused)
+    unknown = await service.reply(user=SALES, request_id=made.id + 9, text="x")
+    assert isinstance(unknown, Refused) and unknown.why is Why.GONE
+    assert (await repo.get(request_id=made.id)).status is ApprovalStatus.MORE_INFO  # type: ignore[union-attr]
+
+    clock.at += dt.timedelta(minutes=5)
+    answers = await asyncio.gather(
+        service.reply(user=SALES, request_id=made.id, text="Core and Sync, 40 seats"),
+        service.reply(user=SALES, request_id=made.id, text="Core and Sync, 40 seats"),
+    )
+    assert sum(isinstance(a, Requested) for a in answers) == 1  # a double submit: one answer
+    assert any(isinstance(a, Refused) and a.why is Why.CLOSED for a in answers)
+    back = [m for m in await _outbox(engine) if m["target"] == DEAL_DESK.id]
+    assert len(back) == 2  # the first card, then the card with the answer
+    card = payloads.decode(back[1]["payload"])  # type: ignore[arg-type]
+    assert isinstance(card, payloads.ApprovalAsk) and back[1]["kind"] == "dm"
+    assert (card.asked, card.answer) == ("Which modules?", "Core and Sync, 40 seats")
+    assert (await repo.get(request_id=made.id)).status is ApprovalStatus.PENDING  # type: ignore[union-attr]
+
+    # Asked again after the answer: a second question, and its own DM.
+    clock.at += dt.timedelta(minutes=5)
+    second = await service.decide(
+        user=OWNER, request_id=made.id, action=ApprovalAction.INFO, note="Which year?"
+    )
+    assert isinstance(second, Decided)
+    # Still open: it is approved without another answer, once.
+    approved = await service.decide(
+        user=DEAL_DESK, request_id=made.id, action=ApprovalAction.APPROVE, note=None
+    )
+    assert isinstance(approved, Decided) and approved.request.status is ApprovalStatus.APPROVED
+    late = await service.reply(user=SALES, request_id=made.id, text="2027")
+    assert isinstance(late, Refused) and late.why is Why.CLOSED
+    dms = [payloads.decode(m["payload"]) for m in await _outbox(engine) if m["target"] == SALES.id]  # type: ignore[arg-type]
+    assert [d.status for d in dms] == ["more_info", "more_info", "approved"]  # type: ignore[union-attr]
+    events = await repo.events(request_id=made.id)
+    assert [(e["actor_id"], e["from_status"], e["to_status"], e["note"]) for e in events] == [
+        (SALES.id, None, "pending", None),
+        (DEAL_DESK.id, "pending", "more_info", "Which modules?"),
+        (SALES.id, "more_info", "pending", "Core and Sync, 40 seats"),
+        (OWNER.id, "pending", "more_info", "Which year?"),
+        (DEAL_DESK.id, "more_info", "approved", None),
+    ]
