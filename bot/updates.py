@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot import payloads
+from bot import payloads, workspace
 from bot.announcements import EVERYWHERE, Line, digests, lines_for
 from bot.batching import Batched
 from bot.catalog import CatalogService
@@ -50,7 +50,7 @@ class UpdatesRepository(Protocol):
     async def subscriptions(self, *, user: UserRef) -> list[str]: ...
     async def subscribers(self, *, skus: Sequence[str]) -> dict[str, list[tuple[str, str]]]: ...
     async def record_misses(
-        self, *, counts: Sequence[tuple[str, str | None, int]], at: dt.datetime
+        self, *, counts: Sequence[tuple[str, str, str | None, int]], at: dt.datetime
     ) -> None: ...
     async def misses(
         self, *, since: dt.datetime, limit: int = 20
@@ -88,7 +88,7 @@ class ProductUpdates:
         catalog.preparer = self  # every catalog change comes through prepare()
         self._verified: dict[str, tuple[float, tuple[dt.datetime, str] | None]] = {}
         self._fresh: dict[str, tuple[tuple[dt.datetime, str], tuple[dt.date, int], Freshness]] = {}
-        self._misses: Batched[dict[tuple[str, str | None], int]] = Batched(
+        self._misses: Batched[dict[tuple[str, str, str | None], int]] = Batched(
             empty=dict, write=self._write_misses, delay=MISS_FLUSH, what="lookup misses"
         )
         self._refreshing: set[str] = set()
@@ -282,9 +282,11 @@ class ProductUpdates:
     async def record_miss(self, *, query: str, region_code: str | None) -> None:
         """Counted in memory and written within MISS_FLUSH seconds, off the request path
         (a lookup that found nothing must not wait for a database write)."""
-        self._count((query.casefold().strip()[:200], region_code))
+        self._count(query.casefold().strip()[:200], region_code)
 
-    def _count(self, key: tuple[str, str | None]) -> None:
+    def _count(self, query: str, region_code: str | None) -> None:
+        # The tally is the process's, across requests: each count keeps its request's scope.
+        key = (workspace.scope(), query, region_code)
         counts = self._misses.pending
         counts[key] = counts.get(key, 0) + 1
         self._misses.added()
@@ -292,7 +294,7 @@ class ProductUpdates:
     async def record_unknown_market(self, *, product: str | None, market: str) -> None:
         """A question about a market the catalog lacks: a gap as well, kept under the
         market's name (marked, so the weekly list can say there is no such market)."""
-        self._count((product or "", (UNKNOWN_MARKET + market)[:32]))
+        self._count(product or "", (UNKNOWN_MARKET + market)[:32])
 
     async def close(self) -> None:
         """Write what is still counted in memory (at shutdown)."""
@@ -301,9 +303,9 @@ class ProductUpdates:
     async def flush_misses(self) -> None:
         await self._misses.flush()
 
-    async def _write_misses(self, pending: dict[tuple[str, str | None], int]) -> None:
+    async def _write_misses(self, pending: dict[tuple[str, str, str | None], int]) -> None:
         await self._repo.record_misses(
-            counts=[(q, r, n) for (q, r), n in pending.items()], at=self._clock.now()
+            counts=[(s, q, r, n) for (s, q, r), n in pending.items()], at=self._clock.now()
         )
 
     async def gap_report(self, *, days: int = 7) -> list[str]:

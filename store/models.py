@@ -8,6 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from bot.workspace import SHARED
+from store.scoping import Scoped
+
 metadata = SQLModel.metadata
 # Stable constraint names so migrations can refer to them on every backend.
 metadata.naming_convention = {
@@ -329,10 +332,17 @@ class SubscriptionRow(SQLModel, table=True):
     created_at: dt.datetime
 
 
-class LookupMissRow(SQLModel, table=True):
+class LookupMissRow(Scoped, table=True):
     """Questions sales asked that matched no product: what the catalog may be missing."""
 
     __tablename__ = "lookup_miss"
+    # Each workspace's triage hears its own gaps: the key leads with the scope.
+    scope: str = Field(
+        default=SHARED,
+        primary_key=True,
+        max_length=120,
+        sa_column_kwargs={"server_default": SHARED},
+    )
     query: str = Field(primary_key=True, max_length=200)
     region_code: str = Field(primary_key=True, max_length=32)  # "" when none was named
     day: dt.date = Field(primary_key=True)  # counted per day, so a week's list is that week's

@@ -20,6 +20,7 @@ from store.models import (
     ProductVerificationRow,
     SubscriptionRow,
 )
+from store.scoping import visible
 
 _change_t = CatalogChangeRow.__table__  # type: ignore[attr-defined]
 _verify_t = ProductVerificationRow.__table__  # type: ignore[attr-defined]
@@ -166,24 +167,25 @@ class SqlUpdatesRepository:
         return out
 
     async def record_misses(
-        self, *, counts: Sequence[tuple[str, str | None, int]], at: dt.datetime
+        self, *, counts: Sequence[tuple[str, str, str | None, int]], at: dt.datetime
     ) -> None:
-        """Add many counts in one statement run for every row (the flush of a process's
-        tally: a busy second's hundreds of distinct misses must not cost a round trip
+        """Add many counts (scope, query, region, count) in one statement run for every row
+        (the flush of a process's tally, whose counts keep the scope of the request that
+        made each: a busy second's hundreds of distinct misses must not cost a round trip
         each)."""
         if not counts:
             return
         # One row per key: questions cut to 200 characters may meet, and one statement
         # should not update a row twice (PostgreSQL refuses that in a multi-row INSERT).
-        merged: dict[tuple[str, str], int] = {}
-        for query, region, n in counts:
-            key = (query[:200], region or "")
+        merged: dict[tuple[str, str, str], int] = {}
+        for scope, query, region, n in counts:
+            key = (scope, query[:200], region or "")
             merged[key] = merged.get(key, 0) + n
         async with self.engine.begin() as conn:
             stmt = dialect_insert(conn, _miss_t)
             await conn.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=["query", "region_code", "day"],
+                    index_elements=["scope", "query", "region_code", "day"],
                     set_={
                         "count": _miss_t.c.count + stmt.excluded.count,
                         "last_at": stmt.excluded.last_at,
@@ -191,6 +193,7 @@ class SqlUpdatesRepository:
                 ),
                 [
                     {
+                        "scope": scope,
                         "query": query,
                         "region_code": region,
                         "day": at.date(),
@@ -198,7 +201,7 @@ class SqlUpdatesRepository:
                         "first_at": at,
                         "last_at": at,
                     }
-                    for (query, region), n in merged.items()
+                    for (scope, query, region), n in merged.items()
                 ],
             )
 
@@ -211,7 +214,7 @@ class SqlUpdatesRepository:
         total = sa.func.sum(_miss_t.c.count).label("total")
         query = (
             sa.select(_miss_t.c.query, _miss_t.c.region_code, total)
-            .where(_miss_t.c.day >= since.date())
+            .where(visible(_miss_t.c.scope), _miss_t.c.day >= since.date())
             .group_by(_miss_t.c.query, _miss_t.c.region_code)
             .order_by(total.desc(), _miss_t.c.query)
             .limit(limit)

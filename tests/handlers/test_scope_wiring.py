@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import workspace
-from bot.workspace import SHARED
+from bot.workspace import SHARED, Workspace
 from handlers.app import Services
 from handlers.config import Settings
 from handlers.console import CONSOLE_WORKSPACE
@@ -120,3 +120,28 @@ async def test_with_oauth_a_socket_mode_request_is_scoped_to_its_workspace(
         await fake_slack.socket.send_json({**envelope, "accepts_response_payload": True})
         await wait_for(lambda: any(a.get("envelope_id") == "env-a" for a in fake_slack.socket_acks))
         assert seen == ["slack::T0AAA"]
+
+
+async def test_with_oauth_each_workspace_s_gap_list_holds_only_its_own_lookups(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    async with oauth_server(db_url, fake_slack, worker=True) as (driver, browser):
+        for code, team in (("code-a", "T0AAA"), ("code-b", "T0BBB")):
+            driver.fake.install(code, team=team)
+            assert (await browser.install(code))[0] == 200
+        for _ in range(2):
+            await driver.post(slash_body("/product", "widget pro china", team="T0AAA"))
+        await driver.post(slash_body("/product", "widget pro mars", team="T0BBB"))
+        # The tally is written outside any request: each count keeps its request's scope.
+        await driver.services.updates.flush_misses()
+        a = Workspace("slack", None, "T0AAA", isolated=True)
+        b = Workspace("slack", None, "T0BBB", isolated=True)
+        with workspace.using(a):
+            gaps_a = await driver.services.updates.gap_report()
+        with workspace.using(b):
+            gaps_b = await driver.services.updates.gap_report()
+        assert any("2 lookups for Widget Pro in China" in line for line in gaps_a), gaps_a
+        assert not any("China" in line for line in gaps_b), gaps_b
+        assert any("in mars" in line for line in gaps_b), gaps_b
+        assert not any("mars" in line for line in gaps_a), gaps_a
+        assert await driver.services.updates.gap_report() == []  # the shared pool: neither

@@ -45,3 +45,31 @@ async def test_migrations_keep_existing_rows(engine: AsyncEngine) -> None:
     again = await feedback.get(made.item.id)
     assert again is not None and again.title == made.item.title
     assert again.created_at.replace(tzinfo=dt.UTC) == made.item.created_at.replace(tzinfo=dt.UTC)
+
+
+async def test_lookup_misses_counted_before_workspaces_were_kept_apart_are_the_shared_pool_s(
+    engine: AsyncEngine,
+) -> None:
+    from store.updates_repo import SqlUpdatesRepository
+
+    await migrate.downgrade(engine, "0023")
+    monday = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO lookup_miss (query, region_code, day, count, first_at, last_at) "
+                "VALUES ('quantum toaster', 'DE', :day, 3, :at, :at)"
+            ),
+            {"day": monday.date(), "at": monday},
+        )
+    await migrate.upgrade(engine)
+    repo = SqlUpdatesRepository(engine)
+    assert await repo.misses(since=monday) == [("quantum toaster", "DE", 3)]
+    # The key now leads with the scope: the same question in another scope is its own row.
+    await repo.record_misses(counts=[("slack::T0AAA", "quantum toaster", "DE", 1)], at=monday)
+    await repo.record_misses(counts=[("", "quantum toaster", "DE", 1)], at=monday)
+    assert await repo.misses(since=monday) == [("quantum toaster", "DE", 4)]
+    await migrate.downgrade(engine, "0023")  # and back, the shared count kept
+    async with engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT sum(count) FROM lookup_miss")) == 4
+    await migrate.upgrade(engine)

@@ -6,7 +6,9 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import workspace
 from bot.types import UserRef
+from bot.workspace import Workspace
 from store.updates_repo import SqlUpdatesRepository
 
 
@@ -15,18 +17,18 @@ async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngin
     monday = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
     await repo.record_misses(
         counts=[
-            ("quantum toaster", "DE", 2),
-            ("banana phone", None, 1),
-            ("x" * 300, "AU", 1),
-            ("x" * 250, "AU", 1),  # the same 200 characters: one row, counted twice
+            ("", "quantum toaster", "DE", 2),
+            ("", "banana phone", None, 1),
+            ("", "x" * 300, "AU", 1),
+            ("", "x" * 250, "AU", 1),  # the same 200 characters: one row, counted twice
         ],
         at=monday,
     )
     await repo.record_misses(
-        counts=[("quantum toaster", "DE", 3), ("banana phone", "AU", 1)],
+        counts=[("", "quantum toaster", "DE", 3), ("", "banana phone", "AU", 1)],
         at=monday + dt.timedelta(hours=1),
     )
-    await repo.record_misses(counts=[("quantum toaster", "DE", 4)], at=monday + dt.timedelta(1))
+    await repo.record_misses(counts=[("", "quantum toaster", "DE", 4)], at=monday + dt.timedelta(1))
     await repo.record_misses(counts=[], at=monday)
     got = await repo.misses(since=monday, limit=10)
     assert got[0] == ("quantum toaster", "DE", 9)  # 2 + 3 on Monday, 4 on Tuesday
@@ -35,6 +37,27 @@ async def test_flushed_misses_add_up_per_query_market_and_day(engine: AsyncEngin
     assert await repo.misses(since=monday + dt.timedelta(1), limit=10) == [
         ("quantum toaster", "DE", 4)
     ]
+
+
+async def test_each_workspace_hears_only_its_own_misses(engine: AsyncEngine) -> None:
+    repo = SqlUpdatesRepository(engine)
+    monday = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    a = Workspace("slack", None, "T0AAA", isolated=True)
+    b = Workspace("slack", "E0ORG", "T0BBB", isolated=True)
+    # One flush of a process's tally holds counts of many workspaces' requests.
+    await repo.record_misses(
+        counts=[(a.scope, "quantum toaster", "DE", 2), (b.scope, "quantum toaster", "DE", 5)],
+        at=monday,
+    )
+    await repo.record_misses(counts=[(b.scope, "banana phone", None, 1)], at=monday)
+    with workspace.using(a):
+        assert await repo.misses(since=monday) == [("quantum toaster", "DE", 2)]
+    with workspace.using(b):
+        assert await repo.misses(since=monday) == [
+            ("quantum toaster", "DE", 5),
+            ("banana phone", "", 1),
+        ]
+    assert await repo.misses(since=monday) == []  # the shared pool holds neither
 
 
 async def test_subscribers_of_an_import_touching_more_products_than_a_statement_takes(
