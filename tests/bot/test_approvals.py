@@ -21,6 +21,7 @@ from bot.approvals import (
     Decided,
     Requested,
     Settings,
+    decided_text,
 )
 from bot.catalog import CatalogService
 from bot.commands import Bot
@@ -351,3 +352,19 @@ async def test_need_more_info_keeps_the_request_open_until_the_requester_answers
         (OWNER.id, "pending", "more_info", "Which year?"),
         (DEAL_DESK.id, "more_info", "approved", None),
     ]
+
+
+async def test_the_decision_dm_names_the_segment_the_request_was_for(
+    setup: tuple[ApprovalService, SqlApprovals, Clock, Bot], engine: AsyncEngine
+) -> None:
+    service, _, _, _ = setup
+    banks = "WDG-PRO|DE|FSI"  # Widget Pro for banks in Germany: Restricted — Compliance review
+    made = await service.request(user=SALES, key=banks, values=VALUES, submission=None)
+    assert isinstance(made, Requested)
+    decided = await service.decide(user=PM, request_id=made.request.id, action=APPROVE, note=None)
+    assert isinstance(decided, Decided)
+    [dm] = [m for m in await _outbox(engine) if m["target"] == SALES.id]
+    told = payloads.decode(dm["payload"])  # type: ignore[arg-type]
+    assert isinstance(told, payloads.ApprovalDecided)
+    text = decided_text(told, lambda u: u.id)
+    assert "Widget Pro in Germany for Financial services for Acme" in text, text

@@ -176,3 +176,38 @@ async def test_coverage_csv_is_uploaded_for_its_audience_only(slack: SlackDriver
     text = content.decode()
     assert text.splitlines()[0].startswith("region_code,region,parent_code,briefings")
     assert "margin" not in text.casefold()
+
+
+async def test_need_more_info_reply_goes_back_to_the_approver_who_then_decides(
+    slack: SlackDriver,
+) -> None:
+    await request_approval(slack, client="Globex")
+    await eventually(lambda: bool(posts_to(slack, DEAL_DESK)))
+    await slack.action("approval.info", "1", user=DEAL_DESK)
+    note_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    await slack.interaction(submission(note_view, user=DEAL_DESK, note="Which modules?"))
+    await eventually(lambda: bool(posts_to(slack, "U0SALES1")))
+    [dm] = posts_to(slack, "U0SALES1")
+    assert "needs more information" in dm.body["text"] and "Which modules?" in dm.body["text"]
+    assert action_ids(dm.body["blocks"]) == ["approval.reply"]
+
+    await slack.action("approval.reply", "1", user="U0SALES2")  # not their request
+    assert said(slack) == "Only the person who made this request can answer for it."
+    await slack.action("approval.reply", "1", user="U0SALES1")
+    form = as_json(calls(slack, "views.open")[-1].body["view"])
+    assert form["callback_id"] == "approval.answer"
+    forged = await slack.interaction(submission(form, user=DEAL_DESK, answer="none"))
+    assert forged.json["errors"]["answer"].startswith("Only the person who made this request")
+    sent = await slack.interaction(submission(form, user="U0SALES1", answer="Core and Sync"))
+    assert "is with the approver" in str(sent.json["view"])
+    again = await slack.interaction(submission(form, user="U0SALES1", answer="Core and Sync"))
+    assert "not waiting for an answer" in again.json["errors"]["answer"]
+    await eventually(lambda: len(posts_to(slack, DEAL_DESK)) == 2)
+    card = str(posts_to(slack, DEAL_DESK)[1].body["blocks"])
+    assert "More information asked: Which modules?" in card
+    assert "Requester's answer: Core and Sync" in card
+
+    await slack.action("approval.approve", "1", user=DEAL_DESK)
+    assert said(slack).startswith("Approved: request #1 Widget Pro in Japan for Globex")
+    await eventually(lambda: len(posts_to(slack, "U0SALES1")) == 2)
+    assert "Approved by <@U01DEALDESK>" in posts_to(slack, "U0SALES1")[1].body["text"]
