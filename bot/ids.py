@@ -22,6 +22,7 @@ class ActionId(enum.StrEnum):
     TRIAGE_DECLINE = "triage.decline"
     TRIAGE_MERGE = "triage.merge"
     TRIAGE_ACTIONED = "triage.actioned"
+    TRIAGE_MERGE_ALL = "triage.merge_all"  # value: "TARGET:ID,ID,…" (the cluster the card showed)
     HOME_MORE = "home.more"  # value: the page of My feedback / Open queue to show
     APPROVAL_REQUEST = "approval.request"  # value: as SHARE; opens the approval request form
     APPROVAL_APPROVE = "approval.approve"  # value: request id (also APPROVAL_*: decisions)

@@ -19,6 +19,7 @@ from functools import partial
 from bot import approvals as ap
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
+from bot.clusters import MERGE_ALL_LABEL, merge_all_value, parse_merge_all
 from bot.commands import AnyReply, Bot, CoverageCsv, parse_line
 from bot.editing import (
     NOT_ALLOWED,
@@ -236,6 +237,10 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
             )
             for a in reply.allowed
         ]
+        if reply.cluster is not None:
+            out.append(
+                Button(ActionId.TRIAGE_MERGE_ALL, MERGE_ALL_LABEL, merge_all_value(reply.cluster))
+            )
         if item.kind is Kind.COMPETITIVE and item.product_sku:
             out.append(Button(ActionId.COMPETE, COMPETE_LABEL, str(item.id)))
         return tuple(out)
@@ -294,6 +299,7 @@ class Interactions:
             ActionId.FROM_MESSAGE: self._from_message,
             ActionId.HOME_MORE: self._home_more,
             **{ActionId(a.value): self._triage for a in Action},
+            ActionId.TRIAGE_MERGE_ALL: self._merge_all,
             ActionId.APPROVAL_REQUEST: self._approval_request,
             **{ActionId(a.value): self._approval_press for a in ap.ApprovalAction},
             FormId.APPROVAL: self._approval_submit,
@@ -477,6 +483,18 @@ class Interactions:
             form = note_form(action, got, targets)
             return Ask(form, values={"note": note} if note else {})
         return await self._decide(i, item_id, action, note, target)
+
+    async def _merge_all(self, i: Interaction) -> Outcome:
+        """Merge all into this: the card's cluster merged into its item. What was merged and
+        what was skipped (and why) is told to the presser; the cards refresh via the outbox."""
+        parsed = parse_merge_all(i.value)
+        if parsed is None:
+            return Private(STALE)
+        target, item_ids = parsed
+        result = await self.feedback.merge_all(user=i.user, target_id=target, item_ids=item_ids)
+        if isinstance(result, Refused):
+            return self._refused(i, result)
+        return Private(result.text, wake=bool(result.merged))
 
     async def _note(self, i: Interaction) -> Outcome:
         """The note form's submission (a decline or a merge, or any decision with a note)."""

@@ -20,6 +20,7 @@ from typing import TextIO
 from bot import payloads
 from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
+from bot.clusters import cluster_line
 from bot.commands import AnyReply, CoverageCsv
 from bot.decks import UNREADABLE, DeckFile, DeckProblem, too_large
 from bot.demand import DemandReport, at_stake_text, clients_text
@@ -189,6 +190,8 @@ def _triage_lines(card: TriageView) -> list[str]:
         lines.append(f"  {crm.label}: {crm.url}")
     if card.reminder:
         lines.insert(0, f"  Waiting for a decision since {_when(item.created_at)}")
+    if card.cluster is not None:
+        lines.append(f"  {cluster_line(card.cluster)}")
     if card.similar:
         lines.append(
             "  Similar open items: " + "; ".join(f"#{s.id} {s.title}" for s in card.similar)

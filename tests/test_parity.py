@@ -24,6 +24,7 @@ from bot.approvals import note_form as approval_note_form
 from bot.briefings import Briefing, BriefingList, briefing_form
 from bot.catalog import CatalogView, product_answer
 from bot.catalog_file import parse_catalog
+from bot.clusters import Cluster
 from bot.editing import competitive_form, edit_form
 from bot.feedback import Action, HomeView, TriageView, feedback_form, note_form
 from bot.forms import Choice, FormSpec
@@ -79,6 +80,7 @@ def _samples(view: CatalogView) -> list[Any]:
         ApprovalCard(ASK),
         MORE_INFO,
         TriageView(_item(Status.NEW), segment_name="Public sector"),
+        TriageView(_item(Status.NEW), cluster=Cluster(_item(Status.NEW), (_item(Status.NEW),))),
         TriageView(_item(Status.NOW)),
         BriefingList((briefing,)),
         HomeView((), (), 30, {Status.NEW: 3}),  # more than a page: "More"

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import Briefing, BriefingList, describe
+from bot.clusters import cluster_line
 from bot.commands import AnyReply, CoverageCsv
 from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
@@ -464,6 +465,8 @@ def triage_card(card: TriageView) -> Message:
     blocks.append(_context("From " + " · ".join(links)))
     if item.merged:
         blocks.append(_context("Merged in: " + ", ".join(f"#{i}" for i in item.merged)))
+    if card.cluster is not None:
+        blocks.append(_context(esc(cluster_line(card.cluster))))
     if card.similar:
         blocks.append(
             _context(

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.approvals import ApprovalCard, decided_text, requester_text
 from bot.briefings import BriefingList, describe
+from bot.clusters import cluster_line
 from bot.commands import AnyReply, CoverageCsv, help_reply
 from bot.demand import DemandReport, at_stake_text, clients_text, unlisted_items
 from bot.feedback import NO_PRODUCT_LABEL, HomeView, TriageView, decision_text
@@ -452,6 +453,8 @@ def triage(view: TriageView) -> Card:
         body.append(open_url(crm))
     if item.merged:
         body.append(text("Merged in: " + ", ".join(f"#{i}" for i in item.merged), isSubtle=True))
+    if view.cluster is not None:
+        body.append(text(plain(cluster_line(view.cluster))))
     if view.similar:
         body.append(
             text(
