@@ -1,5 +1,5 @@
-"""The `salesbridge` console script: serve, db upgrade, catalog import/export, receipts and
-approvals export, chat."""
+"""The `salesbridge` console script: serve, db upgrade and adopt, catalog import/export,
+receipts and approvals export, chat."""
 
 from __future__ import annotations
 
@@ -104,6 +104,31 @@ def db_upgrade(settings: Settings, revision: str) -> None:
 
     asyncio.run(run())
     click.echo(f"Database is at revision {revision}.")
+
+
+@db.command("adopt")
+@click.option("--team", required=True, help="The workspace's team id (Teams: the tenant id).")
+@click.option("--enterprise", default=None, help="Its Enterprise Grid org id, if any.")
+@click.option("--platform", type=click.Choice(["slack", "teams"]), default="slack")
+@click.pass_obj
+def db_adopt(settings: Settings, team: str, enterprise: str | None, platform: str) -> None:
+    """Make what was kept for the one workspace served so far (the shared pool) that
+    workspace's own, before serving many (Slack OAuth, a MultiTenant Teams bot)."""
+    from bot.workspace import Workspace
+    from store.scoping import adopt
+
+    scope = Workspace(platform, enterprise if platform == "slack" else None, team, isolated=True)
+
+    async def run() -> dict[str, int]:
+        services = build_services(settings)
+        try:
+            return await adopt(services.engine, scope.scope)
+        finally:
+            await services.engine.dispose()
+
+    moved = asyncio.run(run())
+    for table, n in moved.items():
+        click.echo(f"{table}: {n} row{'s' if n != 1 else ''} moved to {scope.scope}")
 
 
 @main.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,17 @@ def test_feedback_top_writes_the_ranked_list_with_crm_links_as_csv(  # type: ign
     assert all(r["status"] in ("new", "now", "later") for r in rows)
     bad = CliRunner().invoke(main, ["feedback", "top", "widget", "pro", "next", "quarter"])
     assert bad.exit_code == 2 and "Say “this quarter”" in bad.output
+
+
+def test_db_adopt_names_what_it_moved(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("db", "upgrade").exit_code == 0
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        db.execute(
+            "INSERT INTO lookup_miss (query, region_code, day, count, first_at, last_at) "
+            "VALUES ('quantum toaster', 'DE', '2026-11-23', 3, '2026-11-23', '2026-11-23')"
+        )
+    result = run("db", "adopt", "--team", "T0AAA", "--enterprise", "E0ORG")
+    assert result.exit_code == 0
+    assert "lookup_miss: 1 row moved to slack:E0ORG:T0AAA" in result.output
+    with sqlite3.connect(tmp_path / "cli.db") as db:
+        assert db.execute("SELECT scope FROM lookup_miss").fetchall() == [("slack:E0ORG:T0AAA",)]
