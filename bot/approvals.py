@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TextIO
 
+from bot import workspace
 from bot.catalog import CatalogService
 from bot.feedback import CURRENCIES, MAX_DEAL
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
@@ -139,6 +140,7 @@ class ApprovalRequest:
     decided_at: dt.datetime | None = None
     note: str | None = None
     valid_until: dt.datetime | None = None
+    scope: str = workspace.SHARED  # the requester's workspace (bot.workspace.Workspace.scope)
 
     @property
     def title(self) -> str:
@@ -321,11 +323,15 @@ class ApprovalRepository(Protocol):
         ...
 
     async def holders(self, *, now: dt.datetime) -> frozenset[tuple[str, str]]:
-        """(platform, user id) of everyone holding an approval still valid at `now`."""
+        """(platform, user id) of everyone in the request's workspace holding an approval
+        still valid at `now`."""
         ...
 
-    def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[ApprovalRequest]:
-        """Requests made from `since` (included) to `until` (excluded), oldest first."""
+    def export(
+        self, *, since: dt.datetime, until: dt.datetime, scope: str | None
+    ) -> AsyncIterator[ApprovalRequest]:
+        """Requests made from `since` (included) to `until` (excluded), oldest first: of one
+        workspace's scope, or of every workspace (None)."""
         ...
 
 
@@ -468,11 +474,11 @@ class ApprovalService:
         self._clock = clock
         self.settings = settings
         self._people = people
-        # Who holds any valid approval, read at most every HOLDERS_TTL seconds: a Restricted
-        # answer to anyone else needs no query of its own (most askers hold none).
-        self._holders: frozenset[tuple[str, str]] | None = None
-        self._holders_read = 0.0
-        self._reading_holders = False
+        # Who holds any valid approval, per workspace scope, read at most every HOLDERS_TTL
+        # seconds: a Restricted answer to anyone else needs no query of its own (most askers
+        # hold none). Each value: (the holders, when read).
+        self._holders: dict[str, tuple[frozenset[tuple[str, str]], float]] = {}
+        self._reading_holders: set[str] = set()
 
     async def answer(self, key: str) -> ProductAnswer | None:
         """The answer a press or a form names ("SKU|REGION[|SEGMENT]"), as the catalog stands."""
@@ -648,7 +654,7 @@ class ApprovalService:
             current = await self._repo.get(request_id=got.id)
             assert current is not None
             return AlreadyDecided(current)
-        self._holders = None  # an approval decided here shows in the next answer at once
+        self._holders.clear()  # an approval decided here shows in the next answer at once
         return Decided(decided)
 
     async def may_answer(self, *, user: UserRef, request_id: int) -> ApprovalRequest | Refused:
@@ -693,15 +699,17 @@ class ApprovalService:
 
     async def _may_hold(self, user: UserRef) -> bool:
         """Whether `user` may hold a valid approval (a prefilter: `valid` decides)."""
-        stale = time.monotonic() - self._holders_read >= HOLDERS_TTL
-        if self._holders is None or (stale and not self._reading_holders):
-            self._reading_holders = True
+        scope = workspace.scope()
+        known = self._holders.get(scope)
+        stale = known is None or time.monotonic() - known[1] >= HOLDERS_TTL
+        if known is None or (stale and scope not in self._reading_holders):
+            self._reading_holders.add(scope)
             try:
-                self._holders = await self._repo.holders(now=self._clock.now())
-                self._holders_read = time.monotonic()
+                known = (await self._repo.holders(now=self._clock.now()), time.monotonic())
+                self._holders[scope] = known
             finally:
-                self._reading_holders = False
-        return (user.platform, user.id) in self._holders
+                self._reading_holders.discard(scope)
+        return (user.platform, user.id) in known[0]
 
     async def holds(self, user: UserRef, answer: ProductAnswer) -> ApprovalNote | None:
         """The approval `user` holds for this answer's product and market, if still valid."""
@@ -736,13 +744,16 @@ class ApprovalService:
             lines.append(f"• {r.title}: {status}{note}")
         return "\n".join(lines)
 
-    async def export(self, *, since: dt.date, until: dt.date) -> AsyncIterator[ApprovalRequest]:
-        """Every request made on the days `since` to `until`, both included (UTC days)."""
+    async def export(
+        self, *, since: dt.date, until: dt.date, scope: str | None = None
+    ) -> AsyncIterator[ApprovalRequest]:
+        """Every request made on the days `since` to `until`, both included (UTC days): of
+        every workspace, or of the one whose scope is `scope`."""
         if until < since:
             raise PeriodOrderError(since, until)
         start = dt.datetime.combine(since, dt.time(), dt.UTC)
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-        async for request in self._repo.export(since=start, until=end):
+        async for request in self._repo.export(since=start, until=end, scope=scope):
             yield request
 
 
@@ -800,6 +811,7 @@ CSV_HEADER = (
     "decided_by",
     "note",
     "valid_until",
+    "workspace",
 )
 
 
@@ -831,6 +843,7 @@ def csv_row(r: ApprovalRequest) -> tuple[str, ...]:
         r.decided_by.id if r.decided_by else "",
         csv_cell(r.note or ""),
         _iso(r.valid_until),
+        r.scope,
     )
 
 

@@ -1,5 +1,5 @@
 """Change notices: whoever was given an answer that a catalog change alters hears it once,
-in one DM per change set, on the platform they asked on."""
+in one DM per change set, on the platform and in the workspace they asked in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Protocol
 
-from bot import payloads
+from bot import payloads, workspace
 from bot.announcements import catalog_of
 from bot.catalog import CatalogView, assess, differences
 from bot.catalog_file import CatalogSpec, ChangeSet
@@ -47,7 +47,8 @@ class NoticeRepository(Protocol):
     async def asked(
         self, *, skus: Collection[str], since: dt.datetime, until: dt.datetime
     ) -> set[tuple[str, str, str | None]]:
-        """Every (SKU, market, segment) somebody was answered about in the period."""
+        """Every (SKU, market, segment) somebody was answered about in the period, in any
+        workspace (the catalog is one for all)."""
         ...
 
     async def askers(
@@ -59,12 +60,17 @@ class NoticeRepository(Protocol):
         since: dt.datetime,
         until: dt.datetime,
     ) -> list[Receipt]:
-        """Each person's latest receipt for exactly that answer in the period."""
+        """Each person's latest receipt for exactly that answer in the period, per
+        workspace (the receipt's scope says whose)."""
         ...
 
-    async def set_notices(self, *, user: UserRef, on: bool, at: dt.datetime) -> None: ...
+    async def set_notices(self, *, user: UserRef, on: bool, at: dt.datetime) -> None:
+        """In the request's workspace."""
+        ...
 
-    async def opted_out(self, *, users: Collection[UserRef]) -> set[UserRef]: ...
+    async def opted_out(self, *, users: Collection[UserRef]) -> set[UserRef]:
+        """Of `users`, those who turned notices off in the request's workspace."""
+        ...
 
 
 Enqueue = Callable[[Sequence[Notification]], Awaitable[None]]
@@ -270,7 +276,8 @@ class Notices:
 
     async def fan_out(self, message: OutboxMessage) -> Outcome:
         """One DM per person who was given one of the job's old answers (their latest
-        receipt before the change, within the window), unless they turned notices off."""
+        receipt before the change, within the window), unless they turned notices off;
+        each workspace's written as that workspace's, so each goes out with its token."""
         try:
             job = payloads.decode(message.payload)
         except payloads.PayloadError as exc:
@@ -279,7 +286,7 @@ class Notices:
             return Failed(f"not a fan-out: {job.TYPE}")
         at = dt.datetime.fromisoformat(job.at)
         since = at - dt.timedelta(days=self.window_days)
-        per_person: dict[UserRef, list[NoticeLine]] = {}
+        per_person: dict[str, dict[UserRef, list[NoticeLine]]] = {}  # by scope
         for change in job.changes:
             for r in await self._repo.askers(
                 sku=change.sku, region=change.region, segment=change.segment, since=since, until=at
@@ -291,7 +298,7 @@ class Notices:
                 ):
                     continue  # what they were told is what is true now
                 told = r.verdict + (f" (pricing band {r.band})" if change.kind == BAND else "")
-                per_person.setdefault(r.user, []).append(
+                per_person.setdefault(r.scope, {}).setdefault(r.user, []).append(
                     NoticeLine(
                         r.at.date().isoformat(),
                         change.product,
@@ -301,25 +308,35 @@ class Notices:
                         change.ask,
                     )
                 )
-        off = await self._repo.opted_out(users=list(per_person))
-        day = at.date().isoformat()
+        written = 0
+        for scope, people in sorted(per_person.items()):
+            with workspace.using(workspace.Workspace.of_scope(scope)):
+                written += await self._write(job.change_set, at.date().isoformat(), scope, people)
+        log.info("change notices written", extra={"change_set": job.change_set, "dms": written})
+        return Sent({"notices": written})
+
+    async def _write(
+        self, change_set: str, day: str, scope: str, people: dict[UserRef, list[NoticeLine]]
+    ) -> int:
+        """One workspace's DMs (that workspace current), but to who turned notices off."""
+        off = await self._repo.opted_out(users=list(people))
+        whose = f"{scope}:" if scope else ""  # SHARED keeps the keys it always had
         notes = [
             Notification(
                 platform=user.platform,
                 kind="dm",
                 target=user.id,
-                dedupe_key=f"notice:{job.change_set}:{user.platform}:{user.id}",
+                dedupe_key=f"notice:{change_set}:{whose}{user.platform}:{user.id}",
                 payload=ChangeNotice(
                     day, tuple(lines[:LINES_KEPT]), max(0, len(lines) - LINES_KEPT)
                 ).encode(),
             )
-            for user, lines in per_person.items()
+            for user, lines in people.items()
             if user not in off
         ]
         for i in range(0, len(notes), FANOUT_BATCH):
             await self._enqueue(notes[i : i + FANOUT_BATCH])
-        log.info("change notices written", extra={"change_set": job.change_set, "dms": len(notes)})
-        return Sent({"notices": len(notes)})
+        return len(notes)
 
     async def set_notices(self, user: UserRef, *, on: bool) -> str:
         await self._repo.set_notices(user=user, on=on, at=self._clock.now())

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO, TypeVar
 
+from bot import workspace
 from bot.batching import Batched
 from bot.catalog import region_path
 from bot.ports import Clock
@@ -43,13 +44,16 @@ class Receipt:
     reason: str  # the detail shown beside the verdict ("" when none)
     band: str  # the pricing band as shown
     catalog_version: int
+    scope: str = workspace.SHARED  # the asker's workspace (bot.workspace.Workspace.scope)
 
     @property
     def user(self) -> UserRef:
         return UserRef(self.platform, self.user_id)
 
 
-def receipt_of(user: UserRef, answer: ProductAnswer, version: int, at: dt.datetime) -> Receipt:
+def receipt_of(
+    user: UserRef, answer: ProductAnswer, version: int, at: dt.datetime, scope: str
+) -> Receipt:
     a = answer.assessment
     return Receipt(
         platform=user.platform,
@@ -63,6 +67,7 @@ def receipt_of(user: UserRef, answer: ProductAnswer, version: int, at: dt.dateti
         reason=a.detail(),
         band=band_text(a.band),
         catalog_version=version,
+        scope=scope,
     )
 
 
@@ -73,8 +78,11 @@ class ReceiptRepository(Protocol):
         """Remove receipts older than `before`; returns how many."""
         ...
 
-    def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[Receipt]:
-        """Receipts from `since` (included) to `until` (excluded), oldest first, streamed."""
+    def export(
+        self, *, since: dt.datetime, until: dt.datetime, scope: str | None
+    ) -> AsyncIterator[Receipt]:
+        """Receipts from `since` (included) to `until` (excluded), oldest first, streamed:
+        of one workspace's scope, or of every workspace (None)."""
         ...
 
     async def demand(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, tuple[int, int]]:
@@ -82,7 +90,7 @@ class ReceiptRepository(Protocol):
         ...
 
     async def recent(self, *, user: UserRef, limit: int) -> list[Receipt]:
-        """One person's latest receipts, newest first."""
+        """One person's latest receipts in the request's workspace, newest first."""
         ...
 
 
@@ -94,7 +102,7 @@ class Demand:
     not_available: int = 0  # answered with any verdict but Available
 
 
-_Pending = list[tuple[UserRef, ProductAnswer, int, dt.datetime]]
+_Pending = list[tuple[UserRef, ProductAnswer, int, dt.datetime, str]]
 
 
 class Receipts:
@@ -117,7 +125,8 @@ class Receipts:
         )
 
     def record(self, user: UserRef, answer: ProductAnswer, version: int) -> None:
-        self._batch.pending.append((user, answer, version, self._clock.now()))
+        # The scope now: the batch is written later, outside the request.
+        self._batch.pending.append((user, answer, version, self._clock.now(), workspace.scope()))
         self._batch.added()
 
     async def flush(self) -> None:
@@ -130,7 +139,7 @@ class Receipts:
         if not pending:
             return
         try:
-            await self._repo.add([receipt_of(u, a, v, at) for u, a, v, at in pending])
+            await self._repo.add([receipt_of(*p) for p in pending])
         except Exception:
             # Kept for the next flush (a compliance record is not a hint to drop).
             kept = pending + self._batch.pending
@@ -174,14 +183,17 @@ class Receipts:
         before = self._clock.now() - dt.timedelta(days=self.retention_days)
         return await self._repo.purge(before=before)
 
-    async def export(self, *, since: dt.date, until: dt.date) -> AsyncIterator[Receipt]:
-        """Every receipt of the days `since` to `until`, both included (UTC days)."""
+    async def export(
+        self, *, since: dt.date, until: dt.date, scope: str | None = None
+    ) -> AsyncIterator[Receipt]:
+        """Every receipt of the days `since` to `until`, both included (UTC days): of every
+        workspace (compliance's whole record), or of the one whose scope is `scope`."""
         if until < since:
             raise PeriodOrderError(since, until)
         await self.flush()
         start = dt.datetime.combine(since, dt.time(), dt.UTC)
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-        async for receipt in self._repo.export(since=start, until=end):
+        async for receipt in self._repo.export(since=start, until=end, scope=scope):
             yield receipt
 
 
@@ -205,6 +217,7 @@ CSV_HEADER = (
     "reason",
     "pricing_band",
     "catalog_version",
+    "workspace",
 )
 
 
@@ -223,6 +236,7 @@ def csv_row(r: Receipt) -> tuple[str, ...]:
         csv_cell(r.reason),
         csv_cell(r.band),
         str(r.catalog_version),
+        r.scope,
     )
 
 

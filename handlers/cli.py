@@ -213,12 +213,28 @@ _OUT = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The CSV file to write ('-' for standard output).",
 )
+_WORKSPACE = click.option(
+    "--workspace",
+    "scope",
+    default=None,
+    help="Only this workspace's, named as the CSV's workspace column names it "
+    "(e.g. slack:E0ORG:T0SALES; '' is a single-workspace deployment's). Default: every "
+    "workspace, each row saying whose.",
+)
 
 
-Write = Callable[[Services, dt.date, dt.date, TextIO], Awaitable[int]]
+Write = Callable[[Services, dt.date, dt.date, str | None, TextIO], Awaitable[int]]
 
 
-def _export(settings: Settings, since: str, until: str, out: Path, noun: str, write: Write) -> None:
+def _export(
+    settings: Settings,
+    since: str,
+    until: str,
+    scope: str | None,
+    out: Path,
+    noun: str,
+    write: Write,
+) -> None:
     """Check the days, run `write` against the database into OUT ('-': standard output),
     and say how many `noun` it wrote."""
     first, last = _period(since, until)
@@ -227,9 +243,9 @@ def _export(settings: Settings, since: str, until: str, out: Path, noun: str, wr
         services = build_services(settings)
         try:
             if str(out) == "-":
-                return await write(services, first, last, sys.stdout)
+                return await write(services, first, last, scope, sys.stdout)
             with out.open("w", newline="", encoding="utf-8") as f:
-                return await write(services, first, last, f)
+                return await write(services, first, last, scope, f)
         finally:
             await services.engine.dispose()
 
@@ -247,16 +263,21 @@ def receipts() -> None:
 @_SINCE
 @_UNTIL
 @_OUT
+@_WORKSPACE
 @click.pass_obj
-def receipts_export(settings: Settings, since: str, until: str, out: Path) -> None:
+def receipts_export(
+    settings: Settings, since: str, until: str, out: Path, scope: str | None
+) -> None:
     """Every receipt of the days SINCE to UNTIL as CSV, oldest first."""
     from bot.receipts import write_csv
 
-    async def write(services: Services, first: dt.date, last: dt.date, f: TextIO) -> int:
+    async def write(
+        services: Services, first: dt.date, last: dt.date, scope: str | None, f: TextIO
+    ) -> int:
         assert services.receipts is not None
-        return await write_csv(services.receipts.export(since=first, until=last), f)
+        return await write_csv(services.receipts.export(since=first, until=last, scope=scope), f)
 
-    _export(settings, since, until, out, "receipts", write)
+    _export(settings, since, until, scope, out, "receipts", write)
 
 
 @main.group()
@@ -268,16 +289,21 @@ def approvals() -> None:
 @_SINCE
 @_UNTIL
 @_OUT
+@_WORKSPACE
 @click.pass_obj
-def approvals_export(settings: Settings, since: str, until: str, out: Path) -> None:
+def approvals_export(
+    settings: Settings, since: str, until: str, out: Path, scope: str | None
+) -> None:
     """Every approval request made on the days SINCE to UNTIL, with its decision, as CSV."""
     from bot.approvals import write_csv
 
-    async def write(services: Services, first: dt.date, last: dt.date, f: TextIO) -> int:
+    async def write(
+        services: Services, first: dt.date, last: dt.date, scope: str | None, f: TextIO
+    ) -> int:
         assert services.approvals is not None
-        return await write_csv(services.approvals.export(since=first, until=last), f)
+        return await write_csv(services.approvals.export(since=first, until=last, scope=scope), f)
 
-    _export(settings, since, until, out, "approval requests", write)
+    _export(settings, since, until, scope, out, "approval requests", write)
 
 
 @main.group()

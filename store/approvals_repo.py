@@ -15,6 +15,7 @@ from bot.ports import Notification
 from bot.types import UserRef
 from store.feedback_repo import insert_notifications
 from store.models import ApprovalEventRow, ApprovalRequestRow
+from store.scoping import here, visible
 
 _req_t = ApprovalRequestRow.__table__  # type: ignore[attr-defined]
 _event_t = ApprovalEventRow.__table__  # type: ignore[attr-defined]
@@ -53,6 +54,7 @@ def _request(r: Any) -> ApprovalRequest:
         decided_at=_utc(r.decided_at),
         note=r.note,
         valid_until=_utc(r.valid_until),
+        scope=r.scope,
     )
 
 
@@ -61,7 +63,8 @@ class SqlApprovals:
         self.engine = engine
 
     async def _one(self, conn: AsyncConnection, where: Any) -> ApprovalRequest | None:
-        row = (await conn.execute(sa.select(_req_t).where(where))).first()
+        # Another workspace's request is no request (a forged or stale press from there).
+        row = (await conn.execute(sa.select(_req_t).where(visible(_req_t.c.scope), where))).first()
         return _request(row) if row is not None else None
 
     async def get(self, *, request_id: int) -> ApprovalRequest | None:
@@ -103,6 +106,7 @@ class SqlApprovals:
                         status=ApprovalStatus.PENDING.value,
                         created_at=at,
                         submission_key=submission_key,
+                        scope=here(),
                     )
                     .returning(_req_t.c.id)
                 )
@@ -203,6 +207,7 @@ class SqlApprovals:
         query = (
             sa.select(t)
             .where(
+                visible(t.c.scope),
                 t.c.requester_platform == user.platform,
                 t.c.requester_id == user.id,
                 t.c.sku == sku,
@@ -222,7 +227,11 @@ class SqlApprovals:
         t = _req_t
         query = (
             sa.select(t.c.requester_platform, t.c.requester_id)
-            .where(t.c.status == ApprovalStatus.APPROVED.value, t.c.valid_until > now)
+            .where(
+                visible(t.c.scope),
+                t.c.status == ApprovalStatus.APPROVED.value,
+                t.c.valid_until > now,
+            )
             .distinct()
         )
         async with self.engine.connect() as conn:
@@ -233,7 +242,11 @@ class SqlApprovals:
         t = _req_t
         query = (
             sa.select(t)
-            .where(t.c.requester_platform == user.platform, t.c.requester_id == user.id)
+            .where(
+                visible(t.c.scope),
+                t.c.requester_platform == user.platform,
+                t.c.requester_id == user.id,
+            )
             .order_by(t.c.id.desc())
             .limit(limit)
         )
@@ -241,13 +254,15 @@ class SqlApprovals:
             return [_request(r) for r in await conn.execute(query)]
 
     async def export(
-        self, *, since: dt.datetime, until: dt.datetime
+        self, *, since: dt.datetime, until: dt.datetime, scope: str | None = None
     ) -> AsyncIterator[ApprovalRequest]:
         query = (
             sa.select(_req_t)
             .where(_req_t.c.created_at >= since, _req_t.c.created_at < until)
             .order_by(_req_t.c.created_at, _req_t.c.id)
         )
+        if scope is not None:
+            query = query.where(_req_t.c.scope == scope)
         async with self.engine.connect() as conn:
             result = await conn.stream(query.execution_options(yield_per=1000))
             async for row in result:

@@ -324,11 +324,12 @@ class ProductVerificationRow(SQLModel, table=True):
     verified_by: str = Field(max_length=128)
 
 
-class SubscriptionRow(SQLModel, table=True):
+class SubscriptionRow(Scoped, table=True):
     __tablename__ = "product_subscription"
-    platform: str = Field(primary_key=True, max_length=16)
-    user_id: str = Field(primary_key=True, max_length=64)
-    sku: str = Field(primary_key=True, max_length=64, index=True)
+    __table_args__ = (sa.PrimaryKeyConstraint("scope", "platform", "user_id", "sku"),)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    sku: str = Field(max_length=64, index=True)
     created_at: dt.datetime
 
 
@@ -400,12 +401,13 @@ class BriefingDeckRow(SQLModel, table=True):
     created_at: dt.datetime
 
 
-class PersonRow(SQLModel, table=True):
+class PersonRow(Scoped, table=True):
     """A person's display name on their platform, as their own activity last showed it."""
 
     __tablename__ = "person"
-    platform: str = Field(primary_key=True, max_length=16)
-    user_id: str = Field(primary_key=True, max_length=64)
+    __table_args__ = (sa.PrimaryKeyConstraint("scope", "platform", "user_id"),)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
     name: str = Field(max_length=120)
     updated_at: dt.datetime
 
@@ -422,16 +424,17 @@ class SeenEventRow(SQLModel, table=True):
 # --------------------------------------------------------------------------- receipts
 
 
-class ReceiptRow(SQLModel, table=True):
+class ReceiptRow(Scoped, table=True):
     """A verdict as it was shown to one person (bot.receipts.Receipt): sales-facing values
     only. ~36M rows a year at 5,000 reps: the indexes serve the change-notice query
-    (product, market, time), the export and purge (time) and one person's answers."""
+    (product, market, time; across workspaces, as the catalog is one), the export and
+    purge (time) and one person's answers (in their workspace)."""
 
     __tablename__ = "receipt"
     __table_args__ = (
         sa.Index("ix_receipt_sku_region_at", "sku", "region", "at"),
         sa.Index("ix_receipt_at", "at"),
-        sa.Index("ix_receipt_user_at", "platform", "user_id", "at"),
+        sa.Index("ix_receipt_user_at", "scope", "platform", "user_id", "at"),
     )
     # BIGINT on PostgreSQL; SQLite numbers rows only through an INTEGER primary key.
     id: int | None = Field(
@@ -450,19 +453,20 @@ class ReceiptRow(SQLModel, table=True):
     catalog_version: int = Field(sa_type=sa.BigInteger)
 
 
-class NoticeOptOutRow(SQLModel, table=True):
+class NoticeOptOutRow(Scoped, table=True):
     """People who turned change notices off (`/product notices off`)."""
 
     __tablename__ = "notice_opt_out"
-    platform: str = Field(primary_key=True, max_length=16)
-    user_id: str = Field(primary_key=True, max_length=64)
+    __table_args__ = (sa.PrimaryKeyConstraint("scope", "platform", "user_id"),)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
     at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
 # --------------------------------------------------------------------------- approvals
 
 
-class ApprovalRequestRow(SQLModel, table=True):
+class ApprovalRequestRow(Scoped, table=True):
     """A request to approve a Restricted answer for one client (bot.approvals), and its
     decision. What the requester was told and why they ask is kept as they saw it."""
 
@@ -471,7 +475,12 @@ class ApprovalRequestRow(SQLModel, table=True):
         sa.Index("uq_approval_request_submission_key", "submission_key", unique=True),
         # A person's approvals for one product in one market: shown with their answers.
         sa.Index(
-            "ix_approval_request_holder", "requester_platform", "requester_id", "sku", "region"
+            "ix_approval_request_holder",
+            "scope",
+            "requester_platform",
+            "requester_id",
+            "sku",
+            "region",
         ),
         sa.Index("ix_approval_request_created_at", "created_at"),  # the export
     )

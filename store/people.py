@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.types import UserRef
 from store.feedback_repo import dialect_insert
 from store.models import PersonRow
+from store.scoping import here, visible
 
 _person_t = PersonRow.__table__  # type: ignore[attr-defined]
 
@@ -19,24 +20,26 @@ _person_t = PersonRow.__table__  # type: ignore[attr-defined]
 class SqlPeople:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._known: dict[UserRef, str] = {}  # written by this process: no write per press
+        # Written by this process, per workspace scope: no write per press.
+        self._known: dict[tuple[str, UserRef], str] = {}
 
     async def remember(self, user: UserRef, name: str) -> None:
         name = " ".join(name.split())[:120]
-        if not name or self._known.get(user) == name:
+        scope = here()
+        if not name or self._known.get((scope, user)) == name:
             return
         now = dt.datetime.now(dt.UTC)
         async with self.engine.begin() as conn:
             insert = dialect_insert(conn, _person_t).values(
-                platform=user.platform, user_id=user.id[:64], name=name, updated_at=now
+                scope=scope, platform=user.platform, user_id=user.id[:64], name=name, updated_at=now
             )
             await conn.execute(
                 insert.on_conflict_do_update(
-                    index_elements=["platform", "user_id"],
+                    index_elements=["scope", "platform", "user_id"],
                     set_={"name": insert.excluded.name, "updated_at": now},
                 )
             )
-        self._known[user] = name
+        self._known[(scope, user)] = name
 
     async def names(self, users: Iterable[UserRef]) -> dict[UserRef, str]:
         wanted = {u for u in users}
@@ -45,6 +48,8 @@ class SqlPeople:
         keys = sa.tuple_(_person_t.c.platform, _person_t.c.user_id)
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(_person_t).where(keys.in_([(u.platform, u.id) for u in wanted]))
+                sa.select(_person_t).where(
+                    visible(_person_t.c.scope), keys.in_([(u.platform, u.id) for u in wanted])
+                )
             )
             return {UserRef(r.platform, r.user_id): r.name for r in rows}

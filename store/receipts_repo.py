@@ -15,6 +15,7 @@ from bot.receipts import Receipt
 from bot.types import UserRef, Verdict
 from store.feedback_repo import dialect_insert
 from store.models import NoticeOptOutRow, ReceiptRow
+from store.scoping import here, visible
 
 _receipt_t = ReceiptRow.__table__  # type: ignore[attr-defined]
 _optout_t = NoticeOptOutRow.__table__  # type: ignore[attr-defined]
@@ -70,12 +71,16 @@ class SqlReceipts:
             if done.rowcount < _PURGE_BATCH:
                 return removed
 
-    async def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[Receipt]:
+    async def export(
+        self, *, since: dt.datetime, until: dt.datetime, scope: str | None = None
+    ) -> AsyncIterator[Receipt]:
         query = (
             sa.select(*_COLUMNS)
             .where(_receipt_t.c.at >= since, _receipt_t.c.at < until)
             .order_by(_receipt_t.c.at, _receipt_t.c.id)
         )
+        if scope is not None:
+            query = query.where(_receipt_t.c.scope == scope)
         async with self.engine.connect() as conn:
             result = await conn.stream(query.execution_options(yield_per=5000))
             async for row in result:
@@ -85,14 +90,16 @@ class SqlReceipts:
         t = _receipt_t
         query = (
             sa.select(*_COLUMNS)
-            .where(t.c.platform == user.platform, t.c.user_id == user.id)
+            .where(visible(t.c.scope), t.c.platform == user.platform, t.c.user_id == user.id)
             .order_by(t.c.at.desc(), t.c.id.desc())
             .limit(limit)
         )
         async with self.engine.connect() as conn:
             return [_receipt(r) for r in await conn.execute(query)]
 
-    # -- change notices
+    # -- change notices: the catalog is one for every workspace, so an answer it changes
+    # was given in any of them; each receipt says whose (its scope), and the DMs go out per
+    # workspace (bot.notices). Opt-outs are a person's, in their workspace.
 
     async def asked(
         self, *, skus: Collection[str], since: dt.datetime, until: dt.datetime
@@ -122,7 +129,10 @@ class SqlReceipts:
         t = _receipt_t
         latest = (
             sa.func.row_number()
-            .over(partition_by=(t.c.platform, t.c.user_id), order_by=(t.c.at.desc(), t.c.id.desc()))
+            .over(
+                partition_by=(t.c.scope, t.c.platform, t.c.user_id),
+                order_by=(t.c.at.desc(), t.c.id.desc()),
+            )
             .label("n")
         )
         inner = (
@@ -139,7 +149,7 @@ class SqlReceipts:
         query = (
             sa.select(*(inner.c[name] for name in _FIELDS))
             .where(inner.c.n == 1)
-            .order_by(inner.c.platform, inner.c.user_id)
+            .order_by(inner.c.scope, inner.c.platform, inner.c.user_id)
         )
         async with self.engine.connect() as conn:
             return [_receipt(r) for r in await conn.execute(query)]
@@ -149,13 +159,15 @@ class SqlReceipts:
             if on:
                 await conn.execute(
                     sa.delete(_optout_t).where(
-                        _optout_t.c.platform == user.platform, _optout_t.c.user_id == user.id
+                        visible(_optout_t.c.scope),
+                        _optout_t.c.platform == user.platform,
+                        _optout_t.c.user_id == user.id,
                     )
                 )
                 return
             await conn.execute(
                 dialect_insert(conn, _optout_t).on_conflict_do_nothing(),
-                [{"platform": user.platform, "user_id": user.id, "at": at}],
+                [{"scope": here(), "platform": user.platform, "user_id": user.id, "at": at}],
             )
 
     async def opted_out(self, *, users: Collection[UserRef]) -> set[UserRef]:
@@ -166,7 +178,9 @@ class SqlReceipts:
             for i in range(0, len(unique), _BATCH):
                 part = [(u.platform, u.id) for u in unique[i : i + _BATCH]]
                 rows = await conn.execute(
-                    sa.select(_optout_t.c.platform, _optout_t.c.user_id).where(key.in_(part))
+                    sa.select(_optout_t.c.platform, _optout_t.c.user_id).where(
+                        visible(_optout_t.c.scope), key.in_(part)
+                    )
                 )
                 out.update(UserRef(r.platform, r.user_id) for r in rows)
         return out
@@ -174,12 +188,13 @@ class SqlReceipts:
     # -- demand, for the coverage report
 
     async def demand(self, *, since: dt.datetime, until: dt.datetime) -> dict[str, tuple[int, int]]:
-        """Per market asked about: (answers given, answers not Available) in the period."""
+        """Per market asked about in the request's workspace: (answers given, answers not
+        Available) in the period."""
         t = _receipt_t
         refused = sa.func.sum(sa.case((t.c.verdict != Verdict.AVAILABLE.value, 1), else_=0))
         query = (
             sa.select(t.c.region, sa.func.count().label("asked"), refused.label("refused"))
-            .where(t.c.at >= since, t.c.at < until)
+            .where(visible(t.c.scope), t.c.at >= since, t.c.at < until)
             .group_by(t.c.region)
         )
         async with self.engine.connect() as conn:

@@ -20,7 +20,7 @@ from store.models import (
     ProductVerificationRow,
     SubscriptionRow,
 )
-from store.scoping import visible
+from store.scoping import here, visible
 
 _change_t = CatalogChangeRow.__table__  # type: ignore[attr-defined]
 _verify_t = ProductVerificationRow.__table__  # type: ignore[attr-defined]
@@ -124,7 +124,9 @@ class SqlUpdatesRepository:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 dialect_insert(conn, _sub_t)
-                .values(platform=user.platform, user_id=user.id, sku=sku, created_at=at)
+                .values(
+                    scope=here(), platform=user.platform, user_id=user.id, sku=sku, created_at=at
+                )
                 .on_conflict_do_nothing()
             )
             return bool(result.rowcount)
@@ -133,6 +135,7 @@ class SqlUpdatesRepository:
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 sa.delete(_sub_t).where(
+                    visible(_sub_t.c.scope),
                     _sub_t.c.platform == user.platform,
                     _sub_t.c.user_id == user.id,
                     _sub_t.c.sku == sku,
@@ -146,7 +149,11 @@ class SqlUpdatesRepository:
                 (
                     await conn.execute(
                         sa.select(_sub_t.c.sku)
-                        .where(_sub_t.c.platform == user.platform, _sub_t.c.user_id == user.id)
+                        .where(
+                            visible(_sub_t.c.scope),
+                            _sub_t.c.platform == user.platform,
+                            _sub_t.c.user_id == user.id,
+                        )
                         .order_by(_sub_t.c.sku)
                     )
                 ).scalars()
@@ -161,7 +168,10 @@ class SqlUpdatesRepository:
             unique = list(dict.fromkeys(skus))
             for i in range(0, len(unique), _BATCH):  # an import may touch 100k products
                 part = unique[i : i + _BATCH]
-                rows += await conn.execute(sa.select(_sub_t).where(_sub_t.c.sku.in_(part)))
+                # The changing workspace's subscribers: their DMs go out with its token.
+                rows += await conn.execute(
+                    sa.select(_sub_t).where(visible(_sub_t.c.scope), _sub_t.c.sku.in_(part))
+                )
         for r in sorted(rows, key=lambda r: r.created_at):
             out.setdefault(r.sku, []).append((r.platform, r.user_id))
         return out

@@ -39,9 +39,11 @@ class Repo:
         gone, self.rows = len(self.rows) - len(kept), kept
         return gone
 
-    async def export(self, *, since: dt.datetime, until: dt.datetime) -> AsyncIterator[Receipt]:
+    async def export(
+        self, *, since: dt.datetime, until: dt.datetime, scope: str | None
+    ) -> AsyncIterator[Receipt]:
         for r in self.rows:
-            if since <= r.at < until:
+            if since <= r.at < until and scope in (None, r.scope):
                 yield r
 
 

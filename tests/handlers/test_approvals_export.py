@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import workspace
 from bot.approvals import CSV_HEADER, ApprovalAction, ApprovalService, Requested, Settings
 from bot.catalog import CatalogService
 from bot.types import UserRef
@@ -20,6 +21,7 @@ from tests.conftest import demo_text
 from tests.handlers.test_receipts_export import _in_thread, run  # noqa: F401 - a fixture
 
 DESK = UserRef("slack", "U01DEALDESK")
+OTHER = workspace.Workspace("slack", None, "T0B", isolated=True)  # another workspace's request
 
 
 async def _requests(engine: AsyncEngine) -> None:
@@ -36,12 +38,13 @@ async def _requests(engine: AsyncEngine) -> None:
         (dt.datetime(2027, 1, 1, tzinfo=dt.UTC), "U0JAN", "After"),
     ):
         clock.at = at
-        made = await service.request(
-            user=UserRef("slack", user),
-            key=JAPAN,
-            values={**VALUES, "client": client},
-            submission=None,
-        )
+        with workspace.using(OTHER if user == "U0NYE" else None):
+            made = await service.request(
+                user=UserRef("slack", user),
+                key=JAPAN,
+                values={**VALUES, "client": client},
+                submission=None,
+            )
         assert isinstance(made, Requested)
         if user == "U0OCT":
             clock.at = at + dt.timedelta(hours=2)
@@ -72,14 +75,21 @@ async def test_a_quarter_of_requests_as_csv(  # type: ignore[no-untyped-def]
             "2026-10-01T00:00:00+00:00", "2", "slack", "U0OCT", "WDG-PRO", "Widget Pro", "JP", "",
             "Restricted — Deal desk approval", "Acme", "250000", "USD", "Three-year renewal",
             "slack:U01DEALDESK", "approved", "2026-10-01T02:00:00+00:00", "slack", "U01DEALDESK",
-            "OK", "2026-10-31T02:00:00+00:00",
+            "OK", "2026-10-31T02:00:00+00:00", "",
         ],
         [
             "2026-12-31T23:59:00+00:00", "3", "slack", "U0NYE", "WDG-PRO", "Widget Pro", "JP", "",
             "Restricted — Deal desk approval", "'=SUM(A1)", "250000", "USD", "Three-year renewal",
-            "slack:U01DEALDESK", "pending", "", "", "", "", "",
+            "slack:U01DEALDESK", "pending", "", "", "", "", "", "slack::T0B",
         ],
     ]  # fmt: skip
+    one = await _in_thread(
+        run, "approvals", "export", "--since", "2026-10-01", "--until", "2026-12-31",
+        "--out", str(out), "--workspace", OTHER.scope,
+    )  # fmt: skip
+    assert one.exit_code == 0, one.output
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert [(r[3], r[-1]) for r in rows[1:]] == [("U0NYE", "slack::T0B")]
 
 
 async def test_impossible_periods_are_refused_clearly(  # type: ignore[no-untyped-def]

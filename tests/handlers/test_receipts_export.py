@@ -1,5 +1,6 @@
 """`salesbridge receipts export`: a period's receipts as CSV (content checked, both
-databases), and a clear refusal of a period that cannot be."""
+databases), every workspace's each saying whose or one workspace's, and a clear refusal of
+a period that cannot be."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ async def test_a_quarter_as_csv(run, engine: AsyncEngine, tmp_path: Path) -> Non
                 segment="PUB",
                 verdict="Not available",
                 reason='=HYPERLINK("x")',
+                scope="slack::T0B",
             ),
             dataclasses.replace(ONE, at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC), user_id="U0JAN"),
         ]
@@ -90,6 +92,7 @@ async def test_a_quarter_as_csv(run, engine: AsyncEngine, tmp_path: Path) -> Non
             "",
             "Growth ($10,000–$50,000)",
             "3",
+            "",
         ],
         [
             "2026-12-31T23:59:00+00:00",
@@ -103,8 +106,17 @@ async def test_a_quarter_as_csv(run, engine: AsyncEngine, tmp_path: Path) -> Non
             '\'=HYPERLINK("x")',
             "Growth ($10,000–$50,000)",
             "3",
+            "slack::T0B",
         ],
     ]
+    for scope, users in (("slack::T0B", ["U0NYE"]), ("", [ONE.user_id])):
+        one = await _in_thread(
+            run, "receipts", "export", "--since", "2026-10-01", "--until", "2026-12-31",
+            "--out", str(out), "--workspace", scope,
+        )  # fmt: skip
+        assert one.exit_code == 0, one.output
+        rows = list(csv.reader(out.open(encoding="utf-8")))
+        assert [r[2] for r in rows[1:]] == users and {r[-1] for r in rows[1:]} == {scope}
 
 
 async def test_impossible_periods_are_refused_clearly(

@@ -1,0 +1,213 @@
+"""Workspaces apart, table by table, on both databases: with two isolated workspaces each
+writing receipts, notice opt-outs, approval requests, product subscriptions and names for
+the same person ids, each workspace reads only its own, and a single-workspace deployment's
+pool (SHARED) sees neither; change notices go out per workspace, each DM stamped with the
+workspace whose receipt it answers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import workspace
+from bot.approvals import ApprovalDraft
+from bot.catalog import CatalogView, product_answer
+from bot.catalog_file import diff_catalogs, parse_catalog
+from bot.notices import NOTICES, Notices
+from bot.outbox import Worker
+from bot.ports import Notification
+from bot.receipts import Receipt, Receipts
+from bot.types import UserRef
+from bot.workspace import Workspace
+from store.approvals_repo import SqlApprovals
+from store.feedback_repo import SqlOutbox
+from store.people import SqlPeople
+from store.receipts_repo import SqlReceipts
+from store.updates_repo import SqlUpdatesRepository
+from tests.conftest import demo_text
+from tests.handlers.slack.test_notices import CHANGED
+
+A = Workspace("slack", "E0ORG", "T0A", isolated=True)
+B = Workspace("slack", "E0ORG", "T0B", isolated=True)
+REP = UserRef("slack", "U0REP")  # the same id in both (ids are only unique per workspace)
+NOW = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+ASKED = NOW - dt.timedelta(days=3)
+SOLD = Receipt("slack", REP.id, ASKED, "WDG-PRO", "Widget Pro", "AE", None, "Available", "", "x", 1)
+
+
+class Clock:
+    def now(self) -> dt.datetime:
+        return NOW
+
+
+def _in(ws: Workspace | None) -> Receipt:
+    return dataclasses.replace(SOLD, scope=workspace.SHARED if ws is None else ws.scope)
+
+
+async def test_receipts_and_opt_outs_are_each_workspaces_own(engine: AsyncEngine) -> None:
+    repo = SqlReceipts(engine)
+    await repo.add([_in(A), _in(A), _in(B)])
+    week = {"since": NOW - dt.timedelta(days=7), "until": NOW}
+    with workspace.using(A):
+        assert [r.scope for r in await repo.recent(user=REP, limit=10)] == [A.scope] * 2
+        assert await repo.demand(**week) == {"AE": (2, 0)}
+        await repo.set_notices(user=REP, on=False, at=NOW)
+        assert await repo.opted_out(users=[REP]) == {REP}
+    with workspace.using(B):
+        assert [r.scope for r in await repo.recent(user=REP, limit=10)] == [B.scope]
+        assert await repo.demand(**week) == {"AE": (1, 0)}
+        assert await repo.opted_out(users=[REP]) == set()  # A's opt-out is A's
+        await repo.set_notices(user=REP, on=False, at=NOW)
+        await repo.set_notices(user=REP, on=True, at=NOW)  # turns on B's only
+    with workspace.using(A):
+        assert await repo.opted_out(users=[REP]) == {REP}
+    assert await repo.recent(user=REP, limit=10) == []
+    assert await repo.demand(**week) == {}
+    assert await repo.opted_out(users=[REP]) == set()
+    every = [r async for r in repo.export(**week)]
+    assert sorted(r.scope for r in every) == sorted([A.scope, A.scope, B.scope])
+    assert [r.scope for r in await repo.askers(sku="WDG-PRO", region="AE", segment=None, **week)]
+
+
+async def test_approval_requests_are_each_workspaces_own(engine: AsyncEngine) -> None:
+    repo = SqlApprovals(engine)
+    draft = ApprovalDraft(
+        "WDG-PRO", "Widget Pro", "JP", "Japan", None, "Restricted", "Acme", 1, "USD", "why",
+        None, "slack:U0DESK",
+    )  # fmt: skip
+    made = {}
+    for ws in (A, B):
+        with workspace.using(ws):
+            made[ws.scope] = await repo.create(
+                draft=draft, requester=REP, at=NOW, notifications=lambda r: [], submission_key=None
+            )
+            decided = await repo.decide(
+                request_id=made[ws.scope].id,
+                actor=UserRef("slack", "U0DESK"),
+                to=made[ws.scope].status.APPROVED,
+                note=None,
+                at=NOW,
+                valid_until=NOW + dt.timedelta(days=30),
+                notifications=[],
+            )
+            assert decided is not None and decided.scope == ws.scope
+    for ws, other in ((A, B), (B, A)):
+        with workspace.using(ws):
+            mine = await repo.mine(user=REP, limit=10)
+            assert [r.id for r in mine] == [made[ws.scope].id]
+            assert await repo.get(request_id=made[other.scope].id) is None
+            held = await repo.valid(user=REP, sku="WDG-PRO", region="JP", segment=None, now=NOW)
+            assert held is not None and held.id == made[ws.scope].id
+            assert await repo.holders(now=NOW) == {(REP.platform, REP.id)}
+    assert await repo.mine(user=REP, limit=10) == []
+    assert await repo.get(request_id=made[A.scope].id) is None
+    assert await repo.valid(user=REP, sku="WDG-PRO", region="JP", segment=None, now=NOW) is None
+    assert await repo.holders(now=NOW) == frozenset()
+    week = {"since": NOW - dt.timedelta(days=1), "until": NOW + dt.timedelta(days=1)}
+    assert [r.id async for r in repo.export(**week, scope=B.scope)] == [made[B.scope].id]
+    assert len([r async for r in repo.export(**week)]) == 2
+
+
+async def test_subscriptions_and_names_are_each_workspaces_own(engine: AsyncEngine) -> None:
+    updates, people = SqlUpdatesRepository(engine), SqlPeople(engine)
+    with workspace.using(A):
+        assert await updates.subscribe(user=REP, sku="WDG-PRO", at=NOW)
+        await people.remember(REP, "Ana in A")
+    with workspace.using(B):
+        assert await updates.subscribe(user=REP, sku="WDG-PRO", at=NOW)  # B's own, not a copy
+        assert await updates.subscribe(user=REP, sku="WDG-LITE", at=NOW)
+        await people.remember(REP, "Ana in B")
+        assert await updates.subscriptions(user=REP) == ["WDG-LITE", "WDG-PRO"]
+        assert await updates.subscribers(skus=["WDG-LITE"]) == {"WDG-LITE": [("slack", REP.id)]}
+        assert await people.names([REP]) == {REP: "Ana in B"}
+        assert await updates.unsubscribe(user=REP, sku="WDG-PRO")
+    with workspace.using(A):
+        assert await updates.subscriptions(user=REP) == ["WDG-PRO"]  # B's unsubscribe is B's
+        assert await updates.subscribers(skus=["WDG-LITE"]) == {}
+        assert await people.names([REP]) == {REP: "Ana in A"}
+    assert await updates.subscriptions(user=REP) == []
+    assert await updates.subscribers(skus=["WDG-PRO", "WDG-LITE"]) == {}
+    assert await people.names([REP]) == {}
+
+
+async def test_change_notices_go_out_per_workspace_with_its_stamp(engine: AsyncEngine) -> None:
+    repo, outbox = SqlReceipts(engine), SqlOutbox(engine)
+    await repo.add([_in(A), _in(B), _in(None), dataclasses.replace(_in(B), user_id="U0OFF")])
+    with workspace.using(B):
+        await repo.set_notices(user=UserRef("slack", "U0OFF"), on=False, at=NOW)
+    with workspace.using(A):  # A's opt-out of the same id does not silence B's
+        await repo.set_notices(user=REP, on=False, at=NOW)
+        await repo.set_notices(user=REP, on=True, at=NOW)
+
+    async def enqueue(notes: Sequence[Notification]) -> None:
+        await outbox.enqueue(notifications=notes, at=NOW)
+
+    notices = Notices(repo=repo, receipts=Receipts(repo=repo, clock=Clock()), clock=Clock(),
+                      enqueue=enqueue)  # fmt: skip
+    old, new = parse_catalog(demo_text()), parse_catalog(CHANGED)
+    with workspace.using(A):  # a PM of A changes the catalog: every workspace's askers hear it
+        job = await notices.plan(old=old, new=new, changes=diff_catalogs(old, new), change_set="c")
+    await outbox.enqueue(notifications=job, at=NOW)
+    worker = Worker(store=outbox, deliver=notices.fan_out, now=lambda: NOW,
+                    platforms=frozenset({NOTICES}))  # fmt: skip
+    assert await worker.run_once() == 1
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.text(
+                    "SELECT target, enterprise_id, team_id FROM outbox"
+                    " WHERE dedupe_key LIKE 'notice:%'"
+                )
+            )
+        ).all()
+    assert sorted((tuple(r) for r in rows), key=lambda r: r[2] or "") == [
+        (REP.id, None, None),  # the single-workspace pool's: no workspace named
+        (REP.id, "E0ORG", "T0A"),
+        (REP.id, "E0ORG", "T0B"),
+    ]
+
+
+async def test_a_receipt_keeps_the_workspace_it_was_recorded_in(
+    engine: AsyncEngine, demo_view: CatalogView
+) -> None:
+    repo = SqlReceipts(engine)
+    receipts = Receipts(repo=repo, clock=Clock(), flush_delay=3600)
+    answer = product_answer(demo_view, demo_view.by_sku["WDG-PRO"], demo_view.catalog.regions["AE"])
+    with workspace.using(B):
+        receipts.record(REP, answer, 1)
+    await receipts.flush()  # written later, outside the request: still B's
+    with workspace.using(B):
+        assert [r.scope for r in await repo.recent(user=REP, limit=5)] == [B.scope]
+    assert await repo.recent(user=REP, limit=5) == []
+
+
+async def test_who_holds_an_approval_is_known_per_workspace(engine: AsyncEngine) -> None:
+    from bot.approvals import ApprovalAction, ApprovalService, Settings
+    from bot.catalog import CatalogService
+    from bot.commands import Bot
+    from bot.replies import ProductAnswer
+    from store.repository import SqlRepository
+    from tests.bot.test_approvals import DEAL_DESK, PM, SALES, _request
+    from tests.bot.test_approvals import Clock as Days
+
+    catalog = CatalogService(SqlRepository(engine))
+    await catalog.import_catalog(demo_text())
+    settings = Settings(product_managers=frozenset({PM.id}), triage_channel="C0TRIAGE")
+    service = ApprovalService(repo=SqlApprovals(engine), catalog=catalog, clock=Days(),
+                              settings=settings)  # fmt: skip
+    bot = Bot(catalog=catalog, approvals=service)
+    with workspace.using(A):
+        made = (await _request(service)).request
+        await service.decide(
+            user=DEAL_DESK, request_id=made.id, action=ApprovalAction.APPROVE, note=None
+        )
+    with workspace.using(B):  # the same person id in B holds nothing: B's set is read, empty
+        theirs = await bot.handle(user=SALES, command="product", text="widget pro japan")
+        assert isinstance(theirs, ProductAnswer) and theirs.approval is None
+    with workspace.using(A):  # within the TTL, A's own set, not B's
+        mine = await bot.handle(user=SALES, command="product", text="widget pro japan")
+        assert isinstance(mine, ProductAnswer) and mine.approval is not None
