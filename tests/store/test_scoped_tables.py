@@ -88,6 +88,7 @@ async def test_approval_requests_are_each_workspaces_own(engine: AsyncEngine) ->
             decided = await repo.decide(
                 request_id=made[ws.scope].id,
                 actor=UserRef("slack", "U0DESK"),
+                was=made[ws.scope].status,
                 to=made[ws.scope].status.APPROVED,
                 note=None,
                 at=NOW,
