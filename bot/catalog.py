@@ -788,6 +788,13 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         total = _as_close(view, parsed, chosen)
         return Ambiguous(parsed.product_text, region, options, total, segment, parsed.unknown)
     product = products[chosen[0].key]
+    if not chosen[0].exact:
+        # Words the product's name does not explain may name further markets or segments
+        # ("widget pro germany france", "widget pro banks government"): only such
+        # questions pay for reading them.
+        several = _several(view, parsed, chosen[0], product, region, segment)
+        if several is not None:
+            return several
     if parsed.unknown is not None:
         return UnknownMarket(parsed.unknown, product, segment)
     if region is None and not chosen[0].exact:
@@ -811,3 +818,80 @@ def answer_query(view: CatalogView, text: str) -> Reply:
             return product_answer(view, product, root, segment)
         return product_overview(view, product)
     return product_answer(view, product, region, segment)
+
+
+def _named_more(view: CatalogView, words: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The further markets (codes), markets the catalog lacks (names) and segments (codes)
+    that `words` name, each span of words read once (the longest, best reading first)."""
+    hits = [(h, False) for h in view.regions.find(words)]
+    if view.segments is not None:
+        hits += [(h, True) for h in view.segments.find(words)]
+    hits.sort(key=lambda hs: (hs[0].start - hs[0].end, -hs[0].score))
+    markets: list[str] = []
+    unknown: list[str] = []
+    segs: list[str] = []
+    taken: set[int] = set()
+    for h, is_segment in hits:
+        span = set(range(h.start, h.end))
+        if span & taken or any(words[i] in matching.CONNECTORS for i in span):
+            continue
+        taken |= span
+        if is_segment:
+            # A kind of customer the catalog names no segment for is the general answer.
+            if h.known:
+                segs.append(h.code)
+        elif h.known:
+            markets.append(h.code)
+        else:
+            unknown.append(h.code)
+    return markets, unknown, segs
+
+
+def _several(
+    view: CatalogView,
+    parsed: matching.ParsedQuery,
+    match: matching.Match,
+    product: SalesProduct,
+    region: Region | None,
+    segment: Segment | None,
+) -> Reply | None:
+    """The answer to a question naming several markets and/or segments: every named
+    (market, segment) combination, the most restrictive one as the headline (so the
+    one-line fallback never reads better than the worst case) and each other one listed
+    with its own verdict and reason. None: the question names one of each at most."""
+    extra = matching.unexplained(parsed.product_text, match.matched)
+    if not extra:
+        return None
+    words = extra.split()
+    markets, unknown, segs = _named_more(view, words)
+    if not (markets or unknown or segs):
+        return None
+    if parsed.unknown is not None or unknown:
+        # A market nobody has a rule for is Not available (default deny): the headline.
+        return UnknownMarket(parsed.unknown or unknown[0], product, segment)
+    catalog = view.catalog
+    codes = list(dict.fromkeys(([region.code] if region else []) + markets))
+    if not codes:
+        codes = [next(iter(catalog.regions))]  # no market named: everywhere
+    seg_codes: list[str | None] = list(dict.fromkeys(([segment.code] if segment else []) + segs))
+    if not seg_codes:
+        seg_codes = [None]
+    combos = [
+        (catalog.regions[c], catalog.segments.get(s) if s else None, assess(catalog, product, c, s))
+        for c in codes
+        for s in seg_codes
+    ]
+    # The most restrictive first (ties in the order the question names them).
+    worst = min(range(len(combos)), key=lambda i: _RANK[combos[i][2].verdict])
+    head_region, head_segment, _ = combos[worst]
+    head = product_answer(view, product, head_region, head_segment)
+    others: list[Difference] = []
+    for i, (r, s, a) in enumerate(combos):
+        if i == worst:
+            continue
+        others.append(Difference(r, s, a, here=r.code == head_region.code))
+        # Its own exceptions below, each saying which market and segment it is about.
+        for d in differences(view, product, r, s, a):
+            seg = d.segment or s
+            others.append(Difference(d.region, seg, d.assessment, d.here and r is head_region))
+    return dataclasses.replace(head, differences=(*others, *head.differences))
