@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import bot.catalog as catalog_module
 from bot.catalog import CatalogView, answer_query
 from bot.replies import ProductAnswer
 from bot.types import Verdict
@@ -86,3 +87,16 @@ def test_one_market_and_one_segment_are_answered_as_before(demo: CatalogView) ->
     a = _answer(demo, "widget pro germany government")
     assert a.differences == ()
     assert answer_query(demo, "widget pro germany") is answer_query(demo, "widget pro germany")
+
+
+@pytest.mark.parametrize(
+    "question", ["widget pro germany", "germany widget pro", "WP-3000 UK", "widget pro in oz"]
+)
+def test_an_exact_single_market_lookup_reads_no_further_words(
+    demo: CatalogView, question: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*_args: object) -> None:
+        raise AssertionError("read further words")
+
+    monkeypatch.setattr(catalog_module, "_several", never)
+    assert isinstance(answer_query(demo, question), ProductAnswer)
