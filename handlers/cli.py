@@ -115,7 +115,7 @@ def db_adopt(settings: Settings, team: str, enterprise: str | None, platform: st
     """Make what was kept for the one workspace served so far (the shared pool) that
     workspace's own, before serving many (Slack OAuth, a MultiTenant Teams bot)."""
     from bot.workspace import Workspace
-    from store.scoping import adopt
+    from store.adopting import adopt
 
     scope = Workspace(platform, enterprise if platform == "slack" else None, team, isolated=True)
 

@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 
 from bot import workspace
 from bot.workspace import Workspace
-from store.scoping import adopt, scoped_tables
+from store.adopting import adopt, scoped_tables
 from store.updates_repo import SqlUpdatesRepository
 
 MONDAY = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
