@@ -531,6 +531,7 @@ def create_app(
                     api_url=settings.slack_api_url,
                     seen=SqlSeen(services.engine),
                     isolated=settings.isolates_workspaces,
+                    settings=services.workspace_settings,
                 )
             )
         )

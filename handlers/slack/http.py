@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import install, workspace
 from bot.interactions import Interactions
+from bot.settings import SettingsService
 from handlers.bodies import capped
 from handlers.config import Settings, SettingsError
 from handlers.slack import inbound, listeners
@@ -97,16 +98,16 @@ def create_slack_app(
         for event in UNINSTALL_EVENTS:
             app.event(event)(_token_gone)
     settings_service = interactions.settings
-    if settings_service is not None:
+    if settings_service is not None and settings.slack_app_token:
 
         async def workspace_settings(
             body: dict[str, Any], next: Callable[[], Awaitable[Any]]
         ) -> Any:
-            # Every request names its workspace first: its settings are in effect for the
-            # listener (and the work it spawns, which copies this context). bolt runs the
-            # listener after the middleware has returned, so this sets them for the rest of
-            # the request's task rather than for a block; the next request on the same
-            # connection sets its own here again.
+            # A Socket Mode request's workspace settings (slack_route enters an HTTP
+            # request's, without the cost of a bolt middleware on every answer): in effect
+            # for the listener and the work it spawns, which copies this context. bolt runs
+            # the listener after the middleware has returned, so this sets them for the rest
+            # of the request's task rather than for a block.
             await settings_service.enter(inbound.workspace_of(body, isolated=isolated))
             return await next()
 
@@ -147,6 +148,7 @@ def slack_route(
     api_url: str = "https://slack.com/api/",
     seen: SqlSeen | None = None,
     isolated: bool = False,  # Settings.isolates_workspaces
+    settings: SettingsService | None = None,  # the app's Interactions.settings
 ) -> web.RouteDef:
     # Slack's response_urls live on its hooks hosts; tests point SLACK_API_URL at a fake.
     allowed_hosts = {"hooks.slack.com", "hooks.slack-gov.com", urlsplit(api_url).hostname}
@@ -180,8 +182,14 @@ def slack_route(
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         # The request's workspace is current while its listeners run (bot.workspace): what
         # they write to the outbox is sent with that workspace's installation.
-        with workspace.using(inbound.workspace_of(data, isolated=isolated)):
-            bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
+        named = inbound.workspace_of(data, isolated=isolated)
+        with workspace.using(named):
+            if settings is None:
+                bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
+            else:
+                # Its settings are in effect for its listeners and the work they spawn.
+                async with settings.entered(named):
+                    bolt_response = await app.async_dispatch(_bolt_request(request, body, data))
         return await to_aiohttp_response(bolt_response)
 
     secret = signing_secret.encode()  # the app's only signature check
