@@ -69,7 +69,47 @@ async def test_lookup_misses_counted_before_workspaces_were_kept_apart_are_the_s
     await repo.record_misses(counts=[("slack::T0AAA", "quantum toaster", "DE", 1)], at=monday)
     await repo.record_misses(counts=[("", "quantum toaster", "DE", 1)], at=monday)
     assert await repo.misses(since=monday) == [("quantum toaster", "DE", 4)]
-    await migrate.downgrade(engine, "0023")  # and back, the shared count kept
+    await repo.record_misses(counts=[("slack::T0BBB", "quantum toaster", "DE", 2)], at=monday)
+    await migrate.downgrade(engine, "0023")  # and back: one row, every question counted
     async with engine.connect() as conn:
-        assert await conn.scalar(sa.text("SELECT sum(count) FROM lookup_miss")) == 4
+        rows = (await conn.execute(sa.text("SELECT query, count FROM lookup_miss"))).all()
+    assert [tuple(r) for r in rows] == [("quantum toaster", 7)]
+    await migrate.upgrade(engine)
+
+
+async def test_going_back_to_one_pool_keeps_every_persons_opt_out_once(
+    engine: AsyncEngine,
+) -> None:
+    at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    # U0A opted out in two workspaces and the shared pool, U0B in one workspace only, U0C in
+    # two workspaces: each keeps exactly one row, and nobody's opt-out is lost.
+    rows = [
+        ("", "U0A"),
+        ("slack::T0AAA", "U0A"),
+        ("slack::T0BBB", "U0A"),
+        ("slack::T0BBB", "U0B"),
+        ("slack::T0AAA", "U0C"),
+        ("slack::T0BBB", "U0C"),
+    ]
+    async with engine.begin() as conn:
+        for scope, user in rows:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO notice_opt_out (scope, platform, user_id, at) "
+                    "VALUES (:scope, 'slack', :user, :at)"
+                ),
+                {"scope": scope, "user": user, "at": at},
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO product_subscription (scope, platform, user_id, sku, "
+                    "created_at) VALUES (:scope, 'slack', :user, 'WDG-PRO', :at)"
+                ),
+                {"scope": scope, "user": user, "at": at},
+            )
+    await migrate.downgrade(engine, "0024")
+    async with engine.connect() as conn:
+        for table in ("notice_opt_out", "product_subscription"):
+            kept = await conn.execute(sa.text(f"SELECT user_id FROM {table} ORDER BY user_id"))
+            assert [r[0] for r in kept] == ["U0A", "U0B", "U0C"], table
     await migrate.upgrade(engine)

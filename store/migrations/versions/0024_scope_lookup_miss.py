@@ -30,11 +30,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Counts of one question in several scopes become one count.
+    # Counts of one question in several scopes become one count, kept on the row of the
+    # lowest scope (the shared pool's when it has one): any number of workspaces, not just
+    # one beside the shared pool, fold into one row per key.
+    same = (
+        "s.query = lookup_miss.query AND s.region_code = lookup_miss.region_code "
+        "AND s.day = lookup_miss.day"
+    )
     op.execute(
-        "DELETE FROM lookup_miss WHERE scope <> '' AND EXISTS (SELECT 1 FROM lookup_miss s "
-        "WHERE s.scope = '' AND s.query = lookup_miss.query "
-        "AND s.region_code = lookup_miss.region_code AND s.day = lookup_miss.day)"
+        f"UPDATE lookup_miss SET count = (SELECT SUM(s.count) FROM lookup_miss s WHERE {same}) "
+        f"WHERE NOT EXISTS (SELECT 1 FROM lookup_miss s WHERE s.scope < lookup_miss.scope "
+        f"AND {same})"
+    )
+    op.execute(
+        f"DELETE FROM lookup_miss WHERE EXISTS (SELECT 1 FROM lookup_miss s "
+        f"WHERE s.scope < lookup_miss.scope AND {same})"
     )
     with op.batch_alter_table("lookup_miss", recreate="always") as batch_op:
         batch_op.drop_constraint("pk_lookup_miss", type_="primary")

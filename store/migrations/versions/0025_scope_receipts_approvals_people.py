@@ -58,9 +58,14 @@ def downgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.drop_column("scope")
     for table, key in KEYED.items():
-        # Back to one pool: a person kept in two workspaces keeps one row.
-        rows = sa.table(table, sa.column("scope", sa.String()))
-        op.execute(rows.delete().where(rows.c.scope != ""))
+        # Back to one pool: a person kept in several workspaces keeps one row, the lowest
+        # scope's (the shared pool's when it has one); a person known in one workspace only
+        # keeps theirs, so nobody's opt-out or subscription is lost.
+        same = " AND ".join(f"s.{c} = {table}.{c}" for c in key)
+        op.execute(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {table} s "
+            f"WHERE s.scope < {table}.scope AND {same})"
+        )
         with op.batch_alter_table(table, recreate="always") as batch:
             batch.drop_constraint(f"pk_{table}", type_="primary")
             batch.create_primary_key(f"pk_{table}", key)
