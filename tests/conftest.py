@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -51,16 +52,10 @@ def pg_database() -> Iterator[str | None]:
         return
     name = f"salesbridge_test_{uuid.uuid4().hex[:10]}"
 
-    async def admin(sql: str) -> None:
-        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(sql))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -72,15 +67,75 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_database: str | No
     return pg_database
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the newest revision once per test session: each test's
+    database starts as a copy of it, so no test pays for running every migration again."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.db"
+
+    async def build() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    # The last connection to close checkpoints the write-ahead log into the file: the file
+    # alone is the whole database, so copying it is enough.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_database: str | None) -> Iterator[str | None]:
+    """The PostgreSQL twin of sqlite_template: a database migrated once, which each test's
+    database is created from (CREATE DATABASE … TEMPLATE)."""
+    if pg_database is None:
+        yield None
+        return
+    name = f"{_db_name(pg_database)}_migrated"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+
+    async def build() -> None:
+        engine = make_engine(f"{pg_database.rsplit('/', 1)[0]}/{name}")
+        await migrate.upgrade(engine)
+        await engine.dispose()  # a template must have no connection while it is copied
+
+    asyncio.run(build())
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _db_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+async def _pg_admin(*statements: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for sql in statements:
+                await conn.execute(sa.text(sql))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url)
+async def engine(
+    db_url: str, sqlite_template: Path, pg_template: str | None
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty database at the newest migration (both backends)."""
     if db_url.startswith("postgresql"):
-        # One database per session: start every test from an empty schema.
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            await conn.execute(sa.text("CREATE SCHEMA public"))
-    await migrate.upgrade(engine)
+        assert pg_template is not None
+        name = _db_name(db_url)
+        # Every test starts from the migrated template, whatever the test before it left
+        # (rows, or a schema it migrated down).
+        await _pg_admin(
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"',
+        )
+    else:
+        shutil.copyfile(sqlite_template, Path(db_url.removeprefix("sqlite+aiosqlite:///")))
+    engine = make_engine(db_url)
     yield engine
     await engine.dispose()
 
