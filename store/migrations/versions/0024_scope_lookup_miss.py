@@ -38,7 +38,9 @@ def downgrade() -> None:
         "AND s.day = lookup_miss.day"
     )
     op.execute(
-        f"UPDATE lookup_miss SET count = (SELECT SUM(s.count) FROM lookup_miss s WHERE {same}) "
+        f"UPDATE lookup_miss SET count = (SELECT SUM(s.count) FROM lookup_miss s WHERE {same}), "
+        f"first_at = (SELECT MIN(s.first_at) FROM lookup_miss s WHERE {same}), "
+        f"last_at = (SELECT MAX(s.last_at) FROM lookup_miss s WHERE {same}) "
         f"WHERE NOT EXISTS (SELECT 1 FROM lookup_miss s WHERE s.scope < lookup_miss.scope "
         f"AND {same})"
     )
