@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ def edit_form(
     page_rules = [r for r in rules[shown.start : shown.end] if rule_key(r) not in shown.too_long]
     state = {
         "sku": product.sku,
+        "basis": basis_of(product),
         "page": str(shown.number),
         "rules": "\n".join(rule_key(r) for r in page_rules),
     }
@@ -282,6 +284,13 @@ def edit_form(
 
 def _lines(value: str | None) -> list[str]:
     return [ln.strip() for ln in (value or "").splitlines() if ln.strip()]
+
+
+def basis_of(product: SalesProduct) -> str:
+    """A digest of the product as an edit form shows it (sales-safe fields only): a form
+    opened before someone else's change carries the old one, so saving it cannot put the
+    old values back over theirs."""
+    return hashlib.blake2b(repr(product).encode(), digest_size=8).hexdigest()
 
 
 def page_keys(state: Mapping[str, str]) -> frozenset[str] | None:
@@ -447,9 +456,11 @@ class ProductEditor:
         values: Values,
         page: frozenset[str] | None = None,
         submission: str | None = None,
+        basis: str | None = None,
     ) -> Edited | Errors | Refused:
         """`submission` names this one submission (bot.interactions.submission_key): a copy
-        of one already saved changes nothing and is answered as the first was."""
+        of one already saved changes nothing and is answered as the first was. `basis`: the
+        form's basis_of() the product it showed; a product changed since is a conflict."""
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -460,8 +471,14 @@ class ProductEditor:
         if (first := await self._made_by(submission, product)) is not None:
             return first
         spec = await self._catalog.product_spec(sku)  # this product only, at any size
-        if not spec.products:
+        current = next((p for p in spec.products if p.sku == sku), None)
+        if current is None:
             return Refused(GONE, Why.GONE)
+        if basis is not None and basis != basis_of(current):
+            # Opened before a change that did not come from this form (a stale or replayed
+            # form, another PM's edit, an import): saving it would undo that change. A
+            # copy of this very submission that committed meanwhile is answered as it was.
+            return await self._made_by(submission, current) or Refused(CONFLICT, Why.CONFLICT)
         parsed = parse_edit(values, spec, sku, page)
         if not isinstance(parsed, CatalogSpec):
             return parsed

@@ -726,6 +726,7 @@ class Interactions:
             values=i.values,
             page=page_keys(i.state),
             submission=submission_key(i),
+            basis=i.state.get("basis"),
         )
         if isinstance(result, Refused):
             self._log_refusal(i, result)

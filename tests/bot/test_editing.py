@@ -60,6 +60,34 @@ async def test_an_edit_that_raced_another_change_is_refused(
     assert isinstance(ok, Edited) and ok.product.summary == "New summary"
 
 
+async def test_a_form_opened_before_another_change_cannot_undo_it(
+    catalog_service: CatalogService,
+) -> None:
+    """Two PMs open the form; the first saves a new summary; the second saves later from
+    the form as it was (or an old form is replayed): the first's change stays."""
+    await catalog_service.import_catalog(demo_text())
+    editor = ProductEditor(catalog=catalog_service, product_managers=frozenset({PM.id}))
+    stale = await editor.form(user=PM, sku="WDG-PRO")
+    assert isinstance(stale, FormSpec)
+    unchanged = {f.id: f.initial for f in stale.fields if f.initial is not None}
+    first = await editor.submit(
+        user=PM, sku="WDG-PRO", values={"summary": "First PM's summary"}, basis=stale.state["basis"]
+    )
+    assert isinstance(first, Edited) and not first.changes.empty
+    second = await editor.submit(
+        user=PM, sku="WDG-PRO", values=unchanged, basis=stale.state["basis"]
+    )
+    assert second == Refused(CONFLICT, Why.CONFLICT)
+    assert (await editor.product("WDG-PRO")).summary == "First PM's summary"  # type: ignore[union-attr]
+    # Opened again, the form shows the change and saves.
+    fresh = await editor.form(user=PM, sku="WDG-PRO")
+    assert isinstance(fresh, FormSpec) and fresh.state["basis"] != stale.state["basis"]
+    again = await editor.submit(
+        user=PM, sku="WDG-PRO", values={"summary": "Second PM's"}, basis=fresh.state["basis"]
+    )
+    assert isinstance(again, Edited) and again.product.summary == "Second PM's"
+
+
 def big_spec() -> tuple[CatalogSpec, SalesProduct]:
     spec = parse_catalog(big_catalog(regions=250, rules=150))
     return spec, next(p for p in spec.products if p.sku == BIG_SKU)

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.editing import CONFLICT
 from bot.types import UserRef
 from tests.fakes import FakeSlack, payload_body, sign
 from tests.handlers.conftest import PMS, TRIAGE, SlackDriver, slack_server
@@ -130,3 +131,27 @@ async def test_a_replayed_product_edit_applies_once(
         assert await edits(slack, "WDG-LITE") == 2
         still = (await slack.command("widget lite in oz")).json["text"]
         assert still.startswith("Widget Lite: Not available in Australia")
+
+
+async def test_a_product_form_opened_before_another_pms_save_cannot_undo_it(
+    db_url: str, engine: Any, fake_slack: FakeSlack
+) -> None:
+    """Two PMs open the edit form; the second saves first; the first's save, from the form
+    as it was opened, is refused with the form again instead of writing the old rules back."""
+    async with slack_server(db_url, fake_slack, worker=False) as slack:
+        await slack.command("edit widget lite", user=PMS[0])
+        first_form = opened(slack)
+        await slack.command("edit widget lite", user=PMS[1])
+        second_form = opened(slack)
+        rules = next(b for b in second_form["blocks"] if b.get("block_id") == "availability")
+        current = rules["element"]["initial_value"]
+        available = current.replace("AU: not_available — Not licensed", "AU: available")
+        saved = await slack.interaction(
+            view_submission(second_form, PMS[1], availability=available)
+        )
+        assert saved.status == 200 and await edits(slack, "WDG-LITE") == 1
+        late = await slack.interaction(view_submission(first_form, PMS[0], summary="Light."))
+        assert late.json["errors"]["lifecycle"] == CONFLICT
+        assert await edits(slack, "WDG-LITE") == 1
+        still = (await slack.command("widget lite in oz")).json["text"]
+        assert still.startswith("Widget Lite: Available in Australia")
