@@ -81,7 +81,8 @@ class StoredIndex:
 
 
 class ConversationStore(Protocol):
-    """Where to reach a person or a channel later (Teams proactive messages), by key."""
+    """Where to reach a person or a channel later (Teams proactive messages), by key, in
+    the current workspace's scope (bot.workspace.scope)."""
 
     async def save(self, *, key: str, reference: dict[str, Any], replace: bool = True) -> bool:
         """Store it; with replace=False only where nothing is stored yet. True if stored."""
@@ -90,6 +91,10 @@ class ConversationStore(Protocol):
     async def get(self, *, key: str) -> dict[str, Any] | None: ...
 
     async def keys(self, *, prefix: str) -> list[str]: ...
+
+    async def scopes(self, *, limit: int = 2) -> list[str]:
+        """Up to `limit` of the workspace scopes holding any reference."""
+        ...
 
 
 class PeopleStore(Protocol):

@@ -378,6 +378,7 @@ def _teams(services: Services) -> TeamsParts:
         chart_url=chart_url,
         gate=RateGate(services.outbox),
         urls=urls,
+        isolated=settings.isolates_workspaces,
     )
     validator = token_validator(settings, config)
     return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)

@@ -289,11 +289,13 @@ class OutboxPauseRow(SQLModel, table=True):
 # --------------------------------------------------------------------------- teams
 
 
-class ConversationRefRow(SQLModel, table=True):
-    """Where to reach someone later (Teams proactive messages): stored on every turn."""
+class ConversationRefRow(Scoped, table=True):
+    """Where to reach someone later (Teams proactive messages): stored on every turn, in the
+    tenant's scope, so two tenants each keep their own "teams:triage" and user keys."""
 
     __tablename__ = "conversation_ref"
-    key: str = Field(primary_key=True, max_length=255)  # "teams:user:<aad id>", "teams:triage"
+    __table_args__ = (sa.PrimaryKeyConstraint("scope", "key"),)
+    key: str = Field(max_length=255)  # "teams:user:<aad id>", "teams:triage"
     reference: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     updated_at: dt.datetime
 

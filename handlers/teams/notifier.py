@@ -12,7 +12,7 @@ from microsoft_agents.activity import Activity, ConversationReference
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
-from bot import payloads
+from bot import payloads, workspace
 from bot.approvals import ApprovalCard
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
@@ -31,6 +31,9 @@ NOT_TAKEN = frozenset({412, 429})  # refused before anything was posted
 log = logging.getLogger(__name__)
 
 
+NO_TENANT = "written outside any tenant, and several tenants use the bot: no tenant to send to"
+
+
 class ServiceUrlRefused(Exception):
     """A stored conversation reference points at a host the bot may not send to."""
 
@@ -47,7 +50,9 @@ class TeamsNotifier:
         chart_url: ChartUrl | None = None,
         gate: RateGate | None = None,
         urls: ServiceUrls | None = None,
+        isolated: bool = False,  # Settings.isolates_workspaces
     ) -> None:
+        self._isolated = isolated
         self._chart_url = chart_url
         self._gate = gate or RateGate(None)
         self._adapter = adapter
@@ -58,6 +63,29 @@ class TeamsNotifier:
         self._urls = urls
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
+        """Send one outbox row. A bot keeping tenants apart sends it in the tenant it was
+        written in: the conversation it goes to is that tenant's (`teams:triage`,
+        `teams:user:<id>`), never another's of the same name."""
+        if not self._isolated:  # one tenant: one pool, as always
+            return await self._deliver(message)
+        tenant = await self._tenant_of(message)
+        if tenant is None:
+            return Failed(NO_TENANT)
+        with workspace.using(tenant):
+            return await self._deliver(message)
+
+    async def _tenant_of(self, message: OutboxMessage) -> workspace.Workspace | None:
+        """The row's own tenant; for a row written outside any request, the only scope
+        holding conversations (a tenant's, or the shared pool's), and none while several do."""
+        if message.team_id:
+            return workspace.Workspace("teams", None, message.team_id, isolated=True)
+        scopes = await self._conversations.scopes(limit=2)
+        if len(scopes) > 1:
+            return None
+        sole = workspace.Workspace.of_scope(scopes[0]) if scopes else None
+        return sole or workspace.Workspace("teams", None, "")  # the shared pool
+
+    async def _deliver(self, message: OutboxMessage) -> Outcome:
         if message.unsure:
             # The connector cannot list a conversation's activities, so there is no way to
             # look for an earlier delivery: this one may repeat (at-least-once).

@@ -5,6 +5,7 @@ revision 0007 (before the outbox claims, submission keys and later) and back up,
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -112,4 +113,51 @@ async def test_going_back_to_one_pool_keeps_every_persons_opt_out_once(
         for table in ("notice_opt_out", "product_subscription"):
             kept = await conn.execute(sa.text(f"SELECT user_id FROM {table} ORDER BY user_id"))
             assert [r[0] for r in kept] == ["U0A", "U0B", "U0C"], table
+    await migrate.upgrade(engine)
+
+
+async def test_conversation_references_are_kept_per_tenant_and_back_to_one_per_key(
+    engine: AsyncEngine,
+) -> None:
+    from bot import workspace
+    from bot.workspace import Workspace
+    from store.conversations import SqlConversations
+
+    await migrate.downgrade(engine, "0025")
+    old = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    async with engine.begin() as conn:
+        for key in ("teams:triage", "teams:user:u1"):
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO conversation_ref (key, reference, updated_at) "
+                    "VALUES (:key, :ref, :at)"
+                ),
+                {"key": key, "ref": '{"id": "before"}', "at": old},
+            )
+    await migrate.upgrade(engine)
+    store = SqlConversations(engine)
+    # Stored before: the shared pool's, read as before by a deployment serving one tenant.
+    assert await store.get(key="teams:triage") == {"id": "before"}
+    tenant_a = Workspace("teams", None, "tenant-a", isolated=True)
+    tenant_b = Workspace("teams", None, "tenant-b", isolated=True)
+    with workspace.using(tenant_a):
+        assert await store.get(key="teams:triage") is None
+        await store.save(key="teams:triage", reference={"id": "a"})
+        await store.save(key="teams:user:u2", reference={"id": "a"})
+    with workspace.using(tenant_b):
+        await store.save(key="teams:triage", reference={"id": "b"})  # the newest triage
+    async with engine.begin() as conn:  # A's user reference is older than the shared one
+        await conn.execute(
+            sa.text("UPDATE conversation_ref SET updated_at = :at WHERE scope = :scope"),
+            {"at": old - dt.timedelta(days=1), "scope": tenant_a.scope},
+        )
+    await migrate.downgrade(engine, "0025")  # back to one reference per key: the newest
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT key, reference FROM conversation_ref"))
+        kept = {r[0]: r[1] if isinstance(r[1], dict) else json.loads(r[1]) for r in rows}
+    assert kept == {
+        "teams:triage": {"id": "b"},
+        "teams:user:u1": {"id": "before"},
+        "teams:user:u2": {"id": "a"},
+    }
     await migrate.upgrade(engine)

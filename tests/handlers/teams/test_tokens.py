@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.app import Services
+from tests.fakes import FakeConnector
 from tests.handlers.teams.conftest import TeamsDriver, start
 
 APP_ID = "11111111-2222-3333-4444-555555555555"
@@ -45,6 +46,10 @@ class FakeKeys:
         app.router.add_get("/keys", self._keys)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
+
+    async def close(self) -> None:
+        assert self.server is not None
+        await self.server.close()
 
     @property
     def openid_url(self) -> str:
@@ -79,27 +84,36 @@ async def keys() -> AsyncIterator[FakeKeys]:
     fake = FakeKeys()
     await fake.start()
     yield fake
-    assert fake.server is not None
-    await fake.server.close()
+    await fake.close()
 
 
-@pytest.fixture
-async def secured(
-    db_url: str, engine: AsyncEngine, keys: FakeKeys, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TeamsDriver]:
+async def start_secured(
+    db_url: str, keys: FakeKeys, monkeypatch: pytest.MonkeyPatch, **overrides: Any
+) -> tuple[TestServer, Services, FakeConnector]:
+    """A server with a real app id, checking tokens against `keys`, its replies sent to a
+    fake connector on loopback."""
     from microsoft_agents.authentication.msal import MsalAuth
 
     async def outbound_token(*_args: Any, **_kwargs: Any) -> str:
         return "outbound-token"  # the bot's own token for the connector: no internet here
 
     monkeypatch.setattr(MsalAuth, "get_access_token", outbound_token)
-    server, services, connector = await start(
+    return await start(
         db_url,
         microsoft_app_id=APP_ID,
         microsoft_app_password="not-a-real-secret",
-        microsoft_app_tenant_id="tenant-1",
         teams_openid_metadata_url=keys.openid_url,
         teams_loopback_service_urls=True,  # the fake connector
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def secured(
+    db_url: str, engine: AsyncEngine, keys: FakeKeys, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[TeamsDriver]:
+    server, services, connector = await start_secured(
+        db_url, keys, monkeypatch, microsoft_app_tenant_id="tenant-1"
     )
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
         yield TeamsDriver(str(server.make_url("")).rstrip("/"), http, connector, services)
