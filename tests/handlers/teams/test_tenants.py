@@ -24,6 +24,7 @@ from handlers.teams.notifier import NO_TENANT
 from store.conversations import SqlConversations
 from tests.fakes import FakeConnector
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
+from tests.handlers.teams.test_approvals import approval_cards, request
 from tests.handlers.teams.test_settings import ADMIN_AAD, settings_card, submitted
 from tests.handlers.teams.test_teams import card_of, eventually
 from tests.handlers.teams.test_tokens import FakeKeys, start_secured
@@ -225,6 +226,43 @@ async def test_a_tenant_s_settings_change_is_told_in_its_own_triage_channel(
         card = await settings_card(tenant, ADMIN_AAD)
         [shown] = [el for el in card["body"] if el.get("id") == "default_briefing_target"]
         assert str(shown["value"]) == target, tenant.tenant
+
+
+async def test_an_approval_request_goes_to_its_tenant_s_triage_and_its_answer_to_its_rep(
+    multi: Deployment,
+) -> None:
+    a, b = multi.tenants[A], multi.tenants[B]
+    for tenant in (a, b):
+        await set_up(tenant)
+    await request(a)  # the rule's contact is a Slack user: the card goes to triage
+    await eventually(lambda: len(approval_cards(a)) == 1)
+    assert approval_cards(b) == []
+    press = {"value": "1"}
+    _, done = await a.execute("approval.approve", press, user=PM_AAD, conversation_type="channel")
+    assert "Approved: request #1" in json.dumps(done)
+    dm = f"a:dm-{SALES_AAD}"
+    await eventually(lambda: "approval request #1" in texts(a.connector, dm))
+    assert "approval request #1" not in texts(b.connector, dm)
+
+
+async def test_a_change_made_in_a_tenant_is_announced_in_that_tenant_s_channel(
+    multi: Deployment,
+) -> None:
+    a, b = multi.tenants[A], multi.tenants[B]
+    announce = "19:announce@thread.tacv2"
+    for tenant in (a, b):
+        said = "<at>Salesbridge</at> use this channel for announcements"
+        await tenant.say(said, conversation=announce, conversation_type="channel", user=PM_AAD)
+    _, form = await a.execute("product.edit", {"value": "WDG-LITE"}, user=PM_AAD)
+    rules = next(el for el in form["value"]["body"] if el.get("id") == "availability")
+    new_rules = rules["value"].replace("AU: not_available — Not licensed", "AU: available")
+    edit = {"lifecycle": "ga", "pricing_band": "A", "availability": new_rules}
+    _, saved = await a.execute("product.save", {"state": {"sku": "WDG-LITE"}, **edit}, user=PM_AAD)
+    assert "Widget Lite saved." in json.dumps(saved)
+    line = "Widget Lite is now Available in Australia"
+    await eventually(lambda: line in texts(a.connector, announce))
+    # Sent with A's conversation, through A's connector: B's reference was never used.
+    assert line not in texts(b.connector, announce)
 
 
 async def test_a_single_tenant_bot_keeps_one_shared_pool_as_before(single: Deployment) -> None:
