@@ -15,7 +15,7 @@ from bot.catalog import CatalogService
 from bot.feedback import CURRENCIES, MAX_DEAL
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Button, FormId
-from bot.payloads import ApprovalAsk, ApprovalDecided
+from bot.payloads import ApprovalAsk, ApprovalDecided, ApprovalRefresh
 from bot.ports import Clock, Lane, Notification, PeopleStore
 from bot.receipts import PeriodOrderError, write_rows
 from bot.replies import ApprovalNote, ProductAnswer, format_date, format_money
@@ -126,7 +126,7 @@ class ApprovalDraft:
     currency: str
     why: str
     approver: str | None  # the contact named for it (who may decide, wherever it was sent)
-    sent_to: str  # "slack:U012PM", "slack:C0APPROVALS", "teams:triage"
+    sent_to: str  # "slack:U012PM", "slack:C0APPROVALS", "teams:approvals"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +157,10 @@ class Decided:
     request: ApprovalRequest
 
 
+def _when(at: dt.datetime) -> str:
+    return f"{at:%d %b %H:%M} UTC"
+
+
 @dataclass(frozen=True, slots=True)
 class AlreadyDecided:
     """Somebody else (or the same double press) decided first."""
@@ -166,7 +170,7 @@ class AlreadyDecided:
     def message_for(self, mention: Callable[[UserRef], str]) -> str:
         r = self.request
         who = mention(r.decided_by) if r.decided_by else "someone"
-        when = f" on {r.decided_at:%d %b %H:%M} UTC" if r.decided_at else ""
+        when = f" on {_when(r.decided_at)}" if r.decided_at else ""
         if r.status is ApprovalStatus.MORE_INFO:
             return (
                 f"Request #{r.id} waits for the requester's answer: {who} asked for more "
@@ -183,14 +187,24 @@ class AlreadyDecided:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalCard:
-    """A request as its decider sees it, with the presses that decide it."""
+    """A request as its decider sees it, with the presses that still decide it: as sent
+    (pending), or as it now is once something became of it (bot.approvals.card_of)."""
 
     ask: ApprovalAsk
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    decided_by: UserRef | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None  # the decision's note (a question asked is `ask.asked`)
+    valid_until: dt.datetime | None = None
+    decider_name: str | None = None
 
     @property
     def fallback(self) -> str:
         a = self.ask
-        return f"Approval request #{a.request_id}: {a.product} in {a.where} for {a.client}"
+        head = f"Approval request #{a.request_id}: {a.product} in {a.where} for {a.client}"
+        if self.status in (ApprovalStatus.APPROVED, ApprovalStatus.DECLINED):
+            return f"{head} ({STATUS_LABEL[self.status]})"
+        return head
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -206,13 +220,48 @@ class ApprovalCard:
             *answer,
         )
 
+    def decision(
+        self, who: Callable[[UserRef], str], esc: Callable[[str], str] = str
+    ) -> str | None:
+        """What became of the request, who decided and when (None while nobody has):
+        `who` renders the decider, `esc` the note they wrote."""
+        by, at = self.decided_by, self.decided_at
+        if by is None or at is None or self.status is ApprovalStatus.PENDING:
+            return None
+        if self.status is ApprovalStatus.MORE_INFO:
+            return (
+                f"{who(by)} asked for more information on {_when(at)}: waiting for the "
+                "requester's answer."
+            )
+        until = (
+            f", valid until {format_date(self.valid_until.date())}"
+            if self.status is ApprovalStatus.APPROVED and self.valid_until
+            else ""
+        )
+        text = f"{STATUS_LABEL[self.status]} by {who(by)} on {_when(at)}{until}."
+        return text + (f" Note: {esc(self.note)}" if self.note else "")
+
+    @property
+    def allowed(self) -> tuple[ApprovalAction, ...]:
+        """The decisions still open to the request in its status (none once decided)."""
+        return tuple(a for a in ApprovalAction if self.status in DECIDED_FROM[a])
+
     @property
     def buttons(self) -> tuple[Button, ...]:
         value = str(self.ask.request_id)
         return tuple(
             Button(ActionId(a.value), ACTION_LABEL[a], value, primary=a is ApprovalAction.APPROVE)
-            for a in ApprovalAction
+            for a in self.allowed
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CardPlace:
+    """Where one card of a request was posted: a Slack conversation and message ts, or a
+    Teams conversation's key and activity id."""
+
+    channel: str
+    message: str
 
 
 NOTE_FIELD = FormField(
@@ -312,6 +361,22 @@ class ApprovalRepository(Protocol):
         the answer as its audit event, and the notifications in one transaction."""
         ...
 
+    async def exchange(self, *, request_id: int) -> tuple[str | None, str | None]:
+        """The latest question asked about the request ("Need more info"), and the
+        requester's answer to it (None: not asked, or not answered yet)."""
+        ...
+
+    async def remember_card(
+        self, *, request_id: int, platform: str, place: CardPlace, at: dt.datetime
+    ) -> None:
+        """Where a card of the request was posted, in the current workspace's scope; the
+        same place twice is kept once."""
+        ...
+
+    async def cards(self, *, request_id: int, platform: str) -> list[CardPlace]:
+        """Where the request's cards were posted on `platform`, oldest first."""
+        ...
+
     async def valid(
         self, *, user: UserRef, sku: str, region: str, segment: str | None, now: dt.datetime
     ) -> ApprovalRequest | None:
@@ -341,7 +406,7 @@ class ApprovalRepository(Protocol):
 @dataclass(frozen=True, slots=True)
 class Settings:
     product_managers: frozenset[str] = frozenset()
-    approvals_channel: str | None = None  # a Slack channel id; else the triage channel
+    approvals_channel: str | None = None  # a Slack channel id (else triage; Teams: in chat)
     triage_channel: str | None = None
     valid_days: int = DEFAULT_VALID_DAYS
     # Platforms messages can be delivered on (a contact on another one is not reachable).
@@ -515,7 +580,9 @@ class ApprovalService:
             if platform in self.settings.platforms:
                 return platform, uid
         if requester.platform == "teams":
-            return "teams", "triage"  # the channel a PM set for triage on Teams
+            # The channel a PM set for approvals on Teams (its notifier falls back to the
+            # one set for triage).
+            return "teams", "approvals"
         got = current() or self.settings  # the request's workspace's, else the environment's
         channel = got.approvals_channel or got.triage_channel
         return ("slack", channel) if channel else None
@@ -640,6 +707,8 @@ class ApprovalService:
             ).encode(),
             lane=Lane.INTERACTIVE,
         )
+        # The decider's card (and any other of this request's) shows what became of it.
+        refresh = _card(got, f"approval:{got.id}:{to.value}{round_}:card", _refresh(got))
         decided = await self._repo.decide(
             request_id=got.id,
             actor=user,
@@ -648,7 +717,7 @@ class ApprovalService:
             note=note,
             at=now,
             valid_until=until,
-            notifications=[dm],
+            notifications=[dm, refresh],
         )
         if decided is None:  # lost the race: read who won
             current = await self._repo.get(request_id=got.id)
@@ -686,9 +755,11 @@ class ApprovalService:
         now = self._clock.now()
         names = await self.names([user])
         ask = replace(ask_payload(got, names.get(user)), asked=got.note, answer=answer)
-        card = _card(got, f"approval:{got.id}:answer:{now:%Y%m%dT%H%M%S%f}", ask)
+        stamp = f"approval:{got.id}:answer:{now:%Y%m%dT%H%M%S%f}"
+        # A new card with the answer, and the ones already posted showing it too.
+        cards = [_card(got, stamp, ask), _card(got, f"{stamp}:card", _refresh(got))]
         answered = await self._repo.answer(
-            request_id=got.id, actor=user, text=answer, at=now, notifications=[card]
+            request_id=got.id, actor=user, text=answer, at=now, notifications=cards
         )
         if answered is None:  # a second submission, or decided meanwhile
             current = await self.may_answer(user=user, request_id=request_id)
@@ -696,6 +767,54 @@ class ApprovalService:
                 return current
             return Refused(f"Request #{got.id} changed meanwhile: look again.", Why.CONFLICT)
         return Requested(answered)
+
+    async def card_of(self, request: ApprovalRequest) -> ApprovalCard:
+        """The request's card as it now is: what became of it, and the latest question
+        asked with the requester's answer."""
+        asked, answer = await self._repo.exchange(request_id=request.id)
+        by = request.decided_by
+        names = await self.names([request.requester, *([by] if by else [])])
+        ask = replace(
+            ask_payload(request, names.get(request.requester)), asked=asked, answer=answer
+        )
+        decided = request.status in (ApprovalStatus.APPROVED, ApprovalStatus.DECLINED)
+        return ApprovalCard(
+            ask,
+            status=request.status,
+            decided_by=by,
+            decided_at=request.decided_at,
+            note=request.note if decided else None,  # else it is the question asked
+            valid_until=request.valid_until,
+            decider_name=names.get(by) if by else None,
+        )
+
+    async def posted(
+        self, ask: ApprovalAsk, *, platform: str, place: CardPlace
+    ) -> ApprovalCard | None:
+        """Remember where the worker posted a request's card, so that it is refreshed in
+        place. When something became of the request since the card was written (its
+        refresh may have run before this card was known), the card as it now is."""
+        with workspace.using(workspace.Workspace.of_scope(ask.scope)):
+            now = self._clock.now()
+            await self._repo.remember_card(
+                request_id=ask.request_id, platform=platform, place=place, at=now
+            )
+            request = await self._repo.get(request_id=ask.request_id)
+            if request is None or request.status is ApprovalStatus.PENDING:
+                return None
+            return await self.card_of(request)
+
+    async def refreshed(
+        self, job: ApprovalRefresh, *, platform: str
+    ) -> tuple[ApprovalCard, list[CardPlace]] | None:
+        """The request's card as it now is, and where its cards were posted on `platform`
+        (None: the request is gone)."""
+        with workspace.using(workspace.Workspace.of_scope(job.scope)):
+            request = await self._repo.get(request_id=job.request_id)
+            if request is None:
+                return None
+            places = await self._repo.cards(request_id=request.id, platform=platform)
+            return await self.card_of(request), places
 
     async def _may_hold(self, user: UserRef) -> bool:
         """Whether `user` may hold a valid approval (a prefilter: `valid` decides)."""
@@ -757,8 +876,15 @@ class ApprovalService:
             yield request
 
 
-def _card(request: ApprovalRequest, dedupe_key: str, ask: ApprovalAsk) -> Notification:
-    """The request's card, to where the request was sent (a DM to its contact, or a post)."""
+def _refresh(request: ApprovalRequest) -> ApprovalRefresh:
+    return ApprovalRefresh(request.id, request.scope)
+
+
+def _card(
+    request: ApprovalRequest, dedupe_key: str, ask: ApprovalAsk | ApprovalRefresh
+) -> Notification:
+    """The request's card (or its refresh), to where the request was sent (a DM to its
+    contact, or a post)."""
     platform, _, target = request.draft.sent_to.partition(":")
     approver = request.draft.approver
     to_contact = approver is not None and _on(approver)[1] == target
@@ -785,6 +911,7 @@ def ask_payload(request: ApprovalRequest, requester_name: str | None = None) -> 
         request.requester.id,
         request.requester.platform,
         requester_name,
+        scope=request.scope,
     )
 
 

@@ -23,6 +23,7 @@ class Role(enum.StrEnum):
     ANNOUNCE = "announce"  # every product change
     REGION = "region"  # product changes about one region (above or below it too)
     MANAGEMENT = "management"  # the weekly coverage digest
+    APPROVALS = "approvals"  # approval requests naming no contact (else the triage channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class ChannelSetting:
             return "This channel now receives product announcements."
         if self.role is Role.MANAGEMENT:
             return "This channel now receives the weekly coverage report."
+        if self.role is Role.APPROVALS:
+            return "This channel now receives approval requests that name no approver."
         assert self.region is not None
         return f"This channel now receives product announcements for {self.region.name}."
 
@@ -52,8 +55,8 @@ class UnknownSetting:
     def message(self) -> str:
         return (
             f"I can't use a channel for “{self.what[:60]}”. Say: use this channel for triage, "
-            "for announcements, for management reports, or for APAC announcements "
-            "(any region)."
+            "for announcements, for management reports, for approvals, or for APAC "
+            "announcements (any region)."
         )
 
 
@@ -71,6 +74,8 @@ def parse_setting(
         return ChannelSetting(Role.ANNOUNCE)
     if what in ("management", "management reports", "the management report", "coverage"):
         return ChannelSetting(Role.MANAGEMENT)
+    if what in ("approvals", "approval requests"):
+        return ChannelSetting(Role.APPROVALS)
     words = matching.tokens_of(what.removesuffix("announcements"))
     hits = regions.find(words) if words else []
     whole = [h for h in hits if h.start == 0 and h.end == len(words)]

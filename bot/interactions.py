@@ -263,7 +263,7 @@ def card_inputs(reply: object) -> tuple[FormField, ...]:
     """Inputs a card carries with its presses: a note to the submitter on every decision."""
     if isinstance(reply, TriageView) and reply.allowed:
         return (NOTE_FIELD,)
-    if isinstance(reply, ap.ApprovalCard):
+    if isinstance(reply, ap.ApprovalCard) and reply.allowed:
         return (ap.NOTE_FIELD,)
     return ()
 

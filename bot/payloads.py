@@ -323,6 +323,7 @@ class ApprovalAsk:
     # After "Need more info": what the decider asked, and the requester's answer.
     asked: str | None = None
     answer: str | None = None
+    scope: str = ""  # the request's workspace (bot.workspace.Workspace.scope): where it is kept
 
     def encode(self) -> dict[str, Any]:
         return {
@@ -339,6 +340,7 @@ class ApprovalAsk:
             "requester_name": self.requester_name,
             "asked": self.asked,
             "answer": self.answer,
+            "scope": self.scope,
         }
 
     @classmethod
@@ -356,7 +358,26 @@ class ApprovalAsk:
             _opt_text(raw, "requester_name"),
             _opt_text(raw, "asked"),
             _opt_text(raw, "answer"),
+            _text(raw, "scope"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRefresh:
+    """Update every card of a request already posted to show what became of it (its
+    decision, or the requester's answer): the notifier reads the request as it is then, so
+    refreshes delivered out of order still show the latest."""
+
+    TYPE: ClassVar[str] = "approval_refresh"
+    request_id: int
+    scope: str = ""  # the request's workspace, as ApprovalAsk.scope
+
+    def encode(self) -> dict[str, Any]:
+        return {"type": self.TYPE, "request": self.request_id, "scope": self.scope}
+
+    @classmethod
+    def decode(cls, raw: Mapping[str, Any]) -> ApprovalRefresh:
+        return cls(_int(raw, "request"), _text(raw, "scope"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +432,7 @@ Payload = (
     | NoticeFanout
     | ChangeNotice
     | ApprovalAsk
+    | ApprovalRefresh
     | ApprovalDecided
 )
 _KINDS: dict[str, type[Payload]] = {
@@ -423,6 +445,7 @@ _KINDS: dict[str, type[Payload]] = {
         NoticeFanout,
         ChangeNotice,
         ApprovalAsk,
+        ApprovalRefresh,
         ApprovalDecided,
     )
 }

@@ -306,7 +306,7 @@ def build_services(settings: Settings) -> Services:
 
         workspace_settings.directories["slack"] = slack_directory(settings, tokens)
         senders["slack"] = make_slack_notifier(
-            settings, feedback, services.bot.coverage, RateGate(outbox), tokens
+            settings, feedback, services.bot.coverage, RateGate(outbox), tokens, approvals
         ).deliver
     worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
@@ -379,6 +379,7 @@ def _teams(services: Services) -> TeamsParts:
         gate=RateGate(services.outbox),
         urls=urls,
         isolated=settings.isolates_workspaces,
+        approvals=services.approvals,
     )
     validator = token_validator(settings, config)
     return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)

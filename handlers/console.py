@@ -102,7 +102,9 @@ def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalD
     lines = [reply.fallback]
     if isinstance(reply, ApprovalCard):
         who = requester_text(reply.ask, lambda u: reply.ask.requester_name or u.id)
-        return "\n".join([*lines, *(f"  {x}" for x in reply.lines), f"  {who}"])
+        decision = reply.decision(lambda u: reply.decider_name or u.id)
+        shown = [*reply.lines, *([decision] if decision else []), who]
+        return "\n".join([*lines, *(f"  {x}" for x in shown)])
     if isinstance(reply, Report):
         lines += [f"  - {r.name}: " + " · ".join(reply.parts(r)) for r in reply.regions]
         if reply.pms:
@@ -267,6 +269,8 @@ class Inboxes:
     approvals: dict[str, list[payloads.ApprovalAsk]] = field(default_factory=dict)
     # Decisions per requester: printed as messages, with Reply while more is asked.
     decided: dict[str, list[payloads.ApprovalDecided]] = field(default_factory=dict)
+    # Requests whose card changed, per recipient of the card: shown again as they now are.
+    refreshed: dict[str, list[payloads.ApprovalRefresh]] = field(default_factory=dict)
 
     async def deliver(self, message: OutboxMessage) -> Delivery:
         try:
@@ -281,6 +285,8 @@ class Inboxes:
             self.approvals.setdefault(message.target, []).append(payload)
         elif isinstance(payload, payloads.ApprovalDecided):
             self.decided.setdefault(message.target, []).append(payload)
+        elif isinstance(payload, payloads.ApprovalRefresh):
+            self.refreshed.setdefault(message.target, []).append(payload)
         elif isinstance(payload, payloads.ChangeNotice):
             today = dt.datetime.now(dt.UTC).date()
             lines = notice_lines(payload, today=today)
@@ -407,6 +413,16 @@ class Console:
             self._out("(approval request)")
             self._print(ApprovalCard(ask))
             shown = True
+        changed = self.inboxes.refreshed.pop(self.user.id, [])
+        if feedback.may_decide(self.user):
+            changed += self.inboxes.refreshed.pop(TRIAGE, [])
+        approvals = self.interactions.approvals
+        for job in changed:
+            got = None if approvals is None else await approvals.refreshed(job, platform="console")
+            if got is not None:  # the console's card has no place: it is printed again
+                self._out("(approval request, updated)")
+                self._print(got[0])
+                shown = True
         if self.inboxes.triage and feedback.may_decide(self.user):
             pending, self.inboxes.triage = self.inboxes.triage, {}
             for item_id, reason in sorted(pending.items()):

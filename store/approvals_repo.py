@@ -10,15 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.approvals import ApprovalDraft, ApprovalRequest, ApprovalStatus
+from bot.approvals import ApprovalDraft, ApprovalRequest, ApprovalStatus, CardPlace
 from bot.ports import Notification
 from bot.types import UserRef
-from store.feedback_repo import insert_notifications
-from store.models import ApprovalEventRow, ApprovalRequestRow
+from store.feedback_repo import dialect_insert, insert_notifications
+from store.models import ApprovalCardRow, ApprovalEventRow, ApprovalRequestRow
 from store.scoping import here, visible
 
 _req_t = ApprovalRequestRow.__table__  # type: ignore[attr-defined]
 _event_t = ApprovalEventRow.__table__  # type: ignore[attr-defined]
+_card_t = ApprovalCardRow.__table__  # type: ignore[attr-defined]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -199,6 +200,56 @@ class SqlApprovals:
             )
             await insert_notifications(conn, notifications, at=at)
             return await self._one(conn, _req_t.c.id == request_id)
+
+    async def exchange(self, *, request_id: int) -> tuple[str | None, str | None]:
+        e = _event_t
+        more = ApprovalStatus.MORE_INFO.value
+        query = (
+            sa.select(e.c.to_status, e.c.note)
+            .where(
+                e.c.request_id == request_id, sa.or_(e.c.to_status == more, e.c.from_status == more)
+            )
+            .order_by(e.c.id.desc())
+            .limit(2)
+        )
+        async with self.engine.connect() as conn:
+            latest = (await conn.execute(query)).all()  # newest first
+        # The newest question, and the answer when it is the one step after it.
+        for n, (to, note) in enumerate(latest):
+            if to == more:
+                answered = n == 1 and latest[0][0] == ApprovalStatus.PENDING.value
+                return note, latest[0][1] if answered else None
+        return None, None
+
+    async def remember_card(
+        self, *, request_id: int, platform: str, place: CardPlace, at: dt.datetime
+    ) -> None:
+        async with self.engine.begin() as conn:
+            row = {
+                "scope": here(),
+                "request_id": request_id,
+                "platform": platform,
+                "channel": place.channel[:160],
+                "message": place.message[:200],
+                "posted_at": at,
+            }
+            await conn.execute(
+                dialect_insert(conn, _card_t)
+                .values(row)
+                .on_conflict_do_nothing(
+                    index_elements=["scope", "request_id", "platform", "channel", "message"]
+                )
+            )
+
+    async def cards(self, *, request_id: int, platform: str) -> list[CardPlace]:
+        c = _card_t
+        query = (
+            sa.select(c.c.channel, c.c.message)
+            .where(visible(c.c.scope), c.c.request_id == request_id, c.c.platform == platform)
+            .order_by(c.c.posted_at, c.c.message)
+        )
+        async with self.engine.connect() as conn:
+            return [CardPlace(r.channel, r.message) for r in await conn.execute(query)]
 
     async def valid(
         self, *, user: UserRef, sku: str, region: str, segment: str | None, now: dt.datetime

@@ -525,6 +525,22 @@ class ApprovalEventRow(SQLModel, table=True):
     at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+class ApprovalCardRow(Scoped, table=True):
+    """Where each card of an approval request was posted (a Slack conversation and message
+    ts, a Teams conversation key and activity id), so that it is refreshed in place once
+    something becomes of the request. Keyed, and read, by the request's workspace."""
+
+    __tablename__ = "approval_card"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("scope", "request_id", "platform", "channel", "message"),
+    )
+    request_id: int = Field(foreign_key="approval_request.id")
+    platform: str = Field(max_length=16)
+    channel: str = Field(max_length=160)
+    message: str = Field(max_length=200)
+    posted_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
 # --------------------------------------------------------------------------- settings
 
 

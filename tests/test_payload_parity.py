@@ -145,3 +145,36 @@ def test_what_approvals_and_the_coverage_csv_send_passes_the_platforms_judges(
     assert "Approved for Acme &amp; &lt;Co&gt; by <@U01DESK> until 2 Jan" in str(
         blocks.render(held)["blocks"]
     )
+
+
+def test_an_approval_cards_refresh_renders_on_every_surface_and_passes_the_judges() -> None:
+    """Each notifier updates the cards it posted (the console prints the card again); the
+    decided card offers nothing to press, the card waiting for an answer what still applies."""
+    from bot.approvals import ApprovalStatus
+
+    for path in ("handlers/slack/notifier.py", "handlers/teams/notifier.py", "handlers/console.py"):
+        assert "payloads.ApprovalRefresh" in (ROOT / path).read_text(), path
+    refresh = payloads.ApprovalRefresh(3, "slack:E0ORG:T0A")
+    assert payloads.decode(refresh.encode()) == refresh
+    at = dt.datetime(2026, 12, 4, 18, 30, tzinfo=dt.UTC)
+    by = UserRef("slack", "U01DEALDESK")
+    decided = ApprovalCard(ASK, ApprovalStatus.APPROVED, by, at, "Band <C> & co",
+                           at + dt.timedelta(days=30))  # fmt: skip
+    waiting = ApprovalCard(ASK, ApprovalStatus.MORE_INFO, by, at)
+    slack, teams = blocks.approval_card(decided), cards.approval_card(decided)
+    sentence = "Approved by {who} on 04 Dec 18:30 UTC, valid until 3 Jan 2027. Note: Band {n}"
+    assert sentence.format(who="<@U01DEALDESK>", n="&lt;C&gt; &amp; co") in str(slack["blocks"])
+    assert sentence.format(who="a Slack user", n="&lt;C&gt; & co") in str(teams["body"])
+    assert "actions" not in str(slack["blocks"]) and "input" not in str(slack["blocks"])
+    assert "actions" not in teams and "Input.Text" not in str(teams)
+    assert [a["verb"] for a in cards.approval_card(waiting)["actions"]] == [
+        "approval.approve",
+        "approval.decline",
+    ]
+    text = render_text(decided)
+    assert "  Approved by U01DEALDESK on 04 Dec 18:30 UTC, valid until 3 Jan 2027." in text
+    for name, message in (("decided", slack), ("waiting", blocks.approval_card(waiting))):
+        validators.slack_message(message, f"{name} approval card")
+    for name, card in (("decided", teams), ("waiting", cards.approval_card(waiting))):
+        validators.adaptive_card(card, f"{name} approval card")
+    assert validators.take() == []

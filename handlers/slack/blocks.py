@@ -510,15 +510,20 @@ def problem_text(problem: AlreadyDecided | Refused) -> str:
 
 
 def approval_card(card: ApprovalCard, names: Mapping[UserRef, str] | None = None) -> Message:
-    """An approval request as its decider sees it: what was asked, by whom, and the presses
-    (a note to the requester travels with any of them)."""
+    """An approval request as its decider sees it: what was asked, by whom, what became of
+    it, and the presses still open (a note to the requester travels with any of them)."""
     a = card.ask
     requester = UserRef(a.requester_platform, a.requester)
     known = {requester: a.requester_name} if a.requester_name else {}
+    if card.decided_by is not None and card.decider_name:
+        known[card.decided_by] = card.decider_name
+    every = {**known, **(names or {})}
+    decision = card.decision(lambda u: mention(u, every), esc)
     blocks: list[dict[str, Any]] = [
         _section(f"*Approval request #{a.request_id} · {esc(a.product)} in {esc(a.where)}*"),
         _section("\n".join(esc(line) for line in card.lines)),
-        _context(requester_text(a, lambda u: mention(u, {**known, **(names or {})}))),
+        *([_section(decision)] if decision else []),
+        _context(requester_text(a, lambda u: mention(u, every))),
         *(_input(f) for f in card_inputs(card)),
         *actions(buttons_for(card), block_id=f"approval:{a.request_id}"),
     ]

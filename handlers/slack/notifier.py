@@ -1,4 +1,5 @@
-"""Delivers outbox messages to Slack: DMs, and triage cards posted then updated in place.
+"""Delivers outbox messages to Slack: DMs, and triage and approval cards posted then updated
+in place.
 
 Slack has no idempotency key, so every post carries its outbox key as message metadata; a
 message an earlier attempt may have delivered (its worker died between Slack's answer and
@@ -21,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import payloads
-from bot.approvals import ApprovalCard
+from bot.approvals import ApprovalCard, ApprovalService, CardPlace
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
@@ -143,6 +144,7 @@ class SlackNotifier:
         feedback: FeedbackService,
         coverage: CoverageService | None = None,
         kept_link: Callable[[int, str], str] | None = None,
+        approvals: ApprovalService | None = None,
     ) -> None:
         if isinstance(client, AsyncWebClient):
             one = client
@@ -156,6 +158,7 @@ class SlackNotifier:
         self._feedback = feedback
         self._coverage = coverage
         self._kept_link = kept_link  # links the CSV gives to kept decks
+        self._approvals = approvals  # where approval cards were posted, to refresh them
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         try:
@@ -177,8 +180,9 @@ class SlackNotifier:
             if isinstance(payload, payloads.NoticeFanout):
                 return Failed("a notice fan-out is the worker's own work, not a message")
             if isinstance(payload, payloads.ApprovalAsk):  # to the approver, or a channel
-                body = blocks.approval_card(ApprovalCard(payload))
-                return Sent((await self._post(client, message, message.target, **body)).result())
+                return await self._approval_card(client, message, payload)
+            if isinstance(payload, payloads.ApprovalRefresh):
+                return await self._approval_refresh(client, payload)
             if isinstance(payload, payloads.ApprovalDecided):
                 body = blocks.approval_decided_dm(payload)
                 return Sent((await self._post(client, message, message.target, **body)).result())
@@ -330,6 +334,37 @@ class SlackNotifier:
         )
         return Sent({"channel": message.target})
 
+    async def _approval_card(
+        self, client: AsyncWebClient, message: OutboxMessage, ask: payloads.ApprovalAsk
+    ) -> Outcome:
+        body = blocks.approval_card(ApprovalCard(ask))
+        posted = await self._post(client, message, message.target, **body)
+        if self._approvals is not None:
+            # Found already posted or not, its ts is what a refresh updates.
+            place = CardPlace(posted.channel, posted.ts)
+            now = await self._approvals.posted(ask, platform="slack", place=place)
+            if now is not None:  # decided before this card was known: show it already
+                await client.chat_update(
+                    channel=posted.channel, ts=posted.ts, **blocks.approval_card(now)
+                )
+        return Sent(posted.result())
+
+    async def _approval_refresh(
+        self, client: AsyncWebClient, job: payloads.ApprovalRefresh
+    ) -> Outcome:
+        """Every card of the request posted on Slack, updated to what became of it."""
+        if self._approvals is None:
+            return Failed("approval requests are not configured")
+        got = await self._approvals.refreshed(job, platform="slack")
+        if got is None:
+            return Failed("approval request no longer exists")
+        card, places = got
+        body = blocks.approval_card(card)
+        for place in places:
+            await client.chat_update(channel=place.channel, ts=place.message, **body)
+        # A card not posted yet is shown as it now is when it is (ApprovalService.posted).
+        return Sent({"updated": [p.message for p in places]})
+
     async def _triage(
         self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Triage
     ) -> Outcome:
@@ -369,6 +404,7 @@ def make_slack_notifier(
     coverage: CoverageService | None = None,
     gate: RateGate | None = None,
     tokens: WorkspaceTokens | None = None,
+    approvals: ApprovalService | None = None,
 ) -> SlackNotifier:
     """Web API clients of its own: no SDK retries (the outbox owns retrying). One, with
     SLACK_BOT_TOKEN; with OAuth (`tokens`), one per installed workspace."""
@@ -388,7 +424,7 @@ def make_slack_notifier(
     if tokens is not None:
         return SlackNotifier(
             client=Installed(tokens, make), feedback=feedback, coverage=coverage,
-            kept_link=kept_link,
+            kept_link=kept_link, approvals=approvals,
         )  # fmt: skip
     assert settings.slack_bot_token is not None
     return SlackNotifier(
@@ -396,6 +432,7 @@ def make_slack_notifier(
         feedback=feedback,
         coverage=coverage,
         kept_link=kept_link,
+        approvals=approvals,
     )
 
 

@@ -543,16 +543,21 @@ def _inputs(reply: object) -> list[dict[str, Any]]:
 
 
 def approval_card(view: ApprovalCard) -> Card:
-    """An approval request as its decider sees it, with the presses that decide it."""
+    """An approval request as its decider sees it, what became of it, and the presses still
+    open."""
     a = view.ask
     requester = UserRef(a.requester_platform, a.requester)
     names = {requester: a.requester_name} if a.requester_name else {}
+    if view.decided_by is not None and view.decider_name:
+        names[view.decided_by] = view.decider_name
+    decision = view.decision(lambda u: plain(person(u, names)), plain)
     body: list[dict[str, Any]] = [
         text(
             f"Approval request #{a.request_id} · {plain(a.product)} in {plain(a.where)}",
             weight="Bolder",
         ),
         text("\n".join(plain(line) for line in view.lines)),
+        *([text(decision, weight="Bolder")] if decision else []),
         text(plain(requester_text(a, lambda u: person(u, names))), isSubtle=True),
         *_inputs(view),
     ]

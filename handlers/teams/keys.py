@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.channels import ChannelSetting, Role
 
 TRIAGE_KEY = "teams:triage"
+APPROVALS_KEY = "teams:approvals"  # approval requests naming nobody; else triage's channel
 ANNOUNCE_KEY = "teams:announce"
 MANAGEMENT_KEY = "teams:management"
 REGION_PREFIX = "teams:region:"
@@ -23,4 +24,5 @@ def channel_key(setting: ChannelSetting) -> str:
     if setting.role is Role.REGION:
         assert setting.region is not None
         return region_key(setting.region.code)
-    return {Role.TRIAGE: TRIAGE_KEY, Role.ANNOUNCE: ANNOUNCE_KEY}.get(setting.role, MANAGEMENT_KEY)
+    keys = {Role.TRIAGE: TRIAGE_KEY, Role.ANNOUNCE: ANNOUNCE_KEY, Role.APPROVALS: APPROVALS_KEY}
+    return keys.get(setting.role, MANAGEMENT_KEY)

@@ -1,4 +1,5 @@
-"""Delivers outbox messages to Teams proactively: DMs and triage cards (posted, then updated)."""
+"""Delivers outbox messages to Teams proactively: DMs, and triage and approval cards (posted,
+then updated)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
 from bot import payloads, workspace
-from bot.approvals import ApprovalCard
+from bot.approvals import ApprovalCard, ApprovalService, CardPlace
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
@@ -22,7 +23,7 @@ from bot.reports import CoverageService, PeriodError
 from handlers.teams import cards
 from handlers.teams.bot import ChartUrl, card_activity, chart_url
 from handlers.teams.http import ServiceUrls
-from handlers.teams.keys import TRIAGE_KEY, user_key
+from handlers.teams.keys import APPROVALS_KEY, TRIAGE_KEY, user_key
 
 # Microsoft's guidance for the connector: retry 429, 412, 502 and 504 with backoff.
 RETRY_STATUSES = frozenset({408, 412, 429, 500, 502, 503, 504})
@@ -51,6 +52,7 @@ class TeamsNotifier:
         gate: RateGate | None = None,
         urls: ServiceUrls | None = None,
         isolated: bool = False,  # Settings.isolates_workspaces
+        approvals: ApprovalService | None = None,
     ) -> None:
         self._isolated = isolated
         self._chart_url = chart_url
@@ -61,6 +63,7 @@ class TeamsNotifier:
         self._feedback = feedback
         self._coverage_service = coverage
         self._urls = urls
+        self._approvals = approvals  # where approval cards were posted, to refresh them
 
     async def deliver(self, message: OutboxMessage) -> Outcome:
         """Send one outbox row. A bot keeping tenants apart sends it in the tenant it was
@@ -102,14 +105,16 @@ class TeamsNotifier:
                 return await self._triage(payload)
             if isinstance(payload, payloads.Coverage):
                 return await self._coverage(message, payload)
+            if isinstance(payload, payloads.ApprovalAsk):  # to the approver, or a channel
+                return await self._approval_card(message, payload)
+            if isinstance(payload, payloads.ApprovalRefresh):
+                return await self._approval_refresh(payload)
             if isinstance(payload, payloads.NoticeFanout):
                 return Failed("a notice fan-out is the worker's own work, not a message")
             if isinstance(payload, payloads.ChangeNotice):
                 card = cards.change_notice(payload, today=dt.datetime.now(dt.UTC).date())
             elif isinstance(payload, payloads.Digest):
                 card = cards.digest(payload.title, payload.lines)
-            elif isinstance(payload, payloads.ApprovalAsk):  # to the approver, or triage
-                card = cards.approval_card(ApprovalCard(payload))
             elif isinstance(payload, payloads.ApprovalDecided):
                 card = cards.approval_decided(payload)
             else:
@@ -146,6 +151,43 @@ class TeamsNotifier:
         if reference is None:
             return Failed(f"no conversation stored for {key} (they have not used the bot yet)")
         return Sent({"id": await self._send(reference, card_activity(card))})
+
+    async def _approval_card(self, message: OutboxMessage, ask: payloads.ApprovalAsk) -> Outcome:
+        key = self._key(message)
+        reference = await self._conversations.get(key=key)
+        if reference is None and key == APPROVALS_KEY:  # no channel set for approvals
+            key, reference = TRIAGE_KEY, await self._conversations.get(key=TRIAGE_KEY)
+        if reference is None:
+            return Failed(f"no conversation stored for {key} (they have not used the bot yet)")
+        activity_id = await self._send(
+            reference, card_activity(cards.approval_card(ApprovalCard(ask)))
+        )
+        if self._approvals is not None and activity_id:
+            # The conversation it went to (by key) and its id are what a refresh updates.
+            place = CardPlace(key, activity_id)
+            now = await self._approvals.posted(ask, platform="teams", place=place)
+            if now is not None:  # decided before this card was known: show it already
+                await self._send(reference, card_activity(cards.approval_card(now)), activity_id)
+        return Sent({"id": activity_id})
+
+    async def _approval_refresh(self, job: payloads.ApprovalRefresh) -> Outcome:
+        """Every card of the request posted on Teams, updated to what became of it."""
+        if self._approvals is None:
+            return Failed("approval requests are not configured")
+        got = await self._approvals.refreshed(job, platform="teams")
+        if got is None:
+            return Failed("approval request no longer exists")
+        card, places = got
+        updated = []
+        for place in places:
+            reference = await self._conversations.get(key=place.channel)
+            if reference is None:  # the conversation is forgotten: nothing left to update
+                continue
+            updated.append(
+                await self._send(reference, card_activity(cards.approval_card(card)), place.message)
+            )
+        # A card not posted yet is shown as it now is when it is (ApprovalService.posted).
+        return Sent({"updated": updated})
 
     async def _coverage(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
         if self._coverage_service is None:

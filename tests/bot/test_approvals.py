@@ -16,8 +16,10 @@ from bot.approvals import (
     NOT_APPROVER,
     AlreadyDecided,
     ApprovalAction,
+    ApprovalCard,
     ApprovalService,
     ApprovalStatus,
+    CardPlace,
     Decided,
     Requested,
     Settings,
@@ -322,8 +324,12 @@ async def test_need_more_info_keeps_the_request_open_until_the_requester_answers
     )
     assert sum(isinstance(a, Requested) for a in answers) == 1  # a double submit: one answer
     assert any(isinstance(a, Refused) and a.why is Why.CLOSED for a in answers)
-    back = [m for m in await _outbox(engine) if m["target"] == DEAL_DESK.id]
+    to_desk = [m for m in await _outbox(engine) if m["target"] == DEAL_DESK.id]
+    back = [m for m in to_desk if m["payload"]["type"] == "approval_ask"]  # type: ignore[index]
     assert len(back) == 2  # the first card, then the card with the answer
+    # The cards already posted are refreshed after the question and after the answer.
+    refreshes = [payloads.decode(m["payload"]) for m in to_desk if m not in back]  # type: ignore[arg-type]
+    assert refreshes == [payloads.ApprovalRefresh(made.id)] * 2
     card = payloads.decode(back[1]["payload"])  # type: ignore[arg-type]
     assert isinstance(card, payloads.ApprovalAsk) and back[1]["kind"] == "dm"
     assert (card.asked, card.answer) == ("Which modules?", "Core and Sync, 40 seats")
@@ -368,3 +374,71 @@ async def test_the_decision_dm_names_the_segment_the_request_was_for(
     assert isinstance(told, payloads.ApprovalDecided)
     text = decided_text(told, lambda u: u.id)
     assert "Widget Pro in Germany for Financial services for Acme" in text, text
+
+
+async def test_a_requests_cards_show_what_became_of_it_where_they_were_posted(
+    setup: tuple[ApprovalService, SqlApprovals, Clock, Bot], engine: AsyncEngine
+) -> None:
+    service, _, clock, _ = setup
+    made = (await _request(service)).request
+    [row] = await _outbox(engine)
+    ask = payloads.decode(row["payload"])  # type: ignore[arg-type]
+    assert isinstance(ask, payloads.ApprovalAsk)
+    place = CardPlace("D01DEALDESK", "1700000000.000100")
+    # Posted while pending: nothing to show but the card itself; the same place kept once.
+    assert await service.posted(ask, platform="slack", place=place) is None
+    assert await service.posted(ask, platform="slack", place=place) is None
+    job = payloads.ApprovalRefresh(made.id)
+
+    async def now(platform: str = "slack") -> tuple[ApprovalCard, list[CardPlace]]:
+        got = await service.refreshed(job, platform=platform)
+        assert got is not None
+        return got
+
+    await service.decide(user=DEAL_DESK, request_id=made.id, action=ApprovalAction.INFO,
+                         note="Which modules?")  # fmt: skip
+    card, places = await now()
+    assert places == [place] and (await now("teams"))[1] == []
+    assert card.status is ApprovalStatus.MORE_INFO and card.ask.asked == "Which modules?"
+    # Still open: approve or decline, not asked again before an answer.
+    assert [b.action.value for b in card.buttons] == ["approval.approve", "approval.decline"]
+    assert card.decision(lambda u: u.id) == (
+        "U01DEALDESK asked for more information on 03 Dec 10:00 UTC: waiting for the "
+        "requester's answer."
+    )
+    clock.at += dt.timedelta(minutes=5)
+    await service.reply(user=SALES, request_id=made.id, text="Core and Sync")
+    card, _ = await now()
+    assert (card.ask.asked, card.ask.answer) == ("Which modules?", "Core and Sync")
+    assert card.decision(lambda u: u.id) is None and len(card.buttons) == 3
+    clock.at += dt.timedelta(minutes=5)
+    await service.decide(user=DEAL_DESK, request_id=made.id, action=APPROVE, note="Band C")
+    card, _ = await now()
+    assert card.buttons == () and card.allowed == ()
+    assert card.decision(lambda u: u.id) == (
+        "Approved by U01DEALDESK on 03 Dec 10:10 UTC, valid until 2 Jan 2027. Note: Band C"
+    )
+    assert (card.ask.asked, card.ask.answer) == ("Which modules?", "Core and Sync")
+    # A card whose post lands after the decision (its refresh found no card yet) is shown
+    # as the request now is, at once.
+    late = await service.posted(ask, platform="slack", place=CardPlace("D01DEALDESK", "2.0"))
+    assert late is not None and late.status is ApprovalStatus.APPROVED
+    assert [p.message for p in (await now())[1]] == [place.message, "2.0"]
+    assert await service.refreshed(payloads.ApprovalRefresh(made.id + 9), platform="slack") is None
+
+
+async def test_a_declined_card_says_so_with_the_note_and_offers_nothing(
+    setup: tuple[ApprovalService, SqlApprovals, Clock, Bot],
+) -> None:
+    service, _, _, _ = setup
+    made = (await _request(service)).request
+    await service.decide(user=OWNER, request_id=made.id, action=ApprovalAction.DECLINE,
+                         note="Not for public sector")  # fmt: skip
+    got = await service.refreshed(payloads.ApprovalRefresh(made.id), platform="slack")
+    assert got is not None
+    card, places = got
+    assert places == [] and card.buttons == () and card.ask.asked is None
+    assert card.decision(lambda u: f"@{u.id}") == (
+        "Declined by @U01PMALICE on 03 Dec 10:00 UTC. Note: Not for public sector"
+    )
+    assert card.fallback.endswith("(Declined)")

@@ -40,6 +40,11 @@ async def test_request_decision_and_the_approval_in_the_next_answer(
     assert "[1] Approve  [2] Decline…  [3] Need more info…" in card
     assert "Client: Acme · Deal value: $250,000" in card
     assert "Approved: request #1 Widget Pro in Japan for Acme. Valid until" in text
+    # The approver's card is shown again as it now is: the decision, and nothing to press.
+    updated = out[out.index("(approval request, updated)") + 1]
+    assert updated.startswith("Approval request #1: Widget Pro in Japan for Acme (Approved)")
+    assert "  Approved by U01DEALDESK on " in updated and ", valid until " in updated
+    assert "[1]" not in updated
     assert "Request #1 was already decided: Approved by U01DEALDESK" in text
     assert "(message) Your approval request #1 (Widget Pro in Japan for Acme): Approved by" in text
     answer = next(o for o in reversed(out) if o.startswith("Widget Pro: Restricted in Japan"))

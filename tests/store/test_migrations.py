@@ -161,3 +161,40 @@ async def test_conversation_references_are_kept_per_tenant_and_back_to_one_per_k
         "teams:user:u2": {"id": "a"},
     }
     await migrate.upgrade(engine)
+
+
+async def test_where_approval_cards_were_posted_comes_and_goes_alone(engine: AsyncEngine) -> None:
+    """0029 adds approval_card (scoped, keyed by the request's workspace); going back drops
+    only it: the requests and their decisions stay, and up again it works from empty."""
+    from alembic.script import ScriptDirectory
+
+    from bot.approvals import ApprovalDraft, CardPlace
+    from store.approvals_repo import SqlApprovals
+
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    before = script.get_revision("0029").down_revision
+    assert isinstance(before, str)
+    repo = SqlApprovals(engine)
+    at = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)
+    draft = ApprovalDraft(
+        "WDG-PRO", "Widget Pro", "JP", "Japan", None, "Restricted", "Acme", 1, "USD", "why",
+        None, "slack:C0APPROVALS",
+    )  # fmt: skip
+    made = await repo.create(draft=draft, requester=UserRef("slack", "U0REP"), at=at,
+                             notifications=lambda r: [], submission_key=None)  # fmt: skip
+    place = CardPlace("C0APPROVALS", "1700000000.000100")
+    await repo.remember_card(request_id=made.id, platform="slack", place=place, at=at)
+    async with engine.connect() as conn:
+        columns = await conn.run_sync(
+            lambda c: {col["name"] for col in sa.inspect(c).get_columns("approval_card")}
+        )
+    assert {"scope", "request_id", "platform", "channel", "message"} <= columns
+    await migrate.downgrade(engine, before)
+    async with engine.connect() as conn:
+        assert not await conn.run_sync(lambda c: sa.inspect(c).has_table("approval_card"))
+    assert await repo.get(request_id=made.id) is not None
+    await migrate.upgrade(engine)
+    assert await repo.cards(request_id=made.id, platform="slack") == []
+    await repo.remember_card(request_id=made.id, platform="slack", place=place, at=at)
+    await repo.remember_card(request_id=made.id, platform="slack", place=place, at=at)  # once
+    assert await repo.cards(request_id=made.id, platform="slack") == [place]

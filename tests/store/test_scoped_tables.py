@@ -212,3 +212,47 @@ async def test_who_holds_an_approval_is_known_per_workspace(engine: AsyncEngine)
     with workspace.using(A):  # within the TTL, A's own set, not B's
         mine = await bot.handle(user=SALES, command="product", text="widget pro japan")
         assert isinstance(mine, ProductAnswer) and mine.approval is not None
+
+
+async def test_where_an_approval_card_was_posted_is_its_requests_workspaces(
+    engine: AsyncEngine,
+) -> None:
+    from bot import payloads
+    from bot.approvals import ApprovalAction, ApprovalService, CardPlace, Settings
+    from bot.catalog import CatalogService
+    from store.repository import SqlRepository
+    from tests.bot.test_approvals import DEAL_DESK, PM, _request
+    from tests.bot.test_approvals import Clock as Days
+
+    catalog = CatalogService(SqlRepository(engine))
+    await catalog.import_catalog(demo_text())
+    repo = SqlApprovals(engine)
+    service = ApprovalService(repo=repo, catalog=catalog, clock=Days(),
+                              settings=Settings(product_managers=frozenset({PM.id})))  # fmt: skip
+    with workspace.using(A):
+        made = (await _request(service)).request
+    [row] = await SqlOutbox(engine).messages()
+    ask = payloads.decode(row["payload"])  # type: ignore[arg-type]
+    assert isinstance(ask, payloads.ApprovalAsk) and ask.scope == A.scope
+    # The worker posts it outside any request: the place is kept in the request's scope.
+    place = CardPlace("D0DESK", "1700000000.000100")
+    assert await service.posted(ask, platform="slack", place=place) is None
+    async with engine.connect() as conn:
+        kept = (await conn.execute(sa.text("SELECT scope, channel FROM approval_card"))).all()
+    assert [tuple(r) for r in kept] == [(A.scope, "D0DESK")]
+    with workspace.using(A):
+        assert await repo.cards(request_id=made.id, platform="slack") == [place]
+        await service.decide(user=DEAL_DESK, request_id=made.id, action=ApprovalAction.APPROVE,
+                             note=None)  # fmt: skip
+    with workspace.using(B):
+        assert await repo.cards(request_id=made.id, platform="slack") == []
+    assert await repo.cards(request_id=made.id, platform="slack") == []  # nor the shared pool's
+    written = [payloads.decode(m["payload"]) for m in await SqlOutbox(engine).messages()]  # type: ignore[arg-type]
+    assert payloads.ApprovalRefresh(made.id, A.scope) in written  # the decision's refresh
+    got = await service.refreshed(payloads.ApprovalRefresh(made.id, A.scope), platform="slack")
+    assert got is not None and got[1] == [place] and got[0].buttons == ()
+    # A refresh naming another workspace finds neither the request nor its cards.
+    assert (
+        await service.refreshed(payloads.ApprovalRefresh(made.id, B.scope), platform="slack")
+        is None
+    )

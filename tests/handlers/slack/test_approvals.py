@@ -4,11 +4,18 @@ forged forms, the requester's DM and the approval in their next answer; and `/co
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
+from slack_sdk.models.blocks import ActionsBlock, Block, InputBlock, SectionBlock
+
+from bot import payloads
+from bot.approvals import ApprovalStatus
 from bot.types import UserRef
-from tests.fakes import Call
-from tests.handlers.conftest import PMS, SlackDriver
+from handlers.slack.notifier import make_slack_notifier
+from tests.fakes import Call, FakeSlack
+from tests.handlers.conftest import PMS, SlackDriver, slack_server
 from tests.handlers.slack.test_feedback_flow import as_json, calls, eventually, submission
 
 DEAL_DESK = "U01DEALDESK"  # the contact of Widget Pro's rule for Japan (Restricted)
@@ -211,3 +218,98 @@ async def test_need_more_info_reply_goes_back_to_the_approver_who_then_decides(
     assert said(slack).startswith("Approved: request #1 Widget Pro in Japan for Globex")
     await eventually(lambda: len(posts_to(slack, "U0SALES1")) == 2)
     assert "Approved by <@U01DEALDESK>" in posts_to(slack, "U0SALES1")[1].body["text"]
+
+
+async def when_decided(slack: SlackDriver, request_id: int = 1) -> str:
+    """The request's decision time as the card shows it."""
+    assert slack.services.approvals is not None
+    request = await slack.services.approvals.get(request_id)
+    assert request is not None and request.decided_at is not None
+    return f"{request.decided_at:%d %b %H:%M} UTC"
+
+
+def kinds(blocks: Any) -> list[type[Block]]:
+    """The card's blocks as slack_sdk's Block Kit models parse them (validating them)."""
+    parsed = Block.parse_all(as_json(blocks))
+    assert all(type(b) is not Block for b in parsed), parsed
+    return [type(b) for b in parsed]
+
+
+async def test_the_approvers_card_shows_each_step_in_place_and_a_stale_press_changes_nothing(
+    slack: SlackDriver,
+) -> None:
+    await request_approval(slack, client="Acme")
+    await eventually(lambda: bool(posts_to(slack, DEAL_DESK)))
+    [posted] = posts_to(slack, DEAL_DESK)
+    where = (posted.answer["channel"], posted.answer["ts"])  # the DM's id, as Slack answered
+    assert where[0] == "D01DEALDESK"
+
+    # Need more info: the card says who asked and when, and keeps what still applies.
+    await slack.action("approval.info", "1", user=DEAL_DESK)
+    note_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    await slack.interaction(submission(note_view, user=DEAL_DESK, note="Which modules?"))
+    await eventually(lambda: len(calls(slack, "chat.update")) == 1)
+    [asked] = calls(slack, "chat.update")
+    assert (asked.body["channel"], asked.body["ts"]) == where
+    shown = str(as_json(asked.body["blocks"]))
+    assert action_ids(asked.body["blocks"]) == ["approval.approve", "approval.decline"]
+    assert f"<@U01DEALDESK> asked for more information on {await when_decided(slack)}" in shown
+    assert "More information asked: Which modules?" in shown
+    assert InputBlock in kinds(asked.body["blocks"])  # the note still travels with a press
+
+    # Declined by a product manager, with a note: who, what, the note and when; no presses.
+    await slack.action("approval.decline", "1", user=PMS[0])
+    decline_view = as_json(calls(slack, "views.open")[-1].body["view"])
+    await slack.interaction(submission(decline_view, user=PMS[0], note="Not this quarter"))
+    await eventually(lambda: len(calls(slack, "chat.update")) == 2)
+    decided = calls(slack, "chat.update")[-1]
+    assert (decided.body["channel"], decided.body["ts"]) == where
+    shown = str(as_json(decided.body["blocks"]))
+    assert f"Declined by <@U0PM1> on {await when_decided(slack)}. Note: Not this quarter" in shown
+    assert "More information asked: Which modules?" in shown
+    found = kinds(decided.body["blocks"])
+    assert SectionBlock in found and ActionsBlock not in found and InputBlock not in found
+    assert decided.body["text"].endswith("(Declined)")
+
+    # A press on the card as it was (a stale client, a replay): nothing changes, and the
+    # presser is told who decided; the card is not updated again, nobody is told twice.
+    await eventually(lambda: len(posts_to(slack, "U0SALES1")) == 2)
+    await slack.action("approval.approve", "1", user=DEAL_DESK)
+    told = said(slack)  # the decider by the name they are known by
+    assert (
+        told == f"Request #1 was already decided: Declined by sam on {await when_decided(slack)}."
+    )
+    assert slack.services.approvals is not None
+    request = await slack.services.approvals.get(1)
+    assert request is not None and request.status is ApprovalStatus.DECLINED
+    await asyncio.sleep(0.3)
+    assert len(calls(slack, "chat.update")) == 2 and len(posts_to(slack, "U0SALES1")) == 2
+
+
+async def test_a_card_posted_after_its_decision_shows_it_at_once(
+    db_url: str, engine: object, fake_slack: FakeSlack
+) -> None:
+    """The worker was behind: the decision's refresh ran before the card was posted (so it
+    found no card to update); the card, once posted, is updated to the decision."""
+    async with slack_server(db_url, fake_slack, worker=False) as slack:
+        await request_approval(slack, client="Acme")
+        await slack.action("approval.approve", "1", user=DEAL_DESK)
+        services = slack.services
+        notifier = make_slack_notifier(services.settings, services.feedback,
+                                       approvals=services.approvals)  # fmt: skip
+        claimed = await services.outbox.claim(
+            limit=10, lease=dt.timedelta(minutes=1), now=dt.datetime.now(dt.UTC)
+        )
+        kind = {m.id: payloads.decode(m.payload).TYPE for m in claimed}
+        order = sorted(claimed, key=lambda m: kind[m.id] != "approval_refresh")  # refresh first
+        assert kind[order[0].id] == "approval_refresh"
+        for message in order:
+            await notifier.deliver(message)
+        [card] = posts_to(slack, DEAL_DESK)
+        [update] = calls(slack, "chat.update")
+        where = (card.answer["channel"], card.answer["ts"])
+        assert (update.body["channel"], update.body["ts"]) == where
+        assert f"Approved by <@U01DEALDESK> on {await when_decided(slack)}" in str(
+            as_json(update.body["blocks"])
+        )
+        assert action_ids(update.body["blocks"]) == []

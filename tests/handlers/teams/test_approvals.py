@@ -5,13 +5,17 @@ the requester's DM, the approval in the next answer; and `coverage csv`."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from tests import validators
+from tests.fakes import Posted
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
 from tests.handlers.teams.test_parity import DM, triage_channel, verbs
 from tests.handlers.teams.test_teams import card_of, eventually
 
 OTHER_AAD = "00000000-0000-0000-0000-0000000000c1"
+APPROVALS = "19:approvals@thread.tacv2"
 
 
 def approval_cards(teams: TeamsDriver) -> list[dict[str, Any]]:
@@ -55,6 +59,9 @@ async def test_request_decision_dm_and_the_approval_in_the_next_answer(teams: Te
         "approval.info", {"value": "1", "note": "?"}, user=PM_AAD, conversation_type="channel"
     )
     assert "already decided: Approved by" in twice["value"]
+    # With no channel set for approvals, the triage channel's card is the one updated.
+    await eventually(lambda: len(updates(teams)) == 1)
+    assert updates(teams)[0].path.startswith(f"/v3/conversations/{CHANNEL}/activities/")
 
     def told() -> list[Any]:
         return [p for p in teams.connector.messages(DM) if "approval request #1" in str(p.body)]
@@ -118,3 +125,70 @@ async def test_coverage_csv_in_the_card_for_its_audience_only(teams: TeamsDriver
     assert "as CSV" in reply["text"]
     # no link configured: inline
     assert "region_code,region,parent_code,briefings" in str(card["body"])
+
+
+def updates(teams: TeamsDriver) -> list[Posted]:
+    return [p for p in teams.connector.posted if p.method == "PUT"]
+
+
+async def test_a_request_naming_nobody_goes_to_the_approvals_channel_and_shows_its_decision(
+    teams: TeamsDriver,
+) -> None:
+    await triage_channel(teams)
+    await teams.say(
+        "use this channel for approvals",
+        conversation_type="channel",
+        conversation=APPROVALS,
+        user=PM_AAD,
+    )
+    confirmed = teams.connector.messages(APPROVALS)[-1].body["text"]
+    assert confirmed == "This channel now receives approval requests that name no approver."
+    await request(teams)
+
+    def cards_in(conversation: str) -> list[Posted]:
+        return [
+            p for p in teams.connector.messages(conversation) if "approval.approve" in str(p.body)
+        ]
+
+    await eventually(lambda: len(cards_in(APPROVALS)) == 1)
+    assert cards_in(CHANNEL) == []  # the approvals channel, not the triage channel
+    [posted] = cards_in(APPROVALS)
+    activity_id = f"act-{teams.connector.posted.index(posted) + 1}"  # the fake's answer
+
+    _, done = await teams.execute(
+        "approval.approve",
+        {"value": "1", "note": "Within band C"},
+        user=PM_AAD,
+        conversation=APPROVALS,
+        conversation_type="channel",
+    )
+    assert "Approved: request #1 Widget Pro in Japan for Acme" in str(done["value"])
+    await eventually(lambda: len(updates(teams)) == 1)
+    [update] = updates(teams)
+    assert update.path == f"/v3/conversations/{APPROVALS}/activities/{activity_id}"
+    card = card_of(update.body)
+    validators.adaptive_card(card, "the decided approval card")
+    assert validators.take() == []
+    approvals = teams.services.approvals
+    assert approvals is not None
+    request_now = await approvals.get(1)
+    assert request_now is not None and request_now.decided_at is not None
+    when = f"{request_now.decided_at:%d %b %H:%M} UTC"
+    shown = str(card["body"])
+    assert f"Approved by Someone on {when}, valid until" in shown  # by their Teams name
+    assert "Note: Within band C" in shown
+    assert verbs(card) == [] and "Input.Text" not in str(card)
+
+    # A press on the card as it was changes nothing and says who decided; no update follows.
+    _, stale = await teams.execute(
+        "approval.decline",
+        {"value": "1", "note": "No"},
+        user=PM_AAD,
+        conversation=APPROVALS,
+        conversation_type="channel",
+    )
+    assert f"Request #1 was already decided: Approved by Someone on {when}." == stale["value"]
+    request_now = await approvals.get(1)
+    assert request_now is not None and request_now.status.value == "approved"
+    await asyncio.sleep(0.3)
+    assert len(updates(teams)) == 1
