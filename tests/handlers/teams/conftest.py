@@ -95,7 +95,10 @@ class TeamsDriver:
         )
 
 
-async def start(db_url: str, **overrides: Any) -> tuple[TestServer, Services, FakeConnector]:
+async def start(
+    db_url: str, *, worker: bool = True, **overrides: Any
+) -> tuple[TestServer, Services, FakeConnector]:
+    """worker=False: no outbox worker in the server (the test delivers, in its own order)."""
     connector = FakeConnector()
     await connector.start()
     if not overrides.get("microsoft_app_id"):
@@ -108,7 +111,7 @@ async def start(db_url: str, **overrides: Any) -> tuple[TestServer, Services, Fa
     )
     services = build_services(settings)
     await services.catalog.import_catalog(demo_text())
-    server = TestServer(create_app(settings, services), host="127.0.0.1")
+    server = TestServer(create_app(settings, services, worker=worker), host="127.0.0.1")
     await server.start_server()
     return server, services, connector
 

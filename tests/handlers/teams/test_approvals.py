@@ -6,11 +6,15 @@ the requester's DM, the approval in the next answer; and `coverage csv`."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
+import aiohttp
+
+from bot import payloads
 from tests import validators
 from tests.fakes import Posted
-from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
+from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver, start
 from tests.handlers.teams.test_parity import DM, triage_channel, verbs
 from tests.handlers.teams.test_teams import card_of, eventually
 
@@ -192,3 +196,37 @@ async def test_a_request_naming_nobody_goes_to_the_approvals_channel_and_shows_i
     assert request_now is not None and request_now.status.value == "approved"
     await asyncio.sleep(0.3)
     assert len(updates(teams)) == 1
+
+
+async def test_a_card_posted_after_its_decision_shows_it_at_once(db_url: str, engine: Any) -> None:
+    """The worker was behind: the decision's refresh ran before the card was posted (so it
+    found no card to update); the card, once posted, is replaced by the decided one."""
+    server, services, connector = await start(db_url, worker=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            base = str(server.make_url("")).rstrip("/")
+            teams = TeamsDriver(base, http, connector, services)
+            await triage_channel(teams)
+            await request(teams)
+            await teams.execute(
+                "approval.approve", {"value": "1"}, user=PM_AAD, conversation_type="channel"
+            )
+            claimed = await services.outbox.claim(
+                limit=10, lease=dt.timedelta(minutes=1), now=dt.datetime.now(dt.UTC)
+            )
+            kind = {m.id: payloads.decode(m.payload).TYPE for m in claimed}
+            order = sorted(claimed, key=lambda m: kind[m.id] != "approval_refresh")
+            assert kind[order[0].id] == "approval_refresh"
+            deliver = services.teams_parts().deliver
+            for message in order:
+                await deliver(message)
+            [first] = [p for p in connector.messages(CHANNEL) if "approval.approve" in str(p.body)]
+            activity_id = f"act-{connector.posted.index(first) + 1}"  # the fake's answer
+            [update] = updates(teams)
+            assert update.path == f"/v3/conversations/{CHANNEL}/activities/{activity_id}"
+            card = card_of(update.body)
+            assert "Approved by Someone on " in str(card["body"]) and verbs(card) == []
+            assert "Approved by" not in str(card_of(first.body))  # posted as it was written
+    finally:
+        await server.close()
+        await connector.close()
