@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import payloads
-from bot.approvals import ApprovalCard, decided_text, requester_text
+from bot.approvals import ApprovalCard, ApprovalStatus, decided_text, requester_text
 from bot.briefings import BriefingList, describe
 from bot.clusters import cluster_line
 from bot.commands import AnyReply, CoverageCsv
@@ -419,7 +419,9 @@ class Console:
         approvals = self.interactions.approvals
         for job in changed:
             got = None if approvals is None else await approvals.refreshed(job, platform="console")
-            if got is not None:  # the console's card has no place: it is printed again
+            # The console's card has no place: it is printed again, once something became of
+            # it (a requester's answer comes as a card of its own).
+            if got is not None and got[0].status is not ApprovalStatus.PENDING:
                 self._out("(approval request, updated)")
                 self._print(got[0])
                 shown = True
