@@ -2,7 +2,7 @@
 workspace scope, so that a decision refreshes the card in place.
 
 Revision ID: 0029
-Revises: 0025
+Revises: 0028
 Create Date: 2026-12-04 18:40:00.000000
 """
 
