@@ -109,6 +109,17 @@ class CoverageCsv:
 
 # What a command can answer: a reply, a coverage report (or its CSV), or a PM's briefings.
 AnyReply = Reply | Report | BriefingList | HomeView | DemandReport | CoverageCsv
+# Answers for the asker's eyes only: deal values and clients (the ranked list, home's
+# queue), the management report and its CSV, a PM's own briefings, a person's answers and
+# requests. Slack shows every command's answer to the asker alone; Teams has no such
+# message, so asked in a channel or group chat these go to the asker's personal chat.
+PRIVATE_REPLIES = (Report, CoverageCsv, DemandReport, HomeView, BriefingList)
+
+
+def is_private(reply: AnyReply) -> bool:
+    return isinstance(reply, PRIVATE_REPLIES) or (isinstance(reply, Notice) and reply.private)
+
+
 MAX_TEXT = 500
 GONE = "That product is no longer in the catalog."
 COVERAGE_REFUSED = "Coverage reports are for product managers and management (MANAGERS)."
@@ -245,7 +256,7 @@ class Bot:
         if [w.casefold() for w in words] == ["my", "answers"] and self.receipts is not None:
             requests = await self.approvals.mine(user) if self.approvals is not None else None
             answers = await self.receipts.mine(user)
-            return Notice(answers + (f"\n\n{requests}" if requests else ""))
+            return Notice(answers + (f"\n\n{requests}" if requests else ""), private=True)
         if head == "request" and self.approvals is not None:
             return await self._request(" ".join(words[1:]))
         if head == "notices" and self.notices is not None:

@@ -20,7 +20,7 @@ from bot import approvals as ap
 from bot.briefings import Briefing, BriefingList, describe
 from bot.channels import ChannelSetting, UnknownSetting, parse_setting
 from bot.clusters import MERGE_ALL_LABEL, merge_all_value, parse_merge_all
-from bot.commands import AnyReply, Bot, CoverageCsv, parse_line
+from bot.commands import AnyReply, Bot, CoverageCsv, is_private, parse_line
 from bot.editing import (
     NOT_ALLOWED,
     THEN_CLOSE,
@@ -82,6 +82,13 @@ SAVED = "Saved"
 BRIEFING_SAVED = "Briefing saved"
 SUPPORTED = "Added your client"
 SHARED = "Shared in this conversation."
+# A private answer asked for in a channel or group chat where only a whole conversation
+# can be written to (Teams): what the conversation sees instead.
+SENT_PRIVATELY = "I've sent you this in a private chat."
+MESSAGE_ME_PRIVATELY = (
+    "That answer is for your eyes only. Message me in a personal chat (find Salesbridge "
+    "under Apps, or select my name and Chat) and ask there."
+)
 NOTHING_YET = (
     "Nothing yet. Send feedback with “feedback …” or the message action “Send to product team”."
 )
@@ -160,6 +167,11 @@ class Show(_Outcome):
 
     reply: AnyReply
     shared_by: UserRef | None = None
+
+    @property
+    def private(self) -> bool:
+        """For the asker alone, wherever it was asked (bot.commands.is_private)."""
+        return self.shared_by is None and is_private(self.reply)
 
 
 @dataclass(frozen=True, slots=True)

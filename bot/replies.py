@@ -522,9 +522,11 @@ class Help:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """A short message with nothing else to show (errors, confirmations)."""
+    """A short message with nothing else to show (errors, confirmations). `private`: it
+    tells the asker about themselves (their answers, their requests): see is_private."""
 
     text: str
+    private: bool = False
 
     @property
     def fallback(self) -> str:

@@ -360,15 +360,6 @@ def _teams(services: Services) -> TeamsParts:
     adapter = create_adapter(config, urls)
     links = services.chart_links
     chart_url = None if links is None else links.chart_urls
-    bot = TeamsBot(
-        interactions=services.interactions,
-        conversations=services.conversations,
-        wake=services.wake_worker,
-        seen=SqlSeen(services.engine),
-        chart_url=chart_url,
-        csv_url=None if links is None else (lambda report: links.csv_url(report.period)),
-        isolated=settings.isolates_workspaces,
-    )
     notifier = TeamsNotifier(
         adapter=adapter,
         app_id=settings.microsoft_app_id,
@@ -380,6 +371,16 @@ def _teams(services: Services) -> TeamsParts:
         urls=urls,
         isolated=settings.isolates_workspaces,
         approvals=services.approvals,
+    )
+    bot = TeamsBot(
+        interactions=services.interactions,
+        conversations=services.conversations,
+        wake=services.wake_worker,
+        seen=SqlSeen(services.engine),
+        chart_url=chart_url,
+        csv_url=None if links is None else (lambda report: links.csv_url(report.period)),
+        isolated=settings.isolates_workspaces,
+        personal=notifier.to_personal,
     )
     validator = token_validator(settings, config)
     return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)

@@ -82,6 +82,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    refuse_create: bool = False  # answer 403 to creating a conversation (the user blocked it)
     server: TestServer | None = None
     # Socket Mode: the app's websocket, and what it sent back (acks with payloads).
     socket: web.WebSocketResponse | None = None
@@ -437,6 +438,7 @@ class FakeConnector:
 
     posted: list[Posted] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    refuse_create: bool = False  # answer 403 to creating a conversation (the user blocked it)
     server: TestServer | None = None
 
     async def start(self) -> None:
@@ -464,7 +466,17 @@ class FakeConnector:
         if self.fail_next:
             status, headers = self.fail_next.pop(0)
             return web.json_response({"error": {"code": "fake"}}, status=status, headers=headers)
+        if request.method == "POST" and request.path.rstrip("/") == "/v3/conversations":
+            if self.refuse_create:
+                return web.json_response({"error": {"code": "MessageWritesBlocked"}}, status=403)
+            # Creating a conversation (a 1:1 with a member): its id, as Teams gives one.
+            member = str(((body.get("members") or [{}])[0]).get("id") or "")
+            return web.json_response({"id": f"a:created-{member}"})
         return web.json_response({"id": f"act-{len(self.posted)}"})
+
+    def created(self) -> list[Posted]:
+        """Conversations the bot asked the connector to create."""
+        return [p for p in self.posted if p.path.rstrip("/") == "/v3/conversations"]
 
     def messages(self, conversation: str) -> list[Posted]:
         """Activities sent into a conversation (replies and proactive), in order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes, Attachment, InvokeResponse
@@ -17,7 +17,17 @@ from bot.channels import CHANNEL_ONLY, KEPT_UNAUTHENTICATED, ChannelSetting, Unk
 from bot.commands import CoverageCsv
 from bot.feedback import FORM_TITLE
 from bot.ids import ActionId
-from bot.interactions import SHARED, Ask, FormErrors, Interaction, Interactions, Outcome, Show
+from bot.interactions import (
+    MESSAGE_ME_PRIVATELY,
+    SENT_PRIVATELY,
+    SHARED,
+    Ask,
+    FormErrors,
+    Interaction,
+    Interactions,
+    Outcome,
+    Show,
+)
 from bot.ports import ConversationStore, SeenStore
 from bot.replies import Notice
 from bot.reports import Report
@@ -83,7 +93,9 @@ class TeamsBot(ActivityHandler):
         chart_url: ChartUrl | None = None,
         csv_url: CsvUrl | None = None,
         isolated: bool = False,  # Settings.isolates_workspaces
+        personal: Personal | None = None,
     ) -> None:
+        self._personal = personal
         self._interactions = interactions
         self._isolated = isolated
         self._chart_url = chart_url
@@ -158,11 +170,29 @@ class TeamsBot(ActivityHandler):
             await self._set_channel(turn_context, setting)
             return
         outcome = await self._interactions.line(user=user, line=line)
-        await turn_context.send_activity(card_activity(await self._render(outcome)))
+        card = await self._render(outcome)
+        told = await self._privately(turn_context, outcome, card)
+        await turn_context.send_activity(card_activity(cards.render(told) if told else card))
+
+    async def _privately(
+        self, turn_context: TurnContext, outcome: Outcome, card: dict[str, Any]
+    ) -> Notice | None:
+        """A private answer (bot.interactions.Show.private) asked for where everyone in the
+        conversation would see it: sent to the asker's personal chat instead. Returns what
+        the conversation is told in its place (None: answer here, as asked)."""
+        activity = turn_context.activity
+        if not (isinstance(outcome, Show) and outcome.private) or inbound.is_personal(activity):
+            return None
+        sent = self._personal is not None and await self._personal(activity, card)
+        return Notice(SENT_PRIVATELY if sent else MESSAGE_ME_PRIVATELY)
 
     async def _submit_fallback(self, turn_context: TurnContext, pressed: Interaction) -> None:
         outcome = await self._interactions.handle(pressed)
         card = await self._render(outcome)
+        told = await self._privately(turn_context, outcome, card)
+        if told is not None:
+            await turn_context.send_activity(card_activity(cards.render(told)))
+            return
         replaces = turn_context.activity.reply_to_id
         if replaces and not _is_shared(outcome):
             update = card_activity(card)
@@ -209,10 +239,14 @@ class TeamsBot(ActivityHandler):
             return _invoke(cards.search_response(choices))
         if activity.name == "adaptiveCard/action":
             outcome = await self._interactions.handle(inbound.execute(activity))
+            card = await self._render(outcome)
+            told = await self._privately(turn_context, outcome, card)
+            if told is not None:  # the card pressed stays as it was
+                return toast(told.text)
             if _is_shared(outcome):  # posted for everyone in the conversation
-                await turn_context.send_activity(card_activity(await self._render(outcome)))
+                await turn_context.send_activity(card_activity(card))
                 return toast(SHARED)
-            return self._answer(outcome, await self._render(outcome))
+            return self._answer(outcome, card)
         if activity.name == "composeExtension/fetchTask":
             return await self._fetch_task(activity)
         if activity.name == "composeExtension/submitAction":
@@ -270,6 +304,8 @@ def _reference(activity: Activity, *, thread: bool = True) -> dict[str, Any] | N
     return reference
 
 
+# Sends a private answer's card to the personal chat of whoever sent the activity.
+Personal = Callable[[Activity, dict[str, Any]], Awaitable[bool]]
 ChartUrl = Callable[[Report], list[str]]  # a link per page of the chart
 CsvUrl = Callable[[Report], str]
 

@@ -9,7 +9,13 @@ import urllib.parse
 from typing import Any
 
 import aiohttp
-from microsoft_agents.activity import Activity, ConversationReference
+from microsoft_agents.activity import (
+    Activity,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+)
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity, TurnContext
 
@@ -20,7 +26,7 @@ from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLa
 from bot.payloads import TriageReason
 from bot.ports import ConversationStore
 from bot.reports import CoverageService, PeriodError
-from handlers.teams import cards
+from handlers.teams import cards, inbound
 from handlers.teams.bot import ChartUrl, card_activity, chart_url
 from handlers.teams.http import ServiceUrls
 from handlers.teams.keys import APPROVALS_KEY, TRIAGE_KEY, user_key
@@ -188,6 +194,81 @@ class TeamsNotifier:
             )
         # A card not posted yet is shown as it now is when it is (ApprovalService.posted).
         return Sent({"updated": updated})
+
+    async def to_personal(self, asked_in: Activity, card: dict[str, Any]) -> bool:
+        """Send `card`, a private answer asked for in a channel or group chat, to the asker's
+        personal chat with the bot: the one kept for them, else one created with them (a bot
+        may start a 1:1 chat with a member of a conversation it is in). False when neither
+        can be reached: then nothing was sent."""
+        user = inbound.user_of(asked_in)
+        if not user.id:
+            return False
+        try:
+            reference = await self._conversations.get(key=user_key(user.id))
+            if reference is not None:
+                await self._send(reference, card_activity(card))
+                return True
+            return await self._create_personal(asked_in, card)
+        except Exception as exc:  # whatever the connector said: the asker is told where to ask
+            log.warning(
+                "cannot answer in the asker's personal chat",
+                extra={"error": f"{type(exc).__name__}: {exc}"[:300]},
+            )
+            return False
+
+    async def _create_personal(self, asked_in: Activity, card: dict[str, Any]) -> bool:
+        """Start a 1:1 chat with the asker, post `card` in it, and keep it for them (where
+        nothing is kept yet) as a personal chat they opened would be."""
+        service_url = asked_in.service_url or ""
+        sender, agent = asked_in.from_property, asked_in.recipient
+        tenant = inbound.workspace_of(asked_in).team_id
+        if not self._app_id or sender is None or agent is None or not tenant:
+            return False  # the Emulator has no channels, and creating takes credentials
+        if not service_url or (self._urls is not None and not self._urls.is_allowed(service_url)):
+            return False
+        scope = f"teams:{tenant}:send"
+        await self._gate.check(scope)
+        params = ConversationParameters(
+            is_group=False,
+            agent=agent,
+            members=[ChannelAccount(id=sender.id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}},
+        )
+        made: dict[str, Any] = {}
+
+        async def callback(context: TurnContext) -> None:
+            try:  # carried out of the pipeline, as in _send
+                made["conversation"] = context.activity.conversation.id
+                await context.send_activity(card_activity(card))
+            except Exception as exc:
+                made["error"] = exc
+
+        audience = self._adapter.create_claims_identity(self._app_id).get_token_audience()
+        channel = str(asked_in.channel_id or "msteams")
+        await self._adapter.create_conversation(
+            self._app_id, channel, service_url, audience, params, callback
+        )
+        if "error" in made:
+            error = made["error"]
+            if isinstance(error, aiohttp.ClientResponseError) and error.status == 429:
+                await self._gate.limited(scope, _retry_after(error) or 1.0)
+            raise error
+        reference = ConversationReference(
+            channel_id=channel,
+            service_url=service_url,
+            agent=agent,
+            user=sender,
+            conversation=ConversationAccount(
+                id=made["conversation"], tenant_id=tenant, conversation_type="personal"
+            ),
+        )
+        await self._conversations.save(
+            key=user_key(inbound.user_of(asked_in).id),
+            reference=reference.model_dump(mode="json", by_alias=True, exclude_none=True),
+            replace=False,
+        )
+        return True
 
     async def _coverage(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
         if self._coverage_service is None:
