@@ -42,6 +42,9 @@ TRANSIENT = frozenset(
 METADATA_TYPE = "salesbridge_outbox"  # message metadata event_type; payload {"key": dedupe}
 HISTORY_PAGES = 5  # how far back (x 200 messages) to look for an earlier delivery
 CLOCK_SKEW = 120.0  # seconds before the row's creation that a search starts
+# Files one message shares: Slack's clients attach at most 10 to a message, and
+# files_upload_v2 shares all it is given in one files.completeUploadExternal.
+FILES_PER_MESSAGE = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,12 +329,18 @@ class SlackNotifier:
                 }
                 for n, png in enumerate(pngs, 1)
             ]
-        await client.files_upload_v2(
-            channel=message.target,
-            initial_comment=f"Coverage {report.period.label}: "
-            + ("CSV" if job.csv_only else "chart and CSV"),
-            file_uploads=uploads,
-        )
+        # Slack shares at most FILES_PER_MESSAGE files in one message: more (a chart of
+        # many pages) go in several, the CSV last.
+        comment = f"Coverage {report.period.label}: " + ("CSV" if job.csv_only else "chart and CSV")
+        batches = [
+            uploads[n : n + FILES_PER_MESSAGE] for n in range(0, len(uploads), FILES_PER_MESSAGE)
+        ]
+        for n, batch in enumerate(batches, 1):
+            await client.files_upload_v2(
+                channel=message.target,
+                initial_comment=comment + (f" ({n} of {len(batches)})" if len(batches) > 1 else ""),
+                file_uploads=batch,
+            )
         return Sent({"channel": message.target})
 
     async def _approval_card(

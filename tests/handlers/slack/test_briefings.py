@@ -171,6 +171,37 @@ async def test_coverage_answers_then_uploads_chart_and_csv(slack_reports: SlackD
     assert sales["text"].startswith("Coverage reports are for product managers")
 
 
+async def test_a_chart_of_many_pages_is_shared_ten_files_a_message(
+    slack_reports: SlackDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack shares at most 10 files in a message: 12 chart pages and the CSV go in two
+    uploads of 10 and 3, in order, the CSV last (250 regions make 9 pages: one upload)."""
+    from handlers.slack import notifier
+
+    s = slack_reports
+    pages = [b"\x89PNG\r\n\x1a\n" + bytes([n]) for n in range(12)]
+    monkeypatch.setattr(notifier, "_charts", lambda _report: pages)
+    await s.command("last 30 days", command="/coverage", user="U0BOSS")
+    await drain(s)
+    completes = [c for c in s.fake.calls if c.method == "files.completeUploadExternal"]
+    shared = [
+        json.loads(c.body["files"]) if isinstance(c.body["files"], str) else c.body["files"]
+        for c in completes
+    ]
+    assert [len(f) for f in shared] == [10, 3]
+    assert [c.body["initial_comment"] for c in completes] == [
+        "Coverage last 30 days: chart and CSV (1 of 2)",
+        "Coverage last 30 days: chart and CSV (2 of 2)",
+    ]
+    uploaded = list(s.fake.uploads.values())
+    assert uploaded[:12] == pages and uploaded[12].startswith(b"region_code,")
+    assert [
+        str(c.body.get("filename"))
+        for c in s.fake.calls
+        if c.method == "files.getUploadURLExternal"
+    ][-1].endswith(".csv")
+
+
 async def test_coverage_shows_revenue_at_stake_per_region(slack_reports: SlackDriver) -> None:
     from tests.handlers.slack.test_feedback_flow import as_json, calls, submission
 
