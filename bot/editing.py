@@ -7,11 +7,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import yaml
 
+from bot.announcements import lines_for, shown
 from bot.catalog import CatalogService
 from bot.catalog_file import (
     CatalogConflict,
@@ -19,6 +20,7 @@ from bot.catalog_file import (
     CatalogSpec,
     ChangeSet,
     catalog_to_dict,
+    diff_catalogs,
     parse_catalog,
 )
 from bot.forms import Choice, Errors, FieldKind, FormField, FormSpec, Values
@@ -179,10 +181,16 @@ def _then_field(rules: Sequence[Rule], page: RulesPage, regions: dict[str, str])
 
 
 def edit_form(
-    product: SalesProduct, spec: CatalogSpec, *, page: int = 0, saved: str | None = None
+    product: SalesProduct,
+    spec: CatalogSpec,
+    *,
+    page: int = 0,
+    saved: str | None = None,
+    item: int | None = None,
 ) -> FormSpec:
     """The edit form with one page of the product's rules (`saved`: what the previous
-    page's save did, said first)."""
+    page's save did, said first; `item`: the feedback item it was opened from, whose
+    people are told what the edit changed)."""
     rules = product.rules
     shown = rules_page(rules, page)
     regions = {r.code: r.name for r in spec.regions}
@@ -209,7 +217,10 @@ def edit_form(
         "basis": basis_of(product),
         "page": str(shown.number),
         "rules": "\n".join(rule_key(r) for r in page_rules),
+        **({"item": str(item)} if item is not None else {}),
     }
+    if item is not None:
+        intro += f" Whoever sent feedback #{item} (or added a client to it) hears what changed."
     then = (_then_field(rules, shown, regions),) if len(shown.pages) > 1 else ()
     return FormSpec(
         id=FormId.PRODUCT,
@@ -439,14 +450,21 @@ class ProductEditor:
         return (await self._catalog.view()).by_sku.get(sku)
 
     async def form(
-        self, *, user: UserRef, sku: str, page: int = 0, saved: str | None = None
+        self,
+        *,
+        user: UserRef,
+        sku: str,
+        page: int = 0,
+        saved: str | None = None,
+        item: int | None = None,
     ) -> FormSpec | Refused:
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
         if not self.may_edit(user, product):
             return Refused(NOT_ALLOWED, Why.NOT_ALLOWED)
-        return edit_form(product, await self._catalog.product_spec(sku), page=page, saved=saved)
+        spec = await self._catalog.product_spec(sku)
+        return edit_form(product, spec, page=page, saved=saved, item=item)
 
     async def submit(
         self,
@@ -457,10 +475,13 @@ class ProductEditor:
         page: frozenset[str] | None = None,
         submission: str | None = None,
         basis: str | None = None,
+        tell: Tell | None = None,
     ) -> Edited | Errors | Refused:
         """`submission` names this one submission (bot.interactions.submission_key): a copy
         of one already saved changes nothing and is answered as the first was. `basis`: the
-        form's basis_of() the product it showed; a product changed since is a conflict."""
+        form's basis_of() the product it showed; a product changed since is a conflict.
+        `tell` makes the messages that carry what sales will read of the change (none when
+        they read nothing), written in the change's own transaction."""
         product = await self.product(sku)
         if product is None:
             return Refused(GONE, Why.GONE)
@@ -483,7 +504,11 @@ class ProductEditor:
         if not isinstance(parsed, CatalogSpec):
             return parsed
         after = next(p for p in parsed.products if p.sku == sku)
-        return await self._apply_once(spec, parsed, after, user, version, submission)
+        told: Sequence[Notification] = ()
+        if tell is not None:
+            lines = [ln.text for ln in lines_for(spec, parsed, diff_catalogs(spec, parsed))]
+            told = tell(after.name, lines) if lines else ()
+        return await self._apply_once(spec, parsed, after, user, version, submission, told)
 
     async def _apply_once(
         self,
@@ -580,15 +605,34 @@ def competitive_form(item_id: int, product_name: str, details: str) -> FormSpec:
     )
 
 
-def told_submitter(item_id: int, submitter: UserRef, product_name: str, line: str) -> Notification:
-    """The DM that closes the loop when feedback became part of a product's answer."""
-    return Notification(
-        platform=submitter.platform,
-        kind="dm",
-        target=submitter.id,
-        dedupe_key=f"fb:{item_id}:compete:{submitter.platform}:{submitter.id}",
-        payload=Digest(
-            f"Your feedback #{item_id} is now part of {product_name}'s answer", (line,)
-        ).encode(),
-        lane=Lane.INTERACTIVE,
-    )
+# Given the product's name and the lines sales will read, the messages to write with an edit.
+Tell = Callable[[str, Sequence[str]], Sequence[Notification]]
+
+
+def told_people(
+    item_id: int, people: Sequence[UserRef], title: str, lines: Sequence[str], *, key: str
+) -> list[Notification]:
+    """The DMs that close the loop when feedback changed a product: one to each of the
+    item's people (its submitter, those who added a client, the people of items merged
+    into it) with the changed lines. `key` names the change (its submission): a replay
+    writes the same messages, which the outbox keeps once."""
+    payload = Digest(title, shown(lines)).encode()
+    return [
+        Notification(
+            platform=person.platform,
+            kind="dm",
+            target=person.id,
+            dedupe_key=f"fb:{item_id}:told:{key[:48]}:{person.platform}:{person.id}",
+            payload=payload,
+            lane=Lane.INTERACTIVE,
+        )
+        for person in people
+    ]
+
+
+def competitive_title(item_id: int, product_name: str) -> str:
+    return f"Your feedback #{item_id} is now part of {product_name}'s answer"
+
+
+def edited_title(item_id: int, product_name: str) -> str:
+    return f"{product_name} changed after your feedback #{item_id}"

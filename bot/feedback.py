@@ -942,7 +942,7 @@ class FeedbackService:
                 ).encode(),
                 lane=Lane.INTERACTIVE,
             )
-            for person in self._recipients(item)
+            for person in self.recipients(item)
         ]
         notifications.append(self._triage_notification(item, to.value, TriageReason.REFRESH))
         if target is not None:  # the target's card now counts the merged item; it lives
@@ -963,7 +963,7 @@ class FeedbackService:
             return AlreadyDecided(current)
         return Decided(decided, transition)
 
-    def _recipients(self, item: Item) -> list[UserRef]:
+    def recipients(self, item: Item) -> list[UserRef]:
         """Everyone who cares: the submitter, those who added a client, and the people of
         items merged into this one."""
         people = [item.submitter, *(s.user for s in item.supporters), *item.followers]

@@ -15,6 +15,7 @@ class ActionId(enum.StrEnum):
     VERIFY = "product.verify"  # value: SKU
     EDIT = "product.edit"  # value: SKU; opens the edit form
     COMPETE = "feedback.compete"  # value: item id; opens the competitive-difference form
+    ITEM_EDIT = "feedback.edit"  # value: item id; opens its product's edit form, tied to it
     BRIEFING_MENU = "briefing.menu"  # value: "correct:ID" | "delete:ID"
     FROM_MESSAGE = "feedback.from_message"  # a message action: its text becomes feedback
     TRIAGE_NOW = "triage.now"  # value: item id (also TRIAGE_*: the decisions)

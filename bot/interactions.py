@@ -24,10 +24,13 @@ from bot.commands import AnyReply, Bot, CoverageCsv, is_private, parse_line
 from bot.editing import (
     NOT_ALLOWED,
     THEN_CLOSE,
+    Tell,
     competitive_form,
+    competitive_title,
+    edited_title,
     page_keys,
     saved_text,
-    told_submitter,
+    told_people,
 )
 from bot.feedback import (
     ACTION_LABEL,
@@ -53,7 +56,7 @@ from bot.feedback import (
 )
 from bot.forms import Choice, Errors, FormField, FormSpec, Values, is_number
 from bot.ids import ActionId, Button, Dataset, FormId
-from bot.items import Kind
+from bot.items import Item, Kind
 from bot.payloads import ApprovalDecided, Coverage
 from bot.ports import Lane, Notification
 from bot.replies import (
@@ -94,6 +97,7 @@ NOTHING_YET = (
 )
 EDIT_LABEL = "Edit"
 COMPETE_LABEL = "Add to competitive differences"
+ITEM_EDIT_LABEL = "Edit the product"
 CORRECT_LABEL = "Correct"
 DELETE_LABEL = "Delete"
 
@@ -255,6 +259,8 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
             )
         if item.kind is Kind.COMPETITIVE and item.product_sku:
             out.append(Button(ActionId.COMPETE, COMPETE_LABEL, str(item.id)))
+        if item.product_sku:  # an edit from here tells the item's people what changed
+            out.append(Button(ActionId.ITEM_EDIT, ITEM_EDIT_LABEL, str(item.id)))
         return tuple(out)
     if isinstance(reply, BriefingList):
         return tuple(b for briefing in reply.items for b in briefing_buttons(briefing))
@@ -307,6 +313,7 @@ class Interactions:
             ActionId.VERIFY: self._verify,
             ActionId.EDIT: self._edit,
             ActionId.COMPETE: self._compete,
+            ActionId.ITEM_EDIT: self._item_edit,
             ActionId.BRIEFING_MENU: self._briefing_menu,
             ActionId.FROM_MESSAGE: self._from_message,
             ActionId.HOME_MORE: self._home_more,
@@ -573,6 +580,36 @@ class Interactions:
             return self._refused(i, Refused(NOT_ALLOWED, Why.NOT_ALLOWED))
         return Ask(competitive_form(item.id, product.name, item.details))
 
+    async def _item_edit(self, i: Interaction) -> Outcome:
+        """Edit the product a feedback item is about, from its card: the edit's changed
+        lines are told to the item's people."""
+        editor = self.bot.editor
+        item_id = self._item_id(i.value)
+        item = await self.feedback.get(item_id) if item_id is not None else None
+        if editor is None or item is None or not item.product_sku:
+            return Private(ITEM_GONE)
+        form = await editor.form(user=i.user, sku=item.product_sku, item=item.id)
+        if isinstance(form, Refused):
+            return self._refused(i, form)
+        return Ask(form)
+
+    async def _tied_item(self, i: Interaction, sku: str) -> Item | None:
+        """The feedback item an edit form was opened from, if it is still about that product."""
+        item_id = self._item_id(i.state.get("item", ""))
+        item = await self.feedback.get(item_id) if item_id is not None else None
+        return item if item is not None and item.product_sku == sku else None
+
+    def _tell(self, item: Item, title: Callable[[int, str], str], key: str | None) -> Tell:
+        """What the item's people are sent when an edit tied to it changes the product."""
+        people = self.feedback.recipients(item)
+
+        def tell(product_name: str, lines: Sequence[str]) -> list[Notification]:
+            # Without a submission key (none is ever missing today) each change is its own.
+            named = key or uuid.uuid4().hex
+            return told_people(item.id, people, title(item.id, product_name), lines, key=named)
+
+        return tell
+
     # -- approval requests: asked on a Restricted answer, decided once by its approver
 
     async def _approval_request(self, i: Interaction) -> Outcome:
@@ -732,31 +769,37 @@ class Interactions:
             return Private(UNKNOWN_ACTION)
         sku = i.state.get("sku", "")[:64]
         page = _page_number(i.state.get("page", ""))
+        item = await self._tied_item(i, sku)
+        tied = item.id if item is not None else None
+        submission = submission_key(i)
         result = await editor.submit(
             user=i.user,
             sku=sku,
             values=i.values,
             page=page_keys(i.state),
-            submission=submission_key(i),
+            submission=submission,
             basis=i.state.get("basis"),
+            tell=None if item is None else self._tell(item, edited_title, submission),
         )
         if isinstance(result, Refused):
             self._log_refusal(i, result)
             shown = None if result.why in (Why.NOT_ALLOWED, Why.GONE) else result
-            form = await editor.form(user=i.user, sku=sku, page=page) if shown else None
+            form = await editor.form(user=i.user, sku=sku, page=page, item=tied) if shown else None
             spec = form if isinstance(form, FormSpec) else None
             return FormErrors(spec, {"lifecycle": result.message}, dict(i.values))
         if isinstance(result, dict):
-            form = await editor.form(user=i.user, sku=sku, page=page)
+            form = await editor.form(user=i.user, sku=sku, page=page, item=tied)
             spec = form if isinstance(form, FormSpec) else None
             return FormErrors(spec, result, dict(i.values))
         then = i.values.get("then") or THEN_CLOSE
         if then != THEN_CLOSE:  # on to another page of rules, saying what this one did
             form = await editor.form(
-                user=i.user, sku=sku, page=_page_number(then), saved=saved_text(result)
+                user=i.user, sku=sku, page=_page_number(then), saved=saved_text(result), item=tied
             )
             if isinstance(form, FormSpec):
                 return Ask(form, wake=True)
+        if item is not None:  # back to the item's card the form was opened from, as COMPETE
+            return Refresh(await self.feedback.triage_view(item), wake=True)
         return Done(SAVED, saved_text(result), wake=True)
 
     async def _save_briefing(self, i: Interaction) -> Outcome:
@@ -787,18 +830,16 @@ class Interactions:
         form = competitive_form(item.id, product.name if product else "", item.details)
         name = (i.values.get("competitor") or "").strip()
         difference = (i.values.get("difference") or "").strip()
-        notify = [
-            told_submitter(
-                item.id, item.submitter, product.name if product else "", f"vs {name}: {difference}"
-            )
-        ]
+        submission = submission_key(i)
+        tell = self._tell(item, competitive_title, submission)
+        notify = tell(product.name if product else "", [f"vs {name}: {difference}"])
         result = await editor.add_competitor(
             user=i.user,
             sku=item.product_sku,
             name=name,
             difference=difference,
             notify=notify,
-            submission=submission_key(i),
+            submission=submission,
         )
         if isinstance(result, Refused):
             self._log_refusal(i, result)

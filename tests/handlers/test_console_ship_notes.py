@@ -9,21 +9,19 @@ NOTES = "https://docs.example.com/releases/4.2#sso"
 FEEDBACK = ("widget pro", "1", "4", "Acme Corp", *[""] * 7)  # product … link
 
 
+def plus_one(details: str) -> tuple[str, ...]:
+    """U0SALES2 sends the same need for Globex and adds the client to #1 (+1 with my client)."""
+    return ("/as U0SALES2", f"/feedback {details}", "widget pro", "1", "4", "Globex",
+            *[""] * 7, "1", *[""] * 10)  # fmt: skip
+
+
 async def test_what_shipped_in_the_console(db_url: str, engine: object) -> None:
     out = await converse(
         db_url,
         lines(
             "/feedback Needs SAML single sign-on before the renewal",
             *FEEDBACK,
-            "/as U0SALES2",
-            "/feedback Needs SAML single sign-on before the renewal too",
-            "widget pro",
-            "1",
-            "4",
-            "Globex",
-            *[""] * 7,
-            "1",  # +1 with my client: #1
-            *[""] * 10,
+            *plus_one("Needs SAML single sign-on before the renewal too"),
             f"/as {PM}",
             "1",  # Act now
             "",  # the note on the card

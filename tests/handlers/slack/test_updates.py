@@ -257,21 +257,36 @@ async def test_owner_may_edit_their_own_product_only(updates: SlackDriver) -> No
     assert isinstance(await editor.form(user=owner, sku="LDG-SYNC"), Refused)
 
 
-async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDriver) -> None:
-    from bot.feedback import Submitted
+async def send_feedback(slack: SlackDriver, user: str, details: str, **values: str) -> object:
+    """Feedback about Widget Pro from `user` (a feature request unless `values` say else)."""
     from bot.types import UserRef
 
-    result = await updates.services.feedback.submit(
-        user=UserRef("slack", "U0SALES1"),
-        values={
-            "product": "WDG-PRO",
-            "kind": "competitive",
-            "client": "Acme Corp",
-            "urgency": "normal",
-            "details": "Gizmotron now bundles offline sync for free",
-        },
+    return await slack.services.feedback.submit(
+        user=UserRef("slack", user),
+        values={"product": "WDG-PRO", "kind": "feature_request", "client": "Acme Corp",
+                "urgency": "normal", "details": details, **values},
+    )  # fmt: skip
+
+
+async def support(slack: SlackDriver, user: str, item: int = 1) -> None:
+    """`user` presses +1 with their client on `item`."""
+    from bot.feedback import Supported
+
+    got = await send_feedback(
+        slack, user, "Same need for my client here", client=f"Client of {user}",
+        duplicate_of=str(item),
+    )  # fmt: skip
+    assert isinstance(got, Supported)
+
+
+async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDriver) -> None:
+    from bot.feedback import Submitted
+
+    result = await send_feedback(
+        updates, "U0SALES1", "Gizmotron now bundles offline sync for free", kind="competitive"
     )
     assert isinstance(result, Submitted)
+    await support(updates, "U0SALES3")  # a second rep adds their client: told as well
     await drain(updates)
     card = str(posts(updates)[TRIAGE][0]["blocks"])
     assert "feedback.compete" in card
@@ -293,10 +308,66 @@ async def test_competitive_feedback_becomes_part_of_the_answer(updates: SlackDri
     assert str(answer["blocks"]).count("vs *Gizmotron*: We sync offline in every tier") == 1
     await drain(updates)
     got = posts(updates)
-    assert bullets(got["U0SALES1"][0]) == ["vs Gizmotron: We sync offline in every tier"]
-    dm_text = got["U0SALES1"][0]["text"]
-    assert dm_text.startswith("Your feedback #1 is now part of Widget Pro")
+    for person in ("U0SALES1", "U0SALES3"):  # once each, replay or not
+        [dm] = got[person]
+        assert bullets(dm) == ["vs Gizmotron: We sync offline in every tier"]
+        assert dm["text"].startswith("Your feedback #1 is now part of Widget Pro")
     assert bullets(got["C0ANNOUNCE"][0]) == ["Widget Pro: updated competitive differences"]
+
+
+async def test_an_edit_from_a_feedback_item_tells_its_people_what_changed(
+    updates: SlackDriver,
+) -> None:
+    from bot.feedback import Submitted
+
+    result = await send_feedback(
+        updates, "U0SALES1", "Acme needs it in Japan without the deal desk"
+    )
+    assert isinstance(result, Submitted)
+    await support(updates, "U0SALES3")
+    await drain(updates)
+    assert "feedback.edit" in str(posts(updates)[TRIAGE][0]["blocks"])
+    updates.fake.calls.clear()
+
+    await updates.action("feedback.edit", "1", user="U0SALES2")
+    assert updates.fake.responses[-1]["text"].startswith("Only product managers")
+    await updates.action("feedback.edit", "1", user=PMS[0])
+    form = opened(updates)
+    assert form["callback_id"] == "product.save" and '"item": "1"' in form["private_metadata"]
+    rules = next(b for b in form["blocks"] if b.get("block_id") == "availability")
+    before = rules["element"]["initial_value"]
+    assert "JP: restricted" in before
+    # Saved with nothing changed: nobody is told.
+    unchanged = view_submission(form, PMS[0])
+    assert (await updates.interaction(unchanged)).status == 200
+    await drain(updates)
+    assert "U0SALES1" not in posts(updates)
+    edited = view_submission(
+        form,
+        PMS[0],
+        availability=before.replace(
+            before[before.index("JP: restricted") :].split("\n")[0], "JP: available"
+        ),
+    )
+    done = await updates.interaction(edited)
+    assert done.status == 200
+    assert (await updates.interaction(edited)).body == done.body  # a replay tells no one again
+    await drain(updates)
+    got = posts(updates)
+    for person in ("U0SALES1", "U0SALES3"):
+        [dm] = got[person]
+        assert dm["text"].startswith("Widget Pro changed after your feedback #1")
+        assert bullets(dm) == ["Widget Pro is now Available in Japan (was Restricted)"]
+    assert "U0SALES2" not in got and PMS[0] not in got
+
+    # The same edit opened from the answer, not the item, tells only sales channels.
+    updates.fake.calls.clear()
+    await updates.action("product.edit", "WDG-PRO", user=PMS[0])
+    plain = opened(updates)
+    assert '"item"' not in plain["private_metadata"]
+    await updates.interaction(view_submission(plain, PMS[0], summary="Edited from the answer"))
+    await drain(updates)
+    assert "U0SALES1" not in posts(updates) and "C0ANNOUNCE" in posts(updates)
 
 
 async def test_a_large_change_says_what_it_leaves_out_and_changes_lists_it_all(

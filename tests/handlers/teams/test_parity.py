@@ -107,6 +107,38 @@ async def test_competitive_feedback_becomes_part_of_the_answer_on_teams(
     assert "vs Gizmotron: We sync offline everywhere" in str(teams.connector.messages(DM)[-1].body)
 
 
+async def test_an_edit_from_a_feedback_item_tells_its_people_on_teams(teams: TeamsDriver) -> None:
+    other = "00000000-0000-0000-0000-0000000000b3"
+    await triage_channel(teams)
+    await feedback(teams, details="Acme needs Widget Pro in Japan without the deal desk")
+    plus_one = {"product": "WDG-PRO", "kind": "feature_request", "client": "Globex",
+                "urgency": "normal", "details": "Globex needs Widget Pro in Japan too",
+                "duplicate_of": "1"}  # fmt: skip
+    _, supported = await teams.execute("feedback.submit", plus_one, user=other)
+    assert "+1" in str(supported) or "#1" in str(supported)
+    await eventually(lambda: any("feedback.edit" in verbs(card_of(p.body))
+                                 for p in teams.connector.messages(CHANNEL)[1:]))  # fmt: skip
+    _, refused = await teams.execute("feedback.edit", {"value": "1"}, user=SALES_AAD)
+    assert refused["value"].startswith("Only product managers")
+    _, form = await teams.execute("feedback.edit", {"value": "1"}, user=PM_AAD)
+    [submit] = form["value"]["actions"]
+    rules = next(el for el in form["value"]["body"] if el.get("id") == "availability")["value"]
+    jp = next(line for line in rules.split("\n") if line.startswith("JP: restricted"))
+    data = {**submit["data"], "availability": rules.replace(jp, "JP: available")}
+    _, done = await teams.execute(submit["verb"], data, user=PM_AAD)
+    assert "feedback.edit" in verbs(done["value"])  # back to the item's card
+    await teams.execute(submit["verb"], data, user=PM_AAD)  # a second click tells no one again
+    changed = "Widget Pro is now Available in Japan (was Restricted)"
+
+    def told(conversation: str) -> list[Any]:
+        return [p for p in teams.connector.messages(conversation) if changed in str(p.body)]
+
+    await eventually(lambda: len(told(DM)) == 1 and len(told(f"a:dm-{other}")) == 1)
+    assert "Widget Pro changed after your feedback #1" in str(told(DM)[0].body)
+    await asyncio.sleep(0.3)
+    assert len(told(DM)) == 1 and told(PM_DM) == []
+
+
 async def test_briefings_are_corrected_and_deleted_from_the_list(teams: TeamsDriver) -> None:
     today = teams.services.bot.coverage.today().isoformat()  # type: ignore[union-attr]
     values = {

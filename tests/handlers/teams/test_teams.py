@@ -134,7 +134,13 @@ async def test_feedback_loop_on_teams(teams: TeamsDriver) -> None:
     await eventually(lambda: len(teams.connector.messages(CHANNEL)) == 3)
     card = card_of(teams.connector.messages(CHANNEL)[-1].body)
     verbs = [a["verb"] for a in card["actions"]]
-    assert verbs == ["triage.now", "triage.later", "triage.decline", "triage.merge"]
+    assert verbs == [
+        "triage.now",
+        "triage.later",
+        "triage.decline",
+        "triage.merge",
+        "feedback.edit",  # the product, telling the item's people what changed
+    ]
     assert {"title": "Customer segment", "value": "Financial services"} in card["body"][1]["facts"]
 
     # A sales user's press changes nothing; a PM's double press decides once.
