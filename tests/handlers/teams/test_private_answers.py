@@ -92,6 +92,14 @@ async def test_the_ranked_list_asked_in_a_channel_goes_to_the_askers_personal_ch
     assert said.body["text"] == SENT_PRIVATELY
     nothing_private([said])
 
+    # The management report and a PM's own briefings: the same.
+    for asked in ("coverage", "coverage csv", "briefing list"):
+        before = len(connector.messages(personal))
+        await teams.say(asked, user=PM_AAD, conversation_type="groupChat", conversation=GROUP)
+        assert len(connector.messages(personal)) == before + 1, asked
+        assert replies(teams, GROUP)[-1].body["text"] == SENT_PRIVATELY
+    assert "Coverage" in str(connector.messages(personal)[2].body)
+
     # A press on a card in the channel (Home's "More") answers with a toast there.
     _, toast = await teams.execute(
         "home.more", {"value": "1"}, user=PM_AAD, conversation_type="channel"
@@ -101,7 +109,7 @@ async def test_the_ranked_list_asked_in_a_channel_goes_to_the_askers_personal_ch
         "type": "application/vnd.microsoft.activity.message",
         "value": SENT_PRIVATELY,
     }
-    assert len(connector.messages(personal)) == 3
+    assert len(connector.messages(personal)) == 6
     nothing_private(connector.messages(CHANNEL))
 
     # In the personal chat itself the answer is simply the reply.
