@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -15,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import workspace
 from bot.announcements import EVERYWHERE
 from bot.approvals import ApprovalService
 from bot.approvals import Settings as ApprovalSettings
@@ -33,8 +35,10 @@ from bot.payloads import Coverage
 from bot.ports import Notification, SystemClock
 from bot.receipts import Receipts
 from bot.reports import CoverageService
-from bot.settings import Directory, SettingsService, defaults_from
+from bot.settings import Directory, SettingsService, WorkspaceSettings, defaults_from
+from bot.types import UserRef, is_listed
 from bot.updates import ProductUpdates
+from bot.workspace import Workspace
 from handlers.config import Settings
 from handlers.console import LocalDeckFetcher
 from handlers.links import CHART_ROUTE, CSV_ROUTE, DECK_ROUTE, ChartLinks, DeckLinks
@@ -42,6 +46,7 @@ from handlers.logs import quiet_bad_http
 from handlers.memory import release_free_memory
 from handlers.tasks import Background
 from handlers.teams.keys import ANNOUNCE_KEY, MANAGEMENT_KEY, REGION_PREFIX, TRIAGE_KEY
+from store.adopting import scopes_in_use
 from store.approvals_repo import SqlApprovals
 from store.briefings_repo import SqlBriefingRepository
 from store.conversations import SqlConversations
@@ -386,14 +391,32 @@ def _teams(services: Services) -> TeamsParts:
     return TeamsParts(adapter, config, bot, notifier.deliver, urls, validator)
 
 
+def _platforms(services: Services) -> frozenset[str]:
+    """The platforms the worker's periodic work sends to now: every configured one outside
+    any workspace (one pool), else the current workspace's own (a Slack workspace's
+    messages never go to a Teams channel, nor a tenant's to Slack)."""
+    here = workspace.current()
+    configured = services.settings.platforms
+    return configured if here is None else configured & {here.platform}
+
+
+async def _slack_settings(services: Services) -> WorkspaceSettings:
+    """The Slack settings of the current workspace, else those a job outside any workspace
+    uses (bot.settings.SettingsService.for_platform)."""
+    here = workspace.current()
+    if here is not None and here.platform == "slack":
+        return (await services.workspace_settings.of(here)).settings
+    return await services.workspace_settings.for_platform("slack")
+
+
 async def triage_channels(services: Services) -> dict[str, str]:
-    """Each configured platform's triage channel (platform -> channel), where one is set."""
-    settings = services.settings
+    """Each platform's triage channel (platform -> channel), where one is set: the current
+    workspace's own when the periodic work runs for one."""
+    platforms = _platforms(services)
     out = {}
-    slack = await services.workspace_settings.for_platform("slack")
-    if "slack" in settings.platforms and slack.triage_channel:
-        out["slack"] = slack.triage_channel
-    if "teams" in settings.platforms and await services.conversations.get(key=TRIAGE_KEY):
+    if "slack" in platforms and (slack := (await _slack_settings(services)).triage_channel):
+        out["slack"] = slack
+    if "teams" in platforms and await services.conversations.get(key=TRIAGE_KEY):
         out["teams"] = TRIAGE_KEY.removeprefix("teams:")
     return out
 
@@ -401,11 +424,19 @@ async def triage_channels(services: Services) -> dict[str, str]:
 async def weekly(services: Services) -> None:
     """Owners' "still accurate?" nudges, the PMs' gap list and the items with most revenue
     at stake still undecided, and the management digest, on
-    every platform that has somewhere to send them. The dedupe keys carry the week, so any
-    number of workers checking hourly send each once a week."""
-    settings = services.settings
-    platforms = settings.platforms  # only these are looked up and sent to
+    every platform that has somewhere to send them, for the current workspace (run once per
+    workspace scope, see `run_worker`). The dedupe keys carry the week and the workspace's
+    scope (none for the one shared pool, as they always were), so any number of workers
+    checking hourly send each once a week in each workspace."""
+    platforms = _platforms(services)  # only these are looked up and sent to
+    here = workspace.current()
+    slack_settings = await _slack_settings(services)
     notes = [n for n in await services.updates.stale_nudges() if n.platform in platforms]
+    if here is not None:
+        # The catalog's owners belong to no workspace: each workspace nudges those it lists
+        # as its product managers, so no owner hears from a workspace they are not in.
+        pms = (await services.workspace_settings.of(here)).settings.product_managers
+        notes = [n for n in notes if is_listed(UserRef(n.platform, n.target), pms)]
     slack = "slack" in platforms
     teams = "teams" in platforms
     for triage in (await triage_channels(services)).items():
@@ -416,26 +447,70 @@ async def weekly(services: Services) -> None:
             most = await services.bot.demand.weekly_notification(triage=triage)
             if most is not None:
                 notes.append(most)
-    management = (await services.workspace_settings.for_platform("slack")).management_channel
+    management = slack_settings.management_channel
     managements = [("slack", management)] if slack and management else []
     if teams and await services.conversations.get(key=MANAGEMENT_KEY) is not None:
         managements.append(("teams", MANAGEMENT_KEY.removeprefix("teams:")))
     if managements and services.bot.coverage is not None:
         now = dt.datetime.now(dt.UTC)
         week = f"{now.isocalendar().year}-W{now.isocalendar().week:02d}"
+        digest = Coverage("this quarter", digest=True)
+        if here is not None:
+            # Computed now, in the workspace whose figures it shows: the worker sends it
+            # outside any request.
+            report = await services.bot.coverage.report(digest.period)
+            digest = dataclasses.replace(digest, report=report.encode())
         notes += [
             Notification(
                 platform=platform,
                 kind="coverage",
                 target=target,
                 dedupe_key=f"coverage:{week}:{platform}:{target}",
-                payload=Coverage("this quarter", digest=True).encode(),
+                payload=digest.encode(),
             )
             for platform, target in managements
         ]
+    scope = workspace.scope()
+    if scope != workspace.SHARED:
+        notes = [dataclasses.replace(n, dedupe_key=f"{n.dedupe_key}:{scope}") for n in notes]
     if notes:
         await services.outbox.enqueue(notifications=notes)
         services.wake_worker()
+
+
+async def periodic_scopes(services: Services) -> list[str]:
+    """The workspace scopes the periodic work runs for (store.adopting.scopes_in_use): the
+    one shared pool, or, with workspaces apart, each workspace with data or installed."""
+    installed: list[str] = []
+    if services.slack_oauth is not None:
+        installed = [
+            Workspace("slack", enterprise, team, isolated=True).scope
+            for enterprise, team in await services.slack_oauth.installations.workspaces()
+        ]
+    isolated = services.settings.isolates_workspaces
+    return await scopes_in_use(services.engine, isolated=isolated, installed=installed)
+
+
+async def periodic(services: Services) -> None:
+    """Stale feedback raised again and the weekly messages, once per workspace scope, each
+    inside its workspace with its settings in effect: what they read is that workspace's,
+    and the outbox rows they write are stamped with it, so each goes out with its token.
+    One workspace failing does not keep the others' messages back."""
+    for scope in await periodic_scopes(services):
+        here = Workspace.of_scope(scope)
+        try:
+            with workspace.using(here):
+                async with (
+                    services.workspace_settings.entered(here)
+                    if here is not None
+                    else contextlib.nullcontext()
+                ):
+                    triages = await triage_channels(services)
+                    if await services.feedback.remind_stale(triages=triages):
+                        services.wake_worker()
+                    await weekly(services)
+        except Exception:  # the database may be briefly away
+            log.exception("periodic check failed", extra={"scope": scope})
 
 
 async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -> None:
@@ -446,10 +521,7 @@ async def run_worker(services: Services, *, stale_check_every: float = 3600.0) -
     async def stale() -> None:
         while not stop.is_set():
             try:
-                triages = await triage_channels(services)
-                if await services.feedback.remind_stale(triages=triages):
-                    services.wake_worker()
-                await weekly(services)
+                await periodic(services)
                 await SqlSeen(services.engine).forget_before(
                     dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
                 )

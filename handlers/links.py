@@ -19,9 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import workspace
 from bot.briefings import BriefingService
 from bot.decks import KeptDeck
 from bot.reports import CoverageService, Period, PeriodError, Report
+from bot.workspace import Workspace
 
 CHART_ROUTE = "/charts/{token}.png"
 CSV_ROUTE = "/charts/{token}.csv"  # the same signed token names the report's CSV
@@ -94,12 +96,19 @@ class SignedLinks:
 
 @dataclass
 class ChartLinks(SignedLinks):
-    """Links to one page each of a period's coverage chart."""
+    """Links to one page each of a period's coverage chart, and its CSV: the token names the
+    period, the page and the workspace scope the report was asked in (its figures are that
+    workspace's), none when SHARED."""
 
     _drawn: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
 
     def url(self, period: Period, page: int = 1) -> str:
-        values = [period_text(period)] if page == 1 else [period_text(period), page]
+        scope = workspace.scope()
+        values: list[Any] = [period_text(period)]
+        if page != 1 or scope != workspace.SHARED:
+            values.append(page)
+        if scope != workspace.SHARED:
+            values.append(scope)
         return self.link(f"/charts/{self.token('chart', *values)}.png")
 
     def csv_url(self, period: Period) -> str:
@@ -110,13 +119,17 @@ class ChartLinks(SignedLinks):
         """One link per page of the report's chart."""
         return [self.url(report.period, n) for n in range(1, len(report.chart_pages()) + 1)]
 
-    def period_of(self, token: str) -> tuple[str, int] | None:
-        """The period and page a token names, or None if it is forged, altered or expired."""
+    def period_of(self, token: str) -> tuple[str, int, str] | None:
+        """The period, page and scope a token names, or None if it is forged, altered or
+        expired."""
         values = self.opened("chart", token)
-        if values is None or not isinstance(values[0], str):
+        if values is None or len(values) > 3 or not isinstance(values[0], str):
             return None
         page = values[1] if len(values) > 1 else 1
-        return (values[0], page) if isinstance(page, int) and page >= 1 else None
+        scope = values[2] if len(values) > 2 else workspace.SHARED
+        if not isinstance(page, int) or page < 1 or not isinstance(scope, str):
+            return None
+        return values[0], page, scope
 
     def handler(
         self, coverage: CoverageService
@@ -126,11 +139,12 @@ class ChartLinks(SignedLinks):
             named = self.period_of(token)
             if named is None:
                 raise web.HTTPNotFound()
-            period, page = named
+            period, page, scope = named
             png = self._drawn.get(token)
             if png is None:
                 try:
-                    report = await coverage.report(period)
+                    with workspace.using(Workspace.of_scope(scope)):
+                        report = await coverage.report(period)
                 except PeriodError:
                     raise web.HTTPNotFound() from None
                 if page > len(report.chart_pages()):
@@ -158,7 +172,8 @@ class ChartLinks(SignedLinks):
             if named is None:
                 raise web.HTTPNotFound()
             try:
-                report = await coverage.report(named[0])
+                with workspace.using(Workspace.of_scope(named[2])):
+                    report = await coverage.report(named[0])
             except PeriodError:
                 raise web.HTTPNotFound() from None
             stamp = report.period.label.split(" ")[0]
@@ -176,28 +191,36 @@ class ChartLinks(SignedLinks):
 
 @dataclass
 class DeckLinks(SignedLinks):
-    """Links to kept decks: the token names the deck's id and an expiry; the bytes come from
-    the database, so any web process serves any link."""
+    """Links to kept decks: the token names the deck's id, the workspace scope it was shown
+    in and an expiry; the bytes come from the database, read under that scope (a deck is
+    its briefing's workspace's), so any web process serves any link."""
 
     def url(self, deck: KeptDeck) -> str:
         name = urllib.parse.quote(deck.name.replace("/", "_") or "deck", safe="")
-        return self.link(f"/decks/{self.token('deck', deck.id)}/{name}")
+        scope = workspace.scope()
+        values = (deck.id,) if scope == workspace.SHARED else (deck.id, scope)
+        return self.link(f"/decks/{self.token('deck', *values)}/{name}")
 
     def kept_url(self, deck_id: int, name: str) -> str:
         return self.url(KeptDeck(deck_id, name, "", 0))
 
-    def deck_of(self, token: str) -> int | None:
+    def deck_of(self, token: str) -> tuple[int, str] | None:
+        """The deck and scope a token names (SHARED when it names none), or None."""
         values = self.opened("deck", token)
-        if values is None or len(values) != 1 or not isinstance(values[0], int):
+        if values is None or not 1 <= len(values) <= 2 or not isinstance(values[0], int):
             return None
-        return values[0]
+        scope = values[1] if len(values) == 2 else workspace.SHARED
+        return (values[0], scope) if isinstance(scope, str) else None
 
     def handler(
         self, briefings: BriefingService
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def deck(request: web.Request) -> web.Response:
-            deck_id = self.deck_of(request.match_info["token"])
-            found = await briefings.kept_deck(deck_id) if deck_id is not None else None
+            named = self.deck_of(request.match_info["token"])
+            if named is None:
+                raise web.HTTPNotFound()
+            with workspace.using(Workspace.of_scope(named[1])):
+                found = await briefings.kept_deck(named[0])
             if found is None:
                 raise web.HTTPNotFound()
             kept, data = found

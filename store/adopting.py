@@ -1,7 +1,11 @@
-"""Moving a deployment's shared rows into one workspace's scope (turning OAuth on after
-serving one workspace): every table using the Scoped mixin, found from the mixin."""
+"""The workspace scopes a deployment's data is kept under: which are in use (the worker's
+own periodic messages go out once per scope), and moving the shared rows into one
+workspace's scope (turning OAuth on after serving one workspace); every table using the
+Scoped mixin, found from the mixin."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -40,3 +44,28 @@ async def adopt(engine: AsyncEngine, scope: str) -> dict[str, int]:
             )
             moved[table.name] = int(result.rowcount or 0)
     return moved
+
+
+async def scopes_in_use(
+    engine: AsyncEngine, *, isolated: bool, installed: Iterable[str] = ()
+) -> list[str]:
+    """The scopes the worker's own periodic work runs for, sorted: SHARED alone when the
+    deployment keeps one pool; else every workspace scope some scoped table holds rows of,
+    with `installed` (the scopes of the workspaces that installed the app). SHARED rows of
+    an isolated deployment are left to `adopt`: no workspace would receive their messages."""
+    if not isolated:
+        return [workspace.SHARED]
+    found = set(installed)
+    async with engine.connect() as conn:
+        for table in scoped_tables():
+            # A loose index scan: one probe per distinct scope through the index each table
+            # leads with it, not a pass over every row (receipts are millions).
+            query = sa.text(
+                f"WITH RECURSIVE s(scope) AS (SELECT min(scope) FROM {table.name} "
+                f"UNION ALL SELECT (SELECT min(t.scope) FROM {table.name} t "
+                "WHERE t.scope > s.scope) FROM s WHERE s.scope IS NOT NULL) "
+                "SELECT scope FROM s WHERE scope IS NOT NULL"
+            )
+            found.update(str(r[0]) for r in await conn.execute(query))
+    found.discard(workspace.SHARED)
+    return sorted(found)

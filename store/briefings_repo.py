@@ -1,4 +1,5 @@
-"""Briefings storage."""
+"""Briefings storage: each workspace's own (written under the request's scope, read only
+by requests of the same scope), with the decks kept for them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.briefings import Briefing, BriefingDraft
 from bot.decks import DeckFile, KeptDeck
 from bot.types import UserRef
 from store.models import BriefingDeckRow, BriefingRow
+from store.scoping import here, visible
 
 _t = BriefingRow.__table__  # type: ignore[attr-defined]
 _d = BriefingDeckRow.__table__  # type: ignore[attr-defined]
@@ -19,6 +21,11 @@ _d = BriefingDeckRow.__table__  # type: ignore[attr-defined]
 _KEPT = (_d.c.id.label("kept_id"), _d.c.name.label("kept_name"),
          _d.c.content_type.label("kept_type"), _d.c.size.label("kept_size"))  # fmt: skip
 _WITH_DECK = sa.select(_t, *_KEPT).select_from(_t.outerjoin(_d, _d.c.briefing_id == _t.c.id))
+
+
+def _mine() -> sa.ColumnElement[bool]:
+    """The briefings the request's workspace may see or change."""
+    return visible(_t.c.scope)
 
 
 def _values(draft: BriefingDraft) -> dict[str, Any]:
@@ -61,6 +68,7 @@ async def _keep(conn: Any, briefing_id: int, deck: DeckFile | None, at: dt.datet
     await conn.execute(sa.delete(_d).where(_d.c.briefing_id == briefing_id))
     await conn.execute(
         sa.insert(_d).values(
+            scope=here(),  # the briefing's: callers found it under this scope
             briefing_id=briefing_id,
             name=deck.name[:255],
             content_type=deck.content_type[:255],
@@ -91,6 +99,7 @@ class SqlBriefingRepository:
                     await conn.execute(
                         sa.insert(_t)
                         .values(
+                            scope=here(),
                             pm_platform=pm.platform,
                             pm_id=pm.id,
                             created_at=at,
@@ -114,7 +123,7 @@ class SqlBriefingRepository:
 
     async def _by_submission(self, key: str) -> Briefing | None:
         async with self.engine.connect() as conn:
-            query = _WITH_DECK.where(_t.c.submission_key == key)
+            query = _WITH_DECK.where(_mine(), _t.c.submission_key == key)
             row = (await conn.execute(query)).first()
         return _briefing(row) if row is not None else None
 
@@ -125,7 +134,7 @@ class SqlBriefingRepository:
             row = (
                 await conn.execute(
                     sa.update(_t)
-                    .where(_t.c.id == briefing_id)
+                    .where(_mine(), _t.c.id == briefing_id)
                     .values(updated_at=at, **_values(draft))
                     .returning(_t.c.id)
                 )
@@ -137,13 +146,15 @@ class SqlBriefingRepository:
     async def delete_briefing(self, *, briefing_id: int) -> bool:
         async with self.engine.begin() as conn:
             # Explicitly: SQLite enforces ON DELETE CASCADE only with foreign keys turned on.
-            await conn.execute(sa.delete(_d).where(_d.c.briefing_id == briefing_id))
-            result = await conn.execute(sa.delete(_t).where(_t.c.id == briefing_id))
+            await conn.execute(
+                sa.delete(_d).where(visible(_d.c.scope), _d.c.briefing_id == briefing_id)
+            )
+            result = await conn.execute(sa.delete(_t).where(_mine(), _t.c.id == briefing_id))
         return bool(result.rowcount)
 
     async def get_briefing(self, *, briefing_id: int) -> Briefing | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(_WITH_DECK.where(_t.c.id == briefing_id))).first()
+            row = (await conn.execute(_WITH_DECK.where(_mine(), _t.c.id == briefing_id))).first()
         return _briefing(row) if row else None
 
     async def keep_deck(
@@ -151,7 +162,7 @@ class SqlBriefingRepository:
     ) -> KeptDeck | None:
         async with self.engine.begin() as conn:
             # The briefing's row, locked where the database can: a delete waits for this.
-            query = sa.select(_t.c.id).where(_t.c.id == briefing_id)
+            query = sa.select(_t.c.id).where(_mine(), _t.c.id == briefing_id)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()
             if (await conn.execute(query)).first() is None:
@@ -162,7 +173,8 @@ class SqlBriefingRepository:
 
     async def kept_deck(self, *, deck_id: int) -> tuple[KeptDeck, bytes] | None:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(_d).where(_d.c.id == deck_id))).first()
+            query = sa.select(_d).where(visible(_d.c.scope), _d.c.id == deck_id)
+            row = (await conn.execute(query)).first()
         if row is None:
             return None
         return KeptDeck(row.id, row.name, row.content_type, int(row.size)), bytes(row.data)
@@ -170,7 +182,7 @@ class SqlBriefingRepository:
     async def briefings(
         self, *, start: dt.date | None = None, end: dt.date | None = None, pm: UserRef | None = None
     ) -> list[Briefing]:
-        query = _WITH_DECK.order_by(_t.c.held_on, _t.c.id)
+        query = _WITH_DECK.where(_mine()).order_by(_t.c.held_on, _t.c.id)
         if start is not None:
             query = query.where(_t.c.held_on >= start)
         if end is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.items import Status
 from bot.reports import CoverageFigures, CoverageQuery, PmFigures, RegionFigures
 from store.models import BriefingDeckRow, BriefingRow, FeedbackItemRow, RegionRow
+from store.scoping import visible
 
 _item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
 _brief_t = BriefingRow.__table__  # type: ignore[attr-defined]
@@ -98,7 +99,7 @@ class SqlCoverage:
             sa.select(b.id, element.c.value.label("code"), b.minutes, b.people, b.held_on)
             .select_from(_brief_t)
             .join(element, sa.true())
-            .where(b.held_on >= q.start, b.held_on <= q.end),
+            .where(visible(b.scope), b.held_on >= q.start, b.held_on <= q.end),
             "held",
         )
         # One row per (briefing, region it counts for): a briefing for AU and NZ counts once
@@ -141,6 +142,7 @@ class SqlCoverage:
             .select_from(_brief_t.outerjoin(_deck_t, d.briefing_id == b.id))
             .join(element, sa.true())
             .where(
+                visible(b.scope),
                 b.held_on >= q.start,
                 b.held_on <= q.end,
                 sa.or_(b.deck.is_not(None), d.id.is_not(None)),
@@ -260,7 +262,7 @@ class SqlCoverage:
         b = _brief_t.c
         rows = await conn.execute(
             sa.select(b.pm_id, sa.func.count(), sa.func.sum(b.minutes), sa.func.sum(b.people))
-            .where(b.held_on >= q.start, b.held_on <= q.end)
+            .where(visible(b.scope), b.held_on >= q.start, b.held_on <= q.end)
             .group_by(b.pm_id)
         )
         pms = tuple(PmFigures(r[0], int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows)

@@ -357,18 +357,21 @@ class LookupMissRow(Scoped, table=True):
 # --------------------------------------------------------------------------- briefings
 
 
-class BriefingRow(SQLModel, table=True):
-    """A session a PM gave to a sales team."""
+class BriefingRow(Scoped, table=True):
+    """A session a PM gave to a sales team, in the PM's workspace: its lists, coverage and
+    decks read that workspace's only."""
 
     __tablename__ = "briefing"
     __table_args__ = (
         # One row per form submission (bot.interactions.submission_key); NULLs are many.
-        sa.Index("uq_briefing_submission_key", "submission_key", unique=True),
+        sa.Index("uq_briefing_submission_key", "scope", "submission_key", unique=True),
+        sa.Index("ix_briefing_pm_id", "scope", "pm_id"),
+        sa.Index("ix_briefing_held_on", "scope", "held_on"),
     )
     id: int | None = Field(default=None, primary_key=True)
     pm_platform: str = Field(max_length=16)
-    pm_id: str = Field(max_length=64, index=True)
-    held_on: dt.date = Field(index=True)
+    pm_id: str = Field(max_length=64)
+    held_on: dt.date
     regions: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     team: str | None = Field(default=None, max_length=200)
     attendees: list[str] = Field(default_factory=list, sa_type=sa.JSON)
@@ -382,9 +385,9 @@ class BriefingRow(SQLModel, table=True):
     updated_at: dt.datetime
 
 
-class BriefingDeckRow(SQLModel, table=True):
+class BriefingDeckRow(Scoped, table=True):
     """The copy of a briefing's deck the bot keeps, in the database so that any web process
-    can serve it; one per briefing (a new file replaces it)."""
+    can serve it; one per briefing (a new file replaces it), in its briefing's workspace."""
 
     __tablename__ = "briefing_deck"
     id: int | None = Field(default=None, primary_key=True)

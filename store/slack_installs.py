@@ -114,6 +114,20 @@ class SlackInstallations(AsyncSQLAlchemyInstallationStore):
             )
             return (org, None) if await conn.scalar(org_wide.limit(1)) is not None else None
 
+    async def workspaces(self) -> list[tuple[str | None, str]]:
+        """Every workspace installed on its own (enterprise id, team id), with a bot token;
+        an org-wide Grid installation names no workspace, its workspaces are found by
+        their own requests."""
+        c = self.bots.c
+        query = (
+            sa.select(c.enterprise_id, c.team_id)
+            .where(c.client_id == self.client_id, c.bot_token.is_not(None), c.team_id.is_not(None))
+            .distinct()
+        )
+        async with self.engine.connect() as conn:
+            found = [(r[0], str(r[1])) for r in await conn.execute(query)]
+        return sorted(found, key=lambda k: (k[0] or "", k[1]))
+
     async def count(self) -> int:
         """How many workspaces and orgs have a bot installed (for logs and tests)."""
         c = self.bots.c

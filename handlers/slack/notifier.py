@@ -21,12 +21,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import payloads
+from bot import payloads, workspace
 from bot.approvals import ApprovalCard, ApprovalService, CardPlace
 from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
+from bot.workspace import Workspace
 from handlers.config import Settings
 from handlers.links import DeckLinks
 from handlers.slack import blocks
@@ -148,7 +149,9 @@ class SlackNotifier:
         coverage: CoverageService | None = None,
         kept_link: Callable[[int, str], str] | None = None,
         approvals: ApprovalService | None = None,
+        isolated: bool = False,  # Settings.isolates_workspaces
     ) -> None:
+        self._isolated = isolated
         if isinstance(client, AsyncWebClient):
             one = client
 
@@ -173,7 +176,9 @@ class SlackNotifier:
             if client is None:
                 return Failed(NOT_INSTALLED)
             if isinstance(payload, payloads.Coverage):
-                return await self._coverage_files(client, message, payload)
+                # The figures and the decks the CSV links are the message's workspace's.
+                with workspace.using(self._workspace_of(message)):
+                    return await self._coverage_files(client, message, payload)
             if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
                 body = blocks.digest(payload.title, payload.lines)
                 return Sent((await self._post(client, message, message.target, **body)).result())
@@ -204,6 +209,12 @@ class SlackNotifier:
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300])
         except (aiohttp.ClientError, TimeoutError) as exc:  # may have reached it
             return RetryLater(f"{type(exc).__name__}: {exc}"[:300], maybe_sent=True)
+
+    def _workspace_of(self, message: OutboxMessage) -> Workspace | None:
+        """The workspace a message was written in (None: written outside any workspace)."""
+        if message.team_id is None:
+            return None
+        return Workspace("slack", message.enterprise_id, message.team_id, self._isolated)
 
     @staticmethod
     def _classify(exc: SlackApiError) -> RetryLater | Failed:
@@ -433,7 +444,7 @@ def make_slack_notifier(
     if tokens is not None:
         return SlackNotifier(
             client=Installed(tokens, make), feedback=feedback, coverage=coverage,
-            kept_link=kept_link, approvals=approvals,
+            kept_link=kept_link, approvals=approvals, isolated=settings.isolates_workspaces,
         )  # fmt: skip
     assert settings.slack_bot_token is not None
     return SlackNotifier(

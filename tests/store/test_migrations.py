@@ -198,3 +198,48 @@ async def test_where_approval_cards_were_posted_comes_and_goes_alone(engine: Asy
     await repo.remember_card(request_id=made.id, platform="slack", place=place, at=at)
     await repo.remember_card(request_id=made.id, platform="slack", place=place, at=at)  # once
     assert await repo.cards(request_id=made.id, platform="slack") == [place]
+
+
+async def test_briefings_logged_before_workspaces_were_kept_apart_are_the_shared_pool_s(
+    engine: AsyncEngine,
+) -> None:
+    from bot import workspace
+    from bot.workspace import Workspace
+    from store.briefings_repo import SqlBriefingRepository
+
+    at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    briefing = (
+        "INSERT INTO briefing (id, pm_platform, pm_id, held_on, regions, attendees, people, "
+        "products, shared, minutes, submission_key, created_at, updated_at) VALUES (:id, "
+        "'slack', 'U0PM', :day, '[\"AU\"]', '[]', 3, '[]', 'Roadmap', 30, :key, :at, :at)"
+    )
+    deck = (
+        "INSERT INTO briefing_deck (briefing_id, name, content_type, size, data, created_at) "
+        "VALUES (:id, 'deck.pdf', 'application/pdf', 1, :data, :at)"
+    )
+    await migrate.downgrade(engine, "0025")
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(briefing), {"id": 1, "day": at.date(), "key": "k1", "at": at})
+        await conn.execute(sa.text(deck), {"id": 1, "data": b"x", "at": at})
+    await migrate.upgrade(engine)
+    repo = SqlBriefingRepository(engine)
+    [kept] = await repo.briefings()  # the shared pool's, deck and all
+    assert kept.id == 1 and kept.kept is not None
+    with workspace.using(Workspace("slack", None, "T0A", isolated=True)):
+        assert await repo.briefings() == []
+    # Two workspaces' briefings, one submission key between them: going back to one pool
+    # keeps every briefing and deck, the key on one of them.
+    async with engine.begin() as conn:
+        for scope, i in (("slack::T0A", 2), ("slack::T0B", 3)):
+            await conn.execute(
+                sa.text(briefing.replace("(id,", "(scope, id,").replace("(:id,", "(:scope, :id,")),
+                {"scope": scope, "id": i, "day": at.date(), "key": "same", "at": at},
+            )
+            await conn.execute(sa.text(deck), {"id": i, "data": b"x", "at": at})
+    await migrate.downgrade(engine, "0025")
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT id, submission_key FROM briefing"))).all()
+        decks = await conn.scalar(sa.text("SELECT count(*) FROM briefing_deck"))
+    assert sorted(tuple(r) for r in rows) == [(1, "k1"), (2, "same"), (3, None)]
+    assert decks == 3
+    await migrate.upgrade(engine)

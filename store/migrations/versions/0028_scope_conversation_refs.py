@@ -3,7 +3,7 @@ every reference stored before) leading the key, so each tenant of a multi-tenant
 its own "teams:triage", role channels and "teams:user:<id>".
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0027
 Create Date: 2026-12-04 18:45:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0025"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 
