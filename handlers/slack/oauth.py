@@ -47,8 +47,7 @@ EXPIRY_MARGIN_SECONDS = 60
 # Said at start-up and on each installation while workspaces are installed apart (see
 # README, "Many workspaces"): what is not done per workspace yet.
 APART = (
-    "slack: installed in workspaces apart; messages the worker writes by itself (triage"
-    " reminders, weekly digests and lists, triage cards of feedback sent from Teams) name no"
+    "slack: installed in workspaces apart; triage cards of feedback sent from Teams name no"
     " workspace and are parked as not installed, and feedback is shared by every workspace"
 )
 

@@ -16,10 +16,10 @@ from bot import workspace
 from bot.briefings import Briefing, BriefingDraft, BriefingService
 from bot.catalog import CatalogService
 from bot.decks import DeckFile
-from bot.reports import CoverageQuery
+from bot.reports import CoverageQuery, CoverageService
 from bot.types import UserRef
 from bot.workspace import Workspace
-from handlers.links import DeckLinks
+from handlers.links import ChartLinks, DeckLinks
 from store.briefings_repo import SqlBriefingRepository
 from store.coverage_repo import SqlCoverage
 from store.repository import SqlRepository
@@ -40,9 +40,9 @@ QUARTER = CoverageQuery(
 )
 
 
-def _draft(region: str, minutes: int, deck: str = "slides.pdf") -> BriefingDraft:
+def _draft(regions: tuple[str, ...], minutes: int, deck: str = "slides.pdf") -> BriefingDraft:
     return BriefingDraft(
-        DAY, (region,), "Sales", (), 10, ("WDG-PRO",), "Roadmap", None, minutes,
+        DAY, regions, "Sales", (), 10, ("WDG-PRO",), "Roadmap", None, minutes,
         DeckFile(deck, "application/pdf", deck.encode()),
     )  # fmt: skip
 
@@ -50,10 +50,12 @@ def _draft(region: str, minutes: int, deck: str = "slides.pdf") -> BriefingDraft
 async def _two(engine: AsyncEngine) -> dict[Workspace, Briefing]:
     repo = SqlBriefingRepository(engine)
     made = {}
-    for ws, region, minutes in ((A, "AU", 30), (B, "NZ", 45)):
+    # B's briefing also covers A's market, held the same day and made later: the latest
+    # deck there is B's, for B only.
+    for ws, regions, minutes in ((A, ("AU",), 30), (B, ("NZ", "AU"), 45)):
         with workspace.using(ws):
             made[ws] = await repo.add_briefing(
-                pm=PM, draft=_draft(region, minutes, f"{ws.team_id}.pdf"), at=AT,
+                pm=PM, draft=_draft(regions, minutes, f"{ws.team_id}.pdf"), at=AT,
                 submission_key="same-form",  # a key two workspaces share finds each its own
             )  # fmt: skip
     return made
@@ -79,7 +81,7 @@ async def test_each_workspace_lists_and_counts_only_its_own_briefings(
     made, _ = await _service(engine)
     repo, coverage = SqlBriefingRepository(engine), SqlCoverage(engine)
     assert made[A].id != made[B].id
-    for ws, other, region in ((A, B, "AU"), (B, A, "NZ")):
+    for ws, other, regions in ((A, B, {"AU"}), (B, A, {"AU", "NZ"})):
         with workspace.using(ws):
             mine = await repo.briefings(pm=PM)
             assert [b.id for b in mine] == [made[ws].id]
@@ -93,15 +95,16 @@ async def test_each_workspace_lists_and_counts_only_its_own_briefings(
             found = await repo.kept_deck(deck_id=kept.id)
             assert found is not None and found[1] == f"{ws.team_id}.pdf".encode()
             again = await repo.add_briefing(
-                pm=PM, draft=_draft(region, 1), at=AT, submission_key="same-form"
+                pm=PM, draft=_draft(("AU",), 1), at=AT, submission_key="same-form"
             )
             assert again.id == made[ws].id  # the replayed form finds this workspace's
             figures = await coverage.coverage_figures(QUARTER)
-            assert set(figures.regions) == {region, "APAC"}
+            assert set(figures.regions) == {*regions, "APAC"}
             assert figures.regions["APAC"].briefings == 1
             assert [(p.pm, p.briefings) for p in figures.pms] == [(PM.id, 1)]
-            deck, copy = figures.regions[region].deck, figures.regions[region].kept_deck
-            assert deck is None and copy == (kept.id, kept.name)
+            for region in regions:
+                deck, copy = figures.regions[region].deck, figures.regions[region].kept_deck
+                assert deck is None and copy == (kept.id, kept.name)
     # The one shared pool of a single-workspace deployment sees neither.
     assert await repo.briefings() == []
     assert await repo.get_briefing(briefing_id=made[A].id) is None
@@ -116,7 +119,9 @@ async def test_a_press_naming_another_workspaces_briefing_changes_nothing(
     repo = SqlBriefingRepository(engine)
     theirs = made[A].id
     with workspace.using(B):  # B's PM, with the same id, names A's briefing
-        assert await repo.update_briefing(briefing_id=theirs, draft=_draft("NZ", 1), at=AT) is None
+        assert (
+            await repo.update_briefing(briefing_id=theirs, draft=_draft(("NZ",), 1), at=AT) is None
+        )
         assert await repo.keep_deck(briefing_id=theirs, deck=DeckFile("x", "text/plain", b"x"),
                                     at=AT) is None  # fmt: skip
         assert not await repo.delete_briefing(briefing_id=theirs)
@@ -160,3 +165,29 @@ async def test_a_deck_link_serves_the_deck_of_the_workspace_it_was_shown_in(
         await fetch(forged)
     with pytest.raises(HTTPNotFound):  # a link made in the shared pool names neither
         await fetch(links.url(a_deck))
+
+
+async def test_a_coverage_link_shows_the_figures_of_the_workspace_it_was_asked_in(
+    engine: AsyncEngine,
+) -> None:
+    await _service(engine)
+    catalog = CatalogService(SqlRepository(engine))
+    coverage = CoverageService(figures=SqlCoverage(engine), catalog=catalog, clock=Clock())
+    links = ChartLinks(b"secret", "https://bot.example.com")
+    serve = links.csv_handler(coverage)
+
+    async def fetch(url: str) -> str:
+        token = url.removeprefix("https://bot.example.com/charts/").removesuffix(".csv")
+        request = make_mocked_request("GET", url, match_info={"token": token})
+        body = (await serve(request)).text
+        assert body is not None
+        return body
+
+    shown = {}
+    for ws in (A, B, None):
+        with workspace.using(ws):
+            report = await coverage.report("this quarter")
+            url = links.csv_url(report.period)
+        shown[ws] = (await fetch(url), report.csv())  # served outside any request
+    assert all(served == asked for served, asked in shown.values())
+    assert len({served for served, _ in shown.values()}) == 3

@@ -66,10 +66,10 @@ class Browser:
 
 @contextlib.asynccontextmanager
 async def oauth_server(
-    db_url: str, fake_slack: FakeSlack, *, worker: bool = False
+    db_url: str, fake_slack: FakeSlack, *, worker: bool = False, **overrides: Any
 ) -> AsyncIterator[tuple[SlackDriver, Browser]]:
     """The server in OAuth mode and an installer's browser; `worker`: its own outbox worker
-    runs (else the test runs it)."""
+    runs (else the test runs it); `overrides`: more Settings fields."""
     client_id, secret = fake_slack.client
     async with (
         slack_server(
@@ -79,6 +79,7 @@ async def oauth_server(
             slack_bot_token=None,
             slack_client_id=client_id,
             slack_client_secret=secret,
+            **overrides,
         ) as driver,
         aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http,
     ):

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import workspace
 from bot.briefings import BriefingDraft
+from bot.decks import DeckFile
 from bot.types import UserRef
 from bot.workspace import Workspace
-from handlers.app import periodic, weekly
+from handlers.app import periodic, periodic_scopes, weekly
 from store.adopting import scopes_in_use
 from store.briefings_repo import SqlBriefingRepository
 from store.settings_repo import SqlSettings
@@ -43,13 +45,16 @@ async def _outbox(engine: AsyncEngine) -> list[tuple[str, str, str | None, str]]
 async def test_each_workspaces_weekly_messages_go_to_its_channels_with_its_token(
     db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
 ) -> None:
-    async with oauth_server(db_url, fake_slack) as (driver, browser):
+    links = {"public_url": "https://bot.example.com", "link_secret": "s" * 32}
+    async with oauth_server(db_url, fake_slack, **links) as (driver, browser):
         services = driver.services
         now = dt.datetime.now(dt.UTC)
         tokens = {}
         for n, (team, (triage, management, query, market)) in enumerate(TEAMS.items()):
             tokens[team] = fake_slack.install(f"code-{n}", team=team)
             assert (await browser.install(f"code-{n}"))[0] == 200
+            # Installed, nothing written there yet: its periodic work runs all the same.
+            assert (await periodic_scopes(services))[n:] == [f"slack::{team}"]
             await SqlSettings(engine).save(
                 workspace=Workspace("slack", None, team),
                 values={"triage_channel": triage, "management_channel": management},
@@ -63,11 +68,11 @@ async def test_each_workspaces_weekly_messages_go_to_its_channels_with_its_token
                 await SqlBriefingRepository(engine).add_briefing(
                     pm=UserRef("slack", PMS[0]),
                     draft=BriefingDraft(now.date(), (market,), None, (), 10 + n, (), "Roadmap",
-                                        None, 30),
+                                        None, 30, DeckFile(f"{team}.pdf", "application/pdf",
+                                                           team.encode())),
                     at=now,
                 )  # fmt: skip
-        scopes = await scopes_in_use(engine, isolated=True)
-        assert scopes == ["slack::T0AAA", "slack::T0BBB"]
+        assert await scopes_in_use(engine, isolated=True) == ["slack::T0AAA", "slack::T0BBB"]
 
         await periodic(services)
         while await services.worker.run_once():
@@ -104,6 +109,17 @@ async def test_each_workspaces_weekly_messages_go_to_its_channels_with_its_token
             assert market in briefed and not briefed & {
                 m for t, (*_, m) in TEAMS.items() if t != team
             }
+
+        # Each digest's CSV links its workspace's kept deck, and the link serves it.
+        served = set()
+        for upload in fake_slack.uploads.values():
+            for path in re.findall(
+                r"https://bot\.example\.com(/decks/[^\s,\"]+)", upload.decode(errors="replace")
+            ):
+                async with driver.http.get(driver.base + path) as got:
+                    assert got.status == 200, path
+                    served.add(await got.read())
+        assert served == {team.encode() for team in TEAMS}
 
         sent = len(fake_slack.calls)
         await periodic(services)  # a second pass in the same week: nothing new
