@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot import clusters, matching
+from bot import clusters, matching, workspace
 from bot.catalog import CatalogService, CatalogView
 from bot.clusters import Cluster, MergedAll
 from bot.demand import DemandQuery, DemandReader, Rates, at_stake_text, clients_text
@@ -1036,6 +1036,14 @@ class FeedbackService:
     async def get(self, item_id: int) -> Item | None:
         return await self._repo.get_item(item_id=item_id)
 
+    async def workspace_of(self, item_id: int) -> workspace.Workspace | None:
+        """The workspace whose item this is, for delivering its card from outside any
+        request (the outbox worker): read inside it (`workspace.using`), the item, its
+        similar items, its cluster and its people's names are that workspace's. None for
+        the shared pool's, and for no item (then nothing is found inside it either)."""
+        scope = await self._repo.scope_of(item_id=item_id)
+        return None if scope is None else workspace.Workspace.of_scope(scope)
+
     async def catalog_view(self) -> CatalogView:
         return await self._catalog.view()
 
@@ -1050,6 +1058,9 @@ class FeedbackService:
         items it covered."""
         now = self._clock.now()
         days = self.settings.stale_after_days
+        # Swept once per workspace (each reads only its own items): each one's digest is
+        # its own message, even where two workspaces' triage channels share an id.
+        apart = f":{workspace.scope()}" if workspace.scope() else ""
 
         def digests(waiting: Sequence[Waiting]) -> list[Notification]:
             out = []
@@ -1062,7 +1073,7 @@ class FeedbackService:
                         platform=group.platform,
                         kind="post",
                         target=channel,
-                        dedupe_key=f"stale:{now.date()}:{group.platform}:{channel}",
+                        dedupe_key=f"stale:{now.date()}:{group.platform}:{channel}{apart}",
                         payload=stale_digest(group, days).encode(),
                         lane=Lane.BULK,
                     )

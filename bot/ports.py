@@ -202,6 +202,11 @@ class FeedbackRepository(Protocol):
 
     async def item_by_submission(self, *, key: str) -> Item | None: ...
 
+    async def scope_of(self, *, item_id: int) -> str | None:
+        """The workspace an item belongs to (its scope), whichever is current; None when
+        there is no such item. Every other read sees only the current workspace's items."""
+        ...
+
     async def open_items(self, *, product_sku: str | None) -> list[Item]:
         """Open items; only those about `product_sku` when one is given."""
         ...

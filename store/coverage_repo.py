@@ -183,7 +183,12 @@ class SqlCoverage:
                 _count(sa.and_(waiting, i.created_at <= young, i.created_at > old)).label("mid"),
                 _count(sa.and_(waiting, i.created_at <= old)).label("old"),
             )
-            .where(i.region_code.is_not(None), sa.or_(in_period, waiting))
+            .where(
+                i.region_code.is_not(None),
+                # The scope in each branch: each is then one range of an index led by it
+                # (the period's of the covering index, the waiting ones' of the queue's).
+                sa.or_(sa.and_(visible(i.scope), in_period), sa.and_(visible(i.scope), waiting)),
+            )
             .group_by(i.region_code),
             "leaf",
         )
@@ -216,6 +221,7 @@ class SqlCoverage:
             sa.select(
                 i.region_code, _seconds(conn, i.decided_at, i.created_at).label("secs")
             ).where(
+                visible(i.scope),
                 i.region_code.is_not(None),
                 i.created_at >= _utc(q.since),
                 i.created_at < _utc(q.until),

@@ -10,13 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.demand import DemandQuery, ProductDemand, Ranked
 from store.models import FeedbackItemRow, FeedbackSupporterRow
+from store.scoping import visible
 
 _item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
 _sup_t = FeedbackSupporterRow.__table__  # type: ignore[attr-defined]
 
 
 def _where(q: DemandQuery) -> Any:
-    where = [_item_t.c.status.in_(sorted(s.value for s in q.statuses))]
+    """The items the query counts, of the request's workspace (every read here filters by
+    it; an item's supporters are read through it)."""
+    where = [visible(_item_t.c.scope), _item_t.c.status.in_(sorted(s.value for s in q.statuses))]
     if q.product_sku is not None:
         where.append(_item_t.c.product_sku == q.product_sku)
     if q.regions is not None:

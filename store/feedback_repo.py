@@ -42,6 +42,7 @@ from store.models import (
     OutboxPauseRow,
     OutboxRow,
 )
+from store.scoping import here, visible
 
 _item_t = FeedbackItemRow.__table__  # type: ignore[attr-defined]
 _sup_t = FeedbackSupporterRow.__table__  # type: ignore[attr-defined]
@@ -113,12 +114,21 @@ async def insert_notifications(
 
 
 async def index_words(conn: AsyncConnection, items: Sequence[tuple[int, str | None, str]]) -> None:
-    """The words of open items (id, product SKU, title and details) for candidate look-up."""
+    """The words of open items (id, product SKU, title and details) for candidate look-up,
+    in the workspace they are written in (their items')."""
     rows = []
+    scope = here()
     for item_id, sku, text in items:
         words = similarity_tokens(text)
         rows += [
-            {"item_id": item_id, "token": t, "product_sku": sku, "words": len(words)} for t in words
+            {
+                "item_id": item_id,
+                "token": t,
+                "product_sku": sku,
+                "words": len(words),
+                "scope": scope,
+            }
+            for t in words
         ]
     if rows:
         await conn.execute(sa.insert(_token_t), rows)
@@ -136,7 +146,9 @@ async def link_similar(conn: AsyncConnection, item_id: int, similar: Sequence[Si
         )
 
 
-def _scope(query: Any, product_sku: str | None) -> Any:
+def _words_of(query: Any, product_sku: str | None) -> Any:
+    """The index entries of the request's workspace (of one product, when given)."""
+    query = query.where(visible(_token_t.c.scope))
     return query if product_sku is None else query.where(_token_t.c.product_sku == product_sku)
 
 
@@ -154,7 +166,7 @@ async def _by_words(
             sa.select(
                 sa.cast(sa.literal(w), sa.String).label("token"), sa.func.count().label("n")
             ).select_from(
-                _scope(sa.select(_token_t.c.item_id).where(_token_t.c.token == w), product_sku)
+                _words_of(sa.select(_token_t.c.item_id).where(_token_t.c.token == w), product_sku)
                 .limit(COMMON + 1)
                 .subquery()
             )
@@ -182,7 +194,7 @@ async def _by_words(
     # Shared weight over the item's length: a short item whose words are all in the text
     # is as close as a long one sharing more (token_set_ratio judges the smaller set).
     score = (sa.func.sum(weight) / sa.func.max(_token_t.c.words)).label("score")
-    query = _scope(
+    query = _words_of(
         sa.select(_token_t.c.item_id, score).where(_token_t.c.token.in_(list(chosen))),
         product_sku,
     )
@@ -250,6 +262,9 @@ class SqlFeedbackRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Item]:
+        # Every read of items goes through here: another workspace's item is no item (a
+        # forged or stale id from there finds nothing, as an unknown one does).
+        where = sa.and_(visible(_item_t.c.scope), where)
         query = sa.select(_item_t).where(where).order_by(*order_by)
         if limit is not None:
             query = query.limit(limit).offset(offset)
@@ -342,6 +357,14 @@ class SqlFeedbackRepository:
             items = await self._items(conn, _item_t.c.id == item_id)
         return items[0] if items else None
 
+    async def scope_of(self, *, item_id: int) -> str | None:
+        # Deliberately any workspace's: the outbox worker, outside every request, delivers
+        # each workspace's triage cards and reads each inside its item's workspace. The id
+        # comes from an outbox row, never from a press.
+        async with self.engine.connect() as conn:
+            scope = await conn.scalar(sa.select(_item_t.c.scope).where(_item_t.c.id == item_id))
+        return None if scope is None else str(scope)
+
     async def open_items(self, *, product_sku: str | None) -> list[Item]:
         where = _item_t.c.status.in_([Status.NEW, Status.NOW, Status.LATER])
         if product_sku is not None:
@@ -353,7 +376,9 @@ class SqlFeedbackRepository:
     def _of(user: UserRef) -> Any:
         """Items the user sent or added a client to (one id set: both indexes serve it)."""
         sent = sa.select(_item_t.c.id).where(
-            _item_t.c.submitter_id == user.id, _item_t.c.submitter_platform == user.platform
+            visible(_item_t.c.scope),
+            _item_t.c.submitter_id == user.id,
+            _item_t.c.submitter_platform == user.platform,
         )
         supported = sa.select(_sup_t.c.item_id).where(
             _sup_t.c.user_id == user.id, _sup_t.c.user_platform == user.platform
@@ -368,7 +393,11 @@ class SqlFeedbackRepository:
 
     async def count_for(self, *, user: UserRef) -> int:
         async with self.engine.connect() as conn:
-            query = sa.select(sa.func.count()).select_from(_item_t).where(self._of(user))
+            query = (
+                sa.select(sa.func.count())
+                .select_from(_item_t)
+                .where(visible(_item_t.c.scope), self._of(user))
+            )
             return int(await conn.scalar(query) or 0)
 
     async def queue_page(self, *, limit: int, offset: int = 0) -> list[Item]:
@@ -386,7 +415,7 @@ class SqlFeedbackRepository:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 sa.select(_item_t.c.status, sa.func.count())
-                .where(_item_t.c.status.in_(open_))
+                .where(visible(_item_t.c.scope), _item_t.c.status.in_(open_))
                 .group_by(_item_t.c.status)
             )
             counts = {Status(r[0]): int(r[1]) for r in rows}
@@ -403,7 +432,11 @@ class SqlFeedbackRepository:
         query = (
             sa.select(_similar_t.c.similar_id)
             .join(_item_t, _item_t.c.id == _similar_t.c.similar_id)
-            .where(_similar_t.c.item_id == item_id, _item_t.c.status.in_(_OPEN_VALUES))
+            .where(
+                _similar_t.c.item_id == item_id,
+                visible(_item_t.c.scope),
+                _item_t.c.status.in_(_OPEN_VALUES),
+            )
             .order_by(_similar_t.c.score.desc(), _similar_t.c.similar_id)
             .limit(limit)
         )
@@ -416,7 +449,9 @@ class SqlFeedbackRepository:
     ) -> list[Candidate]:
         async with self.engine.connect() as conn:
             ids = set(await _by_words(conn, tokens, product_sku, exclude))
-            newest = sa.select(_item_t.c.id).where(_item_t.c.status.in_(_OPEN_VALUES))
+            newest = sa.select(_item_t.c.id).where(
+                visible(_item_t.c.scope), _item_t.c.status.in_(_OPEN_VALUES)
+            )
             if product_sku is not None:
                 newest = newest.where(_item_t.c.product_sku == product_sku)
             if exclude is not None:
@@ -426,7 +461,7 @@ class SqlFeedbackRepository:
                 return []
             rows = await conn.execute(
                 sa.select(_item_t.c.id, _item_t.c.title, _item_t.c.details, _item_t.c.product_sku)
-                .where(_item_t.c.id.in_(sorted(ids)))
+                .where(visible(_item_t.c.scope), _item_t.c.id.in_(sorted(ids)))
                 .order_by(_item_t.c.id)
             )
             return [Candidate(r.id, f"{r.title} {r.details}", r.product_sku) for r in rows]
@@ -434,7 +469,10 @@ class SqlFeedbackRepository:
     async def events(self, *, item_id: int) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                sa.select(_event_t).where(_event_t.c.item_id == item_id).order_by(_event_t.c.id)
+                sa.select(_event_t)
+                .join(_item_t, _item_t.c.id == _event_t.c.item_id)
+                .where(_event_t.c.item_id == item_id, visible(_item_t.c.scope))
+                .order_by(_event_t.c.id)
             )
             return [dict(r._mapping) for r in rows]
 
@@ -499,6 +537,7 @@ class SqlFeedbackRepository:
                     created_at=at,
                     updated_at=at,
                     submission_key=submission_key,
+                    scope=here(),
                 )
                 .returning(_item_t.c.id)
             )
@@ -552,7 +591,13 @@ class SqlFeedbackRepository:
                 sa.literal(deal_value, sa.BigInteger),
                 sa.literal(deal_currency if deal_value else None, sa.String),
                 sa.literal(at, sa.DateTime(timezone=True)),
-            ).where(sa.exists().where(_item_t.c.id == item_id, _item_t.c.status.in_(_OPEN_VALUES)))
+            ).where(
+                sa.exists().where(
+                    _item_t.c.id == item_id,
+                    visible(_item_t.c.scope),
+                    _item_t.c.status.in_(_OPEN_VALUES),
+                )
+            )
             # One supporter per item, person and client, however many presses arrive at
             # once: the unique constraint decides, and only the row's maker tells triage.
             added = await conn.scalar(
@@ -575,7 +620,10 @@ class SqlFeedbackRepository:
                 )
                 .returning(_sup_t.c.id)
             )
-            item = (await self._items(conn, _item_t.c.id == item_id))[0]
+            found = await self._items(conn, _item_t.c.id == item_id)
+            if not found:  # no such item in this workspace: nothing was added
+                return None
+            item = found[0]
             if added is None and not item.is_open:
                 return None
             if added is not None:
@@ -606,7 +654,11 @@ class SqlFeedbackRepository:
             # once, whatever the number of concurrent presses (even on different buttons).
             result = await conn.execute(
                 sa.update(_item_t)
-                .where(_item_t.c.id == t.item_id, _item_t.c.status == t.from_status.value)
+                .where(
+                    _item_t.c.id == t.item_id,
+                    visible(_item_t.c.scope),
+                    _item_t.c.status == t.from_status.value,
+                )
                 .values(
                     status=t.to_status.value,
                     decided_by=t.actor.id,
@@ -625,7 +677,11 @@ class SqlFeedbackRepository:
                 target_open = await conn.scalar(
                     sa.select(sa.func.count())
                     .select_from(_item_t)
-                    .where(_item_t.c.id == t.merged_into, _item_t.c.status.in_(_OPEN_VALUES))
+                    .where(
+                        _item_t.c.id == t.merged_into,
+                        visible(_item_t.c.scope),
+                        _item_t.c.status.in_(_OPEN_VALUES),
+                    )
                 )
                 if not target_open:
                     raise TargetClosed(t.merged_into)  # rolls the transaction back
@@ -652,7 +708,7 @@ class SqlFeedbackRepository:
         async with self.engine.begin() as conn:
             await conn.execute(
                 sa.update(_item_t)
-                .where(_item_t.c.id == item_id)
+                .where(_item_t.c.id == item_id, visible(_item_t.c.scope))
                 .values(triage_channel=channel, triage_ts=ts)
             )
 
@@ -665,6 +721,7 @@ class SqlFeedbackRepository:
         notifications: Callable[[Sequence[Waiting]], Sequence[Notification]],
     ) -> int:
         stale = sa.and_(
+            visible(_item_t.c.scope),
             _item_t.c.status == Status.NEW.value,
             _item_t.c.created_at < older_than,
             sa.or_(_item_t.c.reminded_at.is_(None), _item_t.c.reminded_at < older_than),

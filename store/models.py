@@ -111,25 +111,42 @@ class ProductInternalRow(SQLModel, table=True):
 # --------------------------------------------------------------------------- feedback
 
 
-class FeedbackItemRow(SQLModel, table=True):
+class FeedbackItemRow(Scoped, table=True):
+    """A piece of client feedback, in the workspace of the rep who sent it (`scope`): its
+    queue, App Home, duplicate check, merge targets, clusters, ranked list, coverage counts
+    and reminders are that workspace's alone. Every index a read uses leads with the scope
+    (migration 0026)."""
+
     __tablename__ = "feedback_item"
     __table_args__ = (
-        # One row per form submission (bot.interactions.submission_key); NULLs are many.
-        sa.Index("uq_feedback_item_submission_key", "submission_key", unique=True),
-        # The reads that grow with the history (migration 0015): the queue in waiting order,
-        # a person's own items, merged items by target, coverage by region and time.
-        sa.Index("ix_feedback_item_queue", "status", "created_at", "id"),
-        sa.Index("ix_feedback_item_submitter", "submitter_id", "submitter_platform"),
-        sa.Index("ix_feedback_item_merged_into_id", "merged_into_id"),
+        # One row per form submission (bot.interactions.submission_key) in a workspace;
+        # NULLs are many.
+        sa.Index("uq_feedback_item_submission_key", "scope", "submission_key", unique=True),
+        # The reads that grow with the history (migration 0015): the queue in waiting order
+        # (and the stale sweep), a person's own items, merged items by target, coverage by
+        # region and time.
+        sa.Index("ix_feedback_item_queue", "scope", "status", "created_at", "id"),
+        sa.Index("ix_feedback_item_submitter", "scope", "submitter_id", "submitter_platform"),
+        sa.Index("ix_feedback_item_merged_into_id", "merged_into_id"),  # ids found in scope
+        # No read filters by these alone any more (the coverage index serves the report):
+        # left as they are, without the scope.
         sa.Index("ix_feedback_item_region_created", "region_code", "created_at"),
         sa.Index("ix_feedback_item_created_at", "created_at"),
         sa.Index("ix_feedback_item_decided_at", "decided_at"),
         # Migration 0018: covers everything the coverage report reads of an item in its
         # period, so SQLite answers from the index without fetching the rows.
-        sa.Index("ix_feedback_item_coverage", "created_at", "region_code", "decided_at", "status"),
+        sa.Index(
+            "ix_feedback_item_coverage",
+            "scope",
+            "created_at",
+            "region_code",
+            "decided_at",
+            "status",
+        ),
         # Migration 0019: what the ranked list and the roll-up read, from the index alone.
         sa.Index(
             "ix_feedback_item_demand",
+            "scope",
             "status",
             "product_sku",
             "created_at",
@@ -177,7 +194,8 @@ class FeedbackItemRow(SQLModel, table=True):
 
 
 class FeedbackSupporterRow(SQLModel, table=True):
-    """Someone who added their client to an existing item ("+1 with my client")."""
+    """Someone who added their client to an existing item ("+1 with my client"), in the
+    item's workspace: every read goes through an item found in scope."""
 
     __tablename__ = "feedback_supporter"
     __table_args__ = (
@@ -201,15 +219,15 @@ class FeedbackSupporterRow(SQLModel, table=True):
     created_at: dt.datetime
 
 
-class FeedbackTokenRow(SQLModel, table=True):
+class FeedbackTokenRow(Scoped, table=True):
     """The words of each open item's text (bot.matching.similarity_tokens), so that the
     duplicate check and merge targets look up candidates instead of scoring every open
-    item. Rows exist only while the item is open; the product is kept on each row so a
-    per-product look-up needs no join."""
+    item. Rows exist only while the item is open; the product and the item's workspace
+    (`scope`) are kept on each row so a look-up needs no join."""
 
     __tablename__ = "feedback_token"
     __table_args__ = (
-        sa.Index("ix_feedback_token_token_product", "token", "product_sku", "item_id"),
+        sa.Index("ix_feedback_token_token_product", "scope", "token", "product_sku", "item_id"),
     )
     item_id: int = Field(foreign_key="feedback_item.id", primary_key=True)
     token: str = Field(max_length=64, primary_key=True)
@@ -219,7 +237,8 @@ class FeedbackTokenRow(SQLModel, table=True):
 
 class FeedbackSimilarRow(SQLModel, table=True):
     """Open items found similar to an item when it was submitted (and items submitted later
-    that found it): its triage card shows these instead of running the check again."""
+    that found it): its triage card shows these instead of running the check again. Both
+    are of one workspace (the check reads only its own); a read names an item in scope."""
 
     __tablename__ = "feedback_similar"
     item_id: int = Field(foreign_key="feedback_item.id", primary_key=True)
@@ -228,7 +247,8 @@ class FeedbackSimilarRow(SQLModel, table=True):
 
 
 class FeedbackEventRow(SQLModel, table=True):
-    """The audit trail: every transition, who made it, when, from what, to what, and why."""
+    """The audit trail: every transition, who made it, when, from what, to what, and why
+    (in its item's workspace, read through it)."""
 
     __tablename__ = "feedback_event"
     id: int | None = Field(default=None, primary_key=True)

@@ -388,6 +388,13 @@ class SlackNotifier:
     async def _triage(
         self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Triage
     ) -> Outcome:
+        # Delivered outside any request: the card is read in its item's workspace.
+        with workspace.using(await self._feedback.workspace_of(job.item_id)):
+            return await self._triage_card(client, message, job)
+
+    async def _triage_card(
+        self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Triage
+    ) -> Outcome:
         item = await self._feedback.get(job.item_id)
         if item is None:
             return Failed("item no longer exists")

@@ -324,6 +324,11 @@ class TeamsNotifier:
         return str(outcome.get("id") or "")
 
     async def _triage(self, job: payloads.Triage) -> Outcome:
+        # Delivered outside any request: the card is read in its item's workspace.
+        with workspace.using(await self._feedback.workspace_of(job.item_id)):
+            return await self._triage_card(job)
+
+    async def _triage_card(self, job: payloads.Triage) -> Outcome:
         reference = await self._conversations.get(key=TRIAGE_KEY)
         if reference is None:
             return Failed("no Teams triage channel: a PM sends 'use this channel for triage'")

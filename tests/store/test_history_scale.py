@@ -178,6 +178,6 @@ async def test_coverage_reads_its_period_from_a_covering_index_on_sqlite(
             # Fetching each row of the period from the table is what cost seconds at 100k.
             assert period == [
                 "SEARCH feedback_item USING COVERING INDEX ix_feedback_item_coverage"
-                " (created_at>? AND created_at<?)"
+                " (scope=? AND created_at>? AND created_at<?)"
             ], plan
             assert not [d for d in plan if d.startswith("SCAN feedback_item")], plan
