@@ -243,3 +243,63 @@ async def test_briefings_logged_before_workspaces_were_kept_apart_are_the_shared
     assert sorted(tuple(r) for r in rows) == [(1, "k1"), (2, "same"), (3, None)]
     assert decks == 3
     await migrate.upgrade(engine)
+
+
+async def test_feedback_of_every_workspace_survives_going_back_to_one_pool_and_up_again(
+    engine: AsyncEngine,
+) -> None:
+    from bot import workspace
+    from bot.items import Draft, Kind, Urgency
+    from bot.workspace import Workspace
+
+    repo = SqlFeedbackRepository(engine)
+    at = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)
+    ask = Draft(
+        "WDG-PRO",
+        "Widget Pro",
+        Kind.FEATURE_REQUEST,
+        "Acme",
+        "AU",
+        None,
+        None,
+        Urgency.NORMAL,
+        "Needs SAML single sign-on",
+        None,
+    )
+    made = []
+    # The same form submission key in two workspaces, and an item of the shared pool.
+    for ws, key in (
+        (Workspace("slack", None, "T0BBB", isolated=True), "view-1"),
+        (Workspace("slack", None, "T0AAA", isolated=True), "view-1"),
+        (None, "view-2"),
+    ):
+        with workspace.using(ws):
+            made.append(
+                await repo.create_item(
+                    draft=ask,
+                    submitter=UserRef("slack", "U0S"),
+                    at=at,
+                    notifications=lambda i: [],
+                    submission_key=key,
+                )
+            )
+    async with engine.connect() as conn:
+        words = await conn.scalar(sa.text("SELECT count(*) FROM feedback_token"))
+    await migrate.downgrade(engine, "0025")
+    async with engine.connect() as conn:
+        keys = await conn.execute(sa.text("SELECT id, submission_key FROM feedback_item"))
+        # Every item kept; the key stays with the lowest scope's item ("slack::T0AAA").
+        assert sorted(tuple(r) for r in keys) == [
+            (made[0].id, None),
+            (made[1].id, "view-1"),
+            (made[2].id, "view-2"),
+        ]
+        assert await conn.scalar(sa.text("SELECT count(*) FROM feedback_token")) == words
+    await migrate.upgrade(engine)
+    # Back up, every row is the shared pool's: found there, by id and through its words.
+    assert [i.id for i in await repo.queue_page(limit=10)] == [i.id for i in made]
+    found = await repo.similar_candidates(tokens=["saml"], product_sku=None, exclude=None)
+    assert sorted(c.id for c in found) == [i.id for i in made]
+    async with engine.connect() as conn:
+        scopes = await conn.execute(sa.text("SELECT DISTINCT scope FROM feedback_token"))
+        assert [r[0] for r in scopes] == [""]
