@@ -48,7 +48,7 @@ EXPIRY_MARGIN_SECONDS = 60
 # README, "Many workspaces"): what is not done per workspace yet.
 APART = (
     "slack: installed in workspaces apart; triage cards of feedback sent from Teams name no"
-    " workspace and are parked as not installed, and feedback is shared by every workspace"
+    " Slack workspace and are parked as not installed"
 )
 
 
