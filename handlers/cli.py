@@ -321,10 +321,20 @@ def feedback() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The CSV file to write ('-' for standard output).",
 )
+@click.option(
+    "--workspace",
+    "scope",
+    default="",
+    help="Whose feedback, with workspaces kept apart: named as the exports' workspace "
+    "column names it (e.g. slack:E0ORG:T0SALES). Default: a single-workspace deployment's.",
+)
 @click.pass_obj
-def feedback_top(settings: Settings, words: tuple[str, ...], limit: int, out: Path) -> None:
+def feedback_top(
+    settings: Settings, words: tuple[str, ...], limit: int, out: Path, scope: str
+) -> None:
     """Open feedback ranked by revenue at stake as CSV, with each item's clients and CRM
     link: WORDS as after `/feedback top` (product, region, period)."""
+    from bot import workspace
     from bot.demand import DemandError
     from bot.reports import PeriodError
 
@@ -332,7 +342,8 @@ def feedback_top(settings: Settings, words: tuple[str, ...], limit: int, out: Pa
         services = build_services(settings)
         assert services.bot.demand is not None
         try:
-            return (await services.bot.demand.top(" ".join(words), limit=limit)).csv()
+            with workspace.using(workspace.Workspace.of_scope(scope)):
+                return (await services.bot.demand.top(" ".join(words), limit=limit)).csv()
         finally:
             await services.engine.dispose()
 

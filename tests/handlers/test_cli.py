@@ -141,6 +141,40 @@ def test_feedback_top_writes_the_ranked_list_with_crm_links_as_csv(  # type: ign
     assert bad.exit_code == 2 and "Say “this quarter”" in bad.output
 
 
+def test_feedback_top_lists_one_workspaces_feedback(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    import asyncio
+    import csv
+    import io
+
+    import sqlalchemy as sa
+
+    from bench.history_data import seed_history
+    from store.db import make_engine
+
+    run("db", "upgrade")
+    run("catalog", "import", str(DEMO_CATALOG))
+
+    async def seed() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        await seed_history(engine, items=60, briefings=0)
+        async with engine.begin() as conn:  # the first 50 items are workspace A's
+            await conn.execute(sa.text("UPDATE feedback_item SET scope = 'slack:E0ORG:T0A'"))
+            await conn.execute(sa.text("UPDATE feedback_item SET scope = '' WHERE id > 50"))
+        await engine.dispose()
+
+    asyncio.run(seed())
+
+    def listed(*args: str) -> list[int]:
+        out = run("feedback", "top", "--limit", "100", *args).output
+        return [int(r["item"]) for r in csv.DictReader(io.StringIO(out))]
+
+    mine, shared = listed("--workspace", "slack:E0ORG:T0A"), listed()
+    assert mine and all(i <= 50 for i in mine)
+    assert shared and all(i > 50 for i in shared)
+
+
 def test_db_adopt_names_what_it_moved(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run("db", "upgrade").exit_code == 0
     with sqlite3.connect(tmp_path / "cli.db") as db:
