@@ -7,11 +7,13 @@ import dataclasses
 import heapq
 import logging
 import time
+import urllib.parse
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from bot import markets, matching
+from bot import markets, matching, replies
 from bot.catalog_file import CatalogError, CatalogSpec, ChangeSet, diff_catalogs, read_catalog
 from bot.ports import CatalogRepository, ChangePreparer, Notification
 from bot.replies import (
@@ -359,6 +361,19 @@ class CatalogService:
         if product is None or region is None or (segment_code and segment is None):
             return None
         return product_answer(view, product, region, segment)
+
+    async def answer_asked(
+        self, *, sku: str, asked: replies.Asked
+    ) -> ProductAnswer | UnknownMarket | None:
+        """The answer to every market and segment a press names, as the question that
+        named them was answered (several_answer)."""
+        view = await self.view()
+        product = view.by_sku.get(sku)
+        if product is None:
+            return None
+        return several_answer(
+            view, product, asked.markets, asked.segments, asked.unknown, asked.untold
+        )
 
     async def import_catalog(self, text: str, *, actor: str = "catalog import") -> ChangeSet:
         """Validate the whole file and apply what differs from the database in one go.
@@ -766,7 +781,16 @@ def answer_query(view: CatalogView, text: str) -> Reply:
     chosen, suggestions = matching.pick(parsed.matches)
     products = view.catalog.products
     best = 0.0 if not chosen else 101.0 if chosen[0].exact else chosen[0].score
-    if best < CAPABILITY_GATE:
+    named = None
+    if best < CAPABILITY_GATE or len(chosen) > 1:
+        # Not one product clearly: the words may name further markets or segments
+        # ("widget germany france"); only such questions pay for reading them.
+        narrowed = _narrowed(view, parsed)
+        if narrowed is not None:
+            parsed, named = narrowed
+            chosen, suggestions = matching.pick(parsed.matches)
+            best = 101.0 if chosen[0].exact else chosen[0].score
+    if best < CAPABILITY_GATE and named is None:
         # Not clearly one of our products by name: perhaps a competitor's, or a capability.
         card = None if chosen else battlecard(view, parsed.product_text, region, strict=True)
         if card is not None:
@@ -778,6 +802,8 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         return NotFound(
             parsed.product_text, region, tuple(products[m.key].name for m in suggestions)
         )
+    if len(chosen) > 1 and named is not None:
+        return _several_choices(view, parsed, chosen, region, segment, named)
     if len(chosen) > 1:
         options = tuple(
             Option(products[m.key], _unknown(products[m.key]))
@@ -788,11 +814,11 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         total = _as_close(view, parsed, chosen)
         return Ambiguous(parsed.product_text, region, options, total, segment, parsed.unknown)
     product = products[chosen[0].key]
-    if not chosen[0].exact:
+    if not chosen[0].exact or named is not None:
         # Words the product's name does not explain may name further markets or segments
         # ("widget pro germany france", "widget pro banks government"): only such
         # questions pay for reading them.
-        several = _several(view, parsed, chosen[0], product, region, segment)
+        several = _several(view, parsed, chosen[0], product, region, segment, named)
         if several is not None:
             return several
     if parsed.unknown is not None:
@@ -820,31 +846,224 @@ def answer_query(view: CatalogView, text: str) -> Reply:
     return product_answer(view, product, region, segment)
 
 
-def _named_more(view: CatalogView, words: list[str]) -> tuple[list[str], list[str], list[str]]:
+class _Named(NamedTuple):
     """The further markets (codes), markets the catalog lacks (names) and segments (codes)
-    that `words` name, each span of words read once (the longest, best reading first)."""
+    some words name, and the words left that name none of them."""
+
+    markets: list[str]
+    unknown: list[str]
+    segments: list[str]
+    left: list[str]
+
+
+def _named_more(
+    view: CatalogView, words: list[str], keep: Callable[[str], bool] | None = None
+) -> _Named:
+    """What `words` name, each span of words read once (the longest, best reading first).
+    keep: a span is read only when every word of it passes (e.g. no product word)."""
     hits = [(h, False) for h in view.regions.find(words)]
     if view.segments is not None:
         hits += [(h, True) for h in view.segments.find(words)]
     hits.sort(key=lambda hs: (hs[0].start - hs[0].end, -hs[0].score))
-    markets: list[str] = []
-    unknown: list[str] = []
-    segs: list[str] = []
+    got = _Named([], [], [], [])
     taken: set[int] = set()
     for h, is_segment in hits:
         span = set(range(h.start, h.end))
         if span & taken or any(words[i] in matching.CONNECTORS for i in span):
             continue
+        if keep is not None and not all(keep(words[i]) for i in span):
+            continue
         taken |= span
         if is_segment:
             # A kind of customer the catalog names no segment for is the general answer.
             if h.known:
-                segs.append(h.code)
+                got.segments.append(h.code)
         elif h.known:
-            markets.append(h.code)
+            got.markets.append(h.code)
         else:
-            unknown.append(h.code)
-    return markets, unknown, segs
+            got.unknown.append(h.code)
+    got.left.extend(
+        w
+        for i, w in enumerate(words)
+        if i not in taken and w not in matching.CONNECTORS and w not in matching.FILLER
+    )
+    return got
+
+
+# "and", "or", "both": joining the markets a question names, never a market themselves.
+_JOINERS = frozenset({"and", "or", "both", "nor", "also", "plus"})
+
+
+def _narrowed(
+    view: CatalogView, parsed: matching.ParsedQuery
+) -> tuple[matching.ParsedQuery, _Named] | None:
+    """The question with the further markets and segments its product words name taken
+    out ("widget germany france": Widget, in Germany and France), when what is left still
+    names products; only words no product name has are read so ("Japan Connector")."""
+    words = parsed.product_text.split()
+    found = _named_more(view, words, keep=lambda w: not view.products.knows(w))
+    if not (found.markets or found.unknown or found.segments):
+        return None
+    rest = " ".join(w for w in found.left if w not in _JOINERS)
+    matches = view.products.matches(rest) if rest else ()
+    if not matching.pick(matches)[0]:
+        return None
+    return parsed._replace(product_text=rest, matches=matches), found
+
+
+def _gibberish(view: CatalogView, words: list[str]) -> str | None:
+    """Words left after the product, markets and segments are read that no product name
+    has either ("widget pro germany narnia"): a market nobody knows, said as such."""
+    left = [w for w in words if w not in _JOINERS]
+    if left and all(w.isalpha() and not view.products.knows(w) for w in left):
+        return " ".join(left)
+    return None
+
+
+def _fitted(sku: str, codes: list[str], segs: list[str], unknown: list[str]) -> replies.Asked:
+    """What the question named, as much of it as one press's value can carry (question
+    order kept; the markets left out are counted and said so in the answer)."""
+    size = len(replies.Asked((), (), (), 0).press_value(sku)) + 8  # room for the count
+    kept_segs: list[str] = []
+    for s in segs:
+        size += len(s) + 1
+        kept_segs.append(s)
+    kept_codes: list[str] = []
+    kept_unknown: list[str] = []
+    untold = 0
+    for is_known, name in [(True, c) for c in codes] + [(False, u) for u in unknown]:
+        cost = len(name if is_known else urllib.parse.quote(name, safe="")) + 1
+        if size + cost > replies.PRESS_VALUE_MAX:
+            untold += 1
+            continue
+        size += cost
+        (kept_codes if is_known else kept_unknown).append(name)
+    return replies.Asked(tuple(kept_codes), tuple(kept_segs), tuple(kept_unknown), untold)
+
+
+def _combined(
+    view: CatalogView,
+    product: SalesProduct,
+    regions: Sequence[Region],
+    segs: Sequence[Segment | None],
+) -> tuple[tuple[Region, Segment | None, Assessment], list[Difference]]:
+    """Every (market, segment) combination's verdict: the most restrictive one (ties in
+    the order named), and each other one with its own exceptions below, all marked as
+    asked (never said as exceptions to the most restrictive one's verdict)."""
+    catalog = view.catalog
+    combos = [
+        (r, s, assess(catalog, product, r.code, s.code if s else None))
+        for r in regions
+        for s in segs
+    ]
+    worst = min(range(len(combos)), key=lambda i: _RANK[combos[i][2].verdict])
+    head_region = combos[worst][0]
+    others: list[Difference] = []
+    for i, (r, s, a) in enumerate(combos):
+        if i == worst:
+            continue
+        others.append(Difference(r, s, a, here=r.code == head_region.code, asked=True))
+        # Its own exceptions below, each saying which market and segment it is about.
+        for d in differences(view, product, r, s, a):
+            seg = d.segment or s
+            here = d.here and r is head_region
+            others.append(Difference(d.region, seg, d.assessment, here, asked=True))
+    return combos[worst], others
+
+
+def several_answer(
+    view: CatalogView,
+    product: SalesProduct,
+    codes: Sequence[str],
+    segs: Sequence[str],
+    unknown: Sequence[str] = (),
+    untold: int = 0,
+) -> ProductAnswer | UnknownMarket:
+    """The answer to a question naming several markets and/or segments: every named
+    (market, segment) combination, the most restrictive one as the headline (so the
+    one-line fallback never reads better than the worst case) and each other one listed
+    with its own verdict and reason; markets the catalog lacks said first, as Not
+    available (default deny). A press on it answers the same again from its value."""
+    catalog = view.catalog
+    known = [c for c in dict.fromkeys(codes) if c in catalog.regions]
+    # A market taken out of the catalog since the question was asked is one it lacks.
+    lacking = [*dict.fromkeys([*unknown, *(c for c in codes if c not in catalog.regions)])]
+    seg_codes = [s for s in dict.fromkeys(segs) if s in catalog.segments]
+    if not known and lacking:
+        one = catalog.segments[seg_codes[0]] if len(seg_codes) == 1 else None
+        return UnknownMarket(lacking[0], product, one, others=tuple(lacking[1:]))
+    if not known:
+        known = [next(iter(catalog.regions))]  # no market named: everywhere
+    asked = _fitted(product.sku, known, seg_codes, lacking)
+    asked = dataclasses.replace(asked, untold=asked.untold + untold)
+    regions = [catalog.regions[c] for c in asked.markets]
+    segments: list[Segment | None] = [catalog.segments[s] for s in asked.segments] or [None]
+    (head_region, head_segment, _), others = _combined(view, product, regions, segments)
+    head = product_answer(view, product, head_region, head_segment)
+    return dataclasses.replace(head, differences=(*others, *head.differences), asked=asked)
+
+
+def _several_options(
+    view: CatalogView,
+    products: Sequence[SalesProduct],
+    codes: Sequence[str],
+    segs: Sequence[str],
+    unknown: Sequence[str],
+) -> tuple[Option, ...]:
+    """Each of several products, with its most restrictive verdict among the markets and
+    segments named (where it is said) and every other one listed: a list of choices never
+    shows one market's verdict as the whole truth."""
+    catalog = view.catalog
+    regions = [catalog.regions[c] for c in dict.fromkeys(codes)]
+    segments: list[Segment | None] = [catalog.segments[s] for s in dict.fromkeys(segs)] or [None]
+    out = []
+    for p in products:
+        if not regions:
+            out.append(Option(p, _unknown(p), place=replies.joined(list(unknown))))
+            continue
+        (r, s, a), others = _combined(view, p, regions, segments)
+        if unknown:  # default deny heads: every named market is listed beneath it
+            here = [Difference(r, s, a, asked=True), *others]
+            below = differences(view, p, r, s, a)
+            listed = (*here, *(dataclasses.replace(d, here=False, asked=True) for d in below))
+            out.append(Option(p, _unknown(p), listed, place=replies.joined(list(unknown))))
+            continue
+        place = r.name + (f" for {s.name}" if s else "")
+        out.append(Option(p, a, (*others, *differences(view, p, r, s, a)), place=place))
+    return tuple(out)
+
+
+def _several_choices(
+    view: CatalogView,
+    parsed: matching.ParsedQuery,
+    chosen: list[matching.Match],
+    region: Region | None,
+    segment: Segment | None,
+    named: _Named,
+) -> Ambiguous:
+    """Several products match a question naming several markets and/or segments: each
+    with its most restrictive verdict among them and the others listed; the product is
+    picked first ("Which one?"), then every named combination is answered."""
+    catalog = view.catalog
+    codes = list(dict.fromkeys(([region.code] if region else []) + named.markets))
+    segs = list(dict.fromkeys(([segment.code] if segment else []) + named.segments))
+    unknown = list(dict.fromkeys(([parsed.unknown] if parsed.unknown else []) + named.unknown))
+    shown = catalog.products
+    options = _several_options(view, [shown[m.key] for m in chosen], codes, segs, unknown)
+    total = _as_close(view, parsed, chosen)
+    markets = tuple(catalog.regions[c].name for c in codes) + tuple(unknown)
+    seg_names = tuple(catalog.segments[s].name for s in segs)
+    only = catalog.segments[segs[0]] if len(segs) == 1 else None
+    return Ambiguous(
+        parsed.product_text,
+        catalog.regions[codes[0]] if codes else None,
+        options,
+        total,
+        only,
+        unknown[0] if unknown else None,
+        markets if len(markets) > 1 else (),
+        seg_names if len(seg_names) > 1 else (),
+    )
 
 
 def _several(
@@ -854,44 +1073,24 @@ def _several(
     product: SalesProduct,
     region: Region | None,
     segment: Segment | None,
+    named: _Named | None,
 ) -> Reply | None:
-    """The answer to a question naming several markets and/or segments: every named
-    (market, segment) combination, the most restrictive one as the headline (so the
-    one-line fallback never reads better than the worst case) and each other one listed
-    with its own verdict and reason. None: the question names one of each at most."""
+    """A question naming several markets and/or segments (several_answer), with those
+    the product's name does not explain read from its words. None: the question names
+    one of each at most."""
     extra = matching.unexplained(parsed.product_text, match.matched)
-    if not extra:
-        return None
-    words = extra.split()
-    markets, unknown, segs = _named_more(view, words)
+    found = _named_more(view, extra.split()) if extra else _Named([], [], [], [])
+    markets = (named.markets if named else []) + found.markets
+    unknown = (named.unknown if named else []) + found.unknown
+    segs = (named.segments if named else []) + found.segments
+    if region is not None or markets or unknown or parsed.unknown:
+        # A word nothing reads beside named markets: a market nobody knows ("narnia").
+        odd = _gibberish(view, found.left)
+        if odd is not None:
+            unknown.append(odd)
     if not (markets or unknown or segs):
         return None
-    if parsed.unknown is not None or unknown:
-        # A market nobody has a rule for is Not available (default deny): the headline.
-        return UnknownMarket(parsed.unknown or unknown[0], product, segment)
-    catalog = view.catalog
-    codes = list(dict.fromkeys(([region.code] if region else []) + markets))
-    if not codes:
-        codes = [next(iter(catalog.regions))]  # no market named: everywhere
-    seg_codes: list[str | None] = list(dict.fromkeys(([segment.code] if segment else []) + segs))
-    if not seg_codes:
-        seg_codes = [None]
-    combos = [
-        (catalog.regions[c], catalog.segments.get(s) if s else None, assess(catalog, product, c, s))
-        for c in codes
-        for s in seg_codes
-    ]
-    # The most restrictive first (ties in the order the question names them).
-    worst = min(range(len(combos)), key=lambda i: _RANK[combos[i][2].verdict])
-    head_region, head_segment, _ = combos[worst]
-    head = product_answer(view, product, head_region, head_segment)
-    others: list[Difference] = []
-    for i, (r, s, a) in enumerate(combos):
-        if i == worst:
-            continue
-        others.append(Difference(r, s, a, here=r.code == head_region.code))
-        # Its own exceptions below, each saying which market and segment it is about.
-        for d in differences(view, product, r, s, a):
-            seg = d.segment or s
-            others.append(Difference(d.region, seg, d.assessment, d.here and r is head_region))
-    return dataclasses.replace(head, differences=(*others, *head.differences))
+    codes = ([region.code] if region else []) + markets
+    seg_codes = ([segment.code] if segment else []) + segs
+    lacking = ([parsed.unknown] if parsed.unknown else []) + unknown
+    return several_answer(view, product, codes, seg_codes, lacking)

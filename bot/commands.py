@@ -19,6 +19,7 @@ from bot.replies import (
     HELP_EXAMPLES,
     HELP_INTRO,
     Ambiguous,
+    Asked,
     Freshness,
     Help,
     History,
@@ -287,8 +288,14 @@ class Bot:
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
         """A receipt, freshness and the asker's approval on every answer; misses counted
         for the weekly gap list."""
-        if self.receipts is not None and isinstance(reply, ProductAnswer):
-            self.receipts.record(user, reply, self.catalog.version_seen)
+        if isinstance(reply, ProductAnswer):
+            if self.receipts is not None:
+                self.receipts.record(user, reply, self.catalog.version_seen)
+            if reply.asked is not None and reply.asked.unknown and self.updates is not None:
+                for market in reply.asked.unknown:  # a gap, as when asked alone
+                    await self.updates.record_unknown_market(
+                        product=reply.product.name, market=market
+                    )
         held = None  # the asker's own approval, put on last: the shared objects stay shared
         if isinstance(reply, ProductAnswer) and reply.restricted and self.approvals is not None:
             held = await self.approvals.holds(user, reply)
@@ -308,9 +315,10 @@ class Bot:
                 query=reply.query, region_code=reply.region.code if reply.region else None
             )
         if isinstance(reply, UnknownMarket):
-            await self.updates.record_unknown_market(
-                product=reply.product.name if reply.product else None, market=reply.market
-            )
+            for market in (reply.market, *reply.others):
+                await self.updates.record_unknown_market(
+                    product=reply.product.name if reply.product else None, market=market
+                )
         if isinstance(reply, Ambiguous) and reply.unknown is not None:
             await self.updates.record_unknown_market(product=reply.query, market=reply.unknown)
         return reply
@@ -443,17 +451,25 @@ class Bot:
         *,
         user: UserRef,
         sku: str,
-        region_code: str,
+        region_code: str = "",
         segment: str | None = None,
         shared: bool = False,
-    ) -> ProductAnswer | None:
-        """The answer a press names, as its asker saw it (with its freshness). Shared, it
-        keeps no button that only the asker's role allowed."""
-        reply = await self.catalog.answer_for(
-            sku=sku, region_code=region_code, segment_code=segment
-        )
+        asked: Asked | None = None,
+    ) -> ProductAnswer | UnknownMarket | None:
+        """The answer a press names, as its asker saw it (with its freshness): one market
+        and segment, or every one a question `asked` about. Shared, it keeps no button
+        that only the asker's role allowed."""
+        reply: ProductAnswer | UnknownMarket | None
+        if asked is not None:
+            reply = await self.catalog.answer_asked(sku=sku, asked=asked)
+        else:
+            reply = await self.catalog.answer_for(
+                sku=sku, region_code=region_code, segment_code=segment
+            )
         if reply is None:
             return None
+        if isinstance(reply, UnknownMarket):
+            return reply  # no freshness nor press: every market named has left the catalog
         decorated = await self._decorate(user, reply)
         assert isinstance(decorated, ProductAnswer)
         if not shared:

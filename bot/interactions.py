@@ -63,8 +63,10 @@ from bot.replies import (
     SEE_ALL_LABEL,
     SHARE_LABEL,
     VERIFY_LABEL,
+    Asked,
     OpenForm,
     ProductAnswer,
+    UnknownMarket,
     format_date,
 )
 from bot.reports import Report
@@ -227,11 +229,11 @@ def buttons_for(reply: object) -> tuple[Button, ...]:
     """The presses a reply offers, the same on every platform. A shared copy offers none."""
     if isinstance(reply, ProductAnswer):
         p = reply.product
-        out = [Button(ActionId.SHARE, SHARE_LABEL, reply.key)]
+        # Both answer again every market and segment the question named, not the headline.
+        whole = reply.whole_key
+        out = [Button(ActionId.SHARE, SHARE_LABEL, whole)]
         if reply.hidden:
-            out.insert(
-                0, Button(ActionId.SEE_ALL, f"{SEE_ALL_LABEL} ({reply.hidden} more)", reply.key)
-            )
+            out.insert(0, Button(ActionId.SEE_ALL, f"{SEE_ALL_LABEL} ({reply.hidden} more)", whole))
         if reply.can_verify:
             out.append(Button(ActionId.EDIT, EDIT_LABEL, p.sku))
             out.append(Button(ActionId.VERIFY, VERIFY_LABEL, p.sku))
@@ -415,8 +417,15 @@ class Interactions:
 
     # -- presses on answers
 
-    async def _answer_named(self, i: Interaction, *, shared: bool) -> ProductAnswer | None:
-        """The answer a press's value names ("SKU|REGION[|SEGMENT]"), as the asker saw it."""
+    async def _answer_named(
+        self, i: Interaction, *, shared: bool
+    ) -> ProductAnswer | UnknownMarket | None:
+        """The answer a press's value names ("SKU|REGION[|SEGMENT]", or every market and
+        segment a question named: Asked.press_value), as the asker saw it."""
+        several = Asked.from_press(i.value)
+        if several is not None:
+            sku, asked = several
+            return await self.bot.answer_again(user=i.user, sku=sku, asked=asked, shared=shared)
         sku, sep, rest = i.value.partition("|")
         region, _, segment = rest.partition("|")
         if not sep:
@@ -439,7 +448,7 @@ class Interactions:
         answer = await self._answer_named(i, shared=False)
         if answer is None:
             return Private(SHARE_GONE)
-        return Show(answer.everything())
+        return Show(answer.everything() if isinstance(answer, ProductAnswer) else answer)
 
     async def _verify(self, i: Interaction) -> Outcome:
         return Private(await self.bot.verify(user=i.user, sku=i.value))

@@ -8,6 +8,7 @@ every platform.
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -117,6 +118,9 @@ class Difference:
     segment: Segment | None
     assessment: Assessment
     here: bool = False  # a segment's verdict in the very region asked about
+    # Another market (or segment) the question itself named, or an exception below one:
+    # never an exception to the headline's verdict, so never said as one.
+    asked: bool = False
 
     @property
     def label(self) -> str:
@@ -145,19 +149,35 @@ def _counted(n: int, what: str) -> str:
     return f"{n} {what}{'s' if n != 1 else ''}"
 
 
-def differences_text(differences: tuple[Difference, ...], shown: int) -> str:
-    """'except 2 markets: United Arab Emirates (Not available), India (Restricted)', and
-    '; and for 1 customer segment: Public sector (Not available)'."""
+def differences_text(
+    differences: tuple[Difference, ...], shown: int, *, after_detail: bool = False
+) -> str:
+    """' except 2 markets: United Arab Emirates (Not available), India (Restricted); and
+    for 1 customer segment: Public sector (Not available)' (below the region), then
+    '; also asked: France (Available)' (the other markets and segments the question named,
+    with their own exceptions): each said after the verdict, its separator included."""
+    below = [d for d in differences if not d.asked]
+    also = [d for d in differences if d.asked]
+    text = ""
     parts = []
     for kind, group in (
-        ("market", [d for d in differences if d.segment is None]),
-        ("customer segment", [d for d in differences if d.segment is not None]),
+        ("market", [d for d in below if d.segment is None]),
+        ("customer segment", [d for d in below if d.segment is not None]),
     ):
         if group:
             listed = ", ".join(d.short() for d in group[:shown])
             more = f" and {len(group) - shown} more" if len(group) > shown else ""
             parts.append(f"{_counted(len(group), kind)}: {listed}{more}")
-    return "except " + "; and for ".join(parts)
+    if parts:
+        text = ("; " if after_detail else " ") + "except " + "; and for ".join(parts)
+    if also:
+        listed = ", ".join(d.short() for d in also[:shown])
+        more = f" and {len(also) - shown} more" if len(also) > shown else ""
+        text += f"; {ALSO_ASKED.lower()}: {listed}{more}"
+    return text
+
+
+ALSO_ASKED = "Also asked"  # the other markets and segments a question named
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +188,9 @@ class Option:
     assessment: Assessment | None
     # In a parent region: the markets below it (and segments) whose verdict differs.
     differences: tuple[Difference, ...] = ()
+    # Where the verdict shown is, when the question named several markets or segments
+    # ("Japan", "Germany for Public sector"): the most restrictive of them.
+    place: str | None = None
 
     @property
     def exceptions(self) -> str:
@@ -175,8 +198,8 @@ class Option:
         the option's verdict; '' when there are none."""
         if not self.differences:
             return ""
-        detailed = self.assessment is not None and self.assessment.detail()
-        return ("; " if detailed else " ") + differences_text(self.differences, 3)
+        detailed = self.assessment is not None and bool(self.assessment.detail())
+        return differences_text(self.differences, 3, after_detail=detailed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +227,61 @@ class Freshness:
 
 
 NOT_VERIFIED = "Not verified yet"
+# A press's value may hold 2,000 characters (Slack's limit, the smallest of the platforms).
+PRESS_VALUE_MAX = 2000
+
+
+def joined(names: tuple[str, ...] | list[str]) -> str:
+    """'Germany', 'Germany and France', 'Germany, France and Japan'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def unknown_markets_text(names: tuple[str, ...], product: str) -> str:
+    """'I don't know the market “China”: no rule covers it, so treat Widget Pro as Not
+    available there' (default deny), for one or several markets the catalog lacks."""
+    listed = joined([f"“{n}”" for n in names])
+    what, it = ("market", "it") if len(names) == 1 else ("markets", "them")
+    return (
+        f"I don't know the {what} {listed}: no rule covers {it}, so treat {product} as "
+        f"{Verdict.NOT_AVAILABLE.value} there"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a question naming several markets and/or segments named: every combination
+    is answered, and a press on the answer ("Share in channel", "See all") answers all of
+    them again (bot.catalog.several_answer)."""
+
+    markets: tuple[str, ...]  # region codes, in the order the question named them
+    segments: tuple[str, ...] = ()  # segment codes; none: the general answer
+    unknown: tuple[str, ...] = ()  # markets the catalog lacks, as the world calls them
+    untold: int = 0  # further markets named that did not fit one press's value
+
+    def press_value(self, sku: str) -> str:
+        """'SKU|DE,FR|PUB,FSI|China': the markets the catalog lacks percent-escaped, as
+        their names may hold any character."""
+        unknown = ",".join(urllib.parse.quote(u, safe="") for u in self.unknown)
+        untold = f"|{self.untold}" if self.untold else ""
+        return f"{sku}|{','.join(self.markets)}|{','.join(self.segments)}|{unknown}{untold}"
+
+    @classmethod
+    def from_press(cls, value: str) -> tuple[str, Asked] | None:
+        """The product and what a press value names; None when it names one market and
+        segment at most (the value of an answer about one combination)."""
+        if len(value) > PRESS_VALUE_MAX:
+            return None
+        sku, _, rest = value.partition("|")
+        markets, _, rest = rest.partition("|")
+        segments, _, rest = rest.partition("|")
+        unknown, _, untold = rest.partition("|")
+        codes = tuple(c[:32] for c in markets.split(",") if c)
+        segs = tuple(c[:32] for c in segments.split(",") if c)
+        names = tuple(urllib.parse.unquote(u)[:80] for u in unknown.split(",") if u)
+        if len(codes) <= 1 and len(segs) <= 1 and not names:
+            return None
+        told = int(untold) if untold.isdecimal() and len(untold) < 4 else 0
+        return sku[:64], cls(codes, segs, names, told)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +297,7 @@ class ProductAnswer:
     differences: tuple[Difference, ...] = ()
     show_all: bool = False  # list every difference (the "See all" press)
     approval: ApprovalNote | None = None  # the asker's own approval here, while it is valid
+    asked: Asked | None = None  # the question named several markets and/or segments
 
     def with_freshness(self, verified: Freshness | None, can_verify: bool) -> ProductAnswer:
         """This answer as shown to one asker (dataclasses.replace costs ~4× more, on every
@@ -234,6 +313,7 @@ class ProductAnswer:
             self.differences,
             self.show_all,
             self.approval,
+            self.asked,
         )
 
     def with_approval(self, approval: ApprovalNote | None) -> ProductAnswer:
@@ -259,6 +339,7 @@ class ProductAnswer:
             self.differences,
             True,
             self.approval,
+            self.asked,
         )
 
     @property
@@ -266,8 +347,31 @@ class ProductAnswer:
         return NOT_VERIFIED if self.verified is None else self.verified.text
 
     @property
+    def unknown(self) -> tuple[str, ...]:
+        """Markets the question named that the catalog lacks (Not available: default deny)."""
+        return self.asked.unknown if self.asked is not None else ()
+
+    @property
+    def unknown_text(self) -> str | None:
+        if not self.unknown:
+            return None
+        return unknown_markets_text(self.unknown, self.product.name)
+
+    @property
+    def untold_text(self) -> str | None:
+        """The markets a question named beyond those one answer can carry."""
+        n = self.asked.untold if self.asked is not None else 0
+        if not n:
+            return None
+        return f"{_counted(n, 'more market')} named: ask about {'it' if n == 1 else 'them'} apart"
+
+    @property
     def plainly_available(self) -> bool:
-        return self.assessment.verdict is Verdict.AVAILABLE and not self.differences
+        return (
+            self.assessment.verdict is Verdict.AVAILABLE
+            and not self.differences
+            and not self.unknown
+        )
 
     @property
     def ask(self) -> str | None:
@@ -289,15 +393,29 @@ class ProductAnswer:
 
     @property
     def key(self) -> str:
-        """The press value naming this answer: "SKU|REGION" or "SKU|REGION|SEGMENT"."""
+        """The press value naming this answer's headline: "SKU|REGION" or
+        "SKU|REGION|SEGMENT" (what an approval is asked for)."""
         seg = f"|{self.segment.code}" if self.segment else ""
         return f"{self.product.sku}|{self.region.code}{seg}"
+
+    @property
+    def whole_key(self) -> str:
+        """The press value naming the whole answer: every market and segment the question
+        named ("Share in channel", "See all"), within PRESS_VALUE_MAX."""
+        if self.asked is None:
+            return self.key
+        return self.asked.press_value(self.product.sku)
 
     @property
     def fallback(self) -> str:
         text = f"{self.product.name}: {self.assessment.phrase(self.region, self.segment)}"
         if self.differences:
-            text += " " + differences_text(self.differences, 3)
+            text += differences_text(self.differences, 3)
+        if self.unknown_text:
+            # Default deny first: the line never reads better than the worst case.
+            text = f"{self.unknown_text}. {text}"
+        if self.untold_text:
+            text += f"; {self.untold_text}"
         if self.ask:
             text += f". Ask {self.ask}"
         return text
@@ -314,6 +432,10 @@ class Ambiguous:
     total: int = 0  # products that match as well; more than the options when the list is cut
     segment: Segment | None = None
     unknown: str | None = None  # a market the question names that the catalog lacks
+    # Every market and segment named, when the question named several (each option then
+    # shows its most restrictive verdict among them, and lists the others).
+    markets: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
 
     @property
     def cut(self) -> bool:
@@ -321,11 +443,18 @@ class Ambiguous:
 
     @property
     def where(self) -> str:
-        """' in Germany for Public sector', ' in China', or ''."""
-        market = self.region.name if self.region else self.unknown
-        return (f" in {market}" if market else "") + (
-            f" for {self.segment.name}" if self.segment else ""
+        """' in Germany for Public sector', ' in China', ' in Germany and France', or ''."""
+        market = (
+            joined(self.markets)
+            if self.markets
+            else (self.region.name if self.region else self.unknown)
         )
+        segment = (
+            joined(self.segments)
+            if self.segments
+            else (self.segment.name if self.segment else None)
+        )
+        return (f" in {market}" if market else "") + (f" for {segment}" if segment else "")
 
     @property
     def unknown_text(self) -> str | None:
@@ -391,7 +520,7 @@ class RegionRow:
         """'Available in Asia Pacific except 2 markets: Australia (Not available), …'."""
         text = f"{self.assessment.verdict.value} in {self.region.name}"
         if self.differences:
-            text += " " + differences_text(self.differences, 3)
+            text += differences_text(self.differences, 3)
         return text
 
 
@@ -415,6 +544,7 @@ class UnknownMarket:
     product: SalesProduct | None  # None: a market-only question
     segment: Segment | None = None
     known_elsewhere: bool = True  # False: not even a market the world knows ("narnia")
+    others: tuple[str, ...] = ()  # further markets named that the catalog lacks too
 
     @property
     def ask(self) -> str | None:
@@ -429,10 +559,8 @@ class UnknownMarket:
             )
         who = f" for {self.segment.name}" if self.segment else ""
         ask = f" — ask {self.ask}" if self.ask else ""
-        text = (
-            f"I don't know the market “{self.market}”: no rule covers it, so treat "
-            f"{self.product.name} as {Verdict.NOT_AVAILABLE.value} there{who}{ask}"
-        )
+        names = (self.market, *self.others)
+        text = f"{unknown_markets_text(names, self.product.name)}{who}{ask}"
         if not self.known_elsewhere:
             text += f". For its verdict in each region, ask about “{self.product.name}” alone"
         return text

@@ -46,6 +46,7 @@ from bot.notices import notice_lines, notice_title
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.outbox import Outcome as Delivery
 from bot.replies import (
+    ALSO_ASKED,
     Ambiguous,
     Assessment,
     Battlecard,
@@ -92,7 +93,8 @@ def _difference(d: Difference, ask: str | None) -> str:
 
 def _option(o: Option) -> str:
     verdict = f": {_verdict(o.assessment)}" if o.assessment else ""
-    return f"  - {o.product.name}{verdict}{o.exceptions}"
+    place = f" in {o.place}" if o.place else ""
+    return f"  - {o.product.name}{place}{verdict}{o.exceptions}"
 
 
 def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalDecided) -> str:
@@ -131,9 +133,16 @@ def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalD
         p = reply.product
         if reply.approval:
             lines.append("  " + reply.approval.text(lambda u: u.id))
-        if reply.differences:  # the console has room: always the full list
+        if reply.untold_text:
+            lines.append(f"  {reply.untold_text}")
+        below = [d for d in reply.differences if not d.asked]
+        also = [d for d in reply.differences if d.asked]
+        if below:  # the console has room: always the full list
             lines.append("  Except:")
-            lines += [f"    - {_difference(d, reply.ask)}" for d in reply.differences]
+            lines += [f"    - {_difference(d, reply.ask)}" for d in below]
+        if also:  # the other markets and segments asked: never exceptions to the headline
+            lines.append(f"  {ALSO_ASKED}:")
+            lines += [f"    - {_difference(d, reply.ask)}" for d in also]
         lines.append(f"  Pricing band: {band_text(reply.assessment.band)}")
         lines.append(f"  Lifecycle: {p.lifecycle.value.upper()}   SKU: {p.sku}")
         if p.summary:

@@ -23,6 +23,7 @@ from bot.links import link_of
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ApprovalDecided, ChangeNotice, Decision
 from bot.replies import (
+    ALSO_ASKED,
     MORE,
     Ambiguous,
     Assessment,
@@ -112,7 +113,8 @@ def _verdict(a: Assessment) -> str:
 def _option_line(o: Option) -> str:
     if o.assessment is None:
         return f"• *{esc(o.product.name)}* ({esc(o.product.sku)})"
-    line = f"• *{esc(o.product.name)}*: {_verdict(o.assessment)}"
+    place = f" in *{esc(o.place)}*" if o.place else ""
+    line = f"• *{esc(o.product.name)}*{place}: {_verdict(o.assessment)}"
     return line + esc(o.exceptions)
 
 
@@ -136,15 +138,17 @@ def _difference_line(d: Difference, ask: str | None) -> str:
 MAX_LIST_SECTIONS = 30  # a message holds 50 blocks; the rest of an answer needs fewer
 
 
-def _listed(head: str, lines: Sequence[str]) -> list[dict[str, Any]]:
+def _listed(
+    head: str, lines: Sequence[str], sections: int = MAX_LIST_SECTIONS
+) -> list[dict[str, Any]]:
     """`lines` under `head` in as few sections as their length allows, each cut between
-    lines (never inside one), within a message's block limit."""
+    lines (never inside one), within a message's block limit (`sections` of them)."""
     out: list[dict[str, Any]] = []
     text = head
     for n, line in enumerate(lines):
         if len(text) + 1 + len(line) > MAX_TEXT:
             out.append(_section(text))
-            if len(out) == MAX_LIST_SECTIONS:
+            if len(out) >= sections:
                 out.append(_context(f"… and {len(lines) - n} more: ask about one market"))
                 return out
             text = line
@@ -159,8 +163,12 @@ def _whole_truth(r: ProductAnswer) -> list[dict[str, Any]]:
     """The exceptions beneath the answer, and the "and N more" line."""
     if not r.differences:
         return []
-    lines = [_difference_line(d, r.ask) for d in r.shown_differences]
-    out = _listed("*Except*", lines)
+    shown = r.shown_differences
+    below = [_difference_line(d, r.ask) for d in shown if not d.asked]
+    also = [_difference_line(d, r.ask) for d in shown if d.asked]
+    out = _listed("*Except*", below) if below else []
+    if also:  # the other markets and segments asked: never exceptions to the headline
+        out += _listed(f"*{ALSO_ASKED}*", also, max(1, MAX_LIST_SECTIONS - len(out)))
     if r.hidden:
         out.append(_context(esc(more_text(r.hidden))))
     return out
@@ -170,8 +178,15 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
     p, a = r.product, r.assessment
     for_whom = f" for *{esc(r.segment.name)}*" if r.segment else ""
     ask = f"\nAsk {who(r.ask)}" if r.ask else ""
+    lacking = (
+        [_section(f"{_ICON[Verdict.NOT_AVAILABLE]} {esc(r.unknown_text)}")]
+        if r.unknown_text
+        else []
+    )
     blocks: list[dict[str, Any]] = [
+        *lacking,  # default deny first: the message never reads better than the worst case
         _section(f"*{esc(p.name)}* in *{esc(r.region.name)}*{for_whom}\n{_verdict(a)}{ask}"),
+        *([_context(esc(r.untold_text))] if r.untold_text else []),
         *([_context(":white_check_mark: " + r.approval.text(mention, esc))] if r.approval else []),
         *_whole_truth(r),
         {
@@ -287,6 +302,7 @@ def _rendered_parts(reply: ProductAnswer, share: bool) -> _Rendered:
         reply.show_all,
         share,
         reply.approval,
+        reply.asked,
     )
     hit = _ANSWER_BLOCKS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit.held, held, strict=True)):

@@ -32,6 +32,7 @@ from bot.links import Link, link_of
 from bot.notices import notice_lines, notice_title
 from bot.payloads import ApprovalDecided, ChangeNotice, Decision
 from bot.replies import (
+    ALSO_ASKED,
     Ambiguous,
     Assessment,
     Battlecard,
@@ -149,7 +150,8 @@ def _difference(d: Difference, ask: str | None, mentions: list[dict[str, Any]]) 
 def _option(o: Option) -> str:
     if o.assessment is None:
         return f"- {plain(o.product.name)}"
-    line = f"- {plain(o.product.name)}: {_verdict(o.assessment)}"
+    place = f" in {plain(o.place)}" if o.place else ""
+    line = f"- {plain(o.product.name)}{place}: {_verdict(o.assessment)}"
     return line + plain(o.exceptions)
 
 
@@ -199,22 +201,30 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         p, a = reply.product, reply.assessment
         for_whom = f" for {plain(reply.segment.name)}" if reply.segment else ""
         body = [
+            # Default deny first: the card never reads better than the worst case.
+            *([text(plain(reply.unknown_text), color="Attention")] if reply.unknown_text else []),
             text(
                 f"{plain(p.name)} in {plain(reply.region.name)}{for_whom}",
                 weight="Bolder",
                 size="Medium",
             ),
             text(_verdict(a)),
+            *([text(plain(reply.untold_text), isSubtle=True)] if reply.untold_text else []),
         ]
         if reply.ask:
             body.append(text(f"Ask {who(reply.ask, mentions)}"))
         if reply.approval:
             body.append(text(reply.approval.text(lambda u: plain(person(u)), plain), color="Good"))
         if reply.differences:
-            lines = [_difference(d, reply.ask, mentions) for d in reply.shown_differences]
+            shown = reply.shown_differences
+            below = [_difference(d, reply.ask, mentions) for d in shown if not d.asked]
+            also = [_difference(d, reply.ask, mentions) for d in shown if d.asked]
+            if below:
+                body.append(text("**Except**\n" + "\n".join(below)))
+            if also:  # the other markets and segments asked: never exceptions to the headline
+                body.append(text(f"**{ALSO_ASKED}**\n" + "\n".join(also)))
             if reply.hidden:
-                lines.append(plain(more_text(reply.hidden)))
-            body.append(text("**Except**\n" + "\n".join(lines)))
+                body.append(text(plain(more_text(reply.hidden))))
         body += [
             facts(
                 [

@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 
 import bot.catalog as catalog_module
-from bot.catalog import CatalogView, answer_query
-from bot.replies import ProductAnswer
+from bot.catalog import CatalogView, answer_query, several_answer
+from bot.catalog_file import parse_catalog
+from bot.replies import PRESS_VALUE_MAX, Ambiguous, Asked, ProductAnswer, UnknownMarket
 from bot.types import Verdict
 from tests.bot.test_whole_truth import _file
+from tests.conftest import demo_text, view_of
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,8 @@ TWO_SEGMENTS = (
 def test_two_segments_in_one_market_head_with_the_worst(demo: CatalogView, question: str) -> None:
     a = _answer(demo, question)
     assert a.fallback == (
-        "Widget Pro: Not available in Germany for Public sector — Needs BSI C5 attestation "
-        "except 1 customer segment: Financial services (Restricted). Ask U01PUBSEC"
+        "Widget Pro: Not available in Germany for Public sector — Needs BSI C5 attestation; "
+        "also asked: Financial services (Restricted). Ask U01PUBSEC"
     )
     fsi = next(d for d in a.differences if d.label == "Financial services")
     assert fsi.assessment.reason == "Compliance review for banks and insurers"
@@ -99,4 +101,264 @@ def test_an_exact_single_market_lookup_reads_no_further_words(
         raise AssertionError("read further words")
 
     monkeypatch.setattr(catalog_module, "_several", never)
+    monkeypatch.setattr(catalog_module, "_narrowed", never)
     assert isinstance(answer_query(demo, question), ProductAnswer)
+
+
+# --------------------------------------------------------------------------- every market named
+
+
+@pytest.mark.parametrize(
+    ("question", "lacking", "known"),
+    [
+        ("widget pro germany narnia", ("narnia",), {"DE"}),
+        ("widget pro narnia germany", ("narnia",), {"DE"}),
+        ("widget pro france china", ("China",), {"FR"}),
+        ("China widget pro FRANCE", ("China",), {"FR"}),
+        ("widget pro china france germany", ("China",), {"FR", "DE"}),
+        ("widget pro germany narnia japan", ("narnia",), {"DE", "JP"}),
+        ("widget pro france austria", ("Austria",), {"FR"}),  # not Australia
+    ],
+)
+def test_a_market_the_catalog_lacks_among_several_is_named_and_the_others_answered(
+    demo: CatalogView, question: str, lacking: tuple[str, ...], known: set[str]
+) -> None:
+    a = _answer(demo, question)
+    assert a.unknown == lacking
+    # Default deny first: the one-line text never reads better than the worst case.
+    names = " and ".join(f"“{n}”" for n in lacking)
+    assert a.fallback.startswith(
+        f"I don't know the market {names}: no rule covers it, so treat Widget Pro as "
+        "Not available there. Widget Pro: "
+    )
+    assert a.fallback.endswith("Ask U01PMALICE") or "Ask U01DEALDESK" in a.fallback
+    answered = {a.region.code, *(d.region.code for d in a.differences if d.asked)}
+    assert answered == known
+    for code in known:  # each known market with its own verdict and reason
+        name = demo.catalog.regions[code].name
+        assert name in a.fallback or name in {d.label for d in a.differences}
+
+
+def test_several_markets_the_catalog_lacks_are_each_named(demo: CatalogView) -> None:
+    reply = answer_query(demo, "widget pro china narnia")
+    assert isinstance(reply, UnknownMarket)
+    assert (reply.market, *reply.others) == ("China", "narnia")
+    assert reply.fallback.startswith(
+        "I don't know the markets “China” and “narnia”: no rule covers them, so treat "
+        "Widget Pro as Not available there — ask U01PMALICE"
+    )
+
+
+SEVERAL = [
+    "widget pro germany france",
+    "widget pro france japan",
+    "widget pro banks government germany",
+    "widget pro banks government",
+    "widget pro germany narnia",
+    "widget pro france china",
+    "widget pro emea japan government",
+]
+
+
+@pytest.mark.parametrize("question", SEVERAL)
+def test_a_press_answers_every_combination_again(demo: CatalogView, question: str) -> None:
+    """Share in channel and See all carry the whole answer, not its headline: their value
+    names every market and segment asked, and answering it again gives the same answer."""
+    a = _answer(demo, question)
+    assert a.asked is not None
+    value = a.whole_key
+    assert value != a.key and len(value) <= PRESS_VALUE_MAX
+    got = Asked.from_press(value)
+    assert got is not None
+    sku, asked = got
+    assert sku == a.product.sku and asked == a.asked
+    again = several_answer(demo, a.product, asked.markets, asked.segments, asked.unknown)
+    assert again == a
+
+
+def test_a_press_naming_one_combination_is_the_one_answer(demo: CatalogView) -> None:
+    a = _answer(demo, "widget pro japan")
+    assert a.asked is None and a.whole_key == a.key == "WDG-PRO|JP"
+    assert Asked.from_press("WDG-PRO|JP") is None and Asked.from_press("WDG-PRO|DE|PUB") is None
+
+
+def test_a_market_gone_from_the_catalog_since_is_one_it_lacks(demo: CatalogView) -> None:
+    product = demo.by_sku["WDG-PRO"]
+    a = several_answer(demo, product, ["FR", "XX"], [])
+    assert isinstance(a, ProductAnswer) and a.unknown == ("XX",)
+    gone = several_answer(demo, product, ["XX", "YY"], [])
+    assert isinstance(gone, UnknownMarket) and (gone.market, *gone.others) == ("XX", "YY")
+
+
+LONG = "R" * 32
+
+
+def _many_markets(n: int) -> str:
+    """The demo with `n` more markets whose codes are as long as a code may be (32) and
+    whose names are short, and a product with a verdict of its own in every third."""
+    regions = "".join(
+        f"  - {{code: {LONG[:28]}{i:04d}, name: Market {i:03d}, parent: EMEA, "
+        f"aliases: [m{i:03d}]}}\n"
+        for i in range(n)
+    )
+    text = demo_text().replace("\nsegments:", "\n" + regions + "\nsegments:", 1)
+    rules = "".join(
+        f"      - {{region: {LONG[:28]}{i:04d}, status: not_available, reason: Radio {i}}}\n"
+        for i in range(0, n, 3)
+    )
+    return (
+        text.rstrip()
+        + "\n\n  - sku: ORB-R\n    name: Orbit Relay\n    lifecycle: ga\n"
+        + "    owner: U01PMALICE\n    availability:\n"
+        + "      - {region: GLOBAL, status: available}\n"
+        + rules
+    )
+
+
+def many_markets_question(n: int) -> str:
+    return "orbit relay " + " ".join(f"m{i:03d}" for i in range(n))
+
+
+def test_many_markets_fit_one_press_and_say_how_many_were_left_out() -> None:
+    view = view_of(parse_catalog(_many_markets(120)))
+    question = many_markets_question(95)
+    assert len(question) <= 500  # what /product reads of a question
+    a = _answer(view, question)
+    assert a.asked is not None
+    assert len(a.whole_key) <= PRESS_VALUE_MAX
+    told = len(a.asked.markets)
+    assert told + a.asked.untold == 95 and a.asked.untold > 0
+    assert a.untold_text is not None
+    assert f"{a.asked.untold} more markets named: ask about them apart" in a.fallback
+    # The worst case heads it: a market with a rule of its own.
+    assert a.assessment.verdict is Verdict.NOT_AVAILABLE
+    got = Asked.from_press(a.whole_key)
+    assert got is not None and got[1] == a.asked
+    asked = got[1]
+    again = several_answer(
+        view, a.product, asked.markets, asked.segments, asked.unknown, asked.untold
+    )
+    assert again == a
+
+
+# --------------------------------------------------------------------------- several products
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("widget germany france", {"Germany", "France"}),
+        ("widget japan france", {"Japan", "France"}),
+        ("france widget japan", {"Japan", "France"}),
+        ("widget japan france government", {"Japan", "France"}),
+    ],
+)
+def test_several_products_in_several_markets_pick_the_product_first(
+    demo: CatalogView, question: str, places: set[str]
+) -> None:
+    """Never one market's verdict as the whole truth: each product shows its most
+    restrictive verdict among the markets named, where, and lists the others."""
+    reply = answer_query(demo, question)
+    assert isinstance(reply, Ambiguous), reply
+    assert {o.product.sku for o in reply.options} >= {"WDG-PRO", "WDG-LITE"}
+    assert all(p in reply.where for p in places)
+    for o in reply.options:
+        assert o.assessment is not None and o.place is not None
+        others = {d.region.name for d in o.differences if d.asked}
+        assert {o.place.split(" for ")[0], *others} >= places
+        ranks = [
+            _rank(d.assessment.verdict) for d in o.differences if d.asked and d.segment is None
+        ]
+        assert all(_rank(o.assessment.verdict) <= r for r in ranks)
+        assert "also asked: " in o.exceptions
+
+
+def _rank(v: Verdict) -> int:
+    return [Verdict.NOT_AVAILABLE, Verdict.PLANNED, Verdict.RESTRICTED, Verdict.AVAILABLE].index(
+        v if v is not Verdict.WITHDRAWN else Verdict.NOT_AVAILABLE
+    )
+
+
+def test_widget_pro_in_japan_and_france_among_several_is_restricted_in_japan(
+    demo: CatalogView,
+) -> None:
+    reply = answer_query(demo, "widget japan france")
+    assert isinstance(reply, Ambiguous)
+    pro = next(o for o in reply.options if o.product.sku == "WDG-PRO")
+    assert pro.place == "Japan" and pro.assessment is not None
+    assert pro.assessment.verdict is Verdict.RESTRICTED
+    assert "also asked: France (Available)" in pro.exceptions
+
+
+def test_several_products_with_a_market_the_catalog_lacks(demo: CatalogView) -> None:
+    reply = answer_query(demo, "widget china germany")
+    assert isinstance(reply, Ambiguous)
+    assert reply.unknown == "China" and "China" in reply.where and "Germany" in reply.where
+    for o in reply.options:
+        assert o.assessment is not None and o.assessment.verdict is Verdict.NOT_AVAILABLE
+        assert o.place == "China"
+        assert "Germany" in {d.region.name for d in o.differences if d.asked}
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def test_the_other_markets_asked_are_never_said_as_exceptions(demo: CatalogView) -> None:
+    """ "Restricted in Japan except 1 market: France (Available)" said France was part of
+    Japan, and an exception to its verdict: the other markets asked are said as such."""
+    a = _answer(demo, "widget pro france japan")
+    assert a.fallback == (
+        "Widget Pro: Restricted in Japan — Deal desk approval; also asked: France "
+        "(Available), Financial services in France (Restricted). Ask U01DEALDESK"
+    )
+    a = _answer(demo, "widget pro germany france")
+    assert "except 1 customer segment: Financial services (Restricted); also asked: " in (
+        a.fallback
+    )
+    assert "except 1 market" not in a.fallback
+
+
+OPEN_BELOW = """
+pricing_bands: []
+regions:
+  - {code: WORLD, name: World}
+  - {code: EU, name: Europe, parent: WORLD}
+  - {code: DE, name: Germany, parent: EU}
+  - {code: FR, name: France, parent: EU}
+products:
+  - sku: P-1
+    name: Pilot Box
+    lifecycle: ga
+    owner: U01PM
+    availability:
+      - {region: EU, status: not_available, reason: No CE mark}
+      - {region: DE, status: available}
+  - sku: P-2
+    name: Plain Box
+    lifecycle: ga
+    owner: U01PM
+    availability:
+      - {region: EU, status: available}
+      - {region: FR, status: not_available, reason: No French manual}
+"""
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "pilot box europe",
+            "Pilot Box: Not available in Europe — No CE mark except 1 market: Germany "
+            "(Available). Ask U01PM",
+        ),
+        (
+            "plain box europe",
+            "Plain Box: Available in Europe except 1 market: France (Not available). Ask U01PM",
+        ),
+    ],
+)
+def test_exceptions_below_a_market_read_right_both_ways(question: str, expected: str) -> None:
+    """Below the market asked, an exception is one either way: less open (France) or more
+    (Germany), each with its verdict."""
+    view = view_of(parse_catalog(OPEN_BELOW))
+    assert answer_query(view, question).fallback == expected
