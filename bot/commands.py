@@ -272,6 +272,9 @@ class Bot:
             if len(words) > 1 and words[-1].casefold() == "history":
                 return await self._history(" ".join(words[:-1]))
         reply = await self.catalog.lookup(text)
+        if isinstance(reply, ProductAnswer) and reply.unknown and self.updates is not None:
+            for market in reply.unknown:  # a gap, as when asked alone (a press is not)
+                await self.updates.record_unknown_market(product=reply.product.name, market=market)
         return await self._decorate(user, reply)
 
     async def _top(self, user: UserRef, text: str) -> AnyReply:
@@ -288,14 +291,8 @@ class Bot:
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
         """A receipt, freshness and the asker's approval on every answer; misses counted
         for the weekly gap list."""
-        if isinstance(reply, ProductAnswer):
-            if self.receipts is not None:
-                self.receipts.record(user, reply, self.catalog.version_seen)
-            if reply.asked is not None and reply.asked.unknown and self.updates is not None:
-                for market in reply.asked.unknown:  # a gap, as when asked alone
-                    await self.updates.record_unknown_market(
-                        product=reply.product.name, market=market
-                    )
+        if self.receipts is not None and isinstance(reply, ProductAnswer):
+            self.receipts.record(user, reply, self.catalog.version_seen)
         held = None  # the asker's own approval, put on last: the shared objects stay shared
         if isinstance(reply, ProductAnswer) and reply.restricted and self.approvals is not None:
             held = await self.approvals.holds(user, reply)
