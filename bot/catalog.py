@@ -818,7 +818,7 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         # Words the product's name does not explain may name further markets or segments
         # ("widget pro germany france", "widget pro banks government"): only such
         # questions pay for reading them.
-        several = _several(view, parsed, chosen[0], product, region, segment, named)
+        several = _several(view, parsed, chosen[0], product, region, segment, named, text)
         if several is not None:
             return several
     if parsed.unknown is not None:
@@ -911,12 +911,30 @@ def _narrowed(
     return parsed._replace(product_text=rest, matches=matches), found
 
 
-def _gibberish(view: CatalogView, words: list[str]) -> str | None:
+def _gibberish(view: CatalogView, words: list[str], question: str) -> str | None:
     """Words left after the product, markets and segments are read that no product name
-    has either ("widget pro germany narnia"): a market nobody knows, said as such."""
+    has either and that stand in the list of markets ("widget pro germany narnia",
+    "widget pro narnia and france"): a market nobody knows, said as such. A word set apart
+    from the markets ("widget pro payload in australia") is noise, not a market."""
     left = [w for w in words if w not in _JOINERS]
-    if left and all(w.isalpha() and not view.products.knows(w) for w in left):
-        return " ".join(left)
+    if not left or not all(w.isalpha() and not view.products.knows(w) for w in left):
+        return None
+    tokens = matching.tokens_of(question)
+    marketish = {
+        i
+        for h in view.regions.find(tokens)
+        for i in range(h.start, h.end)
+        if tokens[i] not in matching.FILLER and tokens[i] not in matching.CONNECTORS
+    }
+    for i, w in enumerate(tokens):
+        if w not in left:
+            continue
+        for step in (-1, 1):
+            j = i + step
+            while 0 <= j < len(tokens) and tokens[j] in _JOINERS:
+                j += step
+            if j in marketish:
+                return " ".join(left)
     return None
 
 
@@ -1074,6 +1092,7 @@ def _several(
     region: Region | None,
     segment: Segment | None,
     named: _Named | None,
+    question: str,
 ) -> Reply | None:
     """A question naming several markets and/or segments (several_answer), with those
     the product's name does not explain read from its words. None: the question names
@@ -1085,7 +1104,7 @@ def _several(
     segs = (named.segments if named else []) + found.segments
     if region is not None or markets or unknown or parsed.unknown:
         # A word nothing reads beside named markets: a market nobody knows ("narnia").
-        odd = _gibberish(view, found.left)
+        odd = _gibberish(view, found.left, question)
         if odd is not None:
             unknown.append(odd)
     if not (markets or unknown or segs):

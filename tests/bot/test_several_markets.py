@@ -362,3 +362,11 @@ def test_exceptions_below_a_market_read_right_both_ways(question: str, expected:
     (Germany), each with its verdict."""
     view = view_of(parse_catalog(OPEN_BELOW))
     assert answer_query(view, question).fallback == expected
+
+
+@pytest.mark.parametrize(
+    "question", ["widget pro payload in australia", "widget pro in australia please thanks"]
+)
+def test_a_word_set_apart_from_the_markets_is_no_market(demo: CatalogView, question: str) -> None:
+    a = _answer(demo, question)
+    assert a.unknown == () and a.fallback == "Widget Pro: Available in Australia"
