@@ -1018,6 +1018,8 @@ def several_answer(
     segments: list[Segment | None] = [catalog.segments[s] for s in asked.segments] or [None]
     (head_region, head_segment, _), others = _combined(view, product, regions, segments)
     head = product_answer(view, product, head_region, head_segment)
+    if not (others or asked.unknown or asked.untold):
+        return head  # one combination after all ("widget pro banks"): the one answer
     return dataclasses.replace(head, differences=(*others, *head.differences), asked=asked)
 
 

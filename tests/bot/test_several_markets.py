@@ -370,3 +370,12 @@ def test_exceptions_below_a_market_read_right_both_ways(question: str, expected:
 def test_a_word_set_apart_from_the_markets_is_no_market(demo: CatalogView, question: str) -> None:
     a = _answer(demo, question)
     assert a.unknown == () and a.fallback == "Widget Pro: Available in Australia"
+
+
+def test_one_combination_read_from_further_words_is_the_one_answer(demo: CatalogView) -> None:
+    """A press on it names that one combination, as the plain answer's does."""
+    product = demo.by_sku["WDG-PRO"]
+    a = several_answer(demo, product, [], ["FSI"])
+    assert isinstance(a, ProductAnswer) and a.asked is None
+    assert a.whole_key == "WDG-PRO|GLOBAL|FSI"
+    assert a is several_answer(demo, product, ["GLOBAL"], ["FSI"])
