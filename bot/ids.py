@@ -10,7 +10,8 @@ from dataclasses import dataclass
 class ActionId(enum.StrEnum):
     """A press: a button (or menu entry, or message action) on any surface."""
 
-    SHARE = "product.share"  # value: "SKU|REGION" or "SKU|REGION|SEGMENT"
+    # value: "SKU|REGION" or "SKU|REGION|SEGMENT"; several markets: bot.replies.Asked
+    SHARE = "product.share"
     SEE_ALL = "product.all"  # value: as SHARE; the answer with every exception listed
     VERIFY = "product.verify"  # value: SKU
     EDIT = "product.edit"  # value: SKU; opens the edit form
