@@ -229,6 +229,7 @@ class Freshness:
 NOT_VERIFIED = "Not verified yet"
 # A press's value may hold 2,000 characters (Slack's limit, the smallest of the platforms).
 PRESS_VALUE_MAX = 2000
+PRESS_NAMES_MAX = 250  # markets (or segments) one press may name: a 500-character question's
 
 
 def joined(names: tuple[str, ...] | list[str]) -> str:
@@ -275,9 +276,11 @@ class Asked:
         markets, _, rest = rest.partition("|")
         segments, _, rest = rest.partition("|")
         unknown, _, untold = rest.partition("|")
-        codes = tuple(c[:32] for c in markets.split(",") if c)
-        segs = tuple(c[:32] for c in segments.split(",") if c)
+        # A forged value names no more than a question could (and each name cut short).
+        codes = tuple(c[:32] for c in markets.split(",") if c)[:PRESS_NAMES_MAX]
+        segs = tuple(c[:32] for c in segments.split(",") if c)[:PRESS_NAMES_MAX]
         names = tuple(urllib.parse.unquote(u)[:80] for u in unknown.split(",") if u)
+        names = names[:PRESS_NAMES_MAX]
         if len(codes) <= 1 and len(segs) <= 1 and not names:
             return None
         told = int(untold) if untold.isdecimal() and len(untold) < 4 else 0

@@ -379,3 +379,12 @@ def test_one_combination_read_from_further_words_is_the_one_answer(demo: Catalog
     assert isinstance(a, ProductAnswer) and a.asked is None
     assert a.whole_key == "WDG-PRO|GLOBAL|FSI"
     assert a is several_answer(demo, product, ["GLOBAL"], ["FSI"])
+
+
+def test_a_forged_press_names_no_more_than_a_question_could() -> None:
+    value = "WDG-PRO|" + ",".join(f"x{i}" for i in range(600)) + "||" + ",".join("n" * 300)
+    got = Asked.from_press(value[:PRESS_VALUE_MAX])
+    assert got is not None
+    _sku, asked = got
+    assert len(asked.markets) <= 250 and all(len(u) <= 80 for u in asked.unknown)
+    assert Asked.from_press("WDG-PRO|" + "A," * 1000) is None  # longer than any press value
