@@ -229,7 +229,7 @@ class Freshness:
 NOT_VERIFIED = "Not verified yet"
 # A press's value may hold 2,000 characters (Slack's limit, the smallest of the platforms).
 PRESS_VALUE_MAX = 2000
-PRESS_NAMES_MAX = 250  # markets (or segments) one press may name: a 500-character question's
+PRESS_NAMES_MAX = 250  # markets (or segments) a press may name: more than a question can
 
 
 def joined(names: tuple[str, ...] | list[str]) -> str:
