@@ -639,11 +639,18 @@ def _parse_words(
 
 def unexplained(product_text: str, matched: str) -> str:
     """The words of `product_text` that the matched product string does not account for
-    (not the same word, a typo of one, or a prefix of one), joined; "" when none."""
+    (not the same word, a typo of one, or a prefix of one), joined; "" when none. A word
+    of the name said again is not explained by it ("china bridge germany china": China
+    Bridge, in Germany and China)."""
     words = normalize(matched).split()
     compact = "".join(words)
     extra = []
+    said: set[str] = set()
     for w in product_text.split():
+        if w in said and w in words:
+            extra.append(w)
+            continue
+        said.add(w)
         if w in CONNECTORS or w in FILLER or w in compact:
             continue
         if not any(v.startswith(w) or fuzz.ratio(w, v) >= 75 for v in words):

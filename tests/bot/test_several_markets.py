@@ -10,7 +10,8 @@ import bot.catalog as catalog_module
 from bot.catalog import CatalogView, answer_query, several_answer
 from bot.catalog_file import parse_catalog
 from bot.replies import PRESS_VALUE_MAX, Ambiguous, Asked, ProductAnswer, UnknownMarket
-from bot.types import Verdict
+from bot.types import Rule, Status, Verdict
+from tests.bot.test_question_words import _product, _with
 from tests.bot.test_whole_truth import _file
 from tests.conftest import demo_text, view_of
 
@@ -388,3 +389,31 @@ def test_a_forged_press_names_no_more_than_a_question_could() -> None:
     _sku, asked = got
     assert len(asked.markets) <= 250 and all(len(u) <= 80 for u in asked.unknown)
     assert Asked.from_press("WDG-PRO|" + "A," * 1000) is None  # longer than any press value
+
+
+@pytest.fixture(scope="module")
+def country_named() -> CatalogView:
+    return _with(
+        parse_catalog(demo_text()),
+        _product("JP-CONN", "Japan Connector", Rule("GLOBAL", Status.AVAILABLE)),
+        _product("CN-BRIDGE", "China Bridge", Rule("EMEA", Status.AVAILABLE)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "sku", "known", "lacking"),
+    [
+        ("japan connector germany france", "JP-CONN", {"DE", "FR"}, ()),
+        ("france japan connector uk", "JP-CONN", {"FR", "UK"}, ()),
+        ("japan connector japan uk", "JP-CONN", {"JP", "UK"}, ()),  # its name's word again
+        ("china bridge germany china", "CN-BRIDGE", {"DE"}, ("China",)),
+        ("china bridge germany narnia", "CN-BRIDGE", {"DE"}, ("narnia",)),
+    ],
+)
+def test_a_product_named_after_a_country_in_several_markets(
+    country_named: CatalogView, question: str, sku: str, known: set[str], lacking: tuple[str, ...]
+) -> None:
+    a = _answer(country_named, question)
+    assert a.product.sku == sku
+    assert {a.region.code, *(d.region.code for d in a.differences if d.asked)} == known
+    assert a.unknown == lacking
