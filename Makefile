@@ -34,10 +34,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Everything CI runs: lint, types, and every test (SQLite, plus PostgreSQL when reachable).
+# Everything CI runs: lint, types, and every test (SQLite, plus PostgreSQL when reachable),
+# one pytest worker per core (each test has its own databases, so they run side by side).
 # pytest's exit 5 (no tests collected) counts as a failure.
 test: lint
-	@$(BIN)/pytest; status=$$?; \
+	@$(BIN)/pytest -n auto; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 bench: $(STAMP)
