@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import partial
 
 from bot import approvals as ap
@@ -94,6 +95,33 @@ MESSAGE_ME_PRIVATELY = (
     "That answer is for your eyes only. Message me in a personal chat (find Salesbridge "
     "under Apps, or select my name and Chat) and ask there."
 )
+
+
+class FilesTo(StrEnum):
+    """Where the files of an answer (a coverage report's chart and CSV) are sent."""
+
+    HERE = "here"  # the conversation it was asked in
+    DM = "dm"  # the asker's direct message with the bot: the answer is private (is_private)
+
+
+@dataclass(frozen=True, slots=True)
+class AskedIn:
+    """The conversation a command was asked in, where files for its answer can go."""
+
+    conversation: str  # the platform's id (a Slack channel)
+    personal: bool = False  # the asker's own direct message with the bot
+
+
+def files_follow(reply: AnyReply, where: FilesTo) -> str:
+    """The line of an answer saying where its files go."""
+    if where is FilesTo.DM:
+        what = "the CSV" if isinstance(reply, CoverageCsv) else "the chart and CSV"
+        return f"I've sent {what} to you in a direct message."
+    if isinstance(reply, CoverageCsv):
+        return "The CSV follows in this conversation."
+    return "Chart and CSV follow in this conversation."
+
+
 NOTHING_YET = (
     "Nothing yet. Send feedback with “feedback …” or the message action “Send to product team”."
 )
@@ -173,6 +201,7 @@ class Show(_Outcome):
 
     reply: AnyReply
     shared_by: UserRef | None = None
+    files: FilesTo | None = None  # where the answer's files go (None: it has none)
 
     @property
     def private(self) -> bool:
@@ -344,30 +373,35 @@ class Interactions:
         return _stamped(await handler(i), i)
 
     async def command(
-        self, *, user: UserRef, name: str, text: str, files_to: str | None = None
+        self, *, user: UserRef, name: str, text: str, files_to: AskedIn | None = None
     ) -> Outcome:
-        """A command (a Slack slash command, a typed line) as an outcome."""
+        """A command (a Slack slash command, a typed line) as an outcome. `files_to`: the
+        conversation it was asked in, where files can be uploaded (None: none can)."""
         reply = await self.bot.handle(user=user, command=name, text=text)
         if isinstance(reply, OpenForm):
             return _stamped(Ask(reply.spec))
         report = reply.report if isinstance(reply, CoverageCsv) else reply
         if isinstance(report, Report) and files_to:
             # The chart and the CSV (or, asked for, the CSV alone) take longer than an answer
-            # may: the worker uploads them where they were asked for.
+            # may: the worker uploads them. A private answer's files asked for where others
+            # would see them go to the asker's direct message (a user id: the platform opens
+            # that conversation), as the answer itself is shown to the asker alone.
+            private = Show(reply).private and not files_to.personal
+            where = FilesTo.DM if private else FilesTo.HERE
             files = Notification(
                 platform="slack",
                 kind="coverage",
-                target=files_to,
+                target=user.id if where is FilesTo.DM else files_to.conversation,
                 dedupe_key=f"coverage:{uuid.uuid4().hex}",
                 payload=Coverage(
                     text, report=report.encode(), csv_only=isinstance(reply, CoverageCsv)
                 ).encode(),
                 lane=Lane.INTERACTIVE,  # the asker waits for the chart
             )
-            return Show(reply, enqueue=(files,), wake=True)
+            return Show(reply, files=where, enqueue=(files,), wake=True)
         return Show(reply)
 
-    async def line(self, *, user: UserRef, line: str, files_to: str | None = None) -> Outcome:
+    async def line(self, *, user: UserRef, line: str, files_to: AskedIn | None = None) -> Outcome:
         """A typed line (Teams chat, the console): see bot.commands.parse_line."""
         name, text = parse_line(line)
         return await self.command(user=user, name=name, text=text, files_to=files_to)

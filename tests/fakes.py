@@ -48,7 +48,7 @@ def slash_body(
             "team_id": team,
             "team_domain": "acme",
             "channel_id": channel,
-            "channel_name": "sales",
+            "channel_name": "directmessage" if channel.startswith("D") else "sales",
             "user_id": user,
             "user_name": "sam",
             "command": command,
@@ -93,7 +93,8 @@ class FakeSlack:
     user_files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)
     downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, token) fetched
     reported_size: dict[str, int] = field(default_factory=dict)  # files.info saying otherwise
-    # Slack's "HTTP 200, ok: false" errors, by target channel/user.
+    # Slack's "HTTP 200, ok: false" errors, by target channel/user (conversations.open's
+    # `users` too).
     error_for: dict[str, str] = field(default_factory=dict)
     # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
     rate_limit: float | None = None
@@ -168,7 +169,7 @@ class FakeSlack:
         call = Call(method, await self._body(request), token=token)
         self.calls.append(call)
         validators.slack_web_api(method, call.body)
-        error = self.error_for.get(str(call.body.get("channel") or ""))
+        error = self.error_for.get(str(call.body.get("channel") or call.body.get("users") or ""))
         if error:
             call.status = 400  # Slack says 200 with ok: false; nothing was delivered
             return web.json_response({"ok": False, "error": error})

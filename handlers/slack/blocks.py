@@ -17,7 +17,7 @@ from bot.demand import DemandReport, at_stake_text, clients_text
 from bot.feedback import NO_PRODUCT_LABEL, AlreadyDecided, HomeView, TriageView, decision_text
 from bot.forms import FormField
 from bot.ids import ActionId, Button
-from bot.interactions import briefing_buttons, buttons_for, card_inputs
+from bot.interactions import FilesTo, briefing_buttons, buttons_for, card_inputs, files_follow
 from bot.items import KIND_LABEL, STATUS_LABEL, URGENCY_LABEL, Item
 from bot.links import link_of
 from bot.notices import notice_lines, notice_title
@@ -321,7 +321,7 @@ def _product_answer_cached(reply: ProductAnswer, share: bool) -> Message:
     return {"text": got.text, "blocks": list(got.blocks)}
 
 
-def ephemeral_json(reply: AnyReply) -> str:
+def ephemeral_json(reply: AnyReply, files: FilesTo | None = None) -> str:
     """The body of an ack that shows `reply` to the asker only, as JSON text. A product
     answer's is kept with its blocks: encoding its ~1.4 KB again on every lookup took ~7 %
     of the CPU of each answer."""
@@ -332,20 +332,21 @@ def ephemeral_json(reply: AnyReply) -> str:
                 {"text": got.text, "blocks": got.blocks, "response_type": "ephemeral"}
             )
         return got.ephemeral_json
-    return json.dumps({**render(reply), "response_type": "ephemeral"})
+    return json.dumps({**render(reply, files=files), "response_type": "ephemeral"})
 
 
-CSV_FOLLOWS = "The CSV follows in this conversation."
-
-
-def render(reply: AnyReply, *, share: bool = True) -> Message:
-    """A message body: `text` (the fallback line) and `blocks`."""
+def render(reply: AnyReply, *, share: bool = True, files: FilesTo | None = None) -> Message:
+    """A message body: `text` (the fallback line) and `blocks`; `files`: where the answer's
+    files go (bot.interactions.Show.files), said under it."""
     blocks: list[dict[str, Any]]
     if isinstance(reply, Report):
-        return coverage(reply)
+        return coverage(reply, files)
     if isinstance(reply, CoverageCsv):
         text = esc(reply.fallback)
-        return {"text": text, "blocks": [_section(text), _context(CSV_FOLLOWS)]}
+        blocks = [_section(text)]
+        if files is not None:
+            blocks.append(_context(esc(files_follow(reply, files))))
+        return {"text": text, "blocks": blocks}
     if isinstance(reply, BriefingList):
         return briefing_list(reply)
     if isinstance(reply, DemandReport):
@@ -634,8 +635,9 @@ def digest(title: str, lines: Sequence[str]) -> Message:
 # --------------------------------------------------------------------------- briefings
 
 
-def coverage(report: Report) -> Message:
-    """The coverage report: regions needing attention first, then effort and turnaround."""
+def coverage(report: Report, files: FilesTo | None = None) -> Message:
+    """The coverage report: regions needing attention first, then effort and turnaround;
+    then where its chart and CSV go."""
     icon = {
         "on track": ":large_green_circle:",
         "behind": ":large_orange_circle:",
@@ -664,7 +666,8 @@ def coverage(report: Report) -> Message:
                 + "\n".join(f"• <@{p.pm}>: {esc(report.pm_line(p))}" for p in report.pms)
             )
         )
-    blocks.append(_context("Chart and CSV follow in this conversation."))
+    if files is not None:
+        blocks.append(_context(esc(files_follow(report, files))))
     return {"text": clip(esc(report.fallback)), "blocks": blocks[:50]}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 
-from bot.interactions import Interaction
+from bot.interactions import AskedIn, Interaction
 from bot.types import UserRef
 from bot.workspace import Workspace
 from handlers.slack.views import SEARCH_PREFIX, state_of, values_of
@@ -51,6 +51,14 @@ def channel_of(body: dict[str, Any]) -> str | None:
         channel = channel.get("id")
     channel = channel or body.get("channel_id")
     return str(channel) if channel else None
+
+
+def asked_in(body: dict[str, Any]) -> AskedIn | None:
+    """Where a command was asked, for its answer's files. A direct message ("D…" ids) is
+    taken for the asker's own with the app, the only one it can upload to: files stay
+    there (bot.interactions.FilesTo)."""
+    channel = channel_of(body)
+    return AskedIn(channel, personal=channel.startswith("D")) if channel else None
 
 
 def press(body: dict[str, Any]) -> Interaction:

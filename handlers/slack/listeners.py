@@ -31,9 +31,11 @@ BOT_SCOPES = frozenset(
         "chat:write",  # triage cards (posted, then updated in place) and DMs to submitters
         "files:write",  # the coverage chart and CSV
         "files:read",  # the briefing form's deck (file_input): files.info and its download
+        # conversations.open: the id of the app's DM with a user, where the coverage files
+        # asked for in a channel go, and where an earlier delivery is looked for.
+        "im:write",
         # Only to look for a message an earlier attempt may have posted (its worker died
         # before hearing back) so it is not posted twice; nothing read is kept.
-        "im:write",  # conversations.open: the id of the app's DM with a user
         "im:history",  # conversations.history in those DMs
         "channels:history",  # ...and in the public channels it posts to
         "groups:history",  # ...and the private ones
@@ -45,7 +47,9 @@ BOT_SCOPES = frozenset(
     }
 )
 # ...and which of them an installer may withhold (the manifest's bot_optional): without
-# them a message a crash may have posted is posted again, at least once, never lost.
+# them a message a crash may have posted is posted again, at least once, never lost; and
+# without im:write the coverage files asked for outside the app's DM are not uploaded
+# (never into the channel instead: they are the asker's alone).
 OPTIONAL_SCOPES = frozenset({"im:write", "im:history", "channels:history", "groups:history"})
 SHORTCUTS = (ActionId.FROM_MESSAGE.value,)
 BOT_EVENTS = ("app_home_opened",)
@@ -102,7 +106,7 @@ def _register_command(
     @app.command(slash)
     async def command(body: dict[str, Any], client: AsyncWebClient) -> BoltResponse:
         user, text = inbound.user_of(body), str(body.get("text") or "")
-        files_to = inbound.channel_of(body)
+        files_to = inbound.asked_in(body)
         outcome = await interactions.command(user=user, name=slash, text=text, files_to=files_to)
         await effects.apply(outcome)
         trigger = str(body.get("trigger_id") or "")

@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import payloads, workspace
 from bot.approvals import ApprovalCard, ApprovalService, CardPlace
 from bot.feedback import FeedbackService
+from bot.interactions import FilesTo
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.reports import CoverageService, PeriodError, Report
@@ -268,10 +269,7 @@ class SlackNotifier:
         scopes to read it (or on any error but a rate limit) the message is sent again:
         at-least-once, as before, rather than not at all."""
         try:
-            conversation = channel
-            if channel[:1] in ("U", "W"):  # a user: the app's DM with them
-                opened = await client.conversations_open(users=channel)
-                conversation = str((opened.get("channel") or {}).get("id") or channel)
+            conversation = await _conversation(client, channel)
             since = message.created_at or dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
             cursor: str | None = None
             for _ in range(HISTORY_PAGES):
@@ -318,8 +316,9 @@ class SlackNotifier:
                 report = await self._coverage.report(job.period)
             except PeriodError as exc:
                 return Failed(str(exc))
-        if job.digest:
-            await self._post(client, message, message.target, **blocks.coverage(report))
+        if job.digest:  # the management channel's, shared there by design
+            body = blocks.coverage(report, FilesTo.HERE)
+            await self._post(client, message, message.target, **body)
         stamp = report.period.label.split(" ")[0]
         uploads = [
             {
@@ -346,13 +345,16 @@ class SlackNotifier:
         batches = [
             uploads[n : n + FILES_PER_MESSAGE] for n in range(0, len(uploads), FILES_PER_MESSAGE)
         ]
+        # Files for the asker alone (a user id, bot.interactions.FilesTo.DM) go to the
+        # app's DM with them; an upload takes a conversation's id, never a user's.
+        channel = await _conversation(client, message.target)
         for n, batch in enumerate(batches, 1):
             await client.files_upload_v2(
-                channel=message.target,
+                channel=channel,
                 initial_comment=comment + (f" ({n} of {len(batches)})" if len(batches) > 1 else ""),
                 file_uploads=batch,
             )
-        return Sent({"channel": message.target})
+        return Sent({"channel": channel})
 
     async def _approval_card(
         self, client: AsyncWebClient, message: OutboxMessage, ask: payloads.ApprovalAsk
@@ -461,6 +463,15 @@ def make_slack_notifier(
         kept_link=kept_link,
         approvals=approvals,
     )
+
+
+async def _conversation(client: AsyncWebClient, target: str) -> str:
+    """The conversation a target names: for a user ("U…", "W…") the app's DM with them
+    (conversations.open), any other id as it is."""
+    if target[:1] not in ("U", "W"):
+        return target
+    opened = await client.conversations_open(users=target)
+    return str((opened.get("channel") or {}).get("id") or target)
 
 
 def _charts(report: Report) -> list[bytes]:

@@ -64,7 +64,7 @@ async def after_press(
     """A press was acked already: show its outcome (never inside the ack, which must not
     wait for Slack)."""
     if isinstance(outcome, Show):
-        message = blocks.render(outcome.reply, share=outcome.shared_by is None)
+        message = blocks.render(outcome.reply, share=outcome.shared_by is None, files=outcome.files)
         if outcome.shared_by is not None:
             message["blocks"].append(blocks.shared_marker(outcome.shared_by))
         visibility = "ephemeral" if outcome.shared_by is None else "in_channel"
@@ -117,7 +117,7 @@ def after_command(
         return BoltResponse(status=200, body="")
     if isinstance(outcome, Show):
         # A product answer's JSON is kept with its blocks, not encoded again per asker.
-        return BoltResponse(status=200, body=blocks.ephemeral_json(outcome.reply))
+        return BoltResponse(status=200, body=blocks.ephemeral_json(outcome.reply, outcome.files))
     text = outcome.text if isinstance(outcome, Private | Done) else ""
     return BoltResponse(status=200, body=json.dumps(_private(text)))
 

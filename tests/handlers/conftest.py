@@ -79,9 +79,11 @@ class SlackDriver:
         *,
         command: str = "/product",
         user: str = "U0SALES1",
+        channel: str = "C0SALES",
     ) -> Answer:
+        url = self.fake.response_url()
         return await self.post(
-            slash_body(command, text, user=user, response_url=self.fake.response_url())
+            slash_body(command, text, user=user, response_url=url, channel=channel)
         )
 
     async def interaction(self, payload: dict[str, Any]) -> Answer:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.reports import CoverageFigures, CoverageQuery
@@ -189,6 +190,7 @@ async def test_a_chart_of_many_pages_is_shared_ten_files_a_message(
         for c in completes
     ]
     assert [len(f) for f in shared] == [10, 3]
+    assert [c.body["channel_id"] for c in completes] == ["D0BOSS", "D0BOSS"]  # asker's DM
     assert [c.body["initial_comment"] for c in completes] == [
         "Coverage last 30 days: chart and CSV (1 of 2)",
         "Coverage last 30 days: chart and CSV (2 of 2)",
@@ -200,6 +202,68 @@ async def test_a_chart_of_many_pages_is_shared_ten_files_a_message(
         for c in s.fake.calls
         if c.method == "files.getUploadURLExternal"
     ][-1].endswith(".csv")
+
+
+def shared_in(s: SlackDriver) -> list[str]:
+    """The conversation each files.completeUploadExternal shared its files in."""
+    return [str(c.body["channel_id"]) for c in s.fake.delivered("files.completeUploadExternal")]
+
+
+async def test_coverage_asked_in_a_channel_sends_its_files_to_the_asker_s_dm(
+    slack_reports: SlackDriver, engine: AsyncEngine
+) -> None:
+    """Revenue at stake and feedback per region are the asker's alone: asked in a channel,
+    the chart and CSV (or the CSV alone) go to the app's DM with the asker, the one
+    conversations.open names, and the answer says so; nothing is shared in the channel."""
+    s = slack_reports
+    await s.command("", command="/briefing", user=PMS[0])
+    await s.interaction(submit(opened(s), PMS[0], GOOD))
+    shown = (await s.command("last 30 days", command="/coverage", user="U0BOSS")).json
+    assert shown["response_type"] == "ephemeral"
+    assert "I've sent the chart and CSV to you in a direct message." in str(shown["blocks"])
+    listed = (await s.command("csv", command="/coverage", user="U0BOSS", channel="G0PRIV")).json
+    assert "I've sent the CSV to you in a direct message." in str(listed["blocks"])
+    await drain(s)
+    opens = [c.body.get("users") for c in s.fake.delivered("conversations.open")]
+    assert opens == ["U0BOSS", "U0BOSS"]
+    assert shared_in(s) == ["D0BOSS", "D0BOSS"]  # the DM the fake's conversations.open gave
+    assert len(s.fake.uploads) == 3  # chart and CSV, then the CSV alone
+    async with engine.connect() as conn:
+        query = text("SELECT target, status FROM outbox WHERE kind = 'coverage'")
+        rows = (await conn.execute(query)).all()
+    assert [tuple(r) for r in rows] == [("U0BOSS", "sent"), ("U0BOSS", "sent")]
+    await drain(s)  # exactly once: a sent row is not delivered again
+    assert shared_in(s) == ["D0BOSS", "D0BOSS"]
+
+
+async def test_without_im_write_the_files_are_not_shared_in_the_channel_instead(
+    slack_reports: SlackDriver, engine: AsyncEngine
+) -> None:
+    """An installer withheld im:write (optional): the asker's DM cannot be opened, so the
+    files asked for in a channel are parked, never uploaded where everyone sees them."""
+    s = slack_reports
+    s.fake.error_for["U0BOSS"] = "missing_scope"
+    await s.command("last 30 days", command="/coverage", user="U0BOSS")
+    await drain(s)
+    assert not s.fake.delivered("files.completeUploadExternal")
+    assert not any(c.method.startswith("files.") for c in s.fake.calls)
+    async with engine.connect() as conn:
+        query = text("SELECT status, last_error FROM outbox WHERE kind = 'coverage'")
+        rows = (await conn.execute(query)).all()
+    assert [tuple(r) for r in rows] == [("dead", "missing_scope")]
+
+
+async def test_coverage_asked_in_the_app_s_dm_sends_its_files_there(
+    slack_reports: SlackDriver,
+) -> None:
+    s = slack_reports
+    shown = (
+        await s.command("last 30 days", command="/coverage", user="U0BOSS", channel="D0BOSS")
+    ).json
+    assert "Chart and CSV follow in this conversation." in str(shown["blocks"])
+    await drain(s)
+    assert shared_in(s) == ["D0BOSS"]
+    assert not s.fake.delivered("conversations.open")  # the conversation is known
 
 
 async def test_coverage_shows_revenue_at_stake_per_region(slack_reports: SlackDriver) -> None:
