@@ -5,6 +5,8 @@ sends each tenant's messages to that tenant's own, through its own serviceUrl.""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import workspace
 from bot.outbox import Failed, OutboxMessage, Sent
 from bot.workspace import SHARED, Workspace
-from handlers.app import Services
+from handlers.app import Services, periodic
 from handlers.teams.keys import TRIAGE_KEY, user_key
 from handlers.teams.notifier import NO_TENANT
 from store.conversations import SqlConversations
+from store.updates_repo import SqlUpdatesRepository
 from tests.fakes import FakeConnector
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
 from tests.handlers.teams.test_approvals import approval_cards, request
@@ -306,3 +309,27 @@ async def test_each_scope_keeps_its_own_references_under_the_same_key(
         assert await store.get(key=TRIAGE_KEY) == {"conversation": {"id": B}}
     assert await store.scopes(limit=5) == [SHARED, one.scope, two.scope]
     assert await store.scopes() == [SHARED, one.scope]
+
+
+async def test_each_tenant_gets_its_own_weekly_gap_list_in_its_own_channel(
+    multi: Deployment,
+) -> None:
+    """The worker's weekly pass runs per tenant: each tenant's gap list holds its own
+    questions and reaches its own triage channel through its own connector, though both
+    channels have the same key (`teams:triage`)."""
+    a, b = multi.tenants[A], multi.tenants[B]
+    for tenant, asked in ((a, "quantum toaster"), (b, "flux capacitor")):
+        await set_up(tenant)
+        scope = Workspace("teams", None, tenant.tenant, isolated=True).scope
+        await SqlUpdatesRepository(multi.services.engine).record_misses(
+            counts=[(scope, asked, "DE", 3)], at=dt.datetime.now(dt.UTC)
+        )
+    await periodic(multi.services)
+    await eventually(lambda: "quantum toaster" in texts(a.connector, CHANNEL))
+    await eventually(lambda: "flux capacitor" in texts(b.connector, CHANNEL))
+    assert "flux capacitor" not in texts(a.connector, CHANNEL)
+    assert "quantum toaster" not in texts(b.connector, CHANNEL)
+    sent = texts(a.connector, CHANNEL) + texts(b.connector, CHANNEL)
+    await periodic(multi.services)  # the same week again: nothing new
+    await asyncio.sleep(0.5)
+    assert texts(a.connector, CHANNEL) + texts(b.connector, CHANNEL) == sent
