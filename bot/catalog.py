@@ -966,8 +966,9 @@ def _combined(
     segs: Sequence[Segment | None],
 ) -> tuple[tuple[Region, Segment | None, Assessment], list[Difference]]:
     """Every (market, segment) combination's verdict: the most restrictive one (ties in
-    the order named), and each other one with its own exceptions below, all marked as
-    asked (never said as exceptions to the most restrictive one's verdict)."""
+    the order named), and each other one (marked a combination) with its own exceptions
+    below, all marked as asked (never said as exceptions to the most restrictive one's
+    verdict)."""
     catalog = view.catalog
     combos = [
         (r, s, assess(catalog, product, r.code, s.code if s else None))
@@ -980,7 +981,8 @@ def _combined(
     for i, (r, s, a) in enumerate(combos):
         if i == worst:
             continue
-        others.append(Difference(r, s, a, here=r.code == head_region.code, asked=True))
+        same = r.code == head_region.code
+        others.append(Difference(r, s, a, here=same, asked=True, combination=True))
         # Its own exceptions below, each saying which market and segment it is about.
         for d in differences(view, product, r, s, a):
             seg = d.segment or s

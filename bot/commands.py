@@ -289,8 +289,9 @@ class Bot:
             return Notice(str(exc))
 
     async def _decorate(self, user: UserRef, reply: Reply) -> Reply:
-        """A receipt, freshness and the asker's approval on every answer; misses counted
-        for the weekly gap list."""
+        """A receipt for each verdict an answer gives (each market and segment of a
+        question naming several), freshness and the asker's approval on every answer;
+        misses counted for the weekly gap list."""
         if self.receipts is not None and isinstance(reply, ProductAnswer):
             self.receipts.record(user, reply, self.catalog.version_seen)
         held = None  # the asker's own approval, put on last: the shared objects stay shared

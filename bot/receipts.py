@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECEIPT_FLUSH = 1.0  # seconds
 DEFAULT_RETENTION_DAYS = 365
-# Receipts held in memory while the database refuses them; past this the oldest go (and
-# are logged): a long outage must not take the process's memory with it.
+# Answers held in memory while the database refuses their receipts; past this the oldest
+# go (and are logged): a long outage must not take the process's memory with it.
 MAX_PENDING = 200_000
 MY_ANSWERS = 10  # answers `my answers` lists
 
@@ -51,24 +51,29 @@ class Receipt:
         return UserRef(self.platform, self.user_id)
 
 
-def receipt_of(
+def receipts_of(
     user: UserRef, answer: ProductAnswer, version: int, at: dt.datetime, scope: str
-) -> Receipt:
-    a = answer.assessment
-    return Receipt(
-        platform=user.platform,
-        user_id=user.id,
-        at=at,
-        sku=answer.product.sku,
-        product=answer.product.name,
-        region=answer.region.code,
-        segment=answer.segment.code if answer.segment else None,
-        verdict=a.verdict.value,
-        reason=a.detail(),
-        band=band_text(a.band),
-        catalog_version=version,
-        scope=scope,
-    )
+) -> list[Receipt]:
+    """One receipt per (market, segment) combination the answer gives a verdict for: one
+    for a plain answer, one for each market and segment shown when the question named
+    several (ProductAnswer.combinations)."""
+    return [
+        Receipt(
+            platform=user.platform,
+            user_id=user.id,
+            at=at,
+            sku=answer.product.sku,
+            product=answer.product.name,
+            region=region.code,
+            segment=segment.code if segment else None,
+            verdict=a.verdict.value,
+            reason=a.detail(),
+            band=band_text(a.band),
+            catalog_version=version,
+            scope=scope,
+        )
+        for region, segment, a in answer.combinations
+    ]
 
 
 class ReceiptRepository(Protocol):
@@ -106,8 +111,9 @@ _Pending = list[tuple[UserRef, ProductAnswer, int, dt.datetime, str]]
 
 
 class Receipts:
-    """`record` is what a lookup pays: one append to a list. A background task writes the
-    batch within RECEIPT_FLUSH seconds (bot.batching)."""
+    """`record` is what a lookup pays: one append to a list, whatever the answer holds. A
+    background task turns the batch into receipts (one per combination an answer gives a
+    verdict for) and writes them within RECEIPT_FLUSH seconds (bot.batching)."""
 
     def __init__(
         self,
@@ -139,13 +145,14 @@ class Receipts:
         if not pending:
             return
         try:
-            await self._repo.add([receipt_of(*p) for p in pending])
+            await self._repo.add([r for p in pending for r in receipts_of(*p)])
         except Exception:
             # Kept for the next flush (a compliance record is not a hint to drop).
             kept = pending + self._batch.pending
             self._batch.pending = kept[-MAX_PENDING:]
             if len(kept) > MAX_PENDING:
-                log.error("receipts dropped", extra={"count": len(kept) - MAX_PENDING})
+                dropped = sum(len(p[1].combinations) for p in kept[:-MAX_PENDING])
+                log.error("receipts dropped", extra={"count": dropped})
             self._batch.added()
             raise
 

@@ -121,6 +121,9 @@ class Difference:
     # Another market (or segment) the question itself named, or an exception below one:
     # never an exception to the headline's verdict, so never said as one.
     asked: bool = False
+    # Itself one of the (market, segment) combinations the question named, not an
+    # exception below one: a verdict given in its own right (a receipt is kept for it).
+    combination: bool = False
 
     @property
     def label(self) -> str:
@@ -344,6 +347,20 @@ class ProductAnswer:
             self.approval,
             self.asked,
         )
+
+    @property
+    def combinations(self) -> tuple[tuple[Region, Segment | None, Assessment], ...]:
+        """Every (market, segment) combination this answer gives a verdict for: the
+        headline, then each other one a question naming several listed (bot.receipts
+        keeps one receipt for each). Markets the catalog lacks are none: no market, no
+        verdict of its own, as when one is asked about alone."""
+        head = ((self.region, self.segment, self.assessment),)
+        if self.asked is None:
+            return head
+        named = tuple(
+            (d.region, d.segment, d.assessment) for d in self.differences if d.combination
+        )
+        return head + named
 
     @property
     def verified_text(self) -> str:
