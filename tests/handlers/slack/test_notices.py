@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import demo_text
 from tests.fakes import FakeSlack
 from tests.handlers.conftest import PMS, SlackDriver, slack_server
+from tests.handlers.slack.test_receipts import receipts_of
 from tests.handlers.slack.test_updates import bullets, drain, opened, view_submission
 
 # Widget Pro leaves the United Arab Emirates; Widget Lite's band moves in Australia? no:
@@ -155,3 +156,59 @@ async def test_a_first_import_is_one_line_to_the_announce_channel(
     assert [p["channel"] for p in posted] == ["C0ANNOUNCE"]
     products = demo_text().count("\n  - sku: ")
     assert bullets(posted[0]) == [f"Catalog loaded: {products} products in 19 markets"]
+
+
+# Widget Pro leaves France (sold there until now: Available from its global rule).
+FRANCE_CHANGED = demo_text().replace(
+    "      - {region: JP, status: restricted, reason: Deal desk approval, pricing_band: C,",
+    "      - {region: FR, status: not_available, reason: Export control, contact: U01PMALICE}\n"
+    "      - {region: JP, status: restricted, reason: Deal desk approval, pricing_band: C,",
+    1,
+)
+
+
+async def test_each_market_of_a_several_markets_answer_is_a_receipt_and_its_notice(
+    slack: SlackDriver,
+) -> None:
+    assert FRANCE_CHANGED != demo_text()
+    question = "widget pro germany france japan"
+    said = (await slack.command(question, user="U0SALES1")).json["text"]
+    # Japan heads (the most restrictive); France and Germany are listed beside it.
+    assert said.startswith("Widget Pro: Restricted in Japan")
+    assert "France (Available)" in said and "Germany (Available)" in said
+    await slack.command("widget pro germany", user="U0SALES2")  # Germany only: unchanged
+    # Share in channel and See all on that answer record what they show, for who pressed.
+    whole = (await slack.services.catalog.lookup(question)).whole_key  # type: ignore[union-attr]
+    assert (await slack.action("product.share", whole, user="U0SALES3")).status == 200
+    assert slack.fake.responses[-1]["response_type"] == "in_channel"
+    assert (await slack.action("product.all", whole, user="U0SALES4")).status == 200
+    assert "Financial services in Germany" in str(slack.fake.responses[-1]["blocks"])
+
+    got = await receipts_of(slack.services)
+    pressed = [
+        (rep, "WDG-PRO", market, verdict, reason)
+        for rep in ("U0SALES1", "U0SALES3", "U0SALES4")
+        for market, verdict, reason in (
+            ("DE", "Available", ""),
+            ("FR", "Available", ""),
+            ("JP", "Restricted", "Deal desk approval"),
+        )
+    ]
+    assert sorted((r.user_id, r.sku, r.region, r.verdict, r.reason) for r in got) == sorted(
+        [*pressed, ("U0SALES2", "WDG-PRO", "DE", "Available", "")]
+    )
+    assert {r.segment for r in got} == {None}
+    version = await slack.services.catalog.catalog_version()
+    assert {r.catalog_version for r in got} == {version}
+
+    await slack.services.catalog.import_catalog(FRANCE_CHANGED, actor=PMS[0])
+    await drain(slack)
+    got_dms = dms(slack)
+    # One DM each, naming France alone; none to who asked about Germany alone.
+    assert set(got_dms) == {"U0SALES1", "U0SALES3", "U0SALES4"}
+    for rep in ("U0SALES1", "U0SALES3", "U0SALES4"):
+        [dm] = got_dms[rep]
+        assert bullets(dm) == [
+            f"On {today()} you were told Widget Pro is Available in France. "
+            "Since today it is Not available — Export control. Ask <@U01PMALICE>."
+        ]
