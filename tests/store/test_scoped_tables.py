@@ -256,3 +256,47 @@ async def test_where_an_approval_card_was_posted_is_its_requests_workspaces(
         await service.refreshed(payloads.ApprovalRefresh(made.id, B.scope), platform="slack")
         is None
     )
+
+
+# Every table, by how a workspace is kept from reading another's rows. A table added later
+# fails the test below until it is put here: one that holds a chat user or channel id must
+# be Scoped, keyed by the workspace, or read only through a row that is.
+SCOPED = {
+    "approval_card", "approval_request", "briefing", "briefing_deck", "conversation_ref",
+    "feedback_item", "feedback_token", "lookup_miss", "notice_opt_out", "outbox_pause",
+    "person", "product_subscription", "receipt",
+}  # fmt: skip
+BY_WORKSPACE = {
+    "outbox": ("enterprise_id", "team_id"),
+    "workspace_settings": ("enterprise_id", "team_id"),
+}
+THROUGH = {  # read only through their parent row, which is scoped or keyed by workspace
+    "approval_event": "approval_request", "feedback_event": "feedback_item",
+    "feedback_similar": "feedback_item", "feedback_supporter": "feedback_item",
+    "setting_change": "workspace_settings",
+}  # fmt: skip
+# The company's catalog, one per deployment whatever the workspace (its owners, contacts and
+# verifiers are the catalog's people), and ids unique across workspaces (Slack event ids).
+SHARED_BY_DESIGN = {
+    "availability_rule", "catalog_change", "catalog_meta", "pricing_band", "product",
+    "product_internal", "product_verification", "region", "segment", "seen_event",
+}  # fmt: skip
+
+
+def test_every_table_says_how_workspaces_are_kept_apart() -> None:
+    from sqlmodel import SQLModel
+
+    import store.models  # noqa: F401  (every table registered)
+
+    tables = {t.name: t for t in SQLModel.metadata.sorted_tables}
+    classes = [SCOPED, set(BY_WORKSPACE), set(THROUGH), SHARED_BY_DESIGN]
+    assert sum(len(c) for c in classes) == len(set().union(*classes))  # each in one class
+    assert set(tables) == set().union(*classes)
+    for name in SCOPED:
+        assert "scope" in tables[name].c, name
+    for name, columns in BY_WORKSPACE.items():
+        assert all(c in tables[name].c for c in columns), name
+    for name, parent in THROUGH.items():
+        targets = {fk.column.table.name for fk in tables[name].foreign_keys}
+        assert parent in targets, name
+        assert parent in SCOPED or parent in BY_WORKSPACE, name
