@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.items import Candidate, Draft, Item, SimilarLink, Status, Transition, Waiting
 from bot.types import SalesCatalog, SalesProduct, UserRef
+from bot.workspace import Workspace
 
 
 class TargetClosed(Exception):
@@ -145,6 +146,9 @@ class Notification:
     dedupe_key: str
     payload: Mapping[str, Any] = field(default_factory=dict)
     lane: Lane = Lane.BULK
+    # The workspace it is sent in when not the request's: a message written for every
+    # workspace at once (a catalog change's announcements); None: the request's.
+    workspace: Workspace | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,12 @@ verification ("Still accurate") and its weekly nudge, and what sales could not f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,7 +19,7 @@ from bot.catalog import CatalogService
 from bot.catalog_file import CatalogSpec, ChangeSet
 from bot.ports import Clock, HistoryEntry, Notification, PreparedChange
 from bot.replies import Freshness, format_date
-from bot.types import UserRef, platform_of
+from bot.types import Region, UserRef, platform_of
 
 if TYPE_CHECKING:
     from bot.notices import Notices
@@ -62,6 +63,10 @@ class UpdatesRepository(Protocol):
 Channels = Callable[[], Awaitable[Sequence[tuple[str, str]]]]
 
 
+async def _shared() -> Sequence[str]:
+    return [workspace.SHARED]
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryLine:
     at: dt.datetime
@@ -93,6 +98,9 @@ class ProductUpdates:
         )
         self._refreshing: set[str] = set()
         self.notices: Notices | None = None  # change notices to who relied on an answer
+        # The workspace scopes a change is announced in: SHARED alone unless the deployment
+        # keeps workspaces apart (then every workspace in use; `channels` is read in each).
+        self.scopes: Callable[[], Awaitable[Sequence[str]]] = _shared
 
     # -- the change engine's second half: who hears what, and the record
 
@@ -114,31 +122,23 @@ class ProductUpdates:
             + [c.sku for c in changes.changed]
             + [p.sku for p in changes.removed]
         )
-        subscribers = await self._repo.subscribers(skus=touched)
         regions = {r.code: r for r in new.regions}
-        channel_list = [
-            (k, v) for k, v in await self._channels() if k == EVERYWHERE or k in regions
-        ]
         announced = lines
+        first_load = False
         if changes.added and not (changes.changed or changes.removed):
             if await self._repo.product_count() == 0:
                 # A first load is not news product by product: one line, to the announce
                 # channel(s) only.
                 n, m = len(changes.added), len(new.regions)
                 announced = [Line("", f"Catalog loaded: {n} products in {m} markets")]
-                channel_list = [(k, v) for k, v in channel_list if k == EVERYWHERE]
-        notifications = [
-            Notification(
-                platform=d.platform,
-                kind=d.kind,
-                target=d.target,
-                dedupe_key=f"announce:{change_set}:{d.platform}:{d.kind}:{d.target}",
-                payload=payloads.Digest(d.title, d.lines).encode(),
+                first_load = True
+        notifications: list[Notification] = []
+        # The catalog is every workspace's: each in use hears it in its own channels and
+        # subscribers, from its own settings, and is sent it with its own token.
+        for scope in await self.scopes():
+            notifications += await self._announcements(
+                scope, announced, touched, regions, first_load=first_load, change_set=change_set
             )
-            for d in digests(
-                announced, regions=regions, channels=channel_list, subscribers=subscribers
-            )
-        ]
         by_sku: dict[str, list[Line]] = {}
         for line in lines:
             by_sku.setdefault(line.sku, []).append(line)
@@ -166,6 +166,41 @@ class ProductUpdates:
         return PreparedChange(
             change_set, source, actor, self._clock.now(), history, notifications, verified
         )
+
+    async def _announcements(
+        self,
+        scope: str,
+        lines: Sequence[Line],
+        touched: Sequence[str],
+        regions: Mapping[str, Region],
+        *,
+        first_load: bool,
+        change_set: str,
+    ) -> list[Notification]:
+        """One workspace's digests of a change: read inside it (its channels, its
+        subscribers), stamped with it, and keyed by its scope (SHARED keeps the keys it
+        always had), so no two workspaces' digests share a key."""
+        here = workspace.Workspace.of_scope(scope)
+        with contextlib.nullcontext() if here is None else workspace.using(here):
+            subscribers = await self._repo.subscribers(skus=touched)
+            channel_list = [
+                (k, v) for k, v in await self._channels() if k == EVERYWHERE or k in regions
+            ]
+        if first_load:
+            channel_list = [(k, v) for k, v in channel_list if k == EVERYWHERE]
+        whose = f"{scope}:" if scope else ""
+        return [
+            Notification(
+                platform=d.platform,
+                kind=d.kind,
+                target=d.target,
+                dedupe_key=f"announce:{change_set}:{whose}{d.platform}:{d.kind}:{d.target}",
+                payload=payloads.Digest(d.title, d.lines).encode(),
+                workspace=here,
+            )
+            for d in digests(lines, regions=regions, channels=channel_list, subscribers=subscribers)
+            if here is None or d.platform == here.platform
+        ]
 
     @staticmethod
     def _fields(changes: ChangeSet) -> dict[str, tuple[str, ...]]:

@@ -122,14 +122,22 @@ def build_services(settings: Settings) -> Services:
 
     async def channels() -> list[tuple[str, str]]:
         """Where announcements go: every change to the announcements channel (and the Teams
-        announcements channel, once a PM set one); region channels hear their regions."""
+        announcements channel, once a PM set one); region channels hear their regions. With
+        workspaces apart, the current workspace's own, on its own platform only."""
         out: list[tuple[str, str]] = []
-        if "slack" in settings.platforms:
-            slack = await workspace_settings.for_platform("slack")
+        here = workspace.current()
+        apart = here is not None and here.isolated
+        platforms = settings.platforms & {here.platform} if here and apart else settings.platforms
+        if "slack" in platforms:
+            slack = (
+                (await workspace_settings.of(here)).settings
+                if here and apart
+                else await workspace_settings.for_platform("slack")
+            )
             if slack.announce_channel:
                 out.append((EVERYWHERE, f"slack:{slack.announce_channel}"))
             out += [(code, f"slack:{ch}") for code, ch in slack.region_channels.items()]
-        if "teams" not in settings.platforms:  # a reference kept from before is not a channel
+        if "teams" not in platforms:  # a reference kept from before is not a channel
             return out
         if await conversations.get(key=ANNOUNCE_KEY) is not None:
             out.append((EVERYWHERE, "teams:announce"))
@@ -214,6 +222,11 @@ def build_services(settings: Settings) -> Services:
         window_days=settings.notice_window_days,
     )
     updates.notices = notices
+
+    async def scopes() -> list[str]:
+        return await periodic_scopes(services)
+
+    updates.scopes = scopes  # every workspace in use hears a catalog change
     senders[NOTICES] = notices.fan_out
     approvals = ApprovalService(
         repo=SqlApprovals(engine),

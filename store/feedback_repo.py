@@ -87,7 +87,8 @@ async def insert_notifications(
     here = workspace.current()  # the request's workspace: its messages are sent with its token
     for n in notifications:
         key = n.dedupe_key[:255]
-        ws = here if here is not None and here.platform == n.platform else None
+        named = n.workspace or here
+        ws = named if named is not None and named.platform == n.platform else None
         rows.setdefault(
             key,
             {

@@ -25,6 +25,7 @@ from store.settings_repo import SqlSettings
 from store.updates_repo import SqlUpdatesRepository
 from tests.fakes import FakeSlack
 from tests.handlers.conftest import PMS
+from tests.handlers.slack.test_notices import CHANGED
 from tests.handlers.slack.test_oauth import oauth_server
 
 # team -> (triage channel, management channel, what sales there looked for, market briefed)
@@ -163,3 +164,29 @@ async def test_two_workspaces_with_the_same_channel_id_each_get_their_gap_list(
         rows = await _outbox(engine)
         gaps = sorted(r[2] or "" for r in rows if r[0] == "announce" and r[1] == "C0TRIAGE")
         assert gaps == list(TEAMS)
+
+
+async def test_a_catalog_change_is_announced_in_each_workspace_with_its_token(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    announce = {"T0AAA": "C0ANNA", "T0BBB": "C0ANNB"}
+    async with oauth_server(db_url, fake_slack) as (driver, browser):
+        services = driver.services
+        tokens = {}
+        for n, (team, channel) in enumerate(announce.items()):
+            tokens[team] = fake_slack.install(f"code-{n}", team=team)
+            assert (await browser.install(f"code-{n}"))[0] == 200
+            await SqlSettings(engine).save(
+                workspace=Workspace("slack", None, team), values={"announce_channel": channel},
+                expected_version=0, changes=[], notifications=[],
+            )  # fmt: skip
+        await services.catalog.import_catalog(CHANGED)  # `salesbridge catalog import`
+        while await services.worker.run_once():
+            pass
+        posts = fake_slack.delivered("chat.postMessage")
+        for team, channel in announce.items():
+            [post] = [c for c in posts if c.body.get("channel") == channel]
+            assert post.token == tokens[team]
+            assert "Widget Pro" in json.dumps(post.body)
+        assert {c.token for c in posts} == set(tokens.values())
+        assert all(status == "sent" for *_, status in await _outbox(engine))

@@ -248,7 +248,7 @@ async def test_an_approval_request_goes_to_its_tenant_s_triage_and_its_answer_to
     assert "approval request #1" not in texts(b.connector, dm)
 
 
-async def test_a_change_made_in_a_tenant_is_announced_in_that_tenant_s_channel(
+async def test_a_change_made_in_a_tenant_is_announced_in_every_tenant_s_channel(
     multi: Deployment,
 ) -> None:
     a, b = multi.tenants[A], multi.tenants[B]
@@ -263,9 +263,19 @@ async def test_a_change_made_in_a_tenant_is_announced_in_that_tenant_s_channel(
     _, saved = await a.execute("product.save", {"state": {"sku": "WDG-LITE"}, **edit}, user=PM_AAD)
     assert "Widget Lite saved." in json.dumps(saved)
     line = "Widget Lite is now Available in Australia"
-    await eventually(lambda: line in texts(a.connector, announce))
-    # Sent with A's conversation, through A's connector: B's reference was never used.
-    assert line not in texts(b.connector, announce)
+    # The catalog is every tenant's: each hears it in its own announcements channel, sent
+    # with its own conversation reference, through its own connector, once.
+    for tenant in (a, b):
+        await eventually(lambda tenant=tenant: line in texts(tenant.connector, announce))
+    await multi.services.worker.run_once()
+    for tenant in (a, b):
+        posted = tenant.connector.messages(announce)
+        assert len([p for p in posted if line in json.dumps(p.body)]) == 1
+    async with multi.services.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text("SELECT team_id FROM outbox WHERE kind = 'announce' AND platform = 'teams'")
+        )
+        assert sorted(r[0] for r in rows) == [A, B]
 
 
 async def test_a_single_tenant_bot_keeps_one_shared_pool_as_before(single: Deployment) -> None:
