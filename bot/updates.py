@@ -199,7 +199,6 @@ class ProductUpdates:
                 workspace=here,
             )
             for d in digests(lines, regions=regions, channels=channel_list, subscribers=subscribers)
-            if here is None or d.platform == here.platform
         ]
 
     @staticmethod
