@@ -6,9 +6,11 @@ change written again announces nothing twice."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,6 +22,7 @@ from bot.types import UserRef
 from bot.workspace import Workspace
 from handlers.app import Services, build_services
 from handlers.config import Settings
+from handlers.teams.keys import ANNOUNCE_KEY
 from store.settings_repo import SqlSettings
 from store.updates_repo import SqlUpdatesRepository
 from tests.conftest import demo_text
@@ -38,8 +41,9 @@ CHANNELS = {
 Row = tuple[str, str, str | None, str | None, str]
 
 
-@pytest.fixture
-async def services(db_url: str, engine: AsyncEngine) -> AsyncIterator[Services]:
+@contextlib.asynccontextmanager
+async def apart(engine: AsyncEngine, db_url: str, **overrides: Any) -> AsyncIterator[Services]:
+    """Slack OAuth (workspaces apart) with A's and B's settings and subscribers."""
     built = build_services(
         Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -48,6 +52,7 @@ async def services(db_url: str, engine: AsyncEngine) -> AsyncIterator[Services]:
             slack_client_id="1.2",
             slack_client_secret="client-secret",
             slack_api_url="http://127.0.0.1:9/api/",  # never called: nothing is delivered
+            **overrides,
         )
     )
     assert built.settings.isolates_workspaces
@@ -63,6 +68,12 @@ async def services(db_url: str, engine: AsyncEngine) -> AsyncIterator[Services]:
         yield built
     finally:
         await built.engine.dispose()
+
+
+@pytest.fixture
+async def services(db_url: str, engine: AsyncEngine) -> AsyncIterator[Services]:
+    async with apart(engine, db_url) as built:
+        yield built
 
 
 async def _rows(engine: AsyncEngine) -> list[Row]:
@@ -148,3 +159,25 @@ async def test_an_edit_made_in_one_workspace_is_announced_in_every_workspace(
             old, edited, actor="U0PM", source="edit", change_set="submission-1"
         )
     assert (await _rows(engine))[before:] == rows
+
+
+async def test_each_workspace_hears_a_change_on_its_own_platform_only(
+    db_url: str, engine: AsyncEngine
+) -> None:
+    tenant = Workspace("teams", None, "tenant-1", isolated=True)
+    # The environment's announcements channel is a Slack channel: a Teams tenant, whose
+    # Slack settings are the environment's, must not post there.
+    async with apart(engine, db_url, teams_emulator=True, announce_channel="C0ENV") as services:
+        assert services.settings.platforms == {"slack", "teams"}
+        with workspace.using(tenant):  # a PM said "use this channel for announcements"
+            await services.conversations.save(key=ANNOUNCE_KEY, reference={"id": "19:ann"})
+        await services.catalog.import_catalog(demo_text())
+        assert _where(await _rows(engine)) == {
+            ("announce", "C0ANNA", None, "T0A"),
+            ("announce", "C0ANNB", "E0ORG", "T0B"),
+        }
+        async with engine.connect() as conn:
+            teams = await conn.execute(
+                sa.text("SELECT target, team_id FROM outbox WHERE platform = 'teams'")
+            )
+            assert [tuple(r) for r in teams] == [("announce", "tenant-1")]
