@@ -151,13 +151,24 @@ def build_services(settings: Settings) -> Services:
         deck_links = DeckLinks(
             settings.link_secret.get_secret_value().encode(), settings.public_url
         )
-    fetchers: dict[str, DeckFetcher] = {"console": LocalDeckFetcher()}
-    if settings.slack_bot_token:
-        from handlers.slack.files import SlackDeckFetcher
+    oauth, tokens = None, None
+    if settings.slack_oauth:
+        from handlers.slack.listeners import BOT_SCOPES
+        from handlers.slack.oauth import WorkspaceTokens, slack_oauth
 
-        fetchers["slack"] = SlackDeckFetcher(
-            token=settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url
-        )
+        oauth = slack_oauth(settings, engine, BOT_SCOPES)
+        tokens = WorkspaceTokens(oauth)
+    fetchers: dict[str, DeckFetcher] = {"console": LocalDeckFetcher()}
+    if settings.slack_bot_token or tokens is not None:
+        from handlers.slack.files import SlackDeckFetcher, TokenFor, request_token
+
+        token: str | TokenFor
+        if tokens is not None:  # each workspace's deck read with its own installation
+            token = request_token(tokens)
+        else:
+            assert settings.slack_bot_token is not None
+            token = settings.slack_bot_token.get_secret_value()
+        fetchers["slack"] = SlackDeckFetcher(token=token, api_url=settings.slack_api_url)
     if settings.teams_mode is not None:
         from handlers.teams.files import TeamsDeckFetcher
 
@@ -311,13 +322,7 @@ def build_services(settings: Settings) -> Services:
 
     if settings.teams_mode is not None:  # a Slack-only install has no Teams surface at all
         senders["teams"] = deliver_to_teams
-    tokens = None
-    if settings.slack_oauth:
-        from handlers.slack.listeners import BOT_SCOPES
-        from handlers.slack.oauth import WorkspaceTokens, slack_oauth
-
-        services.slack_oauth = slack_oauth(settings, engine, BOT_SCOPES)
-        tokens = WorkspaceTokens(services.slack_oauth)
+    services.slack_oauth = oauth
     if settings.slack_bot_token or tokens is not None:
         from handlers.slack.directory import slack_directory
         from handlers.slack.notifier import make_slack_notifier

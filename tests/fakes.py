@@ -384,7 +384,7 @@ class FakeSlack:
         fid = request.match_info["fid"]
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.downloads.append((fid, token))
-        if token != BOT_TOKEN or fid not in self.user_files:
+        if (token != BOT_TOKEN and token not in self.issued) or fid not in self.user_files:
             # Slack answers a private file's URL without the right token with its sign-in page.
             return web.Response(text="<html>Sign in</html>", content_type="text/html")
         _, kind, data = self.user_files[fid]

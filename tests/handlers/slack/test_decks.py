@@ -158,3 +158,26 @@ def test_the_bot_token_goes_to_slacks_file_hosts_only() -> None:
         assert not fetcher._trusted(bad), bad
     faked = SlackDeckFetcher(token="xoxb-x", api_url="http://127.0.0.1:9999/api/")
     assert faked._trusted("http://127.0.0.1:9999/files-pri/F1/deck.pdf")  # the fake's host
+
+
+async def test_with_oauth_a_deck_is_read_with_the_workspaces_own_installation(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    """No SLACK_BOT_TOKEN with OAuth: the file is fetched with the token of the installation
+    serving the workspace the form came from (here T0TEAM's), and kept as with one token."""
+    from tests.handlers.slack.test_oauth import oauth_server
+
+    async with oauth_server(db_url, fake_slack, public_url=PUBLIC, link_secret=SECRET) as (
+        s,
+        browser,
+    ):
+        token = fake_slack.install("code-1", team="T0TEAM")
+        assert (await browser.install("code-1"))[0] == 200
+        s.fake.user_files["F0DECK"] = ("Q4 roadmap.pdf", "application/pdf", PDF)
+        saved = await _save_with(s, "F0DECK")
+        assert "Saved: #1" in str(saved.json["view"])
+        [info] = [c for c in s.fake.calls if c.method == "files.info"]
+        assert (info.body["file"], info.token) == ("F0DECK", token)
+        assert s.fake.downloads == [("F0DECK", token)]
+        path = urllib.parse.urlsplit(await _kept_link(s)).path
+        assert (await _get(s.http, s.base + path))[:3] == (200, "application/pdf", PDF)
