@@ -640,3 +640,21 @@ class CoverageService:
             demand=demand,
             revenue=await self._revenue() if self._revenue is not None else None,
         )
+
+
+async def report_to_send(
+    coverage: CoverageService | None, period: str, encoded: Mapping[str, Any] | None
+) -> Report | str:
+    """The report a coverage message shows: as computed when it was written (`encoded`),
+    else computed now, in the settings in effect; or why there is none."""
+    if encoded is not None:
+        try:
+            return Report.decode(encoded)
+        except (KeyError, TypeError, ValueError) as exc:
+            return f"unreadable report: {exc!r}"
+    if coverage is None:
+        return "coverage reports are not configured"
+    try:
+        return await coverage.report(period)
+    except PeriodError as exc:
+        return str(exc)

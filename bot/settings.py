@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot import workspace as workspaces
 from bot.forms import Errors, FieldKind, FormField, FormSpec, Values, is_number
 from bot.ids import FormId
 from bot.payloads import Digest
@@ -252,6 +253,26 @@ def in_effect(defaults: WorkspaceSettings) -> WorkspaceSettings:
     with, the environment's) outside a request."""
     got = _SCOPE.get()
     return defaults if got is None else got.settings
+
+
+@contextlib.asynccontextmanager
+async def inside(
+    service: SettingsService | None, workspace: Workspace | None
+) -> AsyncIterator[None]:
+    """Work done for `workspace` outside any request (a signed link served, a message the
+    worker delivers): its data current and its settings in effect inside the block, as in
+    the request that made the link or the message. With no workspace (the shared pool) or no
+    service (one built by hand), the environment's settings, as always."""
+    with workspaces.using(workspace):
+        if service is not None and workspace is not None:
+            async with service.entered(workspace):
+                yield
+            return
+        token = _SCOPE.set(None)
+        try:
+            yield
+        finally:
+            _SCOPE.reset(token)
 
 
 # --------------------------------------------------------------------------- ports

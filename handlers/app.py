@@ -329,7 +329,13 @@ def build_services(settings: Settings) -> Services:
 
         workspace_settings.directories["slack"] = slack_directory(settings, tokens)
         senders["slack"] = make_slack_notifier(
-            settings, feedback, services.bot.coverage, RateGate(outbox), tokens, approvals
+            settings,
+            feedback,
+            services.bot.coverage,
+            RateGate(outbox),
+            tokens,
+            approvals,
+            workspace_settings,
         ).deliver
     worker.platforms = frozenset(senders)  # the console delivers its own messages
     return services
@@ -394,6 +400,7 @@ def _teams(services: Services) -> TeamsParts:
         urls=urls,
         isolated=settings.isolates_workspaces,
         approvals=services.approvals,
+        settings=services.workspace_settings,
     )
     bot = TeamsBot(
         interactions=services.interactions,
@@ -646,8 +653,9 @@ def create_app(
     elif settings.teams_emulator:
         log.warning("TEAMS_EMULATOR is ignored: MICROSOFT_APP_ID is set, tokens are checked")
     if services.chart_links is not None and services.bot.coverage is not None:
-        app.router.add_get(CHART_ROUTE, services.chart_links.handler(services.bot.coverage))
-        app.router.add_get(CSV_ROUTE, services.chart_links.csv_handler(services.bot.coverage))
+        coverage, scoped = services.bot.coverage, services.workspace_settings
+        app.router.add_get(CHART_ROUTE, services.chart_links.handler(coverage, scoped))
+        app.router.add_get(CSV_ROUTE, services.chart_links.csv_handler(coverage, scoped))
     elif settings.public_url or settings.link_secret:
         log.warning("set both PUBLIC_URL and LINK_SECRET to show coverage charts in Teams")
     if services.deck_links is not None and services.bot.briefings is not None:

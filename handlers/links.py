@@ -23,6 +23,7 @@ from bot import workspace
 from bot.briefings import BriefingService
 from bot.decks import KeptDeck
 from bot.reports import CoverageService, Period, PeriodError, Report
+from bot.settings import SettingsService, inside
 from bot.workspace import Workspace
 
 CHART_ROUTE = "/charts/{token}.png"
@@ -97,8 +98,9 @@ class SignedLinks:
 @dataclass
 class ChartLinks(SignedLinks):
     """Links to one page each of a period's coverage chart, and its CSV: the token names the
-    period, the page and the workspace scope the report was asked in (its figures are that
-    workspace's), none when SHARED."""
+    period, the page and the workspace scope the report was asked in, none when SHARED. The
+    report is computed as it was in that workspace: its figures, and its settings (targets,
+    report time zone), not the environment's."""
 
     _drawn: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
 
@@ -132,7 +134,7 @@ class ChartLinks(SignedLinks):
         return values[0], page, scope
 
     def handler(
-        self, coverage: CoverageService
+        self, coverage: CoverageService, settings: SettingsService | None = None
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def chart(request: web.Request) -> web.Response:
             token = request.match_info["token"]
@@ -143,7 +145,7 @@ class ChartLinks(SignedLinks):
             png = self._drawn.get(token)
             if png is None:
                 try:
-                    with workspace.using(Workspace.of_scope(scope)):
+                    async with inside(settings, Workspace.of_scope(scope)):
                         report = await coverage.report(period)
                 except PeriodError:
                     raise web.HTTPNotFound() from None
@@ -162,7 +164,7 @@ class ChartLinks(SignedLinks):
         return chart
 
     def csv_handler(
-        self, coverage: CoverageService
+        self, coverage: CoverageService, settings: SettingsService | None = None
     ) -> Callable[[web.Request], Awaitable[web.Response]]:
         """The report's CSV as a download: the link is signed and expires like a chart's,
         and only the report's audience is given one."""
@@ -172,7 +174,7 @@ class ChartLinks(SignedLinks):
             if named is None:
                 raise web.HTTPNotFound()
             try:
-                with workspace.using(Workspace.of_scope(named[2])):
+                async with inside(settings, Workspace.of_scope(named[2])):
                     report = await coverage.report(named[0])
             except PeriodError:
                 raise web.HTTPNotFound() from None

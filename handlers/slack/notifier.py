@@ -27,7 +27,8 @@ from bot.feedback import FeedbackService
 from bot.interactions import FilesTo
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
-from bot.reports import CoverageService, PeriodError, Report
+from bot.reports import CoverageService, Report, report_to_send
+from bot.settings import SettingsService, inside
 from bot.workspace import Workspace
 from handlers.config import Settings
 from handlers.links import DeckLinks
@@ -151,8 +152,10 @@ class SlackNotifier:
         kept_link: Callable[[int, str], str] | None = None,
         approvals: ApprovalService | None = None,
         isolated: bool = False,  # Settings.isolates_workspaces
+        settings: SettingsService | None = None,
     ) -> None:
         self._isolated = isolated
+        self._settings = settings  # each workspace's, for a report computed at delivery
         if isinstance(client, AsyncWebClient):
             one = client
 
@@ -177,8 +180,9 @@ class SlackNotifier:
             if client is None:
                 return Failed(NOT_INSTALLED)
             if isinstance(payload, payloads.Coverage):
-                # The figures and the decks the CSV links are the message's workspace's.
-                with workspace.using(self._workspace_of(message)):
+                # The figures, the decks the CSV links and, for a report computed now, the
+                # targets and time zone are the message's workspace's.
+                async with inside(self._settings, self._workspace_of(message)):
                     return await self._coverage_files(client, message, payload)
             if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
                 body = blocks.digest(payload.title, payload.lines)
@@ -304,18 +308,9 @@ class SlackNotifier:
         self, client: AsyncWebClient, message: OutboxMessage, job: payloads.Coverage
     ) -> Outcome:
         """The chart and CSV of a coverage report (and, weekly, the report itself)."""
-        if job.report is not None:
-            try:
-                report = Report.decode(job.report)
-            except (KeyError, TypeError, ValueError) as exc:
-                return Failed(f"unreadable report: {exc!r}")
-        elif self._coverage is None:
-            return Failed("coverage reports are not configured")
-        else:
-            try:
-                report = await self._coverage.report(job.period)
-            except PeriodError as exc:
-                return Failed(str(exc))
+        report = await report_to_send(self._coverage, job.period, job.report)
+        if isinstance(report, str):
+            return Failed(report)
         if job.digest:  # the management channel's, shared there by design
             body = blocks.coverage(report, FilesTo.HERE)
             await self._post(client, message, message.target, **body)
@@ -434,6 +429,7 @@ def make_slack_notifier(
     gate: RateGate | None = None,
     tokens: WorkspaceTokens | None = None,
     approvals: ApprovalService | None = None,
+    workspace_settings: SettingsService | None = None,
 ) -> SlackNotifier:
     """Web API clients of its own: no SDK retries (the outbox owns retrying). One, with
     SLACK_BOT_TOKEN; with OAuth (`tokens`), one per installed workspace."""
@@ -454,6 +450,7 @@ def make_slack_notifier(
         return SlackNotifier(
             client=Installed(tokens, make), feedback=feedback, coverage=coverage,
             kept_link=kept_link, approvals=approvals, isolated=settings.isolates_workspaces,
+            settings=workspace_settings,
         )  # fmt: skip
     assert settings.slack_bot_token is not None
     return SlackNotifier(
@@ -462,6 +459,7 @@ def make_slack_notifier(
         coverage=coverage,
         kept_link=kept_link,
         approvals=approvals,
+        settings=workspace_settings,
     )
 
 

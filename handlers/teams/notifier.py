@@ -25,7 +25,8 @@ from bot.feedback import FeedbackService
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.ports import ConversationStore
-from bot.reports import CoverageService, PeriodError
+from bot.reports import CoverageService, report_to_send
+from bot.settings import SettingsService, inside
 from handlers.teams import cards, inbound
 from handlers.teams.bot import ChartUrl, card_activity, chart_url
 from handlers.teams.http import ServiceUrls
@@ -59,8 +60,10 @@ class TeamsNotifier:
         urls: ServiceUrls | None = None,
         isolated: bool = False,  # Settings.isolates_workspaces
         approvals: ApprovalService | None = None,
+        settings: SettingsService | None = None,
     ) -> None:
         self._isolated = isolated
+        self._settings = settings  # each tenant's, for a report computed at delivery
         self._chart_url = chart_url
         self._gate = gate or RateGate(None)
         self._adapter = adapter
@@ -271,12 +274,12 @@ class TeamsNotifier:
         return True
 
     async def _coverage(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
-        if self._coverage_service is None:
-            return Failed("coverage reports are not configured")
-        try:
-            report = await self._coverage_service.report(job.period)
-        except PeriodError as exc:
-            return Failed(str(exc))
+        """The report as computed when the message was written (the weekly digest of a
+        tenant apart, in its settings), else computed now in the tenant's settings."""
+        async with inside(self._settings, workspace.current()):
+            report = await report_to_send(self._coverage_service, job.period, job.report)
+        if isinstance(report, str):
+            return Failed(report)
         card = cards.coverage(report, chart_url(self._chart_url, report))
         return await self._post(self._key(message), card)
 
