@@ -1,7 +1,8 @@
 """On Teams the workspace is the tenant: what an activity writes to the outbox keeps the
 tenant it came from (bot.workspace), as Slack's rows keep their workspace; a multi-tenant
 bot keeps each tenant's conversations (its people's chats, its triage channel) apart and
-sends each tenant's messages to that tenant's own, through its own serviceUrl."""
+sends each tenant's messages to that tenant's own, through its own serviceUrl, its coverage
+cards counted against its own settings."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import workspace
 from bot.outbox import Failed, OutboxMessage, Sent
+from bot.payloads import Coverage
 from bot.workspace import SHARED, Workspace
 from handlers.app import Services, periodic
 from handlers.teams.keys import TRIAGE_KEY, user_key
 from handlers.teams.notifier import NO_TENANT
 from store.conversations import SqlConversations
+from store.settings_repo import SqlSettings
 from store.updates_repo import SqlUpdatesRepository
 from tests.fakes import FakeConnector
+from tests.handlers.slack.test_links_settings import CATALOG
 from tests.handlers.teams.conftest import CHANNEL, PM_AAD, SALES_AAD, TeamsDriver
 from tests.handlers.teams.test_approvals import approval_cards, request
 from tests.handlers.teams.test_settings import ADMIN_AAD, settings_card, submitted
@@ -343,3 +347,48 @@ async def test_each_tenant_gets_its_own_weekly_gap_list_in_its_own_channel(
     await periodic(multi.services)  # the same week again: nothing new
     await asyncio.sleep(0.5)
     assert texts(a.connector, CHANNEL) + texts(b.connector, CHANNEL) == sent
+
+
+async def test_each_tenant_s_digest_uses_its_own_briefing_target(multi: Deployment) -> None:
+    """The weekly digest a tenant's management channel gets, and a coverage card the worker
+    computes when it sends it, count against the tenant's own briefing target: the card
+    shows the report computed in its settings, not one computed again in the environment's."""
+    services = multi.services
+    await services.catalog.import_catalog(CATALOG)  # APAC's target: the default
+    targets = {A: 7, B: 9}
+    for name, target in targets.items():
+        await SqlSettings(services.engine).save(
+            workspace=Workspace("teams", None, name), values={"default_briefing_target": target},
+            expected_version=0, changes=[], notifications=[],
+        )  # fmt: skip
+        tenant = multi.tenants[name]
+        await set_up(tenant)
+        status, _ = await tenant.say(
+            "<at>Salesbridge</at> use this channel for management reports",
+            conversation_type="channel", user=PM_AAD,
+        )  # fmt: skip
+        assert status in (200, 201, 202)
+
+    def shown(name: str) -> str:
+        return "".join(
+            json.dumps(p.body) for p in multi.tenants[name].connector.messages(CHANNEL)
+            if "Coverage" in json.dumps(p.body)
+        )  # fmt: skip
+
+    await periodic(services)
+    for name, target in targets.items():
+        await eventually(lambda name=name: "Coverage" in shown(name))  # type: ignore[misc]
+        other = next(t for n, t in targets.items() if n != name)
+        assert f"0 of {target} this quarter" in shown(name)
+        assert f"0 of {other} this quarter" not in shown(name)
+
+    # Written without its report (the worker computes it at delivery): the tenant's target.
+    for name, target in targets.items():
+        before = shown(name)
+        computed = OutboxMessage(
+            2, f"now:{name}", "teams", "coverage", "management",
+            Coverage("this quarter").encode(), attempts=1, team_id=name,
+        )  # fmt: skip
+        assert isinstance(await services.teams_parts().deliver(computed), Sent)
+        added = shown(name).removeprefix(before)
+        assert f"0 of {target} this quarter" in added
