@@ -533,20 +533,53 @@ def alternatives(
     `product` (name, traits, family), each with its exceptions below the region: an
     alternative is offered with the whole truth, like the answer it is part of. Not
     memoised itself: product_answer, its one caller, keeps the whole answer."""
-    chosen = _closest_sellable(view, product, region, segment.code if segment else None)
+    chosen = _closest_sellable(view, product, ((region, segment.code if segment else None),))
     return tuple(_listed(view, o.product, region, segment) for o in chosen)
 
 
-def _closest_sellable(
-    view: CatalogView, product: SalesProduct, region: Region, segment: str | None
+def alternatives_everywhere(
+    view: CatalogView,
+    product: SalesProduct,
+    regions: Sequence[Region],
+    segs: Sequence[Segment | None],
 ) -> tuple[Option, ...]:
+    """The alternatives of an answer naming several markets and/or segments: only products
+    sellable in every named (market, segment) combination, each with its most restrictive
+    verdict among them and every other one listed (as a list of choices shows them), those
+    sellable freely first. One sellable in some of the markets only is not offered: it
+    would not stand in for the product where the question needs it."""
+    combos = [(r, s.code if s else None) for r in regions for s in segs]
+    chosen = _closest_sellable(view, product, combos)
+    codes = [r.code for r in regions]
+    seg_codes = [s.code for s in segs if s is not None]
+    listed = _several_options(view, [o.product for o in chosen], codes, seg_codes, ())
+    return tuple(
+        sorted(
+            listed,
+            key=lambda o: o.assessment is None or o.assessment.verdict is not Verdict.AVAILABLE,
+        )
+    )
+
+
+def _closest_sellable(
+    view: CatalogView, product: SalesProduct, combos: Sequence[tuple[Region, str | None]]
+) -> tuple[Option, ...]:
+    """The products closest to `product` that are sellable in every (market, segment) of
+    `combos`, each with its verdict in the first."""
     catalog = view.catalog
+    region, segment = combos[0]
     if len(catalog.products) > SMALL_CATALOG:
         # Large catalogs: only the product's name neighbours are considered.
         keys = [m.key for m in view.products.search(product.name, limit=60, candidates=120)]
         pool = [catalog.products[k] for k in keys if catalog.products[k].sku != product.sku]
         options = [_option(view, p, region, segment) for p in pool]
-        sellable = [o for o in options if o.assessment and o.assessment.verdict.sellable]
+        sellable = [
+            o
+            for o in options
+            if o.assessment
+            and o.assessment.verdict.sellable
+            and all(assess(catalog, o.product, r.code, s).verdict.sellable for r, s in combos[1:])
+        ]
         order = matching.closest_products(
             product.name,
             _likeness_text(product),
@@ -561,6 +594,11 @@ def _closest_sellable(
     # product) and what is sellable (per region) are then worked out once per catalog
     # version instead of once per product and market.
     sellable_here = _sellable_in(view, region, segment)
+    if len(combos) > 1:
+        everywhere = [_sellable_in(view, r, s) for r, s in combos[1:]]
+        sellable_here = {
+            sku: o for sku, o in sellable_here.items() if all(sku in e for e in everywhere)
+        }
     kept, complete = _likeness(view, product)
     out = _first_sellable(view, kept, sellable_here)
     if len(out) < ALTERNATIVES and not complete:
@@ -726,10 +764,10 @@ def battlecard(
 
 
 def capability(
-    view: CatalogView, query: str, region: Region | None
+    view: CatalogView, query: str, region: Region | None, segment: Segment | None = None
 ) -> tuple[Capability, float] | None:
     """Products whose traits or summary have what `query` asks for, best first (and how
-    well the best one matched)."""
+    well the best one matched), with their verdicts in `region` (for `segment`)."""
     index, lines = view.traits()
     found = index.search(query, limit=40, candidates=120)
     if not found or found[0].score < matching.MATCH_THRESHOLD:
@@ -741,8 +779,67 @@ def capability(
             i, line = lines[m.key]
             seen.setdefault(i, line)
     picked = list(seen.items())[:CAPABILITIES_LISTED]
-    options = tuple(_listed(view, view.catalog.products[i], region, None) for i, _line in picked)
-    return Capability(query, region, options, tuple(line for _i, line in picked)), found[0].score
+    options = tuple(_listed(view, view.catalog.products[i], region, segment) for i, _ in picked)
+    lines_found = tuple(line for _i, line in picked)
+    return Capability(query, region, options, lines_found, segment), found[0].score
+
+
+def _capability_asked(
+    view: CatalogView,
+    parsed: matching.ParsedQuery,
+    region: Region | None,
+    segment: Segment | None,
+    chosen: bool,
+) -> tuple[Capability | ProductAnswer | UnknownMarket, float] | None:
+    """A capability question, with every market and segment it names ("saml germany
+    france", "sso for banks in germany and france"): each product found with its most
+    restrictive verdict among them and every other one listed, as a list of choices shows
+    them; never one market's verdict as the whole truth. Markets the catalog lacks are Not
+    available there (default deny). chosen: the question's words chose products (the
+    product's answer reads every market itself)."""
+    text = parsed.product_text
+    more = _named_more(view, text.split())
+    codes = list(dict.fromkeys(([region.code] if region else []) + more.markets))
+    segs = list(dict.fromkeys(([segment.code] if segment else []) + more.segments))
+    unknown = list(dict.fromkeys(([parsed.unknown] if parsed.unknown else []) + more.unknown))
+    rest = " ".join(w for w in more.left if w not in _JOINERS)
+    several = len(codes) + len(unknown) > 1 or len(segs) > 1 or (unknown and not codes)
+    plain = capability(view, text, region, segment)
+    if not several:
+        return plain
+    catalog = view.catalog
+    found = capability(view, rest, None) if rest else None
+    if found is not None:
+        # The same words may name a product better ("widget pro france austria", "sso for
+        # banks in germany and france"): then the product's answer, which reads every
+        # market too, is what was asked.
+        rivals = matching.pick(view.products.matches(rest))[0]
+        rival = 0.0 if not rivals else 101.0 if rivals[0].exact else rivals[0].score
+        if found[1] <= rival + CAPABILITY_MARGIN:
+            if chosen or len(rivals) != 1:
+                return None
+            # Found by the words left once the markets are read, as sales type them.
+            answer = several_answer(view, catalog.products[rivals[0].key], codes, segs, unknown)
+            return answer, rival
+    if found is None or (plain is not None and plain[1] > found[1]):
+        # The words found more with the market words in: the products they found, still
+        # answered in every market named.
+        found = plain
+    if found is None:
+        return None
+    options = _several_options(view, [o.product for o in found[0].options], codes, segs, unknown)
+    markets = tuple(catalog.regions[c].name for c in codes) + tuple(unknown)
+    seg_names = tuple(catalog.segments[s].name for s in segs)
+    reply = Capability(
+        rest or found[0].query,
+        catalog.regions[codes[0]] if codes else None,
+        options,
+        found[0].matched,
+        catalog.segments[segs[0]] if len(segs) == 1 else None,
+        markets if len(markets) > 1 or unknown else (),
+        seg_names if len(seg_names) > 1 else (),
+    )
+    return reply, found[1]
 
 
 def _unknown(product: SalesProduct) -> Assessment:
@@ -795,7 +892,7 @@ def answer_query(view: CatalogView, text: str) -> Reply:
         card = None if chosen else battlecard(view, parsed.product_text, region, strict=True)
         if card is not None:
             return card
-        found = capability(view, parsed.product_text, region)
+        found = _capability_asked(view, parsed, region, segment, bool(chosen))
         if found is not None and found[1] > best + (CAPABILITY_MARGIN if chosen else 0.0):
             return found[0]
     if not chosen:
@@ -1022,7 +1119,12 @@ def several_answer(
     head = product_answer(view, product, head_region, head_segment)
     if not (others or asked.unknown or asked.untold):
         return head  # one combination after all ("widget pro banks"): the one answer
-    return dataclasses.replace(head, differences=(*others, *head.differences), asked=asked)
+    alts = head.alternatives
+    if alts and len(regions) * len(segments) > 1:
+        alts = alternatives_everywhere(view, product, regions, segments)
+    return dataclasses.replace(
+        head, differences=(*others, *head.differences), asked=asked, alternatives=alts
+    )
 
 
 def _several_options(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.forms import FormSpec
@@ -181,6 +181,7 @@ def differences_text(
 
 
 ALSO_ASKED = "Also asked"  # the other markets and segments a question named
+OPTION_DIFFERENCES = 3  # of each kind, said on a list's line before "and N more"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +203,7 @@ class Option:
         if not self.differences:
             return ""
         detailed = self.assessment is not None and bool(self.assessment.detail())
-        return differences_text(self.differences, 3, after_detail=detailed)
+        return differences_text(self.differences, OPTION_DIFFERENCES, after_detail=detailed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +239,22 @@ PRESS_NAMES_MAX = 250  # markets (or segments) a press may name: more than a que
 def joined(names: tuple[str, ...] | list[str]) -> str:
     """'Germany', 'Germany and France', 'Germany, France and Japan'."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+PLACES_NAMED = 4  # markets (or segments) named in a heading; more are counted
+
+
+def names_text(names: Sequence[str], what: str) -> str:
+    """'Germany and France', or 'all 12 markets asked' past PLACES_NAMED."""
+    if len(names) <= PLACES_NAMED:
+        return joined(list(names))
+    return f"all {len(names)} {what}s asked"
+
+
+def places_text(markets: Sequence[str], segments: Sequence[str] = ()) -> str:
+    """'Germany and France', 'Germany for Public sector', 'all 12 markets asked'."""
+    where = names_text(markets, "market")
+    return f"{where} for {names_text(segments, 'customer segment')}" if segments else where
 
 
 def unknown_markets_text(names: tuple[str, ...], product: str) -> str:
@@ -361,6 +378,18 @@ class ProductAnswer:
             (d.region, d.segment, d.assessment) for d in self.differences if d.combination
         )
         return head + named
+
+    @property
+    def alternatives_where(self) -> str:
+        """Where the alternatives are sellable: 'Japan', or every market (and segment) a
+        question naming several named ('Germany and France', 'Germany for Financial
+        services and Public sector'), as a count past a few."""
+        if self.asked is None:
+            return self.region.name
+        combos = self.combinations
+        markets = list(dict.fromkeys(r.name for r, _s, _a in combos))
+        segments = list(dict.fromkeys(s.name for _r, s, _a in combos if s is not None))
+        return places_text(markets, segments)
 
     @property
     def verified_text(self) -> str:
@@ -633,12 +662,32 @@ class Capability:
     region: Region | None
     options: tuple[Option, ...]
     matched: tuple[str, ...]  # the trait or summary line each option was found by
+    segment: Segment | None = None  # the customer segment asked about, if one was
+    # Every market (those the catalog lacks too) and segment named, when the question
+    # named several: each option then shows its most restrictive verdict among them and
+    # lists the others, as a list of choices does.
+    markets: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """' in Germany', ' in Germany and France for Financial services', or ''."""
+        markets = list(self.markets) or ([self.region.name] if self.region else [])
+        segments = list(self.segments) or ([self.segment.name] if self.segment else [])
+        where = f" in {names_text(markets, 'market')}" if markets else ""
+        return where + (f" for {names_text(segments, 'customer segment')}" if segments else "")
+
+    @property
+    def hint(self) -> str | None:
+        """When an option's line cannot list every other market asked."""
+        if any(sum(d.asked for d in o.differences) > OPTION_DIFFERENCES for o in self.options):
+            return "Ask about one of them by name for its verdict in every market asked."
+        return None
 
     @property
     def fallback(self) -> str:
-        where = f" in {self.region.name}" if self.region else ""
         names = ", ".join(o.product.name for o in self.options)
-        return f"Products with “{self.query}”{where}: {names}"
+        return f"Products with “{self.query}”{self.where}: {names}"
 
 
 @dataclass(frozen=True, slots=True)

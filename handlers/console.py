@@ -152,7 +152,7 @@ def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalD
         lines += [f"  {d.title}: {d.url}" for d in p.docs]
         lines.append(f"  {reply.verified_text}")
         if reply.alternatives:
-            lines.append(f"  Sellable alternatives in {reply.region.name}:")
+            lines.append(f"  Sellable alternatives in {reply.alternatives_where}:")
             lines += ["  " + _option(o) for o in reply.alternatives]
     elif isinstance(reply, Ambiguous | RegionOverview):
         options = reply.options if isinstance(reply, Ambiguous) else reply.sellable
@@ -175,9 +175,11 @@ def render_text(reply: AnyReply | TriageView | ApprovalCard | payloads.ApprovalD
     elif isinstance(reply, Battlecard):
         lines += [_option(r.option) + f"\n      {r.difference}" for r in reply.rivals]
     elif isinstance(reply, Capability):
-        lines += [
-            _option(o) + f"\n      ({m})" for o, m in zip(reply.options, reply.matched, strict=True)
-        ]
+        for o, m in zip(reply.options, reply.matched, strict=True):
+            lines.append(_option(o) + f"\n      ({m})")
+            if reply.hint:  # the console has room: every market asked, under each product
+                also = [d for d in o.differences if d.asked]
+                lines += [f"      - {_difference(d, o.product.ask)}" for d in also]
     elif isinstance(reply, NotFound | Notice | OpenForm | UnknownMarket | SegmentList):
         pass
     return "\n".join(lines)

@@ -215,7 +215,7 @@ def product_answer(r: ProductAnswer, *, share: bool = True) -> list[dict[str, An
     if r.alternatives:
         blocks.append(
             _section(
-                f"*Sellable alternatives in {esc(r.region.name)}*\n"
+                f"*Sellable alternatives in {esc(r.alternatives_where)}*\n"
                 + "\n".join(_option_line(o) for o in r.alternatives)
             )
         )
@@ -395,12 +395,13 @@ def render(reply: AnyReply, *, share: bool = True, files: FilesTo | None = None)
         lines = [_option_line(r.option) + f"\n    {esc(r.difference)}" for r in reply.rivals]
         blocks = [*_listed(f"*Against {esc(reply.competitor)}*{where}", lines)]
     elif isinstance(reply, Capability):
-        where = f" in *{esc(reply.region.name)}*" if reply.region else ""
         found = [
             _option_line(o) + f"\n    _{esc(m)}_"
             for o, m in zip(reply.options, reply.matched, strict=True)
         ]
-        blocks = [*_listed(f"*Products with “{esc(reply.query)}”*{where}", found)]
+        blocks = [*_listed(f"*Products with “{esc(reply.query)}”*{esc(reply.where)}", found)]
+        if reply.hint:
+            blocks.append(_context(esc(reply.hint)))
     elif isinstance(reply, Help):
         blocks = [
             _section(esc(reply.intro) + "\n" + "\n".join(f"• `{esc(e)}`" for e in reply.examples)),

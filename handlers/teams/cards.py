@@ -250,7 +250,7 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         if reply.alternatives:
             body.append(
                 text(
-                    f"**Sellable alternatives in {plain(reply.region.name)}**\n"
+                    f"**Sellable alternatives in {plain(reply.alternatives_where)}**\n"
                     + "\n".join(_option(o) for o in reply.alternatives)
                 )
             )
@@ -303,12 +303,14 @@ def render(reply: AnyReply, *, shared_by: UserRef | None = None) -> Card:
         body = [text(f"Against {plain(reply.competitor)}{where}", weight="Bolder")]
         body += [text(_option(r.option) + f"\n  {plain(r.difference)}") for r in reply.rivals]
     elif isinstance(reply, Capability):
-        where = f" in {plain(reply.region.name)}" if reply.region else ""
+        where = plain(reply.where)
         body = [text(f"Products with “{plain(reply.query)}”{where}", weight="Bolder")]
         body += [
             text(_option(o) + f"\n  _{plain(m)}_")
             for o, m in zip(reply.options, reply.matched, strict=True)
         ]
+        if reply.hint:
+            body.append(text(plain(reply.hint), isSubtle=True))
     elif isinstance(reply, History):
         body = [text(f"History of {plain(reply.product_name)}", weight="Bolder")]
         for e in reply.entries:

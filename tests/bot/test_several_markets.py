@@ -7,9 +7,17 @@ from __future__ import annotations
 import pytest
 
 import bot.catalog as catalog_module
-from bot.catalog import CatalogView, answer_query, several_answer
+from bot.catalog import CatalogView, answer_query, assess, several_answer
 from bot.catalog_file import parse_catalog
-from bot.replies import PRESS_VALUE_MAX, Ambiguous, Asked, ProductAnswer, UnknownMarket
+from bot.replies import (
+    PRESS_VALUE_MAX,
+    Ambiguous,
+    Asked,
+    Capability,
+    Option,
+    ProductAnswer,
+    UnknownMarket,
+)
 from bot.types import Rule, Status, Verdict
 from tests.bot.test_question_words import _product, _with
 from tests.bot.test_whole_truth import _file
@@ -417,3 +425,167 @@ def test_a_product_named_after_a_country_in_several_markets(
     assert a.product.sku == sku
     assert {a.region.code, *(d.region.code for d in a.differences if d.asked)} == known
     assert a.unknown == lacking
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+def _combinations(option: Option) -> dict[tuple[str, str | None], Verdict]:
+    """The (market, segment) verdicts a capability's line gives: its headline, then each
+    other combination asked."""
+    assert option.assessment is not None and option.place is not None
+    out = {(option.place, None): option.assessment.verdict}
+    for d in option.differences:
+        if d.combination:
+            out[(d.region.name, d.segment.name if d.segment else None)] = d.assessment.verdict
+    return out
+
+
+@pytest.mark.parametrize(
+    ("question", "markets", "segments", "products"),
+    [
+        ("saml germany france", ["DE", "FR"], [], {"Identity Bridge", "Widget Enterprise Suite"}),
+        ("SAML France Germany", ["DE", "FR"], [], {"Identity Bridge", "Widget Enterprise Suite"}),
+        ("saml australia japan", ["AU", "JP"], [], {"Widget Enterprise Suite"}),
+        (
+            "saml germany and australia",
+            ["DE", "AU"],
+            [],
+            {"Identity Bridge", "Widget Enterprise Suite"},
+        ),
+        ("offline sync germany japan", ["DE", "JP"], [], {"Widget Pro"}),
+        ("offline sync banks government germany", ["DE"], ["FSI", "PUB"], {"Widget Pro"}),
+        ("saml for banks in japan and the uk", ["JP", "UK"], ["FSI"], {"Identity Bridge"}),
+    ],
+)
+def test_a_capability_in_several_markets_gives_each_ones_verdict(
+    demo: CatalogView, question: str, markets: list[str], segments: list[str], products: set[str]
+) -> None:
+    """Every product found, in every named (market, segment) combination: the most
+    restrictive first (its place said), every other one listed; never one market's verdict
+    as the whole truth."""
+    reply = answer_query(demo, question)
+    assert isinstance(reply, Capability), reply
+    assert products <= {o.product.name for o in reply.options}
+    catalog = demo.catalog
+    for option in reply.options:
+        given = _combinations(option)
+        expected = {
+            (catalog.regions[m].name, catalog.segments[s].name if s else None): assess(
+                catalog, option.product, m, s
+            ).verdict
+            for m in markets
+            for s in segments or [None]
+        }
+        # The headline's place carries its segment ("Germany for Public sector").
+        head_place, head = next(iter(given.items()))
+        listed = {k: v for k, v in given.items() if k != head_place}
+        assert head in expected.values()
+        assert head is min(expected.values(), key=_rank)
+        assert len(listed) == len(expected) - 1
+        assert all(expected[k] is v for k, v in listed.items())
+    for m in markets:
+        assert catalog.regions[m].name in reply.fallback
+
+
+def test_a_capability_headline_is_the_most_restrictive_market(demo: CatalogView) -> None:
+    reply = answer_query(demo, "saml australia japan")
+    assert isinstance(reply, Capability)
+    suite = next(o for o in reply.options if o.product.name == "Widget Enterprise Suite")
+    assert suite.place == "Japan" and suite.assessment is not None
+    assert suite.assessment.verdict is Verdict.RESTRICTED
+    assert suite.exceptions.endswith("; also asked: Australia (Available)")
+    assert reply.fallback.startswith("Products with “saml” in Japan and Australia: ")
+
+
+def test_a_capability_in_a_market_the_catalog_lacks_among_several_is_default_deny(
+    demo: CatalogView,
+) -> None:
+    reply = answer_query(demo, "saml germany china")
+    assert isinstance(reply, Capability)
+    assert "China" in reply.where and "Germany" in reply.where
+    for option in reply.options:
+        assert option.assessment is not None
+        assert option.assessment.verdict is Verdict.NOT_AVAILABLE
+        assert option.place == "China"
+        assert "Germany" in {d.region.name for d in option.differences if d.asked}
+
+
+def test_a_capability_in_one_market_is_answered_as_before(demo: CatalogView) -> None:
+    reply = answer_query(demo, "saml germany")
+    assert isinstance(reply, Capability)
+    assert reply.markets == () and reply.region is not None and reply.region.code == "DE"
+    assert all(o.place is None for o in reply.options)
+
+
+def test_a_capability_question_naming_a_product_by_its_sku_answers_that_product(
+    demo: CatalogView,
+) -> None:
+    """ "sso" is Identity Bridge's SKU: the product's answer, in every market named."""
+    a = _answer(demo, "sso for banks in germany and france")
+    assert a.product.name == "Identity Bridge"
+    assert {(r.code, s.code if s else None) for r, s, _a in a.combinations} == {
+        ("DE", "FSI"),
+        ("FR", "FSI"),
+    }
+
+
+def test_a_capability_in_many_markets_is_listed_within_bounds() -> None:
+    view = view_of(parse_catalog(_many_markets(120)))
+    reply = answer_query(view, "saml " + " ".join(f"m{i:03d}" for i in range(40)))
+    assert isinstance(reply, Capability), reply
+    assert reply.hint is not None
+    assert "all 40 markets asked" in reply.fallback
+    for option in reply.options:
+        assert sum(d.combination for d in option.differences) == 39
+        assert " and 3" in option.exceptions  # the first three, then "and N more"
+
+
+# --------------------------------------------------------------------------- alternatives
+
+
+@pytest.mark.parametrize("codes", [None, ["JP", "AU"], ["AU", "JP"]])
+def test_alternatives_are_sellable_in_every_market_named(
+    demo: CatalogView, codes: list[str] | None
+) -> None:
+    """Widget Lite is Available in Japan but Not licensed in Australia: no alternative
+    to Widget Pro in Japan and Australia (asked, or pressed in either order)."""
+    alone = _answer(demo, "widget pro japan")
+    assert "Widget Lite" in {o.product.name for o in alone.alternatives}
+    if codes is None:
+        a = _answer(demo, "widget pro japan australia")
+    else:
+        pressed = several_answer(demo, demo.by_sku["WDG-PRO"], codes, [])
+        assert isinstance(pressed, ProductAnswer)
+        a = pressed
+    assert [o.product.name for o in a.alternatives] == ["Widget Enterprise Suite"]
+    suite = a.alternatives[0]
+    assert suite.place == "Japan" and suite.exceptions.endswith("also asked: Australia (Available)")
+    assert a.alternatives_where == "Japan and Australia"
+
+
+@pytest.mark.parametrize("small", [catalog_module.SMALL_CATALOG, 0])
+def test_every_alternative_of_a_several_markets_answer_is_sellable_in_each(
+    small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the demo catalog, every product and pairs of markets (and a segment): each
+    alternative offered is sellable in every named combination, with the verdict of each
+    given; a large catalog's way (only name neighbours considered) as well."""
+    monkeypatch.setattr(catalog_module, "SMALL_CATALOG", small)
+    view = view_of(parse_catalog(demo_text()))
+    catalog = view.catalog
+    leaves = [c for c in catalog.regions if not view.children.get(c)]
+    pairs = [(a, b) for i, a in enumerate(leaves) for b in leaves[i + 1 :]][::3]
+    checked = 0
+    for product in catalog.products:
+        for pair in pairs:
+            for segs in ([], ["FSI"]):
+                a = several_answer(view, product, pair, segs)
+                assert isinstance(a, ProductAnswer)
+                for alt in a.alternatives:
+                    checked += 1
+                    for r, s, _v in a.combinations:
+                        code = s.code if s else None
+                        assert assess(catalog, alt.product, r.code, code).verdict.sellable
+                    assert sum(d.combination for d in alt.differences) == len(a.combinations) - 1
+    assert checked > 50

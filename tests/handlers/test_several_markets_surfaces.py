@@ -124,3 +124,48 @@ async def test_the_console_answers_every_market_and_shares_them(
     assert "  - Widget Pro in Japan: Restricted — Deal desk approval; also asked: France" in (
         choices
     )
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+async def test_slack_answers_a_capability_in_every_market_named(slack: SlackDriver) -> None:
+    body = (await slack.command("saml australia japan")).json
+    assert body["text"].startswith("Products with “saml” in Japan and Australia: ")
+    shown = str(body["blocks"])
+    assert "in Japan and Australia" in shown
+    assert "• *Widget Enterprise Suite* in *Japan*: :large_orange_circle: *Restricted*" in shown
+    assert "also asked: Australia (Available)" in shown
+    # Many markets: every product's line bounded, the way to the rest said (the driver
+    # validates the message with slack_sdk and Slack's limits).
+    await slack.services.catalog.import_catalog(_many_markets(120))
+    body = (await slack.command("saml " + " ".join(f"m{i:03d}" for i in range(60)))).json
+    assert len(body["blocks"]) <= 50
+    assert "in all 60 markets asked" in body["text"]
+    assert "Ask about one of them by name" in str(body["blocks"][-1])
+
+
+async def test_slack_offers_alternatives_sellable_in_every_market_named(
+    slack: SlackDriver,
+) -> None:
+    body = (await slack.command("widget pro japan australia")).json
+    alts = next(b for b in body["blocks"] if "Sellable alternatives" in str(b))["text"]["text"]
+    assert alts.startswith("*Sellable alternatives in Japan and Australia*\n")
+    assert "Widget Lite" not in alts  # Available in Japan, Not licensed in Australia
+    assert "• *Widget Enterprise Suite* in *Japan*: :large_orange_circle: *Restricted*" in alts
+    assert "also asked: Australia (Available)" in alts
+
+
+async def test_the_console_answers_a_capability_and_alternatives_in_every_market(
+    db_url: str, engine: object
+) -> None:
+    out = await converse(db_url, lines("saml australia japan", "widget pro japan australia"))
+    found = next(o for o in out if o.startswith("Products with “saml” in Japan and Australia"))
+    assert (
+        "  - Widget Enterprise Suite in Japan: Restricted — Data residency review; "
+        "also asked: Australia (Available)"
+    ) in found
+    answer = next(o for o in out if o.startswith("Widget Pro: Restricted in Japan"))
+    alternatives = answer.split("  Sellable alternatives in Japan and Australia:\n")[1]
+    assert "Widget Enterprise Suite in Japan: Restricted" in alternatives
+    assert "Widget Lite" not in alternatives

@@ -41,3 +41,20 @@ async def test_teams_see_all_lists_every_market_named(teams: TeamsDriver) -> Non
     told = see_all["data"]["value"].split("|")[1].split(",")
     assert len(told) > 40  # every market the press can carry, not the headline alone
     assert all(f"Market {int(code[-4:]):03d}" in listed for code in told)
+
+
+async def test_teams_answers_a_capability_and_alternatives_in_every_market(
+    teams: TeamsDriver,
+) -> None:
+    await teams.say("product saml australia japan")
+    found = card_of(teams.connector.messages(DM)[-1].body)
+    assert found["body"][0]["text"] == "Products with “saml” in Japan and Australia"
+    suite = next(b["text"] for b in found["body"] if "Widget Enterprise Suite" in b["text"])
+    assert suite.startswith("- Widget Enterprise Suite in Japan: **Restricted**")
+    assert "also asked: Australia (Available)" in suite
+    await teams.say("product widget pro japan australia")
+    answer = card_of(teams.connector.messages(DM)[-1].body)
+    alts = next(b["text"] for b in answer["body"] if b.get("text", "").startswith("**Sellable alt"))
+    assert alts.startswith("**Sellable alternatives in Japan and Australia**\n")
+    assert "Widget Lite" not in alts
+    assert "- Widget Enterprise Suite in Japan: **Restricted**" in alts
