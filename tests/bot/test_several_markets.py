@@ -518,6 +518,28 @@ def test_a_capability_in_one_market_is_answered_as_before(demo: CatalogView) -> 
     assert all(o.place is None for o in reply.options)
 
 
+def test_a_capability_for_one_segment_gives_that_segments_verdict(demo: CatalogView) -> None:
+    reply = answer_query(demo, "offline sync government germany")
+    assert isinstance(reply, Capability)
+    assert reply.segment is not None and reply.segment.code == "PUB"
+    assert reply.where == " in Germany for Public sector"
+    pro = next(o for o in reply.options if o.product.name == "Widget Pro")
+    assert pro.assessment is not None and pro.assessment.verdict is Verdict.NOT_AVAILABLE
+    assert pro.assessment.reason == "Needs BSI C5 attestation"
+
+
+def test_a_capability_in_a_market_the_catalog_lacks_alone_is_default_deny(
+    demo: CatalogView,
+) -> None:
+    reply = answer_query(demo, "saml china")
+    assert isinstance(reply, Capability)
+    assert reply.where == " in China"
+    assert all(
+        o.assessment is not None and o.assessment.verdict is Verdict.NOT_AVAILABLE
+        for o in reply.options
+    )
+
+
 def test_a_capability_question_naming_a_product_by_its_sku_answers_that_product(
     demo: CatalogView,
 ) -> None:
