@@ -257,15 +257,20 @@ def in_effect(defaults: WorkspaceSettings) -> WorkspaceSettings:
 
 @contextlib.asynccontextmanager
 async def inside(
-    service: SettingsService | None, workspace: Workspace | None
+    service: SettingsService | None, workspace: Workspace | None, *, platform: str | None = None
 ) -> AsyncIterator[None]:
     """Work done for `workspace` outside any request (a signed link served, a message the
     worker delivers): its data current and its settings in effect inside the block, as in
-    the request that made the link or the message. With no workspace (the shared pool) or no
-    service (one built by hand), the environment's settings, as always."""
+    the request that made the link or the message. With no workspace (the shared pool), the
+    settings of `platform`'s one workspace that stored any (a deployment serving one
+    workspace, whose admins changed them in chat), else the environment's; with no service
+    (one built by hand), the environment's."""
     with workspaces.using(workspace):
-        if service is not None and workspace is not None:
-            async with service.entered(workspace):
+        named = workspace
+        if service is not None and named is None and platform is not None:
+            named = await service.job_workspace(platform)
+        if service is not None and named is not None:
+            async with service.entered(named):
                 yield
             return
         token = _SCOPE.set(None)
@@ -436,7 +441,7 @@ class SettingsService:
         finally:
             _SCOPE.reset(token)
 
-    async def _job_workspace(self, platform: str) -> Workspace | None:
+    async def job_workspace(self, platform: str) -> Workspace | None:
         """The one workspace of `platform` with settings stored, if exactly one has (a
         deployment serving one workspace); looked up again once fresh no more."""
         now = self._ticks()
@@ -454,7 +459,7 @@ class SettingsService:
         """The settings a job outside any request uses for a platform: its workspace's
         when exactly one workspace of that platform stored settings, else the
         environment's."""
-        workspace = await self._job_workspace(platform)
+        workspace = await self.job_workspace(platform)
         return self.defaults if workspace is None else (await self.of(workspace)).settings
 
     def forget(self, workspace: Workspace) -> None:

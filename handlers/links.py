@@ -145,7 +145,8 @@ class ChartLinks(SignedLinks):
             png = self._drawn.get(token)
             if png is None:
                 try:
-                    async with inside(settings, Workspace.of_scope(scope)):
+                    # Chart and CSV links are made for Teams cards (Slack gets the files).
+                    async with inside(settings, Workspace.of_scope(scope), platform="teams"):
                         report = await coverage.report(period)
                 except PeriodError:
                     raise web.HTTPNotFound() from None
@@ -174,7 +175,7 @@ class ChartLinks(SignedLinks):
             if named is None:
                 raise web.HTTPNotFound()
             try:
-                async with inside(settings, Workspace.of_scope(named[2])):
+                async with inside(settings, Workspace.of_scope(named[2]), platform="teams"):
                     report = await coverage.report(named[0])
             except PeriodError:
                 raise web.HTTPNotFound() from None

@@ -182,7 +182,7 @@ class SlackNotifier:
             if isinstance(payload, payloads.Coverage):
                 # The figures, the decks the CSV links and, for a report computed now, the
                 # targets and time zone are the message's workspace's.
-                async with inside(self._settings, self._workspace_of(message)):
+                async with inside(self._settings, self._workspace_of(message), platform="slack"):
                     return await self._coverage_files(client, message, payload)
             if isinstance(payload, payloads.Digest):  # announcements and subscriber DMs
                 body = blocks.digest(payload.title, payload.lines)

@@ -276,7 +276,7 @@ class TeamsNotifier:
     async def _coverage(self, message: OutboxMessage, job: payloads.Coverage) -> Outcome:
         """The report as computed when the message was written (the weekly digest of a
         tenant apart, in its settings), else computed now in the tenant's settings."""
-        async with inside(self._settings, workspace.current()):
+        async with inside(self._settings, workspace.current(), platform="teams"):
             report = await report_to_send(self._coverage_service, job.period, job.report)
         if isinstance(report, str):
             return Failed(report)

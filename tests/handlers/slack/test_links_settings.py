@@ -32,7 +32,7 @@ from store.briefings_repo import SqlBriefingRepository
 from store.settings_repo import SqlSettings
 from tests.conftest import demo_text
 from tests.fakes import FakeSlack
-from tests.handlers.conftest import PMS, SlackDriver
+from tests.handlers.conftest import PMS, SlackDriver, slack_server
 from tests.handlers.slack.test_oauth import oauth_server
 
 PUBLIC = "https://bot.example.com"
@@ -209,3 +209,28 @@ async def test_a_report_computed_at_delivery_uses_its_workspaces_settings(
     for team, (target, _zone, _) in TEAMS.items():
         [sent] = csvs[tokens[team]]
         assert _apac_target(sent) == target
+
+
+async def test_one_workspaces_digest_uses_the_settings_its_admins_stored(
+    db_url: str, engine: AsyncEngine, fake_slack: FakeSlack
+) -> None:
+    """One workspace, one SLACK_BOT_TOKEN (the shared pool): the weekly digest names no
+    workspace, and is computed with the settings the workspace's admins stored in chat,
+    not the environment's, as its management channel already is."""
+    async with slack_server(
+        db_url, fake_slack, worker=False, report_timezone="UTC",
+        default_briefing_target=ENV_TARGET,
+    ) as driver:  # fmt: skip
+        await driver.services.catalog.import_catalog(CATALOG)
+        await SqlSettings(engine).save(
+            workspace=Workspace("slack", None, "T0TEAM"),
+            values={"default_briefing_target": 4, "management_channel": "C0MGMT"},
+            expected_version=0, changes=[], notifications=[],
+        )  # fmt: skip
+        # As a save through the form does (another process sees it within seconds).
+        driver.services.workspace_settings.forget(Workspace("slack", None, "T0TEAM"))
+        await periodic(driver.services)
+        while await driver.services.worker.run_once():
+            pass
+        [sent] = [c for cs in _csvs(fake_slack).values() for c in cs]
+        assert _apac_target(sent) == 4
