@@ -38,8 +38,11 @@ class Workspace:
         a digest sent per workspace); None for SHARED."""
         platform, _, rest = scope.partition(":")
         enterprise_id, _, team_id = rest.partition(":")
-        if not platform or not team_id:
+        if not platform:
             return None
+        # An empty team is a workspace too: a Grid org-wide request naming no workspace
+        # ("slack:E1:"), an activity naming no tenant ("teams::"); read as SHARED, its
+        # periodic work would go to the shared pool's channels.
         return Workspace(platform, enterprise_id or None, team_id, isolated=True)
 
 

@@ -58,6 +58,10 @@ async def scopes_in_use(
     found = set(installed)
     async with engine.connect() as conn:
         for table in scoped_tables():
+            if not _scope_led(table):
+                # Its rows are its parent's (a briefing's deck), whose scopes are probed:
+                # without an index to probe, each probe would read every row (deck bytes).
+                continue
             # A loose index scan: one probe per distinct scope through the index each table
             # leads with it, not a pass over every row (receipts are millions).
             query = sa.text(
@@ -69,3 +73,9 @@ async def scopes_in_use(
             found.update(str(r[0]) for r in await conn.execute(query))
     found.discard(workspace.SHARED)
     return sorted(found)
+
+
+def _scope_led(table: sa.Table) -> bool:
+    """Whether an index or the primary key of `table` leads with its scope column."""
+    keys = [list(i.columns) for i in table.indexes] + [list(table.primary_key.columns)]
+    return any(cols and cols[0].name == "scope" for cols in keys)

@@ -460,6 +460,7 @@ def make_slack_notifier(
         kept_link=kept_link,
         approvals=approvals,
         settings=workspace_settings,
+        isolated=settings.isolates_workspaces,  # a MultiTenant Teams bot beside one token
     )
 
 

@@ -47,8 +47,8 @@ EXPIRY_MARGIN_SECONDS = 60
 # Said at start-up and on each installation while workspaces are installed apart (see
 # README, "Many workspaces"): what is not done per workspace yet.
 APART = (
-    "slack: installed in workspaces apart; triage cards of feedback sent from Teams name no"
-    " Slack workspace and are parked as not installed"
+    "slack: installed in workspaces apart; rows kept from before OAuth stay the shared"
+    " pool's, which no workspace sees, until `salesbridge db adopt` moves them"
 )
 
 

@@ -300,3 +300,16 @@ def test_every_table_says_how_workspaces_are_kept_apart() -> None:
         targets = {fk.column.table.name for fk in tables[name].foreign_keys}
         assert parent in targets, name
         assert parent in SCOPED or parent in BY_WORKSPACE, name
+
+
+def test_the_scopes_in_use_are_probed_through_indexes_and_parents() -> None:
+    """store.adopting.scopes_in_use probes each scoped table through an index led by its
+    scope; a table without one is skipped, so its rows must be a probed parent's."""
+    from store.adopting import _scope_led, scoped_tables
+
+    tables = {t.name: t for t in scoped_tables()}
+    for name, table in tables.items():
+        if _scope_led(table):
+            continue
+        parents = {fk.column.table.name for fk in table.foreign_keys}
+        assert any(p in tables and _scope_led(tables[p]) for p in parents), name
