@@ -30,6 +30,10 @@ SLACK_CASES = {
     ),
     "event of the wrong shape": (json.dumps({"type": "event_callback", "event": "oops"}), None),
     "JSON that is not an object": (json.dumps(["x"]), 400),
+    # No listener takes these; bolt's log line for them reads view and actions[0] as objects.
+    "a form whose view is text": ("type=view_submission&view=x", 400),
+    "a form whose actions are text": ("type=block_actions&actions=abc", 400),
+    "JSON whose view is text": (json.dumps({"type": "block_actions", "view": "x"}), 400),
     "huge text": ("command=%2Fproduct&user_id=U1&text=" + "a" * 200_000, 200),
     "control characters": ("command=%2Fproduct&user_id=U1&text=%00%01widget%1b[31m", 200),
     "full-width and right-to-left": (
