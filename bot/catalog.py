@@ -998,6 +998,8 @@ def _narrowed(
     out ("widget germany france": Widget, in Germany and France), when what is left still
     names products; only words no product name has are read so ("Japan Connector")."""
     words = parsed.product_text.split()
+    if all(view.products.knows(w) for w in words):
+        return None  # every word may be a product's (a typo too): none is read as a market
     found = _named_more(view, words, keep=lambda w: not view.products.knows(w))
     if not (found.markets or found.unknown or found.segments):
         return None
