@@ -91,12 +91,6 @@ def create_slack_app(
             return await next()
 
         app.middleware(socket_mode_workspace)
-    if oauth is not None:
-        # app_uninstalled and tokens_revoked: what was kept for that workspace is deleted.
-        app.enable_token_revocation_listeners()
-    else:
-        for event in UNINSTALL_EVENTS:
-            app.event(event)(_token_gone)
     settings_service = interactions.settings
     if settings_service is not None and settings.slack_app_token:
 
@@ -114,6 +108,14 @@ def create_slack_app(
         app.middleware(workspace_settings)
 
     listeners.register(app, interactions, effects)
+    # After the commands: bolt tries listeners in order, and each it tries builds every
+    # argument a listener might take, so those that come first are the ones answered most.
+    if oauth is not None:
+        # app_uninstalled and tokens_revoked: what was kept for that workspace is deleted.
+        app.enable_token_revocation_listeners()
+    else:
+        for event in UNINSTALL_EVENTS:
+            app.event(event)(_token_gone)
     return app
 
 

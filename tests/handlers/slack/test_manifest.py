@@ -123,3 +123,33 @@ def test_manifest_is_valid_by_the_schema(manifest: dict[str, Any]) -> None:
     scopes["bot_optional"], scopes["user_optional"] = scopes["bot"], scopes["user"]
     errors = sorted(Draft7Validator(schema).iter_errors(manifest), key=str)
     assert not errors, [e.message for e in errors]
+
+
+@pytest.mark.parametrize("oauth", [False, True], ids=["one token", "oauth"])
+def test_slash_commands_are_the_first_listeners_bolt_tries(oauth: bool) -> None:
+    """bolt tries its listeners in order and builds every argument a listener may take
+    for each one it tries: a command (the answer a rep waits for) must not first be tried
+    against the uninstall events."""
+    from handlers.app import build_services
+    from handlers.slack.http import create_slack_app
+    from handlers.slack.render import Effects
+
+    keys: dict[str, Any] = (
+        {"slack_client_id": "C0CLIENT", "slack_client_secret": "x"}
+        if oauth
+        else {"slack_bot_token": "xoxb-x"}
+    )
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="sqlite+aiosqlite:///:memory:",
+        slack_signing_secret="s",
+        **keys,
+    )
+    services = build_services(settings)
+    effects = Effects(lambda *a, **k: None, lambda: None, services.background)  # type: ignore[arg-type]
+    app = create_slack_app(
+        settings, interactions=services.interactions, effects=effects, oauth=services.slack_oauth
+    )
+    slashes = [c.slash for c in COMMANDS if c.on_slack]
+    first = app._async_listeners[: len(slashes)]
+    assert [listener.ack_function.__name__ for listener in first] == ["command"] * len(slashes)
