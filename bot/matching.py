@@ -412,14 +412,17 @@ class RegionHit(NamedTuple):  # a few per question: a tuple is made in a third o
 
 # A span's meaning in the memo: (code, score, known).
 _Named = tuple[str, float, bool]
-# A question's spans of 1-3 words as a lexicon reads them: (text, first word, words).
+# A question's spans of words as a lexicon reads them: (text, first word, words).
 Spans = list[tuple[str, int, int]]
+SPAN_WORDS = 3  # the longest span read when no label is longer
 
 
-def spans_of(words: Sequence[str]) -> Spans:
-    """Every span of 1-3 words, the longest first (each word without spaces)."""
+def spans_of(words: Sequence[str], longest: int = SPAN_WORDS) -> Spans:
+    """Every span of 1 to `longest` words, the longest first (each word without spaces)."""
     n = len(words)
-    out = [(" ".join(words[i : i + 3]), i, 3) for i in range(n - 2)]
+    out: Spans = []
+    for size in range(min(longest, n), 2, -1):
+        out += [(" ".join(words[i : i + size]), i, size) for i in range(n - size + 1)]
     out += [(f"{words[i]} {words[i + 1]}", i, 2) for i in range(n - 1)]
     out += [(words[i], i, 1) for i in range(n)]
     return out
@@ -443,11 +446,15 @@ class RegionLexicon:
         # span memo below when the spans learnt since are dropped.
         self._named: dict[str, _Named | None] = {}
         self._fuzzy: list[tuple[str, str]] = []  # (normalized label, code), labels >= 4 chars
+        # Words in the longest label: a name of more words than SPAN_WORDS ("Europe, Middle
+        # East and Africa") is found whole, not as the shorter names inside it.
+        self.longest = SPAN_WORDS
         for code, labels in regions:
             for label in (code, *labels):
                 norm = normalize(label)
                 if not norm:
                     continue
+                self.longest = max(self.longest, norm.count(" ") + 1)
                 self._named.setdefault(norm, (code, 100.0, True))
                 self._named.setdefault(norm.replace(" ", ""), (code, 100.0, True))
                 if len(norm) >= 4:
@@ -456,6 +463,7 @@ class RegionLexicon:
             for label in labels:
                 norm = normalize(label)
                 if norm:
+                    self.longest = max(self.longest, norm.count(" ") + 1)
                     self._named.setdefault(norm, (shown, 100.0, False))
                     if " " in norm:
                         self._named.setdefault(norm.replace(" ", ""), (shown, 100.0, False))
@@ -466,11 +474,12 @@ class RegionLexicon:
         self._spans_max = CACHE_ENTRIES + len(self._named)
 
     def find(self, words: Sequence[str], spans: Spans | None = None) -> list[RegionHit]:
-        """Every span of 1-3 words (each word without spaces) that names a region, best
-        first. `spans`: spans_of(words), when another lexicon reads the same words."""
+        """Every span of words (each word without spaces) that names a region, best first.
+        `spans`: spans_of(words) at least as long as this lexicon's longest label, when
+        another lexicon reads the same words."""
         hits: list[RegionHit] = []
         memo = self._spans
-        for span, start, size in spans_of(words) if spans is None else spans:
+        for span, start, size in spans_of(words, self.longest) if spans is None else spans:
             got = memo.get(span, _UNSEEN)
             if got is _UNSEEN:
                 got = self._learn(span, size)
@@ -553,7 +562,8 @@ def parse_query(
     """Find the region (and the customer segment, if `segments` are given) wherever they
     stand in the text, and the products the rest names."""
     words = tokens_of(text)
-    spans = spans_of(words)  # read by both lexicons
+    longest = regions.longest if segments is None else max(regions.longest, segments.longest)
+    spans = spans_of(words, longest)  # read by both lexicons
     best, key = _parse_words(words, regions, products, spans)
     if segments is None:
         return best

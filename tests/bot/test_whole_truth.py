@@ -414,3 +414,18 @@ def test_a_list_of_choices_in_a_parent_region_names_each_ones_exceptions(
                 checked += 1
                 assert " except " in option.exceptions
     assert checked
+
+
+def test_a_region_named_in_more_than_three_words_is_read_whole(demo: CatalogView) -> None:
+    # "Europe, Middle East and Africa" holds "Europe" (its alias) and "Africa", a market
+    # of the world the demo catalog lacks: read in three-word pieces, the question named
+    # EMEA and two unknown markets beside it, and told the rep to treat them as closed.
+    for question in (
+        "widget pro in europe, middle east and africa",
+        "europe, middle east and africa wiyget pro",
+    ):
+        reply = answer_query(demo, question)
+        assert isinstance(reply, ProductAnswer), question
+        assert [(r.code, s) for r, s, _ in reply.combinations] == [("EMEA", None)]
+        assert reply.asked is None
+        assert "know the market" not in reply.fallback
