@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
-from collections.abc import AsyncIterator, Collection, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,9 +21,6 @@ _receipt_t = ReceiptRow.__table__  # type: ignore[attr-defined]
 _optout_t = NoticeOptOutRow.__table__  # type: ignore[attr-defined]
 _FIELDS = tuple(f.name for f in dataclasses.fields(Receipt))
 _COLUMNS = tuple(_receipt_t.c[name] for name in _FIELDS)
-# Every field is a plain value: read them as they are (dataclasses.asdict deep-copies each
-# one, a datetime included, and was most of the cost of writing a batch).
-_values = operator.attrgetter(*_FIELDS)
 _BATCH = 1000  # values per IN (...): PostgreSQL takes at most 32,767 parameters
 _PURGE_BATCH = 10_000  # rows per DELETE: a day's purge must not hold one huge lock
 
@@ -39,11 +36,48 @@ def _receipt(row: sa.Row[Any]) -> Receipt:
     return Receipt(values[0], values[1], _utc(values[2]), *values[3:])
 
 
-def _row(r: Receipt) -> dict[str, Any]:
-    row = dict(zip(_FIELDS, _values(r), strict=True))
-    row["reason"] = r.reason[:500]
-    row["band"] = r.band[:200]
-    return row
+class _Insert(NamedTuple):
+    sql: str  # in the driver's own placeholders
+    values: Callable[[Receipt], tuple[Any, ...]]  # a receipt's, in the placeholders' order
+    at: int  # where `at` is among them
+    reason: int
+    band: int
+
+
+_INSERTS: dict[str, _Insert] = {}
+
+
+def _insert(dialect: sa.Dialect) -> _Insert:
+    """The receipt INSERT compiled once per dialect, for the driver's executemany: through
+    SQLAlchemy, building each row's parameters cost more than the database's own work, on
+    every answer the bot gives."""
+    hit = _INSERTS.get(dialect.name)
+    if hit is None:
+        compiled = sa.insert(_receipt_t).compile(dialect=dialect, column_keys=list(_FIELDS))
+        order = list(compiled.positiontup or ())
+        assert sorted(order) == sorted(_FIELDS), order
+        hit = _INSERTS[dialect.name] = _Insert(
+            str(compiled),
+            operator.attrgetter(*order),
+            order.index("at"),
+            order.index("reason"),
+            order.index("band"),
+        )
+    return hit
+
+
+def _rows(insert: _Insert, receipts: Sequence[Receipt], *, sqlite: bool) -> list[list[Any]]:
+    rows = []
+    for r in receipts:
+        row = list(insert.values(r))
+        if sqlite:
+            # As SQLAlchemy's SQLite DateTime stores it (wall time, no offset), so that
+            # comparisons with the values it binds, and reading it back, hold.
+            row[insert.at] = r.at.isoformat(" ", "microseconds")[:26]
+        row[insert.reason] = r.reason[:500]
+        row[insert.band] = r.band[:200]
+        rows.append(row)
+    return rows
 
 
 class SqlReceipts:
@@ -54,7 +88,9 @@ class SqlReceipts:
         if not receipts:
             return
         async with self.engine.begin() as conn:
-            await conn.execute(sa.insert(_receipt_t), [_row(r) for r in receipts])
+            insert = _insert(conn.dialect)
+            rows = _rows(insert, receipts, sqlite=conn.dialect.name == "sqlite")
+            await conn.exec_driver_sql(insert.sql, [tuple(row) for row in rows])
 
     async def purge(self, *, before: dt.datetime) -> int:
         removed = 0

@@ -37,6 +37,26 @@ async def test_add_export_and_purge(engine: AsyncEngine) -> None:
     assert len(left) == 61
 
 
+async def test_a_period_starts_at_its_first_microsecond(engine: AsyncEngine) -> None:
+    # Receipts bypass SQLAlchemy's per-row parameters: on SQLite their times must still be
+    # stored as its DateTime stores them, or comparing them with a bound time goes wrong.
+    repo = SqlReceipts(engine)
+    tick = dt.timedelta(microseconds=1)
+    await repo.add(
+        [
+            dataclasses.replace(ONE, at=AT - tick, user_id="before"),
+            dataclasses.replace(ONE, at=AT, user_id="first"),
+            dataclasses.replace(ONE, at=AT + dt.timedelta(days=1) - tick, user_id="last"),
+            dataclasses.replace(ONE, at=AT + dt.timedelta(days=1), user_id="after"),
+        ]
+    )
+    got = [r async for r in repo.export(since=AT, until=AT + dt.timedelta(days=1))]
+    assert [(r.user_id, r.at) for r in got] == [
+        ("first", AT),
+        ("last", AT + dt.timedelta(days=1) - tick),
+    ]
+
+
 async def test_demand_per_region_rolls_up_the_markets_below(engine: AsyncEngine) -> None:
     from bot.catalog_file import parse_catalog
     from bot.receipts import Demand, Receipts
