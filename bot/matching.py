@@ -478,8 +478,10 @@ class RegionLexicon:
         `spans`: spans_of(words) at least as long as this lexicon's longest label, when
         another lexicon reads the same words."""
         hits: list[RegionHit] = []
-        memo = self._spans
-        for span, start, size in spans_of(words, self.longest) if spans is None else spans:
+        memo, longest = self._spans, self.longest
+        for span, start, size in spans_of(words, longest) if spans is None else spans:
+            if size > longest:
+                continue  # longer than any name it knows (spans read by a longer lexicon)
             got = memo.get(span, _UNSEEN)
             if got is _UNSEEN:
                 got = self._learn(span, size)
