@@ -66,7 +66,7 @@ def _insert(dialect: sa.Dialect) -> _Insert:
     return hit
 
 
-def _rows(insert: _Insert, receipts: Sequence[Receipt], *, sqlite: bool) -> list[list[Any]]:
+def _rows(insert: _Insert, receipts: Sequence[Receipt], *, sqlite: bool) -> list[tuple[Any, ...]]:
     rows = []
     for r in receipts:
         row = list(insert.values(r))
@@ -76,7 +76,7 @@ def _rows(insert: _Insert, receipts: Sequence[Receipt], *, sqlite: bool) -> list
             row[insert.at] = r.at.isoformat(" ", "microseconds")[:26]
         row[insert.reason] = r.reason[:500]
         row[insert.band] = r.band[:200]
-        rows.append(row)
+        rows.append(tuple(row))
     return rows
 
 
@@ -90,7 +90,7 @@ class SqlReceipts:
         async with self.engine.begin() as conn:
             insert = _insert(conn.dialect)
             rows = _rows(insert, receipts, sqlite=conn.dialect.name == "sqlite")
-            await conn.exec_driver_sql(insert.sql, [tuple(row) for row in rows])
+            await conn.exec_driver_sql(insert.sql, rows)
 
     async def purge(self, *, before: dt.datetime) -> int:
         removed = 0
