@@ -35,10 +35,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Everything CI runs: lint, types, and every test (SQLite, plus PostgreSQL when reachable),
-# one pytest worker per core (each test has its own databases, so they run side by side).
+# one pytest worker per core (each test has its own databases, so they run side by side;
+# each file runs whole on one worker: a module's tests may share a server, in order).
 # pytest's exit 5 (no tests collected) counts as a failure.
 test: lint
-	@$(BIN)/pytest -n auto; status=$$?; \
+	@$(BIN)/pytest -n auto --dist loadfile; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 bench: $(STAMP)

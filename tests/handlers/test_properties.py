@@ -34,6 +34,9 @@ BATCH = 40  # requests per generated example, sent concurrently
 # Examples per property; BATCH times their sum is the number of requests (README, SECURITY).
 EXAMPLES = {"slash": 60, "interaction": 70, "event": 35, "raw": 30, "signed": 30, "teams": 35}
 TOTAL = BATCH * sum(EXAMPLES.values())
+# One server takes every property's requests, and the last test asks it after all of them:
+# the module's tests must run on one pytest-xdist worker, in order (`make test` distributes
+# the suite by file), or that test finds a server nobody sent anything to.
 
 
 class Errors(logging.Handler):
