@@ -39,7 +39,9 @@ def _receipt(row: sa.Row[Any]) -> Receipt:
 class _Insert(NamedTuple):
     sql: str  # in the driver's own placeholders
     values: Callable[[Receipt], tuple[Any, ...]]  # a receipt's, in the placeholders' order
-    at: int  # where `at` is among them
+    # (place, SQLAlchemy's bind processor) of each value it converts for this dialect: on
+    # SQLite the time, stored as text its DateTime compares and reads back.
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
     reason: int
     band: int
 
@@ -56,26 +58,29 @@ def _insert(dialect: sa.Dialect) -> _Insert:
         compiled = sa.insert(_receipt_t).compile(dialect=dialect, column_keys=list(_FIELDS))
         order = list(compiled.positiontup or ())
         assert sorted(order) == sorted(_FIELDS), order
+        processors = tuple(
+            (i, p)
+            for i, name in enumerate(order)
+            if (p := _receipt_t.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        )
         hit = _INSERTS[dialect.name] = _Insert(
             str(compiled),
             operator.attrgetter(*order),
-            order.index("at"),
+            processors,
             order.index("reason"),
             order.index("band"),
         )
     return hit
 
 
-def _rows(insert: _Insert, receipts: Sequence[Receipt], *, sqlite: bool) -> list[tuple[Any, ...]]:
+def _rows(insert: _Insert, receipts: Sequence[Receipt]) -> list[tuple[Any, ...]]:
     rows = []
     for r in receipts:
         row = list(insert.values(r))
-        if sqlite:
-            # As SQLAlchemy's SQLite DateTime stores it (wall time, no offset), so that
-            # comparisons with the values it binds, and reading it back, hold.
-            row[insert.at] = r.at.isoformat(" ", "microseconds")[:26]
         row[insert.reason] = r.reason[:500]
         row[insert.band] = r.band[:200]
+        for i, process in insert.processors:
+            row[i] = process(row[i])
         rows.append(tuple(row))
     return rows
 
@@ -89,7 +94,7 @@ class SqlReceipts:
             return
         async with self.engine.begin() as conn:
             insert = _insert(conn.dialect)
-            rows = _rows(insert, receipts, sqlite=conn.dialect.name == "sqlite")
+            rows = _rows(insert, receipts)
             await conn.exec_driver_sql(insert.sql, rows)
 
     async def purge(self, *, before: dt.datetime) -> int:
