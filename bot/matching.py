@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import math
+import operator
 import re
 import unicodedata
 from array import array
@@ -192,9 +193,6 @@ class ProductIndex:
         """The vocabulary's own object for `word` (equal strings are not stored twice)."""
         return self._vocab[self._find(word)]
 
-    def _idf(self, count: int) -> float:
-        return math.log(1 + self._n / count)
-
     def _exact_id(self, q: str, compact: str) -> int | None:
         """The first string whose normalized form is `q`, else the first whose compact form
         is `compact` (a name typed as one word, or spaced where the catalog runs it on)."""
@@ -230,29 +228,32 @@ class ProductIndex:
         """Vocabulary words (by place) this query word may stand for, with a similarity 0..1
         (not memoised itself: _postings keeps what the search needs of it)."""
         out: dict[int, float] = {}
-        at = self._find(word)
-        if at >= 0:
-            out[at] = 1.0
-        if len(word) >= 3:
+        vocab = self._vocab
+        i = bisect.bisect_left(vocab, word)
+        if i < len(vocab) and vocab[i] == word:
+            out[i] = 1.0
+        size = len(word)
+        if size >= 3:
             # A prefix stands for the whole word ("ent" -> "enterprise"), slightly discounted.
-            i = bisect.bisect_left(self._vocab, word)
-            while i < len(self._vocab) and self._vocab[i].startswith(word):
-                out.setdefault(i, 0.75 + 0.2 * len(word) / len(self._vocab[i]))
+            while i < len(vocab) and vocab[i].startswith(word):
+                out.setdefault(i, 0.75 + 0.2 * size / len(vocab[i]))
                 i += 1
                 if len(out) > 64:
                     break
-        if len(word) >= 3 and not word.isdigit():
-            # Typos: 'synk' ~ 'sync', 'moniter' ~ 'monitor', 'sheild' ~ 'shield' (OSA
-            # distance counts a swap of two letters as one edit).
-            max_edits = 1 if len(word) < 6 else 2
-            for group in self._typo_groups(word, max_edits):
-                for v, edits, _i in process.extract(
-                    word, group, scorer=OSA.distance, score_cutoff=max_edits, limit=None
-                ):
-                    at = self._find(v)
-                    if at not in out:
-                        out[at] = 1.0 - 0.5 * edits / len(word)
-        return sorted(out.items(), key=lambda kv: -kv[1])[:32]
+            if not word.isdigit():
+                # Typos: 'synk' ~ 'sync', 'moniter' ~ 'monitor', 'sheild' ~ 'shield' (OSA
+                # distance counts a swap of two letters as one edit).
+                max_edits = 1 if size < 6 else 2
+                for group in self._typo_groups(word, max_edits):
+                    for v, edits, _i in process.extract(
+                        word, group, scorer=OSA.distance, score_cutoff=max_edits, limit=None
+                    ):
+                        at = self._find(v)
+                        if at not in out:
+                            out[at] = 1.0 - 0.5 * edits / size
+        if len(out) < 2:
+            return list(out.items())
+        return sorted(out.items(), key=_SIMILARITY, reverse=True)[:32]  # stable: ties in order
 
     def _postings(self, word: str) -> tuple[int, list[tuple[int, int, float]]]:
         """What a query word adds to the prefilter, memoised per word: the fewest strings
@@ -260,12 +261,15 @@ class ProductIndex:
         word where its string ids are in _ids and the weight (idf x similarity) they get."""
         hit = self._postings_cache.get(word)
         if hit is None:
-            starts, entries, fewest = self._starts, [], None
+            starts, n = self._starts, self._n
+            entries = []
+            fewest = 0
             for at, sim in self._similar_words(word):
                 start, end = starts[at], starts[at + 1]
-                entries.append((start, end, self._idf(end - start) * sim))
-                fewest = end - start if fewest is None else min(fewest, end - start)
-            hit = (fewest or 0, entries)
+                entries.append((start, end, math.log(1 + n / (end - start)) * sim))  # idf
+                if not fewest or end - start < fewest:
+                    fewest = end - start
+            hit = (fewest, entries)
             if len(self._postings_cache) > CACHE_ENTRIES:
                 self._postings_cache.clear()
             self._postings_cache[word] = hit
@@ -342,11 +346,19 @@ class ProductIndex:
         if len(words) > 1:
             query_words.add(compact)
         budget = 60000  # postings visited; common words are visited last and may be cut
-        postings = {w: self._postings(w) for w in query_words}
         all_ids = self._ids
-        for w in sorted(query_words, key=lambda w: postings[w][0]):
+        for _fewest, entries in sorted(map(self._postings, query_words), key=_FEWEST):
+            if len(entries) == 1:
+                # One similar word (most words): each of its strings once, no maximum to keep.
+                if budget <= 0 and acc:
+                    continue
+                start, end, weight = entries[0]
+                budget -= end - start
+                for sid in all_ids[start:end]:
+                    acc[sid] = acc.get(sid, 0.0) + weight
+                continue
             best_for_string: dict[int, float] = {}
-            for start, end, weight in postings[w][1]:
+            for start, end, weight in entries:
                 if budget <= 0 and acc:
                     break
                 budget -= end - start
@@ -365,22 +377,31 @@ class ProductIndex:
             pool.append(exact_sid)
         best: dict[int, tuple[float, int, bool]] = {}  # owner -> its best (score, sid, exact)
         letters = sum(map(len, words))
-        forms, owners = self._forms, self._owner
+        forms, owners, wratio = self._forms, self._owner, fuzz.WRatio
         for sid in pool:
             s, s_words, s_compact, s_letters = forms.get(sid) or self._scored_form(sid)
-            exact = sid == exact_sid or s == q or s_compact == compact
-            # WRatio judges the whole string; word_score that every word asked for is there.
-            score = (
-                100.0
-                if exact
-                else (fuzz.WRatio(q, s) + _word_score(words, letters, s_words, s_letters)) / 2
-            )
+            if sid == exact_sid or s == q or s_compact == compact:
+                got = (100.0, sid, True)
+            else:
+                # WRatio judges the whole string; word_score that every word asked for is there.
+                score = (wratio(q, s) + _word_score(words, letters, s_words, s_letters)) / 2
+                got = (score, sid, False)
             owner = owners[sid]
             cur = best.get(owner)
-            if cur is None or score > cur[0]:
-                best[owner] = (score, sid, exact)
-        ranked = sorted(best, key=lambda owner: (-best[owner][0], owner))[:limit]
-        return [Match(o, best[o][0], self._display[best[o][1]], best[o][2]) for o in ranked]
+            if cur is None or got[0] > cur[0]:
+                best[owner] = got
+        display = self._display
+        ranked = sorted(best.items(), key=_ranked)[:limit]
+        return [Match(o, score, display[sid], exact) for o, (score, sid, exact) in ranked]
+
+
+def _ranked(item: tuple[int, tuple[float, int, bool]]) -> tuple[float, int]:
+    """Best score first, then the caller's key (catalog order)."""
+    return (-item[1][0], item[0])
+
+
+_FEWEST = operator.itemgetter(0)  # a word's postings: the fewest strings first
+_SIMILARITY = operator.itemgetter(1)  # (place, similarity)
 
 
 def _post(postings: dict[str, int | list[int]], word: str, sid: int) -> None:
@@ -656,6 +677,7 @@ def unexplained(product_text: str, matched: str) -> str:
     Bridge, in Germany and China)."""
     words = normalize(matched).split()
     compact = "".join(words)
+    ratio = fuzz.ratio
     extra = []
     said: set[str] = set()
     for w in product_text.split():
@@ -665,7 +687,10 @@ def unexplained(product_text: str, matched: str) -> str:
         said.add(w)
         if w in CONNECTORS or w in FILLER or w in compact:
             continue
-        if not any(v.startswith(w) or fuzz.ratio(w, v) >= 75 for v in words):
+        for v in words:
+            if v.startswith(w) or ratio(w, v) >= 75:
+                break
+        else:
             extra.append(w)
     return " ".join(extra)
 
