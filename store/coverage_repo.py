@@ -19,6 +19,7 @@ _region_t = RegionRow.__table__  # type: ignore[attr-defined]
 _deck_t = BriefingDeckRow.__table__  # type: ignore[attr-defined]
 # Open feedback by age: younger than 7 days, 7–30 days (whole days), older.
 _YOUNG, _OLD = dt.timedelta(days=7), dt.timedelta(days=31)
+_HOUR = 3600
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -38,6 +39,12 @@ def _rollup() -> sa.CTE:
         .join(p, p.c.code == r.c.parent_code)
     )
     return base.union(step)  # UNION, not ALL: stops even on a cycle
+
+
+def _wanted(q: CoverageQuery) -> sa.CTE:
+    """The roll-up's pairs for the report's regions only, computed once."""
+    up = _rollup()
+    return _materialized(sa.select(up.c.code, up.c.anc).where(up.c.anc.in_(q.regions)), "up")
 
 
 def _seconds(conn: AsyncConnection, later: Any, earlier: Any) -> Any:
@@ -66,6 +73,70 @@ def _materialized(query: sa.Select[Any], name: str) -> sa.CTE:
 
 def _count(condition: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def _middle_by_hour(decided: sa.CTE, up: sa.CTE) -> sa.Select[Any]:
+    """(anc, median of secs) without joining each item to the roll-up: SQLite runs such a
+    join as a scan of the roll-up per item once the scope's equality makes it expect few
+    items, and would then sort every region's items. The items are counted per (region
+    code, hour) once, the counts summed up the tree, and only the items of the hour holding
+    each region's middle one or two are read again and ranked (the more items share that
+    hour, the more this last step costs). Exact: the hour orders the values coarsely (it
+    never decreases as the seconds grow), the ranking within it is by seconds."""
+    hour = decided.c.secs // _HOUR
+    leaf = _materialized(
+        sa.select(decided.c.region_code, hour.label("hour"), sa.func.count().label("k")).group_by(
+            decided.c.region_code, hour
+        ),
+        "leaf",
+    )
+    hist = (
+        sa.select(up.c.anc, leaf.c.hour, sa.func.sum(leaf.c.k).label("k"))
+        .join(up, up.c.code == leaf.c.region_code)
+        .group_by(up.c.anc, leaf.c.hour)
+        .subquery("hist")
+    )
+    through = sa.func.sum(hist.c.k).over(partition_by=hist.c.anc, order_by=hist.c.hour)
+    cum = sa.select(
+        hist.c.anc,
+        hist.c.hour,
+        hist.c.k,
+        (through - hist.c.k).label("before"),
+        sa.func.sum(hist.c.k).over(partition_by=hist.c.anc).label("n"),
+    ).subquery("cum")
+    # The middle's 1-based positions: the same one for an odd count, two for an even.
+    low, high = (cum.c.n + 1) // 2, (cum.c.n + 2) // 2
+    middle = _materialized(
+        sa.select(cum.c.anc, cum.c.hour, cum.c.before, cum.c.n).where(
+            cum.c.before < high, cum.c.before + cum.c.k >= low
+        ),
+        "middle",
+    )
+    # A row-value IN: SQLite indexes the short list and looks each item up in it, where a
+    # join to the list could again be planned as a scan of it per item.
+    again = _materialized(
+        sa.select(decided.c.region_code, decided.c.secs).where(
+            sa.tuple_(decided.c.region_code, hour).in_(
+                sa.select(up.c.code, middle.c.hour).join(middle, middle.c.anc == up.c.anc)
+            )
+        ),
+        "again",
+    )
+    rank = sa.func.row_number().over(
+        partition_by=(middle.c.anc, middle.c.hour), order_by=again.c.secs
+    )
+    ranked = (
+        sa.select(middle.c.anc, again.c.secs, (middle.c.before + rank).label("pos"), middle.c.n)
+        .select_from(again)
+        .join(up, up.c.code == again.c.region_code)
+        .join(middle, sa.and_(middle.c.anc == up.c.anc, middle.c.hour == again.c.secs // _HOUR))
+        .subquery("ranked")
+    )
+    return (
+        sa.select(ranked.c.anc, sa.func.avg(ranked.c.secs))
+        .where(ranked.c.pos.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2]))
+        .group_by(ranked.c.anc)
+    )
 
 
 class SqlCoverage:
@@ -214,13 +285,11 @@ class SqlCoverage:
 
     async def _medians(self, conn: AsyncConnection, q: CoverageQuery) -> dict[str, float]:
         """Median seconds from submission to decision, per region, of the period's items."""
-        up = _rollup()
+        up = _wanted(q)
         i = _item_t.c
-        # One pass over the items; only then the fan-out to every region above each.
+        secs = sa.cast(_seconds(conn, i.decided_at, i.created_at), sa.BigInteger)
         decided = _materialized(
-            sa.select(
-                i.region_code, _seconds(conn, i.decided_at, i.created_at).label("secs")
-            ).where(
+            sa.select(i.region_code, secs.label("secs")).where(
                 visible(i.scope),
                 i.region_code.is_not(None),
                 i.created_at >= _utc(q.since),
@@ -229,37 +298,20 @@ class SqlCoverage:
             ),
             "decided",
         )
-        source = decided.join(up, up.c.code == decided.c.region_code)
-        mine = up.c.anc.in_(q.regions)
-        secs = decided.c.secs
         if conn.dialect.name == "postgresql":
+            # PostgreSQL hashes the roll-up for this join and sorts in the ordered-set
+            # aggregate. Not the hourly counts: without statistics on the items yet (a table
+            # just filled), it runs their IN list as a nested loop over every item.
             query = (
                 sa.select(
-                    up.c.anc, sa.func.percentile_cont(0.5).within_group(sa.cast(secs, sa.Float))
+                    up.c.anc,
+                    sa.func.percentile_cont(0.5).within_group(sa.cast(decided.c.secs, sa.Float)),
                 )
-                .select_from(source)
-                .where(mine)
+                .select_from(decided.join(up, up.c.code == decided.c.region_code))
                 .group_by(up.c.anc)
             )
         else:
-            # SQLite has no percentile: the middle one or two of each region's sorted values.
-            ranked = (
-                sa.select(
-                    up.c.anc,
-                    secs.label("secs"),
-                    sa.func.row_number().over(partition_by=up.c.anc, order_by=secs).label("rn"),
-                    sa.func.count().over(partition_by=up.c.anc).label("n"),
-                )
-                .select_from(source)
-                .where(mine)
-                .subquery()
-            )
-            middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
-            query = (
-                sa.select(ranked.c.anc, sa.func.avg(ranked.c.secs))
-                .where(middle)
-                .group_by(ranked.c.anc)
-            )
+            query = _middle_by_hour(decided, up)
         return {r[0]: float(r[1]) for r in await conn.execute(query)}
 
     async def _pms(

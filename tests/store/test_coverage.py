@@ -20,6 +20,7 @@ from bot.catalog import CatalogService, region_path
 from bot.items import Status
 from bot.reports import (
     STATUS_ORDER,
+    CoverageQuery,
     PmRow,
     RegionRow,
     Report,
@@ -204,6 +205,57 @@ async def test_the_csv_links_each_regions_latest_deck(
     uk = next(ln for ln in lines if ln.startswith("UK,"))
     assert uk.endswith(",https://docs.example.com/uk.pdf,,")
     assert Report.decode(report.encode()) == report  # the worker writes the same CSV
+
+
+# Seconds from submission to decision per region code: odd and even counts, equal values,
+# and middle pairs on both sides of an hour (the medians are found hour by hour).
+TURNAROUNDS = {
+    "AU": (100, 3_700, 7_300),
+    "JP": (50, 3_650),
+    "APAC": (3_599,),  # filed under APAC itself
+    "UK": (10, 10, 20, 3 * 86_400),
+}
+
+
+async def test_medians_are_exact_for_every_region_above_an_item(
+    engine: AsyncEngine, repo: Any
+) -> None:
+    await _regions(engine, repo)
+    start = dt.datetime(2026, 7, 1, tzinfo=UTC)
+    rows, n = [], 0
+    for code, seconds in TURNAROUNDS.items():
+        for s in seconds:
+            n += 1
+            created = start + dt.timedelta(days=n)
+            decided = created + dt.timedelta(seconds=s)
+            rows.append(item(n, code, created.isoformat(), decided.isoformat(), Status.NOW))
+    rows.append(item(90, "AU", "2026-07-03T00:00:00+00:00"))  # open: no turnaround
+    before = ("2026-06-30T00:00:00+00:00", "2026-07-01T00:00:00+00:00")  # not in the period
+    rows.append(item(91, "JP", *before, Status.NOW))
+    async with engine.begin() as conn:
+        await conn.execute(sa.insert(FeedbackItemRow.__table__), rows)  # type: ignore[attr-defined]
+    shown = ("GLOBAL", "APAC", "AU", "JP", "NZ", "EMEA", "UK", "AMER")
+    query = CoverageQuery(
+        dt.date(2026, 7, 1), dt.date(2026, 9, 30), start, dt.datetime(2026, 10, 1, tzinfo=UTC),
+        NOW, shown,
+    )  # fmt: skip
+    figures = (await SqlCoverage(engine).coverage_figures(query)).regions
+    medians = {code: f.median_seconds_to_decision for code, f in figures.items()}
+    apac = (*TURNAROUNDS["AU"], *TURNAROUNDS["JP"], *TURNAROUNDS["APAC"])
+    expected = {
+        "AU": 3_700.0,  # odd
+        "JP": 1_850.0,  # even: (50 + 3650) / 2
+        "APAC": 3_624.5,  # AU, JP and its own: (3599 + 3650) / 2, either side of an hour
+        "UK": 15.0,  # even, with a tie: (10 + 20) / 2
+        "EMEA": 15.0,
+        "GLOBAL": 1_849.5,  # every item once: (100 + 3599) / 2
+    }
+    assert expected["APAC"] == statistics.median(apac)
+    assert expected["GLOBAL"] == statistics.median((*apac, *TURNAROUNDS["UK"]))
+    assert {code: m for code, m in medians.items() if m is not None} == expected
+    assert "NZ" not in figures or figures["NZ"].median_seconds_to_decision is None
+    assert "AMER" not in figures
+    assert (figures["GLOBAL"].decided, figures["APAC"].decided) == (10, 6)
 
 
 # ----------------------------------------------------------- the same numbers as Python's

@@ -181,3 +181,64 @@ async def test_coverage_reads_its_period_from_a_covering_index_on_sqlite(
                 " (scope=? AND created_at>? AND created_at<?)"
             ], plan
             assert not [d for d in plan if d.startswith("SCAN feedback_item")], plan
+
+
+def _item_loops_with_a_loop_inside(plan: list[tuple[int, int, str]]) -> list[str]:
+    """The joins of an EXPLAIN QUERY PLAN whose outer loop runs over the period's items one
+    by one (the index search itself, or a CTE materialised from it without grouping) with
+    another loop inside: a scan or search per item. Loops of one join are siblings, outer
+    first."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for node, parent, detail in plan:
+        children.setdefault(parent, []).append((node, detail))
+    item_rows = set()
+    for node, _parent, detail in plan:
+        if detail.startswith("MATERIALIZE "):
+            inside = [d for _n, d in children.get(node, [])]
+            if any("feedback_item" in d for d in inside) and not any(
+                "GROUP BY" in d for d in inside
+            ):
+                item_rows.add(f"SCAN {detail.removeprefix('MATERIALIZE ')}")
+    found = []
+    for siblings in children.values():
+        for k, (_node, detail) in enumerate(siblings):
+            if detail in item_rows or detail.startswith("SEARCH feedback_item"):
+                found += [
+                    f"{detail} > {d}"
+                    for _n, d in siblings[k + 1 :]
+                    if d.startswith(("SCAN", "SEARCH"))
+                ]
+    return found
+
+
+async def test_coverage_never_loops_over_the_region_roll_up_per_item_on_sqlite(
+    sqlite: None, engine: AsyncEngine
+) -> None:
+    """The medians joined each decided item to the roll-up: once the scope's equality made
+    SQLite expect few items, it scanned the roll-up for each one, with no index (seconds at
+    100k items). No statement of the report joins the items one by one to anything."""
+    catalog = CatalogService(SqlRepository(engine))
+    await catalog.import_catalog(demo_text())
+    await seed_history(engine, items=500, briefings=50)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if "feedback_item" in statement:
+            seen.append((statement, params))
+
+    service = CoverageService(figures=SqlCoverage(engine), catalog=catalog, clock=Clock())  # type: ignore[arg-type]
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        report = await service.report("last 365 days")
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert any(r.median_hours_to_decision is not None for r in report.regions)
+    assert len(seen) == 2  # the counts and the medians
+    async with engine.connect() as conn:
+        for statement, params in seen:
+            plan = [
+                (int(r[0]), int(r[1]), str(r[3]))
+                for r in await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            assert any("feedback_item" in d for _n, _p, d in plan), plan
+            assert not _item_loops_with_a_loop_inside(plan), plan
