@@ -467,6 +467,9 @@ class RegionLexicon:
         # span memo below when the spans learnt since are dropped.
         self._named: dict[str, _Named | None] = {}
         self._fuzzy: list[tuple[str, str]] = []  # (normalized label, code), labels >= 4 chars
+        # Words in the longest label a typo may stand for: a misspelt name has no more words
+        # than the name, so a longer span names nothing unless named exactly.
+        self._fuzzy_words = 0
         # Words in the longest label: a name of more words than SPAN_WORDS ("Europe, Middle
         # East and Africa") is found whole, not as the shorter names inside it.
         self.longest = SPAN_WORDS
@@ -480,6 +483,7 @@ class RegionLexicon:
                 self._named.setdefault(norm.replace(" ", ""), (code, 100.0, True))
                 if len(norm) >= 4:
                     self._fuzzy.append((norm, code))
+                    self._fuzzy_words = max(self._fuzzy_words, norm.count(" ") + 1)
         for shown, labels in world:
             for label in labels:
                 norm = normalize(label)
@@ -499,12 +503,14 @@ class RegionLexicon:
         `spans`: spans_of(words) at least as long as this lexicon's longest label, when
         another lexicon reads the same words."""
         hits: list[RegionHit] = []
-        memo, longest = self._spans, self.longest
+        memo, longest, fuzzy_words = self._spans, self.longest, self._fuzzy_words
         for span, start, size in spans_of(words, longest) if spans is None else spans:
             if size > longest:
                 continue  # longer than any name it knows (spans read by a longer lexicon)
             got = memo.get(span, _UNSEEN)
             if got is _UNSEEN:
+                if size > fuzzy_words:
+                    continue
                 got = self._learn(span, size)
             if got is not None:
                 hits.append(RegionHit(got[0], start, start + size, got[1], got[2]))
