@@ -109,7 +109,14 @@ class AskedIn:
     """The conversation a command was asked in, where files for its answer can go."""
 
     conversation: str  # the platform's id (a Slack channel)
-    personal: bool = False  # the asker's own direct message with the bot
+    # A direct message, taken for the asker's own with the bot: Slack names a direct message
+    # between two people the same way, so the files' delivery checks (payloads.Coverage.asker).
+    personal: bool = False
+
+
+# Said with files asked for in a direct message between people, which the app is not in:
+# they come to the asker's own direct message with it instead.
+FILES_REDIRECTED = "You asked in a conversation I'm not in, so they're here."
 
 
 def files_follow(reply: AnyReply, where: FilesTo) -> str:
@@ -394,7 +401,10 @@ class Interactions:
                 target=user.id if where is FilesTo.DM else files_to.conversation,
                 dedupe_key=f"coverage:{uuid.uuid4().hex}",
                 payload=Coverage(
-                    text, report=report.encode(), csv_only=isinstance(reply, CoverageCsv)
+                    text,
+                    report=report.encode(),
+                    csv_only=isinstance(reply, CoverageCsv),
+                    asker=user.id if files_to.personal else None,
                 ).encode(),
                 lane=Lane.INTERACTIVE,  # the asker waits for the chart
             )

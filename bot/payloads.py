@@ -146,11 +146,17 @@ class Coverage:
     # and nothing is aggregated twice. Without it the worker computes the report once.
     report: Mapping[str, Any] | None = None
     csv_only: bool = False  # `/coverage csv`: the CSV file alone, no chart
+    # Who asked, for files asked for in a direct message: a platform that names every direct
+    # message alike (Slack) may have been asked in one between people, which the app is not
+    # in; the files then go to the asker's own with the app.
+    asker: str | None = None
 
     def encode(self) -> dict[str, Any]:
         encoded: dict[str, Any] = {"type": self.TYPE, "period": self.period, "digest": self.digest}
         if self.csv_only:
             encoded["csv_only"] = True
+        if self.asker is not None:
+            encoded["asker"] = self.asker
         return encoded if self.report is None else {**encoded, "report": dict(self.report)}
 
     @classmethod
@@ -158,7 +164,12 @@ class Coverage:
         report = raw.get("report")
         if report is not None and not isinstance(report, Mapping):
             raise PayloadError("report is not an object")
-        return cls(_text(raw, "period"), bool(raw.get("digest")), report, bool(raw.get("csv_only")))
+        asker = raw.get("asker")
+        if asker is not None and not isinstance(asker, str):
+            raise PayloadError("asker is not text")
+        return cls(
+            _text(raw, "period"), bool(raw.get("digest")), report, bool(raw.get("csv_only")), asker
+        )
 
 
 @dataclass(frozen=True, slots=True)

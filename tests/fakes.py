@@ -94,7 +94,7 @@ class FakeSlack:
     downloads: list[tuple[str, str]] = field(default_factory=list)  # (file id, token) fetched
     reported_size: dict[str, int] = field(default_factory=dict)  # files.info saying otherwise
     # Slack's "HTTP 200, ok: false" errors, by target channel/user (conversations.open's
-    # `users` too).
+    # `users` and files.completeUploadExternal's `channel_id` too).
     error_for: dict[str, str] = field(default_factory=dict)
     # Rate limit for chat.* writes (requests per second): beyond it, 429 with Retry-After.
     rate_limit: float | None = None
@@ -169,7 +169,8 @@ class FakeSlack:
         call = Call(method, await self._body(request), token=token)
         self.calls.append(call)
         validators.slack_web_api(method, call.body)
-        error = self.error_for.get(str(call.body.get("channel") or call.body.get("users") or ""))
+        target = call.body.get("channel") or call.body.get("channel_id") or call.body.get("users")
+        error = self.error_for.get(str(target or ""))
         if error:
             call.status = 400  # Slack says 200 with ok: false; nothing was delivered
             return web.json_response({"ok": False, "error": error})

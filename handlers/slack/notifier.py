@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import payloads, workspace
 from bot.approvals import ApprovalCard, ApprovalService, CardPlace
 from bot.feedback import FeedbackService
-from bot.interactions import FilesTo
+from bot.interactions import FILES_REDIRECTED, FilesTo
 from bot.outbox import Failed, OutboxMessage, Outcome, Paused, RateGate, RetryLater, Sent
 from bot.payloads import TriageReason
 from bot.reports import CoverageService, Report, report_to_send
@@ -343,11 +343,17 @@ class SlackNotifier:
         # Files for the asker alone (a user id, bot.interactions.FilesTo.DM) go to the
         # app's DM with them; an upload takes a conversation's id, never a user's.
         channel = await _conversation(client, message.target)
+        said = ""
+        if job.asker is not None and channel.startswith("D"):
+            # Asked in a direct message: the app's with the asker, or one between people,
+            # which the app is not in and cannot upload to.
+            own = await _conversation(client, job.asker)
+            if own != channel:
+                channel, said = own, f". {FILES_REDIRECTED}"
         for n, batch in enumerate(batches, 1):
+            part = f" ({n} of {len(batches)})" if len(batches) > 1 else ""
             await client.files_upload_v2(
-                channel=channel,
-                initial_comment=comment + (f" ({n} of {len(batches)})" if len(batches) > 1 else ""),
-                file_uploads=batch,
+                channel=channel, initial_comment=comment + part + said, file_uploads=batch
             )
         return Sent({"channel": channel})
 

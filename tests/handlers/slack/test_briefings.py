@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.interactions import FILES_REDIRECTED
 from bot.reports import CoverageFigures, CoverageQuery
 from bot.types import UserRef
 from handlers.app import weekly
@@ -263,7 +264,33 @@ async def test_coverage_asked_in_the_app_s_dm_sends_its_files_there(
     assert "Chart and CSV follow in this conversation." in str(shown["blocks"])
     await drain(s)
     assert shared_in(s) == ["D0BOSS"]
-    assert not s.fake.delivered("conversations.open")  # the conversation is known
+    [shared] = s.fake.delivered("files.completeUploadExternal")
+    assert shared.body["initial_comment"] == "Coverage last 30 days: chart and CSV"
+
+
+async def test_coverage_asked_in_a_dm_between_people_sends_its_files_to_the_asker_s_dm(
+    slack_reports: SlackDriver, engine: AsyncEngine
+) -> None:
+    """Slack names every direct message alike ("D…", "directmessage"), the app's with the
+    asker and one between two people, which the app is not in and cannot upload to: the
+    files go to the asker's own DM with the app, saying why, not to a conversation that
+    would refuse them (and the outbox row does not die)."""
+    s = slack_reports
+    s.fake.error_for["D0PEERS"] = "channel_not_found"  # as Slack answers the app there
+    shown = (
+        await s.command("last 30 days", command="/coverage", user="U0BOSS", channel="D0PEERS")
+    ).json
+    assert shown["response_type"] == "ephemeral"
+    await drain(s)
+    assert [c.body.get("users") for c in s.fake.delivered("conversations.open")] == ["U0BOSS"]
+    assert shared_in(s) == ["D0BOSS"]  # never "D0PEERS"
+    [shared] = s.fake.delivered("files.completeUploadExternal")
+    assert shared.body["initial_comment"] == (
+        f"Coverage last 30 days: chart and CSV. {FILES_REDIRECTED}"
+    )
+    async with engine.connect() as conn:
+        query = text("SELECT status FROM outbox WHERE kind = 'coverage'")
+        assert (await conn.execute(query)).scalars().all() == ["sent"]
 
 
 async def test_coverage_shows_revenue_at_stake_per_region(slack_reports: SlackDriver) -> None:
