@@ -16,7 +16,7 @@ from bench.history_data import NOW, seed_history
 from bot.catalog import CatalogService
 from bot.feedback import QUEUE_PAGE, FeedbackService, Settings
 from bot.items import Status
-from bot.reports import CoverageService
+from bot.reports import CoverageService, Report
 from bot.types import UserRef
 from store.coverage_repo import SqlCoverage
 from store.feedback_repo import SqlFeedbackRepository
@@ -150,12 +150,14 @@ async def test_more_open_items_than_a_statement_has_parameters(
     assert len(await repo.open_items(product_sku=None)) == sum(counts.values())
 
 
-async def test_coverage_reads_its_period_from_a_covering_index_on_sqlite(
-    sqlite: None, engine: AsyncEngine
-) -> None:
+async def _report_reading_items(
+    engine: AsyncEngine, *, items: int, briefings: int
+) -> tuple[Report, list[tuple[str, Any]]]:
+    """`/coverage last 365 days` over a seeded history, and the statements it ran that read
+    the feedback items, with their parameters."""
     catalog = CatalogService(SqlRepository(engine))
     await catalog.import_catalog(demo_text())
-    await seed_history(engine, items=2_000, briefings=200)
+    await seed_history(engine, items=items, briefings=briefings)
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
@@ -165,9 +167,16 @@ async def test_coverage_reads_its_period_from_a_covering_index_on_sqlite(
     service = CoverageService(figures=SqlCoverage(engine), catalog=catalog, clock=Clock())  # type: ignore[arg-type]
     sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
     try:
-        await service.report("last 365 days")
+        report = await service.report("last 365 days")
     finally:
         sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    return report, seen
+
+
+async def test_coverage_reads_its_period_from_a_covering_index_on_sqlite(
+    sqlite: None, engine: AsyncEngine
+) -> None:
+    _report, seen = await _report_reading_items(engine, items=2_000, briefings=200)
     assert len(seen) == 2  # the counts and the medians
     async with engine.connect() as conn:
         for statement, params in seen:
@@ -217,21 +226,7 @@ async def test_coverage_never_loops_over_the_region_roll_up_per_item_on_sqlite(
     """The medians joined each decided item to the roll-up: once the scope's equality made
     SQLite expect few items, it scanned the roll-up for each one, with no index (seconds at
     100k items). No statement of the report joins the items one by one to anything."""
-    catalog = CatalogService(SqlRepository(engine))
-    await catalog.import_catalog(demo_text())
-    await seed_history(engine, items=500, briefings=50)
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if "feedback_item" in statement:
-            seen.append((statement, params))
-
-    service = CoverageService(figures=SqlCoverage(engine), catalog=catalog, clock=Clock())  # type: ignore[arg-type]
-    sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        report = await service.report("last 365 days")
-    finally:
-        sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
+    report, seen = await _report_reading_items(engine, items=500, briefings=50)
     assert any(r.median_hours_to_decision is not None for r in report.regions)
     assert len(seen) == 2  # the counts and the medians
     async with engine.connect() as conn:
