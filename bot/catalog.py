@@ -310,35 +310,56 @@ class CatalogService:
         self.version_ttl = version_ttl
         self._checked_at = -1e9
         self._checking = False
+        # Changes made through this process that the view may not show yet: the view is
+        # built for `_built` of them, out of date while that is less than `_changed`.
+        self._changed = 0
+        self._built = 0
 
     async def view(self) -> CatalogView:
-        # Reading the version costs a database round trip; within `version_ttl` seconds of
-        # the last read the view is reused (changes made through this process mark it stale
-        # at once; other processes' changes show within the TTL).
+        """The catalog lookups are answered from: never older than a change made through
+        this process; another process's change is seen within `version_ttl` seconds."""
+        view = self._view
+        if view is None or self._built != self._changed:
+            return await self._rebuilt()  # known out of date: wait for the new one
+        # Reading the version costs a database round trip: within `version_ttl` seconds of
+        # the last read the view is reused, and while one request reads it the others go on.
         now = time.monotonic()
-        fresh = now - self._checked_at < self.version_ttl
-        if self._view is not None and (fresh or self._checking):
-            return self._view  # one request reads the version; the others go on meanwhile
+        if now - self._checked_at < self.version_ttl or self._checking:
+            return view
         self._checking = True
         try:
             version = await self._repo.catalog_version()
         finally:
             self._checking = False
         self._checked_at = now
-        if self._view is not None and self._view.catalog.version == version:
-            return self._view
+        if version != view.catalog.version:
+            return await self._rebuilt(outdated=view)
+        if self._view is view and self._built == self._changed:
+            return view
+        return await self.view()  # changed here meanwhile
+
+    async def _rebuilt(self, outdated: CatalogView | None = None) -> CatalogView:
+        """The view read again from the database, one rebuild at a time."""
         async with self._lock:
-            if self._view is None or self._view.catalog.version != version:
+            changed = self._changed
+            view = self._view
+            if view is not None and view is not outdated and self._built == changed:
+                return view  # rebuilt while this one waited
+            version = await self._repo.catalog_version()
+            self._checked_at = time.monotonic()
+            if view is None or view.catalog.version != version:
                 catalog = await self._repo.load_sales_catalog()
                 # Index building is CPU work: keep it off the event loop.
-                self._view = await asyncio.to_thread(CatalogView.build, catalog)
+                view = await asyncio.to_thread(CatalogView.build, catalog)
                 if self._after_build is not None:
                     await asyncio.to_thread(self._after_build)
                 log.info(
                     "catalog index built",
                     extra={"version": catalog.version, "products": len(catalog.products)},
                 )
-            return self._view
+            if self._changed == changed:  # else changed here meanwhile: still out of date
+                self._view, self._built = view, changed
+            return view
 
     @property
     def version_seen(self) -> int:
@@ -445,11 +466,13 @@ class CatalogService:
             hashes=hashes,
         )
         view = self._view
-        patched = _patched(view, changes, version) if view is not None else None
+        current = view is not None and self._built == self._changed
+        patched = _patched(view, changes, version) if view is not None and current else None
+        self._changed += 1
         if patched is not None:
             self._view = patched  # this process sees its own edit at once, without a reload
-        else:
-            self._checked_at = -1e9  # read the new version on the next lookup
+            self._built = self._changed
+        # Else every lookup from now on waits for the view to be read again.
         return changes
 
     async def catalog_version(self) -> int:

@@ -3,10 +3,13 @@ of internal fields."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
-from bot.catalog import CatalogService
+from bot.catalog import CatalogService, CatalogView
 from bot.catalog_file import CatalogError, dump_catalog, parse_catalog
 from store.repository import SqlRepository
 from tests.conftest import DATA, demo_text
@@ -78,6 +81,68 @@ async def test_a_bad_file_changes_nothing(
         await catalog_service.import_catalog(broken)
     assert len(err.value.problems) == 2
     assert await catalog_service.export_catalog() == before
+
+
+# A region's target changed: no patch of the view can show it, the index is built again.
+UNTARGETED = demo_text().replace(
+    "aliases: [Asia-Pacific, Asia Pac], briefing_target_per_quarter: 5}",
+    "aliases: [Asia-Pacific, Asia Pac]}",
+)
+
+
+def _apac_target(view: CatalogView) -> int | None:
+    return view.catalog.regions["APAC"].briefing_target_per_quarter
+
+
+async def test_no_lookup_is_answered_from_a_catalog_older_than_a_change_made_here(
+    repo: SqlRepository,
+) -> None:
+    """Once this process has changed the catalog, every lookup that follows, however many
+    at once, sees the change: none is answered from the view the change made out of date
+    while another reads the version or builds the new index."""
+    service = CatalogService(repo, version_ttl=60.0)
+    await service.import_catalog(demo_text())
+    assert _apac_target(await service.view()) == 5
+    assert UNTARGETED != demo_text()
+    await service.import_catalog(UNTARGETED)
+    version = await repo.catalog_version()
+    seen = await asyncio.gather(*(service.view() for _ in range(8)))
+    assert [(v.catalog.version, _apac_target(v)) for v in seen] == [(version, None)] * 8
+
+
+class _HeldLoads:
+    """The repository, with each catalog load held after reading until released."""
+
+    def __init__(self, repo: SqlRepository) -> None:
+        self._repo = repo
+        self.loaded = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repo, name)
+
+    async def load_sales_catalog(self) -> Any:
+        catalog = await self._repo.load_sales_catalog()
+        self.loaded.set()
+        await self.release.wait()
+        return catalog
+
+
+async def test_a_change_made_here_while_the_index_is_built_is_not_lost(
+    repo: SqlRepository,
+) -> None:
+    """The index being built from the catalog as it was before a change made meanwhile
+    does not pass for the current one: the next lookup reads the catalog again."""
+    await CatalogService(repo).import_catalog(demo_text())
+    held = _HeldLoads(repo)
+    service = CatalogService(held, version_ttl=60.0)  # type: ignore[arg-type]
+    building = asyncio.create_task(service.view())
+    await held.loaded.wait()
+    await service.import_catalog(UNTARGETED)
+    held.release.set()
+    assert _apac_target(await building) == 5  # asked before the change
+    after = await service.view()
+    assert (after.catalog.version, _apac_target(after)) == (await repo.catalog_version(), None)
 
 
 async def test_sales_catalog_never_reads_internal_fields(
