@@ -466,8 +466,9 @@ class CatalogService:
             hashes=hashes,
         )
         view = self._view
+        # Only a view showing every earlier change here can be patched; any other is rebuilt.
         current = view is not None and self._built == self._changed
-        patched = _patched(view, changes, version) if view is not None and current else None
+        patched = _patched(view, changes, version) if current and view is not None else None
         self._changed += 1
         if patched is not None:
             self._view = patched  # this process sees its own edit at once, without a reload
